@@ -1,0 +1,45 @@
+// Shared browser helpers: Debian's Chromium through playwright-core, one screenshot per page visited.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+
+export const BASE = process.env.BASE_URL ?? 'http://127.0.0.1:3000';
+export const SHOTS = process.env.SCREENSHOT_DIR ?? new URL('../screenshots/', import.meta.url).pathname;
+export const DEMO_PASSWORD = 'demo-billing-2026';
+mkdirSync(SHOTS, { recursive: true });
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+    ],
+  });
+}
+
+/** A page in a fresh context; with `js` false the browser runs no script at all. */
+export async function newPage(browser, js) {
+  const context = await browser.newContext({ javaScriptEnabled: js, viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.on('pageerror', (err) => { throw new Error(`page error: ${err.message}`); });
+  return { context, page };
+}
+
+/** Opens `path`; with JavaScript on, waits until the page is hydrated. */
+export async function visit(page, path, js) {
+  await page.goto(BASE + path);
+  await settled(page, js);
+}
+
+export async function settled(page, js) {
+  await page.waitForLoadState('load');
+  if (js) await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15000 });
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+export function uniqueEmail(tag) {
+  return `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+}

@@ -1,0 +1,37 @@
+//! The signed-in organisation's billing overview.
+
+use super::AppError;
+use crate::api::auth::Role;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingOverview {
+    pub org_name: String,
+    pub email: String,
+    pub role: Role,
+    pub subscription: Option<SubscriptionSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionSummary {
+    pub plan_name: String,
+    pub status: String,
+    pub quantity: i64,
+    /// Unix seconds.
+    pub current_period_end: i64,
+}
+
+#[server(endpoint = "billing/overview")]
+pub async fn load_billing_overview() -> Result<BillingOverview, AppError> {
+    let state = crate::server::state()?;
+    let customer = crate::server::auth::require_customer(&state).await?;
+    let subscription =
+        crate::store::subscriptions::current_for_org(&state.db, &customer.org_id).await?;
+    Ok(BillingOverview {
+        org_name: customer.org_name,
+        email: customer.email,
+        role: customer.role,
+        subscription,
+    })
+}

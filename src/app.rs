@@ -1,0 +1,50 @@
+//! The HTML shell and the routes of the customer portal and the support console.
+
+use crate::ui::components::NotFound;
+use crate::ui::portal::{BillingPage, HomePage, PricingPage, SignInPage, SignUpPage};
+use crate::ui::support::{SupportHome, SupportSignInPage};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+/// The document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body class="min-h-screen bg-slate-50 text-slate-900 antialiased">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/billing-portal.css"/>
+        <leptos_meta::Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
+        <Title text="Billing portal"/>
+        // Pages render whole (SsrMode::Async): a sign-in redirect can still set the status, and
+        // pages read without JavaScript carry their data in place.
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                <Route path=path!("/pricing") view=PricingPage ssr=SsrMode::Async/>
+                <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
+                <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
+                <Route path=path!("/billing") view=BillingPage ssr=SsrMode::Async/>
+                <Route path=path!("/support") view=SupportHome ssr=SsrMode::Async/>
+                <Route path=path!("/support/sign-in") view=SupportSignInPage ssr=SsrMode::Async/>
+            </Routes>
+        </Router>
+    }
+}

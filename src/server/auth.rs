@@ -1,0 +1,237 @@
+//! Passwords, session tokens and cookies.
+//!
+//! Passwords are hashed with argon2id. A session token is 32 random bytes sent only in an HttpOnly,
+//! SameSite=Lax cookie (`__Host-` prefixed and `Secure` over https); the database keeps its SHA-256.
+//! A new token is issued at every sign-in.
+
+use super::AppState;
+use crate::api::auth::{CustomerSession, StaffSession};
+use crate::api::AppError;
+use crate::store::sessions::{self, SessionKind};
+use crate::store::{accounts, staff};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use http::header::{COOKIE, SET_COOKIE};
+use http::HeaderMap;
+use sha2::{Digest, Sha256};
+
+/// Hashes a new password off the async runtime (argon2 is deliberately slow).
+pub async fn hash_password(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(AppError::internal)
+}
+
+/// Checks a password against a stored hash. With no hash (unknown account) it still does the same
+/// work against a fixed hash, so response time does not reveal which emails exist.
+pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
+        let parsed = PasswordHash::new(&hash).map_err(AppError::internal)?;
+        let ok = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        Ok(known && ok)
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+/// argon2id hash of a random string nobody knows; verified against when an email is unknown.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Wr0Qz1OZMX6bu7ujyGkOzzYzODTlA6CTCsF0WcZS0y4";
+
+/// A new random session token (hex) and the hash stored for it.
+pub fn new_session_token() -> (String, String) {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The cookie name for a kind of session; `__Host-` needs https.
+pub fn cookie_name(kind: SessionKind, https: bool) -> &'static str {
+    match (kind, https) {
+        (SessionKind::Customer, true) => "__Host-bp_session",
+        (SessionKind::Customer, false) => "bp_session",
+        (SessionKind::Staff, true) => "__Host-bp_staff",
+        (SessionKind::Staff, false) => "bp_staff",
+    }
+}
+
+fn set_cookie_value(name: &str, value: &str, max_age: i64, https: bool) -> String {
+    let secure = if https { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+}
+
+/// The value of cookie `name` in request headers.
+pub fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn request_headers() -> HeaderMap {
+    leptos::prelude::use_context::<http::request::Parts>()
+        .map(|parts| parts.headers)
+        .unwrap_or_default()
+}
+
+fn append_set_cookie(value: String) -> Result<(), AppError> {
+    let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+        .ok_or_else(|| AppError::internal("no response options in context"))?;
+    let value = http::HeaderValue::from_str(&value).map_err(AppError::internal)?;
+    response.append_header(SET_COOKIE, value);
+    Ok(())
+}
+
+async fn start_session(
+    state: &AppState,
+    kind: SessionKind,
+    principal_id: &str,
+    org_id: Option<&str>,
+) -> Result<(), AppError> {
+    let https = state.config.is_https();
+    let name = cookie_name(kind, https);
+    // Rotation: whatever token the browser held before is retired.
+    if let Some(old) = read_cookie(&request_headers(), name) {
+        sessions::delete(&state.db, &hash_token(old)).await?;
+    }
+    let (token, hash) = new_session_token();
+    let now = state.now();
+    let ttl = state.config.session_ttl_secs;
+    sessions::create(&state.db, &hash, kind, principal_id, org_id, now, now + ttl).await?;
+    append_set_cookie(set_cookie_value(name, &token, ttl, https))
+}
+
+pub async fn start_customer_session(
+    state: &AppState,
+    user_id: &str,
+    org_id: &str,
+) -> Result<(), AppError> {
+    start_session(state, SessionKind::Customer, user_id, Some(org_id)).await
+}
+
+pub async fn start_staff_session(state: &AppState, staff_id: &str) -> Result<(), AppError> {
+    start_session(state, SessionKind::Staff, staff_id, None).await
+}
+
+/// Deletes the current session of `kind` and clears its cookie.
+pub async fn end_session(state: &AppState, kind: SessionKind) -> Result<(), AppError> {
+    let https = state.config.is_https();
+    let name = cookie_name(kind, https);
+    if let Some(token) = read_cookie(&request_headers(), name) {
+        sessions::delete(&state.db, &hash_token(token)).await?;
+    }
+    append_set_cookie(set_cookie_value(name, "", 0, https))
+}
+
+async fn live_session(
+    state: &AppState,
+    kind: SessionKind,
+) -> Result<Option<sessions::SessionRow>, AppError> {
+    let name = cookie_name(kind, state.config.is_https());
+    let headers = request_headers();
+    let Some(token) = read_cookie(&headers, name) else {
+        return Ok(None);
+    };
+    Ok(sessions::find(&state.db, &hash_token(token), kind, state.now()).await?)
+}
+
+/// The signed-in customer and their current organisation, if the session and membership hold.
+pub async fn customer(state: &AppState) -> Result<Option<CustomerSession>, AppError> {
+    let Some(session) = live_session(state, SessionKind::Customer).await? else {
+        return Ok(None);
+    };
+    let Some(org_id) = session.org_id else {
+        return Ok(None);
+    };
+    let Some(membership) = accounts::membership(&state.db, &session.principal_id, &org_id).await?
+    else {
+        return Ok(None);
+    };
+    let email = accounts::user_email(&state.db, &session.principal_id)
+        .await?
+        .unwrap_or_default();
+    Ok(Some(CustomerSession {
+        email,
+        org_id: membership.org_id,
+        org_name: membership.org_name,
+        role: membership.role,
+    }))
+}
+
+/// The signed-in customer, or `Unauthenticated`.
+pub async fn require_customer(state: &AppState) -> Result<CustomerSession, AppError> {
+    customer(state).await?.ok_or(AppError::Unauthenticated)
+}
+
+pub async fn staff(state: &AppState) -> Result<Option<StaffSession>, AppError> {
+    let Some(session) = live_session(state, SessionKind::Staff).await? else {
+        return Ok(None);
+    };
+    Ok(staff::find(&state.db, &session.principal_id)
+        .await?
+        .map(|s| StaffSession {
+            email: s.email,
+            name: s.name,
+            role: s.role,
+        }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_stored_hashed() {
+        let (a, ha) = new_session_token();
+        let (b, _) = new_session_token();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_eq!(ha, hash_token(&a));
+        assert_ne!(ha, a);
+    }
+
+    #[test]
+    fn cookies_are_read_from_any_cookie_header() {
+        let mut h = HeaderMap::new();
+        h.append(COOKIE, "a=1; bp_session=tok".parse().unwrap());
+        h.append(COOKIE, "bp_staff=s".parse().unwrap());
+        assert_eq!(read_cookie(&h, "bp_session"), Some("tok"));
+        assert_eq!(read_cookie(&h, "bp_staff"), Some("s"));
+        assert_eq!(read_cookie(&h, "missing"), None);
+    }
+
+    #[test]
+    fn https_cookies_are_host_prefixed_and_secure() {
+        let v = set_cookie_value(cookie_name(SessionKind::Customer, true), "t", 60, true);
+        assert!(v.starts_with("__Host-bp_session=t; Path=/; HttpOnly; SameSite=Lax"));
+        assert!(v.ends_with("; Secure"));
+    }
+
+    #[test]
+    fn dummy_hash_parses() {
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+}

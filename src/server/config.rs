@@ -1,0 +1,207 @@
+//! Configuration from environment variables. A bad value stops start-up with one line naming the
+//! variable and what it accepts.
+
+use std::net::SocketAddr;
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Stripe connection settings. With no secret key the built-in Stripe emulator is used.
+#[derive(Clone, Debug, Default)]
+pub struct StripeConfig {
+    pub secret_key: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub api_base: Option<String>,
+}
+
+/// Everything the server needs to start.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: String,
+    pub listen_addr: SocketAddr,
+    /// Origin customers reach the portal at, e.g. `https://billing.example.com`.
+    pub public_base_url: String,
+    pub site_root: String,
+    pub log_format: LogFormat,
+    pub stripe: StripeConfig,
+    /// How long a sign-in lasts, in seconds.
+    pub session_ttl_secs: i64,
+}
+
+/// A configuration value that cannot be used, with the variable it came from.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests can supply their own variables.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let database_url =
+            get("DATABASE_URL").unwrap_or_else(|| "sqlite://data/billing.db?mode=rwc".to_string());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError {
+                variable: "DATABASE_URL",
+                problem: format!(
+                    "{database_url:?} is not supported; use sqlite://path/to/file.db?mode=rwc or postgres://user@host:port/database"
+                ),
+            });
+        }
+
+        let listen_raw = get("LISTEN_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_string());
+        let listen_addr = listen_raw.parse::<SocketAddr>().map_err(|_| ConfigError {
+            variable: "LISTEN_ADDR",
+            problem: format!("{listen_raw:?} is not an address; use ip:port such as 127.0.0.1:3000 or 0.0.0.0:8080"),
+        })?;
+
+        let public_base_url = get("PUBLIC_BASE_URL")
+            .unwrap_or_else(|| format!("http://{listen_addr}"))
+            .trim_end_matches('/')
+            .to_string();
+        let is_origin = ["https://", "http://"]
+            .iter()
+            .find_map(|scheme| public_base_url.strip_prefix(scheme))
+            .is_some_and(|host| !host.is_empty() && !host.contains('/'));
+        if !is_origin {
+            return Err(ConfigError {
+                variable: "PUBLIC_BASE_URL",
+                problem: format!(
+                    "{public_base_url:?} is not an origin; use scheme://host[:port] with no path, such as https://billing.example.com"
+                ),
+            });
+        }
+
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "LOG_FORMAT",
+                    problem: format!("{other:?} is not a log format; use pretty or json"),
+                })
+            }
+        };
+
+        let session_ttl_secs = match get("SESSION_TTL_HOURS") {
+            None => 14 * 24 * 3600,
+            Some(raw) => match raw.parse::<i64>() {
+                Ok(hours) if (1..=24 * 365).contains(&hours) => hours * 3600,
+                _ => {
+                    return Err(ConfigError {
+                        variable: "SESSION_TTL_HOURS",
+                        problem: format!("{raw:?} is not a number of hours from 1 to 8760"),
+                    })
+                }
+            },
+        };
+
+        let stripe = StripeConfig {
+            secret_key: get("STRIPE_SECRET_KEY"),
+            webhook_secret: get("STRIPE_WEBHOOK_SECRET"),
+            api_base: get("STRIPE_API_BASE"),
+        };
+        if let Some(key) = &stripe.secret_key {
+            if !(key.starts_with("sk_") || key.starts_with("rk_")) {
+                return Err(ConfigError {
+                    variable: "STRIPE_SECRET_KEY",
+                    problem: "does not look like a Stripe secret key; it starts with sk_test_, sk_live_ or rk_".into(),
+                });
+            }
+            if stripe.webhook_secret.is_none() {
+                return Err(ConfigError {
+                    variable: "STRIPE_WEBHOOK_SECRET",
+                    problem: "is required with STRIPE_SECRET_KEY; copy the whsec_ signing secret of the webhook endpoint".into(),
+                });
+            }
+        }
+
+        Ok(Config {
+            database_url,
+            listen_addr,
+            public_base_url,
+            site_root: get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_string()),
+            log_format,
+            stripe,
+            session_ttl_secs,
+        })
+    }
+
+    /// Whether cookies can carry `Secure` and the `__Host-` prefix.
+    pub fn is_https(&self) -> bool {
+        self.public_base_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_localhost() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url, "sqlite://data/billing.db?mode=rwc");
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.public_base_url, "http://127.0.0.1:3000");
+        assert_eq!(c.log_format, LogFormat::Pretty);
+        assert!(!c.is_https());
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases = [
+            ("DATABASE_URL", "mysql://x"),
+            ("LISTEN_ADDR", "localhost"),
+            ("PUBLIC_BASE_URL", "billing.example.com"),
+            ("PUBLIC_BASE_URL", "https://example.com/billing"),
+            ("LOG_FORMAT", "xml"),
+            ("SESSION_TTL_HOURS", "0"),
+            ("STRIPE_SECRET_KEY", "pk_test_123"),
+        ];
+        for (variable, value) in cases {
+            let err = config(&[(variable, value)]).unwrap_err();
+            assert_eq!(err.variable, variable, "{value}");
+            assert!(err.to_string().starts_with(variable));
+        }
+    }
+
+    #[test]
+    fn a_stripe_key_needs_its_webhook_secret() {
+        let err = config(&[("STRIPE_SECRET_KEY", "sk_test_abc")]).unwrap_err();
+        assert_eq!(err.variable, "STRIPE_WEBHOOK_SECRET");
+        let ok = config(&[
+            ("STRIPE_SECRET_KEY", "sk_test_abc"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+            ("PUBLIC_BASE_URL", "https://billing.example.com/"),
+        ])
+        .unwrap();
+        assert_eq!(ok.public_base_url, "https://billing.example.com");
+        assert!(ok.is_https());
+    }
+}

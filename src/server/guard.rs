@@ -1,0 +1,110 @@
+//! Same-origin check for every state-changing request from a browser.
+//!
+//! A POST (or PUT, PATCH, DELETE) must carry an `Origin` (or, failing that, a `Referer`) whose
+//! origin is the portal's public origin or the `Host` it was sent to. Machine-to-machine routes
+//! that authenticate otherwise (Stripe webhooks by signature, the REST API by key) are exempt.
+
+use super::AppState;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{header, Method, StatusCode};
+
+const EXEMPT_PREFIXES: [&str; 2] = ["/webhooks/", "/api/v1/"];
+
+pub async fn same_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if is_safe_method(request.method())
+        || EXEMPT_PREFIXES
+            .iter()
+            .any(|p| request.uri().path().starts_with(p))
+    {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let claimed = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| *v != "null")
+        .map(str::to_string)
+        .or_else(|| {
+            headers
+                .get(header::REFERER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(origin_of)
+        });
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if origin_allowed(claimed.as_deref(), &state.config.public_base_url, host) {
+        next.run(request).await
+    } else {
+        tracing::warn!(
+            path = %request.uri().path(),
+            origin = claimed.as_deref().unwrap_or("-"),
+            "cross-origin write refused"
+        );
+        (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            Body::from(
+                "This request did not come from the billing portal's own pages, so it was refused. \
+                 Open the portal and submit the form again.",
+            ),
+        )
+            .into_response()
+    }
+}
+
+fn is_safe_method(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty()).then(|| format!("{scheme}://{host}"))
+}
+
+/// Whether a request claiming `origin` may write: it must be the public origin, or the same host
+/// the request was addressed to (over the public URL's scheme).
+pub fn origin_allowed(origin: Option<&str>, public_base_url: &str, host: Option<&str>) -> bool {
+    let Some(origin) = origin.and_then(origin_of) else {
+        return false;
+    };
+    if origin.eq_ignore_ascii_case(public_base_url) {
+        return true;
+    }
+    let scheme = public_base_url.split("://").next().unwrap_or("http");
+    host.is_some_and(|h| origin.eq_ignore_ascii_case(&format!("{scheme}://{h}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_portals_own_origin_may_write() {
+        let public = "http://127.0.0.1:3000";
+        assert!(origin_allowed(Some("http://127.0.0.1:3000"), public, None));
+        assert!(origin_allowed(
+            Some("http://localhost:3000"),
+            public,
+            Some("localhost:3000")
+        ));
+        assert!(!origin_allowed(
+            Some("http://evil.example"),
+            public,
+            Some("127.0.0.1:3000")
+        ));
+        assert!(!origin_allowed(
+            Some("https://127.0.0.1:3000"),
+            public,
+            Some("127.0.0.1:3000")
+        ));
+        assert!(!origin_allowed(None, public, Some("127.0.0.1:3000")));
+        assert_eq!(
+            origin_of("http://127.0.0.1:3000/sign-in?next=/x").as_deref(),
+            Some("http://127.0.0.1:3000")
+        );
+    }
+}

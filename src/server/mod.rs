@@ -1,0 +1,110 @@
+//! Server-only parts: state, configuration, authentication, the origin guard and the router.
+
+pub mod auth;
+pub mod config;
+pub mod guard;
+pub mod routes;
+pub mod telemetry;
+
+use crate::api::AppError;
+use crate::domain::clock::Clock;
+use crate::store::Db;
+use std::sync::Arc;
+
+pub use config::Config;
+
+/// The clock of the real world; tests and test clocks use others.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
+}
+
+/// What every request handler and server function can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock + Send + Sync>,
+    pub leptos_options: leptos::config::LeptosOptions,
+}
+
+impl AppState {
+    /// Current time as unix seconds, from the state's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now().timestamp()
+    }
+}
+
+impl axum::extract::FromRef<AppState> for leptos::config::LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The application state inside a server function or a rendered page.
+pub fn state() -> Result<AppState, AppError> {
+    leptos::prelude::use_context::<AppState>()
+        .ok_or_else(|| AppError::internal("AppState missing from the server function context"))
+}
+
+/// Connects, migrates and assembles the state the router needs.
+pub async fn build_state(
+    config: Config,
+    clock: Arc<dyn Clock + Send + Sync>,
+) -> Result<AppState, StartError> {
+    let db = crate::store::connect(&config.database_url)
+        .await
+        .map_err(|e| StartError::Database(redact(&config.database_url), e.to_string()))?;
+    crate::store::migrate(&db)
+        .await
+        .map_err(|e| StartError::Migrate(e.to_string()))?;
+    let leptos_options = leptos::config::LeptosOptions::builder()
+        .output_name("billing-portal")
+        .site_root(config.site_root.clone())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen_addr)
+        .build();
+    Ok(AppState {
+        db,
+        config: Arc::new(config),
+        clock,
+        leptos_options,
+    })
+}
+
+/// Serves the app on `listener` until the process is asked to stop.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    let app = routes::router(state);
+    axum::serve(listener, app.into_make_service())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("DATABASE_URL: cannot open {0}: {1}")]
+    Database(String, String),
+    #[error("database migrations failed: {0}")]
+    Migrate(String),
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,20 @@
+//! The database: one set of portable queries over `sqlx::AnyPool` serves SQLite and PostgreSQL.
+//! Timestamps are unix seconds, money is minor units, ids are prefixed random strings.
+
+pub mod accounts;
+pub mod catalog;
+pub mod db;
+pub mod seed;
+pub mod sessions;
+pub mod staff;
+pub mod subscriptions;
+
+pub use db::{connect, is_unique_violation, migrate, Db, Dialect};
+
+/// A new random id with a prefix saying what it names, e.g. `org_4f1c…`.
+pub fn new_id(prefix: &str) -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("{prefix}_{}", hex::encode(bytes))
+}

@@ -1,0 +1,178 @@
+//! Demo data: a realistic catalog, a customer organisation and support staff. Running it again
+//! changes nothing that is already there.
+
+use super::{accounts, catalog, staff};
+use crate::api::auth::{Email, StaffRole};
+use crate::api::catalog::PlanOffer;
+use crate::domain::{Currency, Interval, Price, PriceModel};
+use crate::server::AppState;
+use rust_decimal::Decimal;
+
+/// Password of every demo account (customer and staff).
+pub const DEMO_PASSWORD: &str = "demo-billing-2026";
+
+pub const DEMO_OWNER: &str = "owner@demo.test";
+pub const DEMO_STAFF: [(&str, &str, StaffRole); 3] = [
+    ("agent@demo.test", "Avery Agent", StaffRole::Agent),
+    ("admin@demo.test", "Blake Billing", StaffRole::BillingAdmin),
+    ("approver@demo.test", "Casey Approver", StaffRole::Approver),
+];
+
+fn seats(
+    id: &str,
+    nickname: &str,
+    interval: Interval,
+    unit_minor: i64,
+    min: i64,
+    max: i64,
+    trial_days: u32,
+) -> Price {
+    Price {
+        id: id.into(),
+        nickname: nickname.into(),
+        currency: Currency::USD,
+        interval,
+        model: PriceModel::PerUnit {
+            unit_amount: Decimal::from(unit_minor),
+        },
+        trial_days,
+        unit_label: Some("seat".into()),
+        min_quantity: Some(min),
+        max_quantity: Some(max),
+    }
+}
+
+/// The demo catalog: Free, Pro per seat and Team per seat with included usage, monthly and annual.
+pub fn demo_catalog() -> Vec<PlanOffer> {
+    let lines = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    vec![
+        PlanOffer {
+            id: "free".into(),
+            name: "Free".into(),
+            description: "For trying things out on your own.".into(),
+            features: lines(&[
+                "1 seat",
+                "3 private projects",
+                "500 build minutes a month",
+                "Community support",
+            ]),
+            prices: vec![Price {
+                id: "free_monthly".into(),
+                nickname: "Free".into(),
+                currency: Currency::USD,
+                interval: Interval::monthly(),
+                model: PriceModel::Flat { amount: 0 },
+                trial_days: 0,
+                unit_label: Some("seat".into()),
+                min_quantity: Some(1),
+                max_quantity: Some(1),
+            }],
+        },
+        PlanOffer {
+            id: "pro".into(),
+            name: "Pro".into(),
+            description: "For small teams shipping every day.".into(),
+            features: lines(&[
+                "Up to 50 seats",
+                "Unlimited private projects",
+                "3,000 build minutes a month",
+                "Email support",
+                "14-day free trial",
+            ]),
+            prices: vec![
+                seats(
+                    "pro_monthly",
+                    "Pro monthly",
+                    Interval::monthly(),
+                    1200,
+                    1,
+                    50,
+                    14,
+                ),
+                seats(
+                    "pro_annual",
+                    "Pro annual",
+                    Interval::yearly(),
+                    12000,
+                    1,
+                    50,
+                    14,
+                ),
+            ],
+        },
+        PlanOffer {
+            id: "team".into(),
+            name: "Team".into(),
+            description: "For growing organisations that need control.".into(),
+            features: lines(&[
+                "3 to 500 seats",
+                "10,000 build minutes a month included",
+                "SSO and audit log",
+                "Priority support",
+            ]),
+            prices: vec![
+                seats(
+                    "team_monthly",
+                    "Team monthly",
+                    Interval::monthly(),
+                    2500,
+                    3,
+                    500,
+                    0,
+                ),
+                seats(
+                    "team_annual",
+                    "Team annual",
+                    Interval::yearly(),
+                    25000,
+                    3,
+                    500,
+                    0,
+                ),
+            ],
+        },
+    ]
+}
+
+/// Loads the demo catalog and accounts; returns a summary for the terminal.
+pub async fn seed_demo(state: &AppState) -> Result<String, String> {
+    let db = &state.db;
+    for (order, plan) in demo_catalog().iter().enumerate() {
+        catalog::upsert_plan(db, plan, order as i64)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let now = state.now();
+    let owner = Email::parse(DEMO_OWNER).map_err(|e| e.to_string())?;
+    if accounts::find_user_by_email(db, &owner)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
+        let hash = crate::server::auth::hash_password(DEMO_PASSWORD.into())
+            .await
+            .map_err(|e| e.to_string())?;
+        accounts::create_account(db, &owner, &hash, "Demo Corp", now)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    for (email, name, role) in DEMO_STAFF {
+        let email = Email::parse(email).map_err(|e| e.to_string())?;
+        if staff::find_by_email(db, &email)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            let hash = crate::server::auth::hash_password(DEMO_PASSWORD.into())
+                .await
+                .map_err(|e| e.to_string())?;
+            staff::create(db, &email, name, role, &hash, now)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(format!(
+        "demo data ready: plans Free, Pro, Team; customer {DEMO_OWNER} (owner of Demo Corp); \
+         staff agent@demo.test, admin@demo.test, approver@demo.test; password {DEMO_PASSWORD}"
+    ))
+}

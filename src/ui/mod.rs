@@ -1,0 +1,5 @@
+//! Pages and widgets: `portal` for customers, `support` for staff, `components` shared.
+
+pub mod components;
+pub mod portal;
+pub mod support;

@@ -1,0 +1,63 @@
+use crate::api::billing::load_billing_overview;
+use crate::api::AppError;
+use crate::ui::components::PortalLayout;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+#[component]
+pub fn BillingPage() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| load_billing_overview());
+    view! {
+        <Title text="Billing · Billing portal"/>
+        <PortalLayout>
+            <Suspense fallback=|| view! { <p class="text-slate-500">"Loading your billing…"</p> }>
+                {move || Suspend::new(async move {
+                    match overview.await {
+                        Err(AppError::Unauthenticated) => view! { <Redirect path="/sign-in?next=/billing"/> }.into_any(),
+                        Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
+                        Ok(o) => view! {
+                            <div class="flex flex-wrap items-end justify-between gap-4">
+                                <div>
+                                    <p class="text-sm font-medium uppercase tracking-wide text-indigo-600">"Billing"</p>
+                                    <h1 class="mt-1 text-3xl font-semibold tracking-tight" data-testid="org-name">{o.org_name.clone()}</h1>
+                                </div>
+                                <p class="text-sm text-slate-600">
+                                    "Signed in as " <span class="font-medium text-slate-900">{o.email.clone()}</span>
+                                    " · " <span data-testid="role" class="rounded-full bg-slate-200 px-2 py-0.5 text-xs font-semibold text-slate-700">{o.role.label()}</span>
+                                </p>
+                            </div>
+                            <section class="mt-8 grid gap-6 md:grid-cols-3">
+                                <div class="rounded-xl border border-slate-200 bg-white p-6 shadow-sm md:col-span-2">
+                                    <h2 class="text-sm font-semibold uppercase tracking-wide text-slate-500">"Current plan"</h2>
+                                    {match o.subscription {
+                                        None => view! {
+                                            <p class="mt-3 text-xl font-semibold" data-testid="current-plan">"No plan yet"</p>
+                                            <p class="mt-1 text-slate-600">"Your organisation is not subscribed to a plan."</p>
+                                            <a href="/pricing" class="mt-4 inline-flex rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-500">"Choose a plan"</a>
+                                        }.into_any(),
+                                        Some(s) => view! {
+                                            <p class="mt-3 text-xl font-semibold" data-testid="current-plan">{s.plan_name}</p>
+                                            <p class="mt-1 text-slate-600">{format!("{} · {} seat(s)", s.status, s.quantity)}</p>
+                                        }.into_any(),
+                                    }}
+                                </div>
+                                <div class="rounded-xl border border-slate-200 bg-white p-6 shadow-sm">
+                                    <h2 class="text-sm font-semibold uppercase tracking-wide text-slate-500">"Your role"</h2>
+                                    <p class="mt-3 text-xl font-semibold">{o.role.label()}</p>
+                                    <p class="mt-1 text-sm text-slate-600">
+                                        {if o.role.can_manage_billing() {
+                                            "You can change the plan, seats and payment details."
+                                        } else {
+                                            "Owners and billing admins manage the plan and payments."
+                                        }}
+                                    </p>
+                                </div>
+                            </section>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </PortalLayout>
+    }
+}

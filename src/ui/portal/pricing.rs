@@ -1,0 +1,224 @@
+use crate::api::catalog::{pricing_catalog, PlanOffer};
+use crate::domain::{IntervalUnit, Price, PriceModel, PricingError};
+use crate::ui::components::PortalLayout;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// The start page is the pricing page.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    view! { <PricingPage/> }
+}
+
+#[component]
+pub fn PricingPage() -> impl IntoView {
+    let catalog = Resource::new(|| (), |_| pricing_catalog());
+    let query = use_query_map();
+    let unit = move || match query.read().get("interval").as_deref() {
+        Some("year") => IntervalUnit::Year,
+        _ => IntervalUnit::Month,
+    };
+    view! {
+        <Title text="Pricing · Billing portal"/>
+        <PortalLayout>
+            <section class="mx-auto max-w-2xl text-center">
+                <h1 class="text-4xl font-semibold tracking-tight sm:text-5xl">"Pricing that grows with your team"</h1>
+                <p class="mt-4 text-lg text-slate-600">"Start free. Pay per seat when you grow. Change or cancel any time, with every charge explained."</p>
+                <div class="mt-8 inline-flex rounded-lg border border-slate-200 bg-white p-1 text-sm font-medium shadow-sm" role="group" aria-label="Billing interval">
+                    <a href="/pricing?interval=month" data-testid="interval-month"
+                        class=move || if unit() == IntervalUnit::Month { "rounded-md bg-indigo-600 px-4 py-1.5 text-white" } else { "rounded-md px-4 py-1.5 text-slate-600 hover:text-slate-900" }>"Monthly"</a>
+                    <a href="/pricing?interval=year" data-testid="interval-year"
+                        class=move || if unit() == IntervalUnit::Year { "rounded-md bg-indigo-600 px-4 py-1.5 text-white" } else { "rounded-md px-4 py-1.5 text-slate-600 hover:text-slate-900" }>"Annual · 2 months free"</a>
+                </div>
+            </section>
+            <Suspense fallback=|| view! { <p class="mt-10 text-center text-slate-500">"Loading plans…"</p> }>
+                {move || Suspend::new(async move {
+                    match catalog.await {
+                        Err(e) => view! { <p role="alert" class="mt-10 text-center text-red-700">{e.to_string()}</p> }.into_any(),
+                        Ok(plans) => {
+                            let cards = plans.clone();
+                            view! {
+                                <div class="mt-12 grid gap-6 md:grid-cols-3" data-testid="plans">
+                                    {move || cards.iter().map(|plan| view! { <PlanCard plan=plan.clone() unit=unit()/> }).collect_view()}
+                                </div>
+                                <Calculator plans/>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </PortalLayout>
+    }
+}
+
+/// The plan's price for the chosen interval, or its first price.
+fn price_for(plan: &PlanOffer, unit: IntervalUnit) -> Option<&Price> {
+    plan.prices
+        .iter()
+        .find(|p| p.interval.unit == unit && p.interval.count == 1)
+        .or(plan.prices.first())
+}
+
+/// "$12.00" and "per seat / month" for a price's one-unit headline.
+fn headline(price: &Price) -> (String, String) {
+    let per_unit = matches!(price.model, PriceModel::PerUnit { .. });
+    let amount = price
+        .amount_for(if per_unit {
+            1
+        } else {
+            price.min_quantity.unwrap_or(1)
+        })
+        .map(|m| m.to_string())
+        .unwrap_or_else(|_| "—".into());
+    let unit = price.unit_label.as_deref().unwrap_or("unit");
+    let suffix = if per_unit {
+        format!("per {unit} / {}", price.interval.describe())
+    } else {
+        format!("/ {}", price.interval.describe())
+    };
+    (amount, suffix)
+}
+
+#[component]
+fn PlanCard(plan: PlanOffer, unit: IntervalUnit) -> impl IntoView {
+    let featured = plan.id == "pro";
+    let (amount, suffix) = price_for(&plan, unit).map(headline).unwrap_or_default();
+    let trial = price_for(&plan, unit).map(|p| p.trial_days).unwrap_or(0);
+    let card = if featured {
+        "relative flex flex-col rounded-2xl border-2 border-indigo-600 bg-white p-6 shadow-md"
+    } else {
+        "relative flex flex-col rounded-2xl border border-slate-200 bg-white p-6 shadow-sm"
+    };
+    view! {
+        <article class=card data-testid=format!("plan-{}", plan.id)>
+            {featured.then(|| view! { <span class="absolute -top-3 left-6 rounded-full bg-indigo-600 px-3 py-0.5 text-xs font-semibold text-white">"Most popular"</span> })}
+            <h2 class="text-lg font-semibold">{plan.name.clone()}</h2>
+            <p class="mt-1 text-sm text-slate-600">{plan.description.clone()}</p>
+            <p class="mt-6 flex items-baseline gap-2">
+                <span class="text-4xl font-semibold tracking-tight" data-testid="plan-amount">{amount}</span>
+                <span class="text-sm text-slate-500">{suffix}</span>
+            </p>
+            {(trial > 0).then(|| view! { <p class="mt-1 text-sm font-medium text-emerald-700">{format!("{trial}-day free trial")}</p> })}
+            <ul class="mt-6 flex-1 space-y-2 text-sm text-slate-700">
+                {plan.features.iter().map(|f| view! {
+                    <li class="flex gap-2"><span class="text-indigo-600">"✓"</span>{f.clone()}</li>
+                }).collect_view()}
+            </ul>
+            <a href="/sign-up" class=if featured {
+                "mt-8 block rounded-md bg-indigo-600 px-4 py-2.5 text-center text-sm font-semibold text-white hover:bg-indigo-500"
+            } else {
+                "mt-8 block rounded-md border border-slate-300 px-4 py-2.5 text-center text-sm font-semibold text-slate-800 hover:bg-slate-50"
+            }>{format!("Choose {}", plan.name)}</a>
+        </article>
+    }
+}
+
+/// The total of a plan, interval and seat count, computed by the same domain code that bills it.
+#[derive(Clone, Debug, PartialEq)]
+struct Estimate {
+    total: String,
+    period: String,
+    formula: String,
+}
+
+fn estimate(
+    plans: &[PlanOffer],
+    plan_id: &str,
+    seats: &str,
+    unit: IntervalUnit,
+) -> Result<Estimate, String> {
+    let plan = plans
+        .iter()
+        .find(|p| p.id == plan_id)
+        .ok_or("Choose a plan.")?;
+    let price = price_for(plan, unit).ok_or("This plan has no price yet.")?;
+    let seats: i64 = seats
+        .trim()
+        .parse()
+        .map_err(|_| "Enter a whole number of seats.".to_string())?;
+    let unit_label = price.unit_label.as_deref().unwrap_or("unit");
+    let explain = |e: PricingError| match e {
+        PricingError::NegativeQuantity { .. } => format!("Enter 1 {unit_label} or more."),
+        PricingError::BelowMinimum { min, .. } => {
+            format!("{} needs at least {min} {unit_label}s.", plan.name)
+        }
+        PricingError::AboveMaximum { max, .. } => {
+            format!("{} allows at most {max} {unit_label}(s).", plan.name)
+        }
+        other => other.to_string(),
+    };
+    price.check_quantity(seats).map_err(explain)?;
+    let quote = price.quote(seats).map_err(explain)?;
+    let total = price.amount_for(seats).map_err(explain)?;
+    Ok(Estimate {
+        total: total.to_string(),
+        period: format!("per {}", price.interval.describe()),
+        formula: quote.formula,
+    })
+}
+
+#[component]
+fn Calculator(plans: Vec<PlanOffer>) -> impl IntoView {
+    let query = use_query_map();
+    let initial = query.get_untracked();
+    let plan = RwSignal::new(initial.get("plan").unwrap_or_else(|| "pro".into()));
+    let seats = RwSignal::new(initial.get("seats").unwrap_or_else(|| "5".into()));
+    let interval = RwSignal::new(
+        initial
+            .get("calc_interval")
+            .unwrap_or_else(|| "month".into()),
+    );
+    let options = plans
+        .iter()
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect::<Vec<_>>();
+    let result = move || {
+        let unit = if interval.get() == "year" {
+            IntervalUnit::Year
+        } else {
+            IntervalUnit::Month
+        };
+        estimate(&plans, &plan.get(), &seats.get(), unit)
+    };
+    let select = "mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200";
+    view! {
+        <section id="calculator" class="mx-auto mt-16 max-w-3xl rounded-2xl border border-slate-200 bg-white p-6 shadow-sm sm:p-8">
+            <h2 class="text-xl font-semibold">"Price calculator"</h2>
+            <p class="mt-1 text-sm text-slate-600">"Pick a plan and a number of seats to see exactly what you would pay."</p>
+            <form method="get" action="/pricing#calculator" class="mt-6 grid gap-4 sm:grid-cols-4 sm:items-end">
+                <label class="block text-sm font-medium text-slate-700">"Plan"
+                    <select name="plan" class=select data-testid="calc-plan" on:change=move |ev| plan.set(event_target_value(&ev))>
+                        {options.into_iter().map(|(id, name)| {
+                            let selected = plan.get_untracked() == id;
+                            view! { <option value=id.clone() selected=selected>{name}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label class="block text-sm font-medium text-slate-700">"Seats"
+                    <input type="number" name="seats" min="0" step="1" inputmode="numeric" class=select data-testid="calc-seats"
+                        value=seats.get_untracked() on:input=move |ev| seats.set(event_target_value(&ev))/>
+                </label>
+                <label class="block text-sm font-medium text-slate-700">"Billing"
+                    <select name="calc_interval" class=select data-testid="calc-interval" on:change=move |ev| interval.set(event_target_value(&ev))>
+                        <option value="month" selected=interval.get_untracked() != "year">"Monthly"</option>
+                        <option value="year" selected=interval.get_untracked() == "year">"Annual"</option>
+                    </select>
+                </label>
+                <button type="submit" class="rounded-md border border-slate-300 px-4 py-2 text-sm font-semibold text-slate-800 hover:bg-slate-50">"Calculate"</button>
+            </form>
+            <div class="mt-6 rounded-xl bg-slate-50 p-4" aria-live="polite">
+                {move || match result() {
+                    Ok(e) => view! {
+                        <p class="flex items-baseline gap-2">
+                            <span class="text-3xl font-semibold tracking-tight" data-testid="calc-total">{e.total}</span>
+                            <span class="text-slate-600">{e.period}</span>
+                        </p>
+                        <p class="mt-1 font-mono text-sm text-slate-600" data-testid="calc-formula">{e.formula}</p>
+                    }.into_any(),
+                    Err(message) => view! { <p class="text-sm text-amber-800" data-testid="calc-error">{message}</p> }.into_any(),
+                }}
+            </div>
+        </section>
+    }
+}

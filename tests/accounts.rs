@@ -1,0 +1,382 @@
+//! Accounts over HTTP against the real server: sign up, sign in, sign out, sessions, the origin
+//! guard and staff separation, on SQLite and PostgreSQL.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::{location, set_cookie, TestApp, PASSWORD};
+use reqwest::header::{COOKIE, ORIGIN};
+use reqwest::StatusCode;
+
+on_both_databases!(
+    sign_up_creates_an_organisation_with_its_owner_signed_in,
+    sign_up_problems_are_shown_on_the_form_and_nothing_is_created,
+    sign_in_checks_the_password_and_rotates_the_session,
+    sign_out_ends_the_session,
+    sessions_expire,
+    pages_that_need_an_account_send_visitors_to_sign_in,
+    writes_from_another_origin_are_refused,
+    hydrated_calls_get_json_errors_and_redirect_headers,
+    staff_and_customers_are_separate_principals,
+    health_and_readiness_answer,
+);
+
+async fn sign_up_creates_an_organisation_with_its_owner_signed_in(app: TestApp) {
+    let browser = TestApp::browser();
+    let response = app
+        .sign_up(&browser, "ada@example.com", "Analytical Engines Ltd")
+        .await;
+
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(location(&response).as_deref(), Some("/billing"));
+    let token = set_cookie(response.headers(), "bp_session").expect("session cookie");
+    assert_eq!(token.len(), 64);
+    let cookie_header = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie_header.contains("HttpOnly") && cookie_header.contains("SameSite=Lax"),
+        "{cookie_header}"
+    );
+
+    let (status, html) = app.follow(&browser, response).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Analytical Engines Ltd"),
+        "billing page names the organisation"
+    );
+    assert!(html.contains("Owner"), "billing page shows the role");
+    assert!(html.contains("No plan yet"));
+    assert_eq!(app.count("users").await, 1);
+    assert_eq!(app.count("organizations").await, 1);
+    assert_eq!(app.count("memberships").await, 1);
+    // Only the token's hash is stored.
+    assert_eq!(app.count("sessions").await, 1);
+    use sqlx::Row;
+    let stored: String = sqlx::query("SELECT token_hash FROM sessions")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+        .get("token_hash");
+    assert_ne!(stored, token);
+}
+
+async fn sign_up_problems_are_shown_on_the_form_and_nothing_is_created(app: TestApp) {
+    let first = TestApp::browser();
+    app.sign_up(&first, "ada@example.com", "Engines").await;
+
+    let cases: [(&str, &str, &str, &str); 6] = [
+        (
+            "ada@example.com",
+            PASSWORD,
+            "Another org",
+            "An account with this email already exists",
+        ),
+        (
+            "  ADA@example.com ",
+            PASSWORD,
+            "Another org",
+            "An account with this email already exists",
+        ),
+        (
+            "grace@example.com",
+            "short",
+            "Navy",
+            "Use at least 10 characters for your password.",
+        ),
+        (
+            "grace@example.com",
+            "passwordpassword",
+            "Navy",
+            "That password is too easy to guess",
+        ),
+        ("", "", "", "Enter your email address."),
+        (
+            "grace@example.com",
+            PASSWORD,
+            "   ",
+            "Enter your organisation",
+        ),
+    ];
+    for (email, password, org, message) in cases {
+        let browser = TestApp::browser();
+        let response = app
+            .submit_form(
+                &browser,
+                "/sign-up",
+                "/api/auth/sign-up",
+                &[("email", email), ("password", password), ("org_name", org)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::FOUND, "{email:?}");
+        let back = location(&response).unwrap();
+        assert!(back.contains("/sign-up?"), "goes back to the form: {back}");
+        assert!(
+            set_cookie(response.headers(), "bp_session").is_none(),
+            "no session for a failed sign-up"
+        );
+        let (status, html) = app.follow(&browser, response).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains(message),
+            "{message:?} should be on the page for {email:?}"
+        );
+    }
+    assert_eq!(app.count("users").await, 1);
+    assert_eq!(app.count("organizations").await, 1);
+    assert_eq!(app.count("memberships").await, 1);
+}
+
+async fn sign_in_checks_the_password_and_rotates_the_session(app: TestApp) {
+    let signup = TestApp::browser();
+    let first = app.sign_up(&signup, "ada@example.com", "Engines").await;
+    let first_token = set_cookie(first.headers(), "bp_session").unwrap();
+
+    for (email, password) in [
+        ("ada@example.com", "wrong password!"),
+        ("nobody@example.com", PASSWORD),
+    ] {
+        let browser = TestApp::browser();
+        let response = app.sign_in(&browser, email, password).await;
+        assert!(set_cookie(response.headers(), "bp_session").is_none());
+        let (_, html) = app.follow(&browser, response).await;
+        assert!(
+            html.contains("That email and password do not match an account."),
+            "{email}"
+        );
+    }
+    let browser = TestApp::browser();
+    let (_, html) = app
+        .follow(&browser, app.sign_in(&browser, "", "").await)
+        .await;
+    assert!(html.contains("Enter your email and password."));
+
+    // Signing in again from the same browser replaces its token; the old one stops working.
+    let again = app.sign_in(&signup, "Ada@Example.com", PASSWORD).await;
+    assert_eq!(location(&again).as_deref(), Some("/billing"));
+    let second_token = set_cookie(again.headers(), "bp_session").unwrap();
+    assert_ne!(first_token, second_token);
+    let stale = app
+        .client
+        .get(app.url("/billing"))
+        .header(COOKIE, format!("bp_session={first_token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stale.status(),
+        StatusCode::FOUND,
+        "the rotated-out token no longer signs in"
+    );
+    assert_eq!(app.count("sessions").await, 1);
+
+    // `next` is followed only within the site.
+    let browser = TestApp::browser();
+    let response = app
+        .submit_form(
+            &browser,
+            "/sign-in",
+            "/api/auth/sign-in",
+            &[
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/x"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response).as_deref(), Some("/billing"));
+}
+
+async fn sign_out_ends_the_session(app: TestApp) {
+    let browser = TestApp::browser();
+    app.sign_up(&browser, "ada@example.com", "Engines").await;
+    assert_eq!(
+        app.get_with(&browser, "/billing").await.status(),
+        StatusCode::OK
+    );
+
+    let response = app
+        .submit_form(&browser, "/billing", "/api/auth/sign-out", &[])
+        .await;
+    assert_eq!(location(&response).as_deref(), Some("/sign-in"));
+    assert_eq!(app.count("sessions").await, 0);
+    let after = app.get_with(&browser, "/billing").await;
+    assert_eq!(after.status(), StatusCode::FOUND);
+}
+
+async fn sessions_expire(app: TestApp) {
+    let browser = TestApp::browser();
+    app.sign_up(&browser, "ada@example.com", "Engines").await;
+    app.clock
+        .advance_secs(app.state.config.session_ttl_secs - 60);
+    assert_eq!(
+        app.get_with(&browser, "/billing").await.status(),
+        StatusCode::OK
+    );
+    app.clock.advance_secs(120);
+    assert_eq!(
+        app.get_with(&browser, "/billing").await.status(),
+        StatusCode::FOUND
+    );
+}
+
+async fn pages_that_need_an_account_send_visitors_to_sign_in(app: TestApp) {
+    let response = app.get("/billing").await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(
+        location(&response).as_deref(),
+        Some("/sign-in?next=/billing")
+    );
+    let sign_in = app.get("/sign-in?next=/billing").await;
+    assert_eq!(sign_in.status(), StatusCode::OK);
+    assert!(sign_in.text().await.unwrap().contains(r#"name="next""#));
+}
+
+async fn writes_from_another_origin_are_refused(app: TestApp) {
+    let response = app
+        .client
+        .post(app.url("/api/auth/sign-up"))
+        .header(ORIGIN, "http://evil.example")
+        .form(&[
+            ("email", "mallory@example.com"),
+            ("password", PASSWORD),
+            ("org_name", "Evil"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("did not come from the billing portal"));
+    let no_origin = app
+        .client
+        .post(app.url("/api/auth/sign-up"))
+        .form(&[
+            ("email", "mallory@example.com"),
+            ("password", PASSWORD),
+            ("org_name", "Evil"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_origin.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.count("users").await, 0);
+}
+
+async fn hydrated_calls_get_json_errors_and_redirect_headers(app: TestApp) {
+    let browser = TestApp::browser();
+    let response = app
+        .call(
+            &browser,
+            "/api/auth/sign-up",
+            &[("email", "x"), ("password", PASSWORD), ("org_name", "X")],
+        )
+        .await;
+    assert!(response.status().is_client_error() || response.status().is_server_error());
+    let body = response.text().await.unwrap();
+    assert!(body.contains("is not an email address"), "{body}");
+
+    let ok = app
+        .call(
+            &browser,
+            "/api/auth/sign-up",
+            &[
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+                ("org_name", "Engines"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert!(set_cookie(ok.headers(), "bp_session").is_some());
+    let session = app.call(&browser, "/api/auth/session", &[]).await;
+    let json: serde_json::Value = session.json().await.unwrap();
+    assert_eq!(json["org_name"], "Engines");
+    assert_eq!(json["role"], "Owner");
+}
+
+async fn staff_and_customers_are_separate_principals(app: TestApp) {
+    use billing_portal::api::auth::{Email, StaffRole};
+    let customer = TestApp::browser();
+    app.sign_up(&customer, "ada@example.com", "Engines").await;
+    let console = app.get_with(&customer, "/support").await;
+    assert_eq!(
+        console.status(),
+        StatusCode::FOUND,
+        "a customer session does not open the console"
+    );
+    assert_eq!(location(&console).as_deref(), Some("/support/sign-in"));
+
+    let hash = billing_portal::server::auth::hash_password("staff password 2026".into())
+        .await
+        .unwrap();
+    let email = Email::parse("agent@support.test").unwrap();
+    billing_portal::store::staff::create(app.db(), &email, "Sam Agent", StaffRole::Agent, &hash, 0)
+        .await
+        .unwrap();
+
+    // A staff account cannot sign in to the customer portal, nor a customer to the console.
+    let staff = TestApp::browser();
+    let (_, html) = app
+        .follow(
+            &staff,
+            app.sign_in(&staff, "agent@support.test", "staff password 2026")
+                .await,
+        )
+        .await;
+    assert!(html.contains("do not match an account"));
+    let wrong = app
+        .submit_form(
+            &staff,
+            "/support/sign-in",
+            "/api/support/sign-in",
+            &[("email", "ada@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert!(set_cookie(wrong.headers(), "bp_staff").is_none());
+
+    let ok = app
+        .submit_form(
+            &staff,
+            "/support/sign-in",
+            "/api/support/sign-in",
+            &[
+                ("email", "agent@support.test"),
+                ("password", "staff password 2026"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&ok).as_deref(), Some("/support"));
+    let (status, html) = app.follow(&staff, ok).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Welcome, Sam Agent"));
+    assert_eq!(
+        app.get_with(&staff, "/billing").await.status(),
+        StatusCode::FOUND,
+        "a staff session is not a customer"
+    );
+}
+
+async fn health_and_readiness_answer(app: TestApp) {
+    let live = app.get("/healthz").await;
+    assert_eq!(live.status(), StatusCode::OK);
+    assert!(live.headers().contains_key("x-request-id"));
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert_eq!(
+        ready.json::<serde_json::Value>().await.unwrap()["database"],
+        "ok"
+    );
+    app.db().pool.close().await;
+    assert_eq!(
+        app.get("/readyz").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}

@@ -1,0 +1,336 @@
+//! The test harness: the real server on a random port, on a fresh database per test (a SQLite
+//! file, or a PostgreSQL database created for the test and dropped after it), with typed helpers.
+#![allow(dead_code)]
+
+use billing_portal::domain::clock::Clock;
+use billing_portal::server::{self, AppState, Config};
+use billing_portal::store::Db;
+use chrono::{DateTime, TimeZone, Utc};
+use reqwest::header::{HeaderMap, ACCEPT, LOCATION, ORIGIN, REFERER, SET_COOKIE};
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response, StatusCode};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn postgres_server() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// A clock tests move by hand.
+#[derive(Debug)]
+pub struct TestClock(AtomicI64);
+
+impl TestClock {
+    pub fn at(start: DateTime<Utc>) -> Arc<TestClock> {
+        Arc::new(TestClock(AtomicI64::new(start.timestamp())))
+    }
+    pub fn advance_secs(&self, secs: i64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc.timestamp_opt(self.0.load(Ordering::SeqCst), 0)
+            .single()
+            .expect("valid test time")
+    }
+}
+
+/// A database made for one test; removed when dropped.
+pub struct TestDatabase {
+    pub url: String,
+    backend: Backend,
+    name: String,
+}
+
+impl TestDatabase {
+    /// `None` when PostgreSQL is wanted but not reachable and this is not CI (then it is skipped
+    /// loudly); under `CI=true` an unreachable server fails the test.
+    pub async fn create(backend: Backend) -> Option<TestDatabase> {
+        let name = format!("bp_test_{}", uuid_like());
+        match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                Some(TestDatabase {
+                    url: format!("sqlite://{}?mode=rwc", path.display()),
+                    backend,
+                    name: path.display().to_string(),
+                })
+            }
+            Backend::Postgres => {
+                use sqlx::migrate::MigrateDatabase;
+                sqlx::any::install_default_drivers();
+                let url = format!("{}/{}", postgres_server(), name);
+                match sqlx::Any::create_database(&url).await {
+                    Ok(()) => Some(TestDatabase { url, backend, name }),
+                    Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+                        panic!(
+                            "PostgreSQL at {} is required under CI=true: {e}",
+                            postgres_server()
+                        )
+                    }
+                    Err(e) => {
+                        eprintln!(
+                            "\n*** SKIPPED on PostgreSQL: cannot create a database at {} ({e}). \
+                             Start PostgreSQL or set TEST_POSTGRES_URL. ***\n",
+                            postgres_server()
+                        );
+                        None
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match self.backend {
+            Backend::Sqlite => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", self.name));
+                }
+            }
+            Backend::Postgres => {
+                let url = self.url.clone();
+                // Dropping happens outside any runtime we may block, so use a thread of its own.
+                let _ = std::thread::spawn(move || {
+                    use sqlx::migrate::MigrateDatabase;
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
+                    if let Ok(rt) = rt {
+                        let _ = rt.block_on(sqlx::Any::force_drop_database(&url));
+                    }
+                })
+                .join();
+            }
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    static COUNTER: AtomicI64 = AtomicI64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000_000,
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// The running app and a browser-like client (cookies kept, redirects not followed).
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub state: AppState,
+    pub clock: Arc<TestClock>,
+    pub backend: Backend,
+    _database: TestDatabase,
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let database = TestDatabase::create(backend).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let url = database.url.clone();
+        let config = Config::from_lookup(|name| match name {
+            "DATABASE_URL" => Some(url.clone()),
+            "LISTEN_ADDR" => Some(addr.to_string()),
+            _ => None,
+        })
+        .expect("test config");
+        let clock = TestClock::at(Utc.with_ymd_and_hms(2026, 1, 15, 12, 0, 0).unwrap());
+        let state = server::build_state(config, clock.clone())
+            .await
+            .expect("state");
+        tokio::spawn(server::serve(listener, state.clone()));
+        Some(TestApp {
+            base: format!("http://{addr}"),
+            client: Self::browser(),
+            state,
+            clock,
+            backend,
+            _database: database,
+        })
+    }
+
+    /// A fresh client with its own cookie jar, like a second browser: it asks for HTML, keeps
+    /// cookies and does not follow redirects, so tests can see them.
+    pub fn browser() -> Client {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            ACCEPT,
+            "text/html,application/xhtml+xml,*/*;q=0.8"
+                .parse()
+                .expect("accept"),
+        );
+        Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .default_headers(headers)
+            .build()
+            .expect("client")
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.state.db
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.get_with(&self.client, path).await
+    }
+
+    pub async fn get_with(&self, client: &Client, path: &str) -> Response {
+        client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// Submits a form the way a browser does with JavaScript off: same origin, HTML accepted, the
+    /// page it was on as Referer.
+    pub async fn submit_form(
+        &self,
+        client: &Client,
+        from_page: &str,
+        endpoint: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        client
+            .post(self.url(endpoint))
+            .header(ORIGIN, &self.base)
+            .header(REFERER, self.url(from_page))
+            .header(ACCEPT, "text/html,application/xhtml+xml")
+            .form(fields)
+            .send()
+            .await
+            .expect("POST form")
+    }
+
+    /// Calls a server function the way the hydrated page does.
+    pub async fn call(&self, client: &Client, endpoint: &str, fields: &[(&str, &str)]) -> Response {
+        client
+            .post(self.url(endpoint))
+            .header(ORIGIN, &self.base)
+            .header(ACCEPT, "application/json")
+            .form(fields)
+            .send()
+            .await
+            .expect("POST server fn")
+    }
+
+    pub async fn sign_up(&self, client: &Client, email: &str, org: &str) -> Response {
+        self.submit_form(
+            client,
+            "/sign-up",
+            "/api/auth/sign-up",
+            &[("email", email), ("password", PASSWORD), ("org_name", org)],
+        )
+        .await
+    }
+
+    pub async fn sign_in(&self, client: &Client, email: &str, password: &str) -> Response {
+        self.submit_form(
+            client,
+            "/sign-in",
+            "/api/auth/sign-in",
+            &[("email", email), ("password", password), ("next", "")],
+        )
+        .await
+    }
+
+    /// Follows a redirect that sends the browser back to a page, and returns that page's HTML.
+    pub async fn follow(&self, client: &Client, response: Response) -> (StatusCode, String) {
+        let location = location(&response).expect("a redirect");
+        let target = if location.starts_with("http") {
+            location
+        } else {
+            self.url(&location)
+        };
+        let page = client
+            .get(target)
+            .send()
+            .await
+            .expect("GET redirect target");
+        let status = page.status();
+        (status, page.text().await.expect("body"))
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM {table}"
+        )))
+        .fetch_one(&self.db().pool)
+        .await
+        .expect("count")
+        .try_get("n")
+        .expect("n")
+    }
+}
+
+pub fn location(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// The value a `Set-Cookie` header gives cookie `name`.
+pub fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(';')
+                .next()?
+                .trim()
+                .strip_prefix(&format!("{name}="))
+                .map(str::to_string)
+        })
+}
+
+/// Runs an async test body once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(app) = common::TestApp::spawn(common::Backend::Sqlite).await {
+                    super::$name(app).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = common::TestApp::spawn(common::Backend::Postgres).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    )*};
+}
