@@ -222,3 +222,31 @@ fn Calculator(plans: Vec<PlanOffer>) -> impl IntoView {
         </section>
     }
 }
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+    use crate::store::seed::demo_catalog;
+
+    #[test]
+    fn the_calculator_prices_with_the_billing_rules() {
+        let plans = demo_catalog();
+        let pro = estimate(&plans, "pro", "5", IntervalUnit::Month).unwrap();
+        assert_eq!(pro.total, "$60.00");
+        assert_eq!(pro.period, "per month");
+        let team_year = estimate(&plans, "team", " 7 ", IntervalUnit::Year).unwrap();
+        assert_eq!(team_year.total, "$1,750.00");
+        assert_eq!(team_year.period, "per year");
+    }
+
+    #[test]
+    fn the_calculator_explains_what_it_cannot_price() {
+        let plans = demo_catalog();
+        let error = |plan, seats| estimate(&plans, plan, seats, IntervalUnit::Month).unwrap_err();
+        assert_eq!(error("team", "2"), "Team needs at least 3 seats.");
+        assert_eq!(error("free", "2"), "Free allows at most 1 seat(s).");
+        assert_eq!(error("pro", "-1"), "Enter 1 seat or more.");
+        assert_eq!(error("pro", "two"), "Enter a whole number of seats.");
+        assert_eq!(error("gold", "2"), "Choose a plan.");
+    }
+}
