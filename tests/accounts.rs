@@ -19,6 +19,8 @@ on_both_databases!(
     hydrated_calls_get_json_errors_and_redirect_headers,
     staff_and_customers_are_separate_principals,
     health_and_readiness_answer,
+    a_removed_member_loses_access,
+    simultaneous_sign_ups_with_one_email_create_one_account,
 );
 
 async fn sign_up_creates_an_organisation_with_its_owner_signed_in(app: TestApp) {
@@ -174,7 +176,24 @@ async fn sign_in_checks_the_password_and_rotates_the_session(app: TestApp) {
     );
     assert_eq!(app.count("sessions").await, 1);
 
-    // `next` is followed only within the site.
+    // `next` is followed within the site, and only there.
+    let browser = TestApp::browser();
+    let response = app
+        .submit_form(
+            &browser,
+            "/sign-in",
+            "/api/auth/sign-in",
+            &[
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+                ("next", "/pricing?interval=year"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        location(&response).as_deref(),
+        Some("/pricing?interval=year")
+    );
     let browser = TestApp::browser();
     let response = app
         .submit_form(
@@ -203,6 +222,16 @@ async fn sign_out_ends_the_session(app: TestApp) {
         .submit_form(&browser, "/billing", "/api/auth/sign-out", &[])
         .await;
     assert_eq!(location(&response).as_deref(), Some("/sign-in"));
+    let cleared = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        cleared.starts_with("bp_session=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
     assert_eq!(app.count("sessions").await, 0);
     let after = app.get_with(&browser, "/billing").await;
     assert_eq!(after.status(), StatusCode::FOUND);
@@ -267,7 +296,51 @@ async fn writes_from_another_origin_are_refused(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(no_origin.status(), StatusCode::FORBIDDEN);
+
+    let fields = [
+        ("email", "mallory@example.com"),
+        ("password", PASSWORD),
+        ("org_name", "Evil"),
+    ];
+    let post = |origin: Option<&str>, referer: Option<String>, fetch_site: Option<&str>| {
+        let mut request = app.client.post(app.url("/api/auth/sign-up")).form(&fields);
+        if let Some(o) = origin {
+            request = request.header(ORIGIN, o);
+        }
+        if let Some(r) = referer {
+            request = request.header("referer", r);
+        }
+        if let Some(f) = fetch_site {
+            request = request.header("sec-fetch-site", f);
+        }
+        request.send()
+    };
+    // An opaque origin is refused even with a same-origin Referer.
+    let opaque = post(Some("null"), Some(app.url("/sign-up")), None)
+        .await
+        .unwrap();
+    assert_eq!(opaque.status(), StatusCode::FORBIDDEN);
+    let foreign_referer = post(None, Some("http://evil.example/page".into()), None)
+        .await
+        .unwrap();
+    assert_eq!(foreign_referer.status(), StatusCode::FORBIDDEN);
+    let cross_site = post(Some(&app.base), None, Some("cross-site"))
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count("users").await, 0);
+    // A browser that sends only a same-origin Referer is let through.
+    let referer_only = post(None, Some(app.url("/sign-up")), None).await.unwrap();
+    assert_ne!(referer_only.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.count("users").await, 1);
+    // Server functions answer POST only; a GET changes nothing.
+    let get = app
+        .client
+        .get(app.url("/api/auth/sign-out"))
+        .send()
+        .await
+        .unwrap();
+    assert!(get.status().is_client_error());
 }
 
 async fn hydrated_calls_get_json_errors_and_redirect_headers(app: TestApp) {
@@ -296,6 +369,9 @@ async fn hydrated_calls_get_json_errors_and_redirect_headers(app: TestApp) {
         .await;
     assert_eq!(ok.status(), StatusCode::OK);
     assert!(set_cookie(ok.headers(), "bp_session").is_some());
+    // The hydrated page is told where to go by a header instead of a 302.
+    assert!(ok.headers().contains_key("serverfnredirect"));
+    assert_eq!(location(&ok).as_deref(), Some("/billing"));
     let session = app.call(&browser, "/api/auth/session", &[]).await;
     let json: serde_json::Value = session.json().await.unwrap();
     assert_eq!(json["org_name"], "Engines");
@@ -368,6 +444,16 @@ async fn health_and_readiness_answer(app: TestApp) {
     let live = app.get("/healthz").await;
     assert_eq!(live.status(), StatusCode::OK);
     assert!(live.headers().contains_key("x-request-id"));
+    assert_eq!(live.headers()["x-frame-options"], "DENY");
+    assert_eq!(live.headers()["cache-control"], "no-store");
+    let echoed = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "req-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "req-123");
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), StatusCode::OK);
     assert_eq!(
@@ -379,4 +465,45 @@ async fn health_and_readiness_answer(app: TestApp) {
         app.get("/readyz").await.status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
+}
+
+async fn a_removed_member_loses_access(app: TestApp) {
+    let browser = TestApp::browser();
+    app.sign_up(&browser, "ada@example.com", "Engines").await;
+    assert_eq!(
+        app.get_with(&browser, "/billing").await.status(),
+        StatusCode::OK
+    );
+    sqlx::query("DELETE FROM memberships")
+        .execute(&app.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get_with(&browser, "/billing").await.status(),
+        StatusCode::FOUND
+    );
+}
+
+async fn simultaneous_sign_ups_with_one_email_create_one_account(app: TestApp) {
+    let attempts = (0..4).map(|i| {
+        let app = &app;
+        async move {
+            let browser = TestApp::browser();
+            let org = format!("Org {i}");
+            app.sign_up(&browser, "race@example.com", &org).await
+        }
+    });
+    let responses = futures::future::join_all(attempts).await;
+    let signed_in = responses
+        .iter()
+        .filter(|r| set_cookie(r.headers(), "bp_session").is_some())
+        .count();
+    assert_eq!(signed_in, 1);
+    assert_eq!(app.count("users").await, 1);
+    assert_eq!(
+        app.count("organizations").await,
+        1,
+        "the losers left no organisation behind"
+    );
+    assert_eq!(app.count("memberships").await, 1);
 }

@@ -2,7 +2,7 @@
 // calculator, sign-up errors, sign up, sign out, sign in, the billing page and the staff console.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, DEMO_PASSWORD, launch, newPage, visit, settled, shot, uniqueEmail } from './helpers.mjs';
+import { BASE, DEMO_PASSWORD, assertNoErrors, launch, newPage, visit, settled, shot, uniqueEmail } from './helpers.mjs';
 
 for (const js of [true, false]) {
   const mode = js ? 'js' : 'nojs';
@@ -10,7 +10,7 @@ for (const js of [true, false]) {
   test(`pricing page and calculator (${mode})`, async () => {
     const browser = await launch();
     try {
-      const { page } = await newPage(browser, js);
+      const { page, errors } = await newPage(browser, js);
       await visit(page, '/pricing', js);
       for (const plan of ['free', 'pro', 'team']) {
         assert.ok(await page.isVisible(`[data-testid="plan-${plan}"]`), `${plan} card`);
@@ -34,6 +34,7 @@ for (const js of [true, false]) {
       // 7 seats × $250.00 a year.
       assert.equal(await page.textContent('[data-testid="calc-total"]'), '$1,750.00');
       await shot(page, `${mode}-02-pricing-calculator`);
+      assertNoErrors(errors);
     } finally {
       await browser.close();
     }
@@ -42,7 +43,7 @@ for (const js of [true, false]) {
   test(`sign up, sign out, sign in and reach billing (${mode})`, async () => {
     const browser = await launch();
     try {
-      const { page } = await newPage(browser, js);
+      const { page, errors } = await newPage(browser, js);
       const email = uniqueEmail(`e2e-${mode}`);
       const password = 'correct horse battery';
 
@@ -86,6 +87,7 @@ for (const js of [true, false]) {
       await settled(page, js);
       assert.equal(await page.textContent('[data-testid="org-name"]'), `Browser Co ${mode}`);
       await shot(page, `${mode}-08-billing-again`);
+      assertNoErrors(errors);
     } finally {
       await browser.close();
     }
@@ -94,7 +96,7 @@ for (const js of [true, false]) {
   test(`demo customer and staff console sign-in (${mode})`, async () => {
     const browser = await launch();
     try {
-      const { page } = await newPage(browser, js);
+      const { page, errors } = await newPage(browser, js);
       await visit(page, '/sign-in', js);
       await page.fill('input[name="email"]', 'owner@demo.test');
       await page.fill('input[name="password"]', DEMO_PASSWORD);
@@ -114,6 +116,7 @@ for (const js of [true, false]) {
       await settled(page, js);
       assert.match(await page.textContent('[data-testid="staff-name"]'), /Avery Agent/);
       await shot(page, `${mode}-10-console`);
+      assertNoErrors(errors);
     } finally {
       await browser.close();
     }

@@ -17,12 +17,25 @@ export async function launch() {
   });
 }
 
-/** A page in a fresh context; with `js` false the browser runs no script at all. */
+/**
+ * A page in a fresh context; with `js` false the browser runs no script at all. Script errors and
+ * console errors (where hydration problems show) are collected in `errors`; call
+ * `assertNoErrors(errors)` at the end of a test.
+ */
 export async function newPage(browser, js) {
   const context = await browser.newContext({ javaScriptEnabled: js, viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
-  page.on('pageerror', (err) => { throw new Error(`page error: ${err.message}`); });
-  return { context, page };
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    // A 302 to sign-in or a 4xx answer is part of a flow, not a script problem.
+    if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) errors.push(`console: ${msg.text()}`);
+  });
+  return { context, page, errors };
+}
+
+export function assertNoErrors(errors) {
+  if (errors.length) throw new Error(`the browser reported errors:\n${errors.join('\n')}`);
 }
 
 /** Opens `path`; with JavaScript on, waits until the page is hydrated. */

@@ -60,6 +60,7 @@ pub fn check_new_password<'a>(password: &'a str, email: &Email) -> Result<&'a st
         ));
     }
     let lower = password.to_lowercase();
+    let email_name = email.as_str().split('@').next().unwrap_or_default();
     let distinct = {
         let mut chars: Vec<char> = lower.chars().collect();
         chars.sort_unstable();
@@ -78,7 +79,7 @@ pub fn check_new_password<'a>(password: &'a str, email: &Email) -> Result<&'a st
     ];
     if distinct < 5
         || COMMON.iter().any(|c| lower.contains(c))
-        || lower.contains(email.as_str().split('@').next().unwrap_or_default())
+        || email_name.chars().count() >= 4 && lower.contains(email_name)
     {
         return Err(AppError::Invalid(
             "That password is too easy to guess. Mix words, numbers or symbols, and avoid your email.".into(),
@@ -193,10 +194,18 @@ pub struct StaffSession {
     pub role: StaffRole,
 }
 
-/// Only same-site paths are followed after sign-in, so a link cannot send a user elsewhere.
+/// Only same-site paths are followed after sign-in, so a link cannot send a user elsewhere:
+/// a path must start with one `/` followed by neither `/` nor `\`, and carry no whitespace or
+/// control characters (browsers drop tabs and newlines from URLs, turning `/\t/x` into `//x`).
 pub fn safe_next_path(next: Option<&str>) -> &str {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if path.starts_with('/')
+                && !matches!(path.as_bytes().get(1), Some(b'/' | b'\\'))
+                && !path
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || c == '\\') =>
+        {
             path
         }
         _ => "/billing",
@@ -311,17 +320,20 @@ mod tests {
 
     #[test]
     fn weak_passwords_are_refused_with_a_reason() {
-        let email = Email::parse("ada@example.com").unwrap();
+        let email = Email::parse("grace@example.com").unwrap();
         for weak in [
             "",
             "short",
             "aaaaaaaaaaaa",
             "mypassword99",
-            "ada-is-great-2026",
+            "grace-is-great-2026",
         ] {
             assert!(check_new_password(weak, &email).is_err(), "{weak}");
         }
         assert!(check_new_password("correct horse battery", &email).is_ok());
+        // A short email name does not forbid its letters.
+        let short = Email::parse("a@x.io").unwrap();
+        assert!(check_new_password("correct horse battery", &short).is_ok());
     }
 
     #[test]
@@ -332,6 +344,20 @@ mod tests {
         );
         assert_eq!(safe_next_path(Some("//evil.example")), "/billing");
         assert_eq!(safe_next_path(Some("https://evil.example")), "/billing");
+        for hostile in [
+            "/\t/evil.example",
+            "/\n",
+            "/\\evil.example",
+            "/\r\n/x",
+            "/ /x",
+            "",
+        ] {
+            assert_eq!(safe_next_path(Some(hostile)), "/billing", "{hostile:?}");
+        }
+        assert_eq!(
+            safe_next_path(Some("/pricing?interval=year")),
+            "/pricing?interval=year"
+        );
         assert_eq!(safe_next_path(None), "/billing");
     }
 }

@@ -17,8 +17,13 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
 
+/// At most this many argon2 computations (about 19 MiB and tens of milliseconds each) run at
+/// once; more sign-ins wait their turn instead of exhausting memory and blocking threads.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Hashes a new password off the async runtime (argon2 is deliberately slow).
 pub async fn hash_password(password: String) -> Result<String, AppError> {
+    let _permit = HASHING.acquire().await.map_err(AppError::internal)?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -33,6 +38,7 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 /// Checks a password against a stored hash. With no hash (unknown account) it still does the same
 /// work against a fixed hash, so response time does not reveal which emails exist.
 pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, AppError> {
+    let _permit = HASHING.acquire().await.map_err(AppError::internal)?;
     tokio::task::spawn_blocking(move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
@@ -74,9 +80,16 @@ pub fn cookie_name(kind: SessionKind, https: bool) -> &'static str {
     }
 }
 
-fn set_cookie_value(name: &str, value: &str, max_age: i64, https: bool) -> String {
+/// Customer cookies are `SameSite=Lax` so links from email land signed in; staff cookies are
+/// `Strict`, as nothing outside the console should ever open it signed in.
+fn set_cookie_value(kind: SessionKind, value: &str, max_age: i64, https: bool) -> String {
+    let name = cookie_name(kind, https);
+    let same_site = match kind {
+        SessionKind::Customer => "Lax",
+        SessionKind::Staff => "Strict",
+    };
     let secure = if https { "; Secure" } else { "" };
-    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+    format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}")
 }
 
 /// The value of cookie `name` in request headers.
@@ -121,7 +134,7 @@ async fn start_session(
     let now = state.now();
     let ttl = state.config.session_ttl_secs;
     sessions::create(&state.db, &hash, kind, principal_id, org_id, now, now + ttl).await?;
-    append_set_cookie(set_cookie_value(name, &token, ttl, https))
+    append_set_cookie(set_cookie_value(kind, &token, ttl, https))
 }
 
 pub async fn start_customer_session(
@@ -143,7 +156,7 @@ pub async fn end_session(state: &AppState, kind: SessionKind) -> Result<(), AppE
     if let Some(token) = read_cookie(&request_headers(), name) {
         sessions::delete(&state.db, &hash_token(token)).await?;
     }
-    append_set_cookie(set_cookie_value(name, "", 0, https))
+    append_set_cookie(set_cookie_value(kind, "", 0, https))
 }
 
 async fn live_session(
@@ -225,9 +238,14 @@ mod tests {
 
     #[test]
     fn https_cookies_are_host_prefixed_and_secure() {
-        let v = set_cookie_value(cookie_name(SessionKind::Customer, true), "t", 60, true);
+        let v = set_cookie_value(SessionKind::Customer, "t", 60, true);
         assert!(v.starts_with("__Host-bp_session=t; Path=/; HttpOnly; SameSite=Lax"));
         assert!(v.ends_with("; Secure"));
+        let staff = set_cookie_value(SessionKind::Staff, "t", 60, false);
+        assert_eq!(
+            staff,
+            "bp_staff=t; Path=/; HttpOnly; SameSite=Strict; Max-Age=60"
+        );
     }
 
     #[test]

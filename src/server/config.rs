@@ -13,15 +13,15 @@ pub enum LogFormat {
 }
 
 /// Stripe connection settings. With no secret key the built-in Stripe emulator is used.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct StripeConfig {
     pub secret_key: Option<String>,
     pub webhook_secret: Option<String>,
     pub api_base: Option<String>,
 }
 
-/// Everything the server needs to start.
-#[derive(Clone, Debug)]
+/// Everything the server needs to start. Its `Debug` output hides secrets and passwords.
+#[derive(Clone)]
 pub struct Config {
     pub database_url: String,
     pub listen_addr: SocketAddr,
@@ -40,6 +40,31 @@ pub struct Config {
 pub struct ConfigError {
     pub variable: &'static str,
     pub problem: String,
+}
+
+impl std::fmt::Debug for StripeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "***");
+        f.debug_struct("StripeConfig")
+            .field("secret_key", &hidden(&self.secret_key))
+            .field("webhook_secret", &hidden(&self.webhook_secret))
+            .field("api_base", &self.api_base)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &super::redact(&self.database_url))
+            .field("listen_addr", &self.listen_addr)
+            .field("public_base_url", &self.public_base_url)
+            .field("site_root", &self.site_root)
+            .field("log_format", &self.log_format)
+            .field("stripe", &self.stripe)
+            .field("session_ttl_secs", &self.session_ttl_secs)
+            .finish()
+    }
 }
 
 impl Config {
@@ -203,5 +228,12 @@ mod tests {
         .unwrap();
         assert_eq!(ok.public_base_url, "https://billing.example.com");
         assert!(ok.is_https());
+        let shown = format!("{ok:?}");
+        assert!(
+            !shown.contains("sk_test_abc") && !shown.contains("whsec_x"),
+            "{shown}"
+        );
+        let pg = config(&[("DATABASE_URL", "postgres://app:hunter2@db:5432/billing")]).unwrap();
+        assert!(!format!("{pg:?}").contains("hunter2"));
     }
 }

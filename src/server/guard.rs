@@ -1,7 +1,8 @@
 //! Same-origin check for every state-changing request from a browser.
 //!
-//! A POST (or PUT, PATCH, DELETE) must carry an `Origin` (or, failing that, a `Referer`) whose
-//! origin is the portal's public origin or the `Host` it was sent to. Machine-to-machine routes
+//! A POST (or PUT, PATCH, DELETE) must carry an `Origin` (or, only when there is none, a
+//! `Referer`) whose origin is the portal's public origin or the `Host` it was sent to. An opaque
+//! `Origin: null` and a browser's `Sec-Fetch-Site: cross-site` are refused outright. Machine-to-machine routes
 //! that authenticate otherwise (Stripe webhooks by signature, the REST API by key) are exempt.
 
 use super::AppState;
@@ -9,7 +10,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::{header, Method, StatusCode};
+use http::{header, HeaderName, Method, StatusCode};
 
 const EXEMPT_PREFIXES: [&str; 2] = ["/webhooks/", "/api/v1/"];
 
@@ -22,19 +23,18 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
         return next.run(request).await;
     }
     let headers = request.headers();
-    let claimed = headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| *v != "null")
-        .map(str::to_string)
-        .or_else(|| {
-            headers
-                .get(header::REFERER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(origin_of)
-        });
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    if origin_allowed(claimed.as_deref(), &state.config.public_base_url, host) {
+    let header_text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &http::HeaderValue| v.to_str().ok())
+    };
+    let claimed = match header_text(header::ORIGIN) {
+        Some(origin) => Some(origin.to_string()),
+        None => header_text(header::REFERER).and_then(origin_of),
+    };
+    let cross_site = header_text(HeaderName::from_static("sec-fetch-site")) == Some("cross-site");
+    let host = header_text(header::HOST);
+    if !cross_site && origin_allowed(claimed.as_deref(), &state.config.public_base_url, host) {
         next.run(request).await
     } else {
         tracing::warn!(
@@ -102,6 +102,11 @@ mod tests {
             Some("127.0.0.1:3000")
         ));
         assert!(!origin_allowed(None, public, Some("127.0.0.1:3000")));
+        assert!(!origin_allowed(
+            Some("null"),
+            public,
+            Some("127.0.0.1:3000")
+        ));
         assert_eq!(
             origin_of("http://127.0.0.1:3000/sign-in?next=/x").as_deref(),
             Some("http://127.0.0.1:3000")

@@ -17,20 +17,23 @@ pub enum CatalogError {
     Db(#[from] sqlx::Error),
 }
 
-/// The active catalog, plans in display order with their active prices.
+/// The active catalog, plans in display order with their active prices, read in one transaction
+/// so a concurrent import is seen whole or not at all.
 pub async fn load(db: &Db) -> Result<Vec<PlanOffer>, CatalogError> {
+    let mut tx = db.pool.begin().await?;
     let plan_rows = sqlx::query(
         "SELECT id, name, description, features FROM plans WHERE active = 1 ORDER BY sort_order, id",
     )
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *tx)
     .await?;
     let price_rows = sqlx::query(
         "SELECT id, plan_id, nickname, currency, interval_unit, interval_count, model, unit_label, \
          min_quantity, max_quantity, trial_days FROM prices WHERE active = 1 \
          ORDER BY plan_id, interval_unit, interval_count, id",
     )
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
 
     let mut plans = Vec::with_capacity(plan_rows.len());
     for r in plan_rows {
@@ -96,8 +99,10 @@ fn price_from_row(r: &sqlx::any::AnyRow) -> Result<Price, CatalogError> {
     Ok(price)
 }
 
-/// Inserts or replaces a plan and its prices (the demo seed and catalog imports). Every price is
-/// validated first; nothing is written if one is bad.
+/// Inserts or replaces a plan and its prices (the demo seed and catalog imports): afterwards the
+/// plan offers exactly `plan.prices`; prices it no longer lists are retired (kept for existing
+/// subscriptions, no longer offered). Every price is validated first; nothing is written if one
+/// is bad.
 pub async fn upsert_plan(db: &Db, plan: &PlanOffer, sort_order: i64) -> Result<(), CatalogError> {
     for price in &plan.prices {
         price.validate().map_err(|e| CatalogError::BadPrice {
@@ -123,6 +128,10 @@ pub async fn upsert_plan(db: &Db, plan: &PlanOffer, sort_order: i64) -> Result<(
     .bind(sort_order)
     .execute(&mut *tx)
     .await?;
+    sqlx::query("UPDATE prices SET active = 0 WHERE plan_id = $1")
+        .bind(&plan.id)
+        .execute(&mut *tx)
+        .await?;
     for price in &plan.prices {
         let model = serde_json::to_string(&price.model).map_err(|e| CatalogError::BadPrice {
             price_id: price.id.clone(),

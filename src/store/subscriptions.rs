@@ -12,7 +12,7 @@ pub async fn current_for_org(
     let row = sqlx::query(
         "SELECT p.name AS plan_name, s.status, s.quantity, s.current_period_end \
          FROM subscriptions s JOIN prices pr ON pr.id = s.price_id JOIN plans p ON p.id = pr.plan_id \
-         WHERE s.org_id = $1 AND s.status <> 'canceled' ORDER BY s.created_at DESC LIMIT 1",
+         WHERE s.org_id = $1 AND s.status <> 'canceled' ORDER BY s.created_at DESC, s.id DESC LIMIT 1",
     )
     .bind(org_id)
     .fetch_optional(&db.pool)

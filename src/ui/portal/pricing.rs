@@ -187,6 +187,8 @@ fn Calculator(plans: Vec<PlanOffer>) -> impl IntoView {
             <h2 class="text-xl font-semibold">"Price calculator"</h2>
             <p class="mt-1 text-sm text-slate-600">"Pick a plan and a number of seats to see exactly what you would pay."</p>
             <form method="get" action="/pricing#calculator" class="mt-6 grid gap-4 sm:grid-cols-4 sm:items-end">
+                // Keeps the plan cards' interval when the form is sent without JavaScript.
+                <input type="hidden" name="interval" value=move || query.read().get("interval").unwrap_or_default()/>
                 <label class="block text-sm font-medium text-slate-700">"Plan"
                     <select name="plan" class=select data-testid="calc-plan" on:change=move |ev| plan.set(event_target_value(&ev))>
                         {options.into_iter().map(|(id, name)| {

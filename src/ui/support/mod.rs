@@ -64,7 +64,8 @@ pub fn SupportHome() -> impl IntoView {
                                 </ActionForm>
                             </div>
                         }.into_any(),
-                        Ok(None) | Err(_) => view! { <Redirect path="/support/sign-in"/> }.into_any(),
+                        Ok(None) => view! { <Redirect path="/support/sign-in"/> }.into_any(),
+                        Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
                     }
                 })}
             </Suspense>
