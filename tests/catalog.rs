@@ -23,6 +23,7 @@ async fn pricing_page_shows_the_seeded_catalog(app: TestApp) {
         "Pro",
         "Team",
         "$12.00",
+        "$25.00",
         "per seat / month",
         "14-day free trial",
     ] {

@@ -16,12 +16,14 @@ for (const js of [true, false]) {
         assert.ok(await page.isVisible(`[data-testid="plan-${plan}"]`), `${plan} card`);
       }
       assert.equal(await page.textContent('[data-testid="plan-pro"] [data-testid="plan-amount"]'), '$12.00');
+      assert.equal(await page.textContent('[data-testid="plan-team"] [data-testid="plan-amount"]'), '$25.00');
       await shot(page, `${mode}-01-pricing`);
 
       await page.click('[data-testid="interval-year"]');
       await settled(page, js);
       await page.waitForFunction(() =>
-        document.querySelector('[data-testid="plan-pro"] [data-testid="plan-amount"]')?.textContent === '$120.00');
+        document.querySelector('[data-testid="plan-pro"] [data-testid="plan-amount"]')?.textContent === '$120.00'
+        && document.querySelector('[data-testid="plan-team"] [data-testid="plan-amount"]')?.textContent === '$250.00');
 
       await page.selectOption('[data-testid="calc-plan"]', 'team');
       await page.fill('[data-testid="calc-seats"]', '2');

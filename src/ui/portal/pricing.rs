@@ -1,4 +1,5 @@
 use crate::api::catalog::{pricing_catalog, PlanOffer};
+use crate::domain::rounding::round_to_minor_units;
 use crate::domain::{IntervalUnit, Price, PriceModel, PricingError};
 use crate::ui::components::PortalLayout;
 use leptos::prelude::*;
@@ -60,17 +61,20 @@ fn price_for(plan: &PlanOffer, unit: IntervalUnit) -> Option<&Price> {
         .or(plan.prices.first())
 }
 
-/// "$12.00" and "per seat / month" for a price's one-unit headline.
+/// "$12.00" and "per seat / month" for a per-unit price (its unit price, whatever its minimum
+/// quantity); otherwise the amount for the smallest quantity it may be bought in.
 fn headline(price: &Price) -> (String, String) {
     let per_unit = matches!(price.model, PriceModel::PerUnit { .. });
-    let amount = price
-        .amount_for(if per_unit {
-            1
-        } else {
-            price.min_quantity.unwrap_or(1)
-        })
-        .map(|m| m.to_string())
-        .unwrap_or_else(|_| "—".into());
+    let amount = match &price.model {
+        PriceModel::PerUnit { unit_amount } => round_to_minor_units(*unit_amount, price.currency)
+            .map(|m| m.to_string())
+            .ok(),
+        _ => price
+            .amount_for(price.min_quantity.unwrap_or(1).max(1))
+            .map(|m| m.to_string())
+            .ok(),
+    }
+    .unwrap_or_else(|| "—".into());
     let unit = price.unit_label.as_deref().unwrap_or("unit");
     let suffix = if per_unit {
         format!("per {unit} / {}", price.interval.describe())
