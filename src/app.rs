@@ -1,7 +1,9 @@
 //! The HTML shell and the routes of the customer portal and the support console.
 
 use crate::ui::components::NotFound;
-use crate::ui::portal::{BillingPage, HomePage, PricingPage, SignInPage, SignUpPage};
+use crate::ui::portal::{
+    BillingPage, CheckoutSuccessPage, HomePage, PricingPage, SignInPage, SignUpPage,
+};
 use crate::ui::support::{SupportHome, SupportSignInPage};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -42,6 +44,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
                 <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/billing") view=BillingPage ssr=SsrMode::Async/>
+                <Route path=path!("/billing/checkout/success") view=CheckoutSuccessPage ssr=SsrMode::Async/>
                 <Route path=path!("/support") view=SupportHome ssr=SsrMode::Async/>
                 <Route path=path!("/support/sign-in") view=SupportSignInPage ssr=SsrMode::Async/>
             </Routes>

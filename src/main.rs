@@ -25,6 +25,17 @@ enum Command {
     Migrate,
     /// Load the demo catalog and demo accounts (idempotent).
     SeedDemo,
+    /// Run the built-in Stripe emulator alone (no database needed).
+    StripeEmulator {
+        #[arg(long, default_value_t = 12111)]
+        port: u16,
+        /// Deliver signed webhooks here, e.g. http://127.0.0.1:3000/webhooks/stripe
+        #[arg(long)]
+        webhook_url: Option<String>,
+        /// The whsec_ secret webhooks are signed with.
+        #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
+        webhook_secret: Option<String>,
+    },
     /// Create a support staff account.
     CreateStaff {
         #[arg(long)]
@@ -51,6 +62,20 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_format);
+    if let Some(Command::StripeEmulator {
+        port,
+        webhook_url,
+        webhook_secret,
+    }) = cli.command
+    {
+        return match run_emulator(port, webhook_url, webhook_secret).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("billing-portal: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(cli.command.unwrap_or(Command::Serve), config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -58,6 +83,40 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn run_emulator(
+    port: u16,
+    webhook_url: Option<String>,
+    webhook_secret: Option<String>,
+) -> Result<(), String> {
+    use billing_portal::payments::emulator::{self, EmulatorConfig, WebhookEndpoint};
+    let webhook_endpoints = match (webhook_url, webhook_secret) {
+        (Some(url), Some(secret)) => vec![WebhookEndpoint { url, secret }],
+        (Some(_), None) => {
+            return Err("--webhook-url needs --webhook-secret (or STRIPE_WEBHOOK_SECRET)".into())
+        }
+        _ => Vec::new(),
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("--port {port}: cannot listen: {e}"))?;
+    let handle = emulator::start(
+        listener,
+        EmulatorConfig {
+            webhook_endpoints,
+            ..EmulatorConfig::default()
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    println!(
+        "Stripe emulator at {} (any sk_test_ key; Ctrl-C to stop)",
+        handle.base_url
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    handle.shutdown();
+    Ok(())
 }
 
 async fn run(command: Command, config: Config) -> Result<(), String> {
@@ -87,6 +146,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             println!("{summary}");
             Ok(())
         }
+        Command::StripeEmulator { .. } => unreachable!("handled before the database is opened"),
         Command::CreateStaff {
             email,
             name,

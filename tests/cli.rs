@@ -106,3 +106,36 @@ async fn migrate_seed_and_create_staff_work_and_repeat_safely() {
         db.pool.close().await;
     }
 }
+
+#[tokio::test]
+async fn the_stripe_emulator_runs_alone() {
+    use std::io::{BufRead, BufReader};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = billing_portal("sqlite::memory:")
+        .args(["stripe-emulator", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
+    let customer: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/v1/customers"))
+        .bearer_auth("sk_test_anything")
+        .form(&[("email", "a@example.com")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    child.kill().unwrap();
+    assert!(customer["id"].as_str().unwrap().starts_with("cus_"));
+    assert_eq!(customer["email"], "a@example.com");
+}

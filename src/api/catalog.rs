@@ -1,7 +1,7 @@
 //! The public plan catalog.
 
 use super::AppError;
-use crate::domain::Price;
+use crate::domain::{Price, PricingError};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -22,4 +22,19 @@ pub async fn pricing_catalog() -> Result<Vec<PlanOffer>, AppError> {
         tracing::error!(error = %e, "the plan catalog cannot be loaded");
         AppError::Internal
     })
+}
+
+/// A customer-facing reason why `price` cannot be bought in a quantity.
+pub fn explain_quantity(plan: &PlanOffer, price: &Price, error: PricingError) -> String {
+    let unit = price.unit_label.as_deref().unwrap_or("unit");
+    match error {
+        PricingError::NegativeQuantity { .. } => format!("Enter 1 {unit} or more."),
+        PricingError::BelowMinimum { min, .. } => {
+            format!("{} needs at least {min} {unit}s.", plan.name)
+        }
+        PricingError::AboveMaximum { max, .. } => {
+            format!("{} allows at most {max} {unit}(s).", plan.name)
+        }
+        other => other.to_string(),
+    }
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod billing;
 pub mod catalog;
+pub mod checkout;
 pub mod support;
 
 use leptos::server_fn::codec::JsonEncoding;

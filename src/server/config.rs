@@ -13,11 +13,24 @@ pub enum LogFormat {
 }
 
 /// Stripe connection settings. With no secret key the built-in Stripe emulator is used.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct StripeConfig {
     pub secret_key: Option<String>,
     pub webhook_secret: Option<String>,
     pub api_base: Option<String>,
+    /// Where the built-in emulator listens when no key is set (port 0: any free port).
+    pub emulator_addr: SocketAddr,
+}
+
+impl Default for StripeConfig {
+    fn default() -> Self {
+        StripeConfig {
+            secret_key: None,
+            webhook_secret: None,
+            api_base: None,
+            emulator_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
 }
 
 /// Everything the server needs to start. Its `Debug` output hides secrets and passwords.
@@ -49,6 +62,7 @@ impl std::fmt::Debug for StripeConfig {
             .field("secret_key", &hidden(&self.secret_key))
             .field("webhook_secret", &hidden(&self.webhook_secret))
             .field("api_base", &self.api_base)
+            .field("emulator_addr", &self.emulator_addr)
             .finish()
     }
 }
@@ -138,10 +152,17 @@ impl Config {
             },
         };
 
+        let emulator_raw = get("STRIPE_EMULATOR_ADDR").unwrap_or_else(|| "127.0.0.1:0".to_string());
         let stripe = StripeConfig {
             secret_key: get("STRIPE_SECRET_KEY"),
             webhook_secret: get("STRIPE_WEBHOOK_SECRET"),
             api_base: get("STRIPE_API_BASE"),
+            emulator_addr: emulator_raw.parse().map_err(|_| ConfigError {
+                variable: "STRIPE_EMULATOR_ADDR",
+                problem: format!(
+                    "{emulator_raw:?} is not an address; use ip:port such as 127.0.0.1:12111"
+                ),
+            })?,
         };
         if let Some(key) = &stripe.secret_key {
             if !(key.starts_with("sk_") || key.starts_with("rk_")) {

@@ -5,6 +5,7 @@ pub mod config;
 pub mod guard;
 pub mod routes;
 pub mod telemetry;
+pub mod webhooks;
 
 use crate::api::AppError;
 use crate::domain::clock::Clock;
@@ -27,6 +28,7 @@ impl Clock for SystemClock {
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    pub payments: Arc<Payments>,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock + Send + Sync>,
     pub leptos_options: leptos::config::LeptosOptions,
@@ -51,6 +53,66 @@ pub fn state() -> Result<AppState, AppError> {
         .ok_or_else(|| AppError::internal("AppState missing from the server function context"))
 }
 
+/// The payment gateway and the webhook secret its events are signed with; with no Stripe key,
+/// the built-in emulator it talks to.
+pub struct Payments {
+    pub gateway: crate::payments::gateway::Gateway,
+    pub webhook_secret: String,
+    pub emulator: Option<crate::payments::emulator::EmulatorHandle>,
+}
+
+impl Payments {
+    /// Real Stripe when a key is configured; otherwise starts the emulator, which delivers its
+    /// webhooks to this portal's `/webhooks/stripe`.
+    pub async fn connect(config: &Config) -> Result<Payments, StartError> {
+        use crate::payments::emulator::{self, EmulatorConfig, WebhookEndpoint};
+        use crate::payments::gateway::Gateway;
+        if let (Some(key), Some(secret)) =
+            (&config.stripe.secret_key, &config.stripe.webhook_secret)
+        {
+            let gateway = Gateway::new(key, config.stripe.api_base.as_deref())
+                .map_err(|e| StartError::Stripe(e.to_string()))?;
+            return Ok(Payments {
+                gateway,
+                webhook_secret: secret.clone(),
+                emulator: None,
+            });
+        }
+        let webhook_secret = {
+            use rand::RngCore;
+            let mut bytes = [0u8; 24];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            format!("whsec_{}", hex::encode(bytes))
+        };
+        let addr = config.stripe.emulator_addr;
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            StartError::Stripe(format!(
+                "STRIPE_EMULATOR_ADDR: cannot listen on {addr}: {e}"
+            ))
+        })?;
+        let handle = emulator::start(
+            listener,
+            EmulatorConfig {
+                webhook_endpoints: vec![WebhookEndpoint {
+                    url: format!("{}/webhooks/stripe", config.public_base_url),
+                    secret: webhook_secret.clone(),
+                }],
+                ..EmulatorConfig::default()
+            },
+        )
+        .await
+        .map_err(|e| StartError::Stripe(e.to_string()))?;
+        let gateway = Gateway::new("sk_test_emulator", Some(&handle.base_url))
+            .map_err(|e| StartError::Stripe(e.to_string()))?;
+        tracing::info!(emulator = %handle.base_url, "no STRIPE_SECRET_KEY: using the built-in Stripe emulator");
+        Ok(Payments {
+            gateway,
+            webhook_secret,
+            emulator: Some(handle),
+        })
+    }
+}
+
 /// Connects, migrates and assembles the state the router needs.
 pub async fn build_state(
     config: Config,
@@ -68,8 +130,10 @@ pub async fn build_state(
         .site_pkg_dir("pkg")
         .site_addr(config.listen_addr)
         .build();
+    let payments = Arc::new(Payments::connect(&config).await?);
     Ok(AppState {
         db,
+        payments,
         config: Arc::new(config),
         clock,
         leptos_options,
@@ -80,12 +144,23 @@ pub async fn build_state(
 /// requests in flight. Expired sessions are swept hourly (any number of instances may do so).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweep_expired_sessions(state.clone()));
+    let inbox = tokio::spawn(retry_webhook_inbox(state.clone()));
     let app = routes::router(state);
     let result = axum::serve(listener, app.into_make_service())
         .with_graceful_shutdown(shutdown_signal())
         .await;
     sweeper.abort();
+    inbox.abort();
     result
+}
+
+/// Events whose processing failed (Stripe unreachable, say) are tried again every 30 seconds.
+async fn retry_webhook_inbox(state: AppState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+    loop {
+        every.tick().await;
+        crate::payments::fulfil::process_pending(&state).await;
+    }
 }
 
 async fn shutdown_signal() {
@@ -123,6 +198,8 @@ pub enum StartError {
     Database(String, String),
     #[error("database migrations failed: {0}")]
     Migrate(String),
+    #[error("Stripe: {0}")]
+    Stripe(String),
 }
 
 /// A database URL without its password, for messages.

@@ -146,3 +146,28 @@ fn membership_from_row(r: sqlx::any::AnyRow) -> Result<MembershipRow, sqlx::Erro
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
     })
 }
+
+/// The organisation's Stripe customer, once it has one.
+pub async fn stripe_customer_id(db: &Db, org_id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query("SELECT stripe_customer_id FROM organizations WHERE id = $1")
+        .bind(org_id)
+        .fetch_optional(&db.pool)
+        .await?
+        .map(|r| r.try_get::<Option<String>, _>("stripe_customer_id"))
+        .transpose()
+        .map(Option::flatten)
+}
+
+/// Records the organisation's Stripe customer unless it already has one.
+pub async fn set_stripe_customer_id(
+    db: &Db,
+    org_id: &str,
+    customer_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE organizations SET stripe_customer_id = $2 WHERE id = $1 AND stripe_customer_id IS NULL")
+        .bind(org_id)
+        .bind(customer_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}

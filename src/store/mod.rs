@@ -3,7 +3,10 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod checkouts;
 pub mod db;
+pub mod events;
+pub mod invoices;
 pub mod seed;
 pub mod sessions;
 pub mod staff;

@@ -334,3 +334,71 @@ macro_rules! on_both_databases {
         }
     )*};
 }
+
+impl TestApp {
+    /// The built-in Stripe emulator this app talks to.
+    pub fn emulator(&self) -> String {
+        self.state
+            .payments
+            .emulator
+            .as_ref()
+            .expect("tests run against the emulator")
+            .base_url
+            .clone()
+    }
+
+    /// Calls the emulator's control API.
+    pub async fn emulator_control(&self, path: &str, body: serde_json::Value) -> Response {
+        Client::new()
+            .post(format!("{}{path}", self.emulator()))
+            .json(&body)
+            .send()
+            .await
+            .expect("emulator control")
+    }
+
+    /// Waits (up to 15 s) until `query` returns a count of `expected`.
+    pub async fn eventually_count(&self, table: &str, expected: i64) {
+        for _ in 0..300 {
+            if self.count(table).await == expected {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!(
+            "{table} never reached {expected} rows (has {})",
+            self.count(table).await
+        );
+    }
+
+    /// Signs up a fresh owner with the demo catalog loaded; returns their browser.
+    pub async fn owner_with_catalog(&self) -> Client {
+        billing_portal::store::seed::seed_demo(&self.state)
+            .await
+            .expect("seed");
+        let browser = TestApp::browser();
+        self.sign_up(&browser, "owner@example.com", "Acme").await;
+        browser
+    }
+
+    /// Starts a checkout as `browser` and returns the Stripe session id it created.
+    pub async fn start_checkout(
+        &self,
+        browser: &Client,
+        price_id: &str,
+        seats: &str,
+    ) -> (Response, Option<String>) {
+        let response = self
+            .submit_form(
+                browser,
+                "/pricing",
+                "/api/billing/checkout",
+                &[("price_id", price_id), ("seats", seats)],
+            )
+            .await;
+        let session = location(&response)
+            .and_then(|l| l.rsplit('/').next().map(str::to_string))
+            .filter(|s| s.starts_with("cs_"));
+        (response, session)
+    }
+}

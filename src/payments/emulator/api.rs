@@ -12,7 +12,9 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::Value;
 
-use super::charges::{confirm_payment_intent, create_payment_intent, create_refund, NewPaymentIntent, NewRefund};
+use super::charges::{
+    confirm_payment_intent, create_payment_intent, create_refund, NewPaymentIntent, NewRefund,
+};
 use super::checkout::{create_session, expire_session};
 use super::error::ApiError;
 use super::form::{self, Node, Params};
@@ -28,13 +30,25 @@ type ApiResult = Result<Json<Value>, ApiError>;
 
 pub(super) fn routes(state: EmulatorState) -> Router<EmulatorState> {
     Router::new()
-        .route("/v1/customers", post(create_customer))
-        .route("/v1/customers/{id}", get(retrieve_customer).post(update_customer))
-        .route("/v1/customers/{id}/payment_methods", get(list_customer_payment_methods))
+        .route("/v1/customers", get(list_customers).post(create_customer))
+        .route(
+            "/v1/customers/{id}",
+            get(retrieve_customer).post(update_customer),
+        )
+        .route(
+            "/v1/customers/{id}/payment_methods",
+            get(list_customer_payment_methods),
+        )
         .route("/v1/checkout/sessions", post(create_checkout_session))
         .route("/v1/checkout/sessions/{id}", get(retrieve_checkout_session))
-        .route("/v1/checkout/sessions/{id}/expire", post(expire_checkout_session))
-        .route("/v1/checkout/sessions/{id}/line_items", get(list_checkout_line_items))
+        .route(
+            "/v1/checkout/sessions/{id}/expire",
+            post(expire_checkout_session),
+        )
+        .route(
+            "/v1/checkout/sessions/{id}/line_items",
+            get(list_checkout_line_items),
+        )
         .route("/v1/payment_intents", post(create_payment_intent_handler))
         .route("/v1/payment_intents/{id}", get(retrieve_payment_intent))
         .route("/v1/setup_intents/{id}", get(retrieve_setup_intent))
@@ -43,7 +57,10 @@ pub(super) fn routes(state: EmulatorState) -> Router<EmulatorState> {
         .route("/v1/refunds/{id}", get(retrieve_refund))
         .route("/v1/payment_methods", get(list_payment_methods))
         .route("/v1/payment_methods/{id}", get(retrieve_payment_method))
-        .route("/v1/payment_methods/{id}/detach", post(detach_payment_method))
+        .route(
+            "/v1/payment_methods/{id}/detach",
+            post(detach_payment_method),
+        )
         .route("/v1/events", get(list_events))
         .route("/v1/events/{id}", get(retrieve_event))
         .route("/v1/{*rest}", axum::routing::any(unrecognized))
@@ -54,7 +71,10 @@ pub(super) fn routes(state: EmulatorState) -> Router<EmulatorState> {
 /// without running the operation), idempotency (replay, conflict), the operation, then an
 /// injected delay (after the operation ran, as if the response were lost).
 async fn gateway(State(state): State<EmulatorState>, request: Request, next: Next) -> Response {
-    let info = RequestInfo { id: new_id("req_"), idempotency_key: header(&request, "idempotency-key") };
+    let info = RequestInfo {
+        id: new_id("req_"),
+        idempotency_key: header(&request, "idempotency-key"),
+    };
     let mut response = run_gateway(&state, info.clone(), request, next).await;
     if let Ok(value) = HeaderValue::from_str(&info.id) {
         response.headers_mut().insert("request-id", value);
@@ -62,7 +82,12 @@ async fn gateway(State(state): State<EmulatorState>, request: Request, next: Nex
     response
 }
 
-async fn run_gateway(state: &EmulatorState, info: RequestInfo, request: Request, next: Next) -> Response {
+async fn run_gateway(
+    state: &EmulatorState,
+    info: RequestInfo,
+    request: Request,
+    next: Next,
+) -> Response {
     if let Err(error) = check_api_key(header(&request, "authorization").as_deref()) {
         return error.into_response();
     }
@@ -74,16 +99,29 @@ async fn run_gateway(state: &EmulatorState, info: RequestInfo, request: Request,
     let (parts, body) = request.into_parts();
     let body = match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(body) => body,
-        Err(_) => return ApiError::invalid_request("Request body too large.", "body").into_response(),
+        Err(_) => {
+            return ApiError::invalid_request("Request body too large.", "body").into_response()
+        }
     };
-    let key = info.idempotency_key.clone().filter(|_| method == Method::POST);
+    let key = info
+        .idempotency_key
+        .clone()
+        .filter(|_| method == Method::POST);
+    let mut claim = None;
     if let Some(key) = &key {
         let request_fingerprint = fingerprint(method.as_str(), &path, &body);
         let lookup = lock(&state.inner.idempotency).begin(key, &request_fingerprint);
         match lookup {
-            Lookup::Fresh => {}
+            Lookup::Fresh => {
+                claim = Some(KeyClaim {
+                    state: state.clone(),
+                    key: key.clone(),
+                })
+            }
             Lookup::Replay(stored) => return replayed(stored),
-            Lookup::Mismatch => return ApiError::idempotency(mismatch_message(key)).into_response(),
+            Lookup::Mismatch => {
+                return ApiError::idempotency(mismatch_message(key)).into_response()
+            }
             Lookup::InProgress => {
                 let mut error = ApiError::idempotency(
                     "There is currently another in-progress request using this Stripe-Idempotency-Key. Please try again later.",
@@ -99,14 +137,36 @@ async fn run_gateway(state: &EmulatorState, info: RequestInfo, request: Request,
     let response = next.run(request).await;
     let (parts, body) = response.into_parts();
     let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
-    if let Some(key) = &key {
-        let stored = StoredResponse { status: parts.status, body: body.to_vec() };
-        lock(&state.inner.idempotency).finish(key, stored);
+    if let Some(claim) = claim {
+        claim.finish(StoredResponse {
+            status: parts.status,
+            body: body.to_vec(),
+        });
     }
     if let Some(delay) = state.take_injected_timeout() {
         tokio::time::sleep(delay).await;
     }
     Response::from_parts(parts, Body::from(body))
+}
+
+/// A key whose request is running. Dropped without [`KeyClaim::finish`] (the request future
+/// was cancelled), it releases the key so a retry runs the request.
+struct KeyClaim {
+    state: EmulatorState,
+    key: String,
+}
+
+impl KeyClaim {
+    fn finish(self, response: StoredResponse) {
+        lock(&self.state.inner.idempotency).finish(&self.key, response);
+    }
+}
+
+impl Drop for KeyClaim {
+    fn drop(&mut self) {
+        // A no-op once finished: `abandon` only forgets keys still running.
+        lock(&self.state.inner.idempotency).abandon(&self.key);
+    }
 }
 
 fn replayed(stored: StoredResponse) -> Response {
@@ -118,7 +178,11 @@ fn replayed(stored: StoredResponse) -> Response {
 }
 
 fn header(request: &Request, name: &str) -> Option<String> {
-    request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    request
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Any test-mode secret or restricted key is accepted; live keys and anything else are 401.
@@ -178,7 +242,12 @@ async fn create_customer(
         name: params.string("name")?,
         description: params.string("description")?,
         phone: params.string("phone")?,
-        metadata: params.metadata("metadata")?.unwrap_or_default().into_iter().filter(|(_, v)| !v.is_empty()).collect(),
+        metadata: params
+            .metadata("metadata")?
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect(),
         default_payment_method: None,
     };
     let json = customer.to_json();
@@ -262,6 +331,31 @@ async fn update_customer(
     expanded(&state, json, &params)
 }
 
+/// `GET /v1/customers?email=...`: newest first, optionally by exact email; `limit` defaults to 10.
+async fn list_customers(
+    State(state): State<EmulatorState>,
+    RawQuery(query): RawQuery,
+) -> ApiResult {
+    let tree = parse_query(&query)?;
+    let params = Params::root(&tree);
+    let email = params.string("email")?;
+    let limit = params.integer("limit")?.unwrap_or(10).clamp(1, 100) as usize;
+    let data = state.read(|store| {
+        let mut customers: Vec<&Customer> = store
+            .customers
+            .values()
+            .filter(|c| email.is_none() || c.email == email)
+            .collect();
+        customers.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| b.id.cmp(&a.id)));
+        customers
+            .into_iter()
+            .take(limit)
+            .map(Customer::to_json)
+            .collect()
+    });
+    Ok(Json(list("/v1/customers", data)))
+}
+
 async fn list_customer_payment_methods(
     State(state): State<EmulatorState>,
     Path(id): Path<String>,
@@ -270,9 +364,16 @@ async fn list_customer_payment_methods(
         if !store.customers.contains_key(&id) {
             return Err(ApiError::not_found("customer", &id));
         }
-        Ok(store.payment_methods_of(&id).into_iter().map(|pm| pm.to_json()).collect())
+        Ok(store
+            .payment_methods_of(&id)
+            .into_iter()
+            .map(|pm| pm.to_json())
+            .collect())
     })?;
-    Ok(Json(list(&format!("/v1/customers/{id}/payment_methods"), data)))
+    Ok(Json(list(
+        &format!("/v1/customers/{id}/payment_methods"),
+        data,
+    )))
 }
 
 // ---- checkout sessions ----
@@ -285,8 +386,9 @@ async fn create_checkout_session(
     let tree = parse_form(&body)?;
     let params = Params::root(&tree);
     let url_state = state.clone();
-    let session =
-        state.write(Some(&info), |store| create_session(store, &params, |id| url_state.checkout_url(id)))?;
+    let session = state.write(Some(&info), |store| {
+        create_session(store, &params, |id| url_state.checkout_url(id))
+    })?;
     expanded(&state, session.to_json(), &params)
 }
 
@@ -311,10 +413,21 @@ async fn expire_checkout_session(
     Ok(Json(session.to_json()))
 }
 
-async fn list_checkout_line_items(State(state): State<EmulatorState>, Path(id): Path<String>) -> ApiResult {
-    let items = state.read(|store| store.sessions.get(&id).map(|s| s.line_items.iter().map(|i| i.to_json()).collect()));
+async fn list_checkout_line_items(
+    State(state): State<EmulatorState>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let items = state.read(|store| {
+        store
+            .sessions
+            .get(&id)
+            .map(|s| s.line_items.iter().map(|i| i.to_json()).collect())
+    });
     let items: Vec<Value> = items.ok_or_else(|| ApiError::not_found("checkout.session", &id))?;
-    Ok(Json(list(&format!("/v1/checkout/sessions/{id}/line_items"), items)))
+    Ok(Json(list(
+        &format!("/v1/checkout/sessions/{id}/line_items"),
+        items,
+    )))
 }
 
 // ---- payment intents ----
@@ -328,21 +441,32 @@ async fn create_payment_intent_handler(
 ) -> ApiResult {
     let tree = parse_form(&body)?;
     let params = Params::root(&tree);
-    let amount = params.integer("amount")?.ok_or_else(|| ApiError::missing_param("amount"))?;
+    let amount = params
+        .integer("amount")?
+        .ok_or_else(|| ApiError::missing_param("amount"))?;
     if amount < 1 {
-        return Err(ApiError::invalid_request("Amount must be at least 1 (in the currency's minor unit).", "amount")
-            .with_code("amount_too_small"));
+        return Err(ApiError::invalid_request(
+            "Amount must be at least 1 (in the currency's minor unit).",
+            "amount",
+        )
+        .with_code("amount_too_small"));
     }
     let currency = params.required_string("currency")?.to_ascii_lowercase();
     if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
-        return Err(ApiError::invalid_request(format!("Invalid currency: {currency}."), "currency"));
+        return Err(ApiError::invalid_request(
+            format!("Invalid currency: {currency}."),
+            "currency",
+        ));
     }
     let customer = params.string("customer")?;
     let payment_method = params.string("payment_method")?;
     let confirm = params.boolean("confirm")?.unwrap_or(false);
     let off_session = params.boolean("off_session")?.unwrap_or(false);
     if off_session && !confirm {
-        return Err(ApiError::invalid_request("off_session can only be used when confirm=true.", "off_session"));
+        return Err(ApiError::invalid_request(
+            "off_session can only be used when confirm=true.",
+            "off_session",
+        ));
     }
     if confirm && payment_method.is_none() {
         return Err(ApiError::invalid_request(
@@ -357,7 +481,12 @@ async fn create_payment_intent_handler(
         customer: customer.clone(),
         payment_method: payment_method.clone(),
         description: params.string("description")?,
-        metadata: params.metadata("metadata")?.unwrap_or_default().into_iter().filter(|(_, v)| !v.is_empty()).collect(),
+        metadata: params
+            .metadata("metadata")?
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect(),
         setup_future_usage: params.string("setup_future_usage")?,
     };
     let json = state.write(Some(&info), |store| -> Result<Value, ApiError> {
@@ -366,20 +495,30 @@ async fn create_payment_intent_handler(
         if let (true, Some(pm)) = (confirm, &payment_method) {
             confirm_payment_intent(store, &id, pm, off_session)?;
         }
-        store.payment_intents.get(&id).map(|pi| pi.to_json()).ok_or_else(|| ApiError::api(StatusCode::INTERNAL_SERVER_ERROR))
+        store
+            .payment_intents
+            .get(&id)
+            .map(|pi| pi.to_json())
+            .ok_or_else(|| ApiError::api(StatusCode::INTERNAL_SERVER_ERROR))
     })?;
     expanded(&state, json, &params)
 }
 
 /// The customer must exist, and a payment method attached to a customer can only be used
 /// with that customer (Stripe's rule).
-fn check_payment_method_use(store: &Store, customer: Option<&str>, payment_method: Option<&str>) -> Result<(), ApiError> {
+fn check_payment_method_use(
+    store: &Store,
+    customer: Option<&str>,
+    payment_method: Option<&str>,
+) -> Result<(), ApiError> {
     if let Some(customer) = customer {
         if !store.customers.contains_key(customer) {
             return Err(ApiError::no_such_param("customer", customer, "customer"));
         }
     }
-    let Some(pm_id) = payment_method else { return Ok(()) };
+    let Some(pm_id) = payment_method else {
+        return Ok(());
+    };
     let pm = store
         .payment_methods
         .get(pm_id)
@@ -408,7 +547,11 @@ async fn retrieve_payment_intent(
     expanded(&state, json, &Params::root(&tree))
 }
 
-async fn retrieve_setup_intent(State(state): State<EmulatorState>, Path(id): Path<String>, RawQuery(query): RawQuery) -> ApiResult {
+async fn retrieve_setup_intent(
+    State(state): State<EmulatorState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult {
     let tree = parse_query(&query)?;
     let json = state.read(|store| store.setup_intents.get(&id).map(|si| si.to_json()));
     let json = json.ok_or_else(|| ApiError::not_found("setup_intent", &id))?;
@@ -417,7 +560,8 @@ async fn retrieve_setup_intent(State(state): State<EmulatorState>, Path(id): Pat
 
 async fn retrieve_charge(State(state): State<EmulatorState>, Path(id): Path<String>) -> ApiResult {
     let json = state.read(|store| store.charges.get(&id).map(|c| c.to_json()));
-    json.map(Json).ok_or_else(|| ApiError::not_found("charge", &id))
+    json.map(Json)
+        .ok_or_else(|| ApiError::not_found("charge", &id))
 }
 
 // ---- refunds ----
@@ -442,13 +586,17 @@ async fn create_refund_handler(
 
 async fn retrieve_refund(State(state): State<EmulatorState>, Path(id): Path<String>) -> ApiResult {
     let json = state.read(|store| store.refunds.get(&id).map(|r| r.to_json()));
-    json.map(Json).ok_or_else(|| ApiError::not_found("refund", &id))
+    json.map(Json)
+        .ok_or_else(|| ApiError::not_found("refund", &id))
 }
 
 // ---- payment methods ----
 
 /// `GET /v1/payment_methods?customer=cus_...&type=card`: the customer's cards, newest first.
-async fn list_payment_methods(State(state): State<EmulatorState>, RawQuery(query): RawQuery) -> ApiResult {
+async fn list_payment_methods(
+    State(state): State<EmulatorState>,
+    RawQuery(query): RawQuery,
+) -> ApiResult {
     let tree = parse_query(&query)?;
     let params = Params::root(&tree);
     let customer = params.string("customer")?;
@@ -462,7 +610,11 @@ async fn list_payment_methods(State(state): State<EmulatorState>, RawQuery(query
                 if !store.customers.contains_key(customer) {
                     return Err(ApiError::no_such_param("customer", customer, "customer"));
                 }
-                Ok(store.payment_methods_of(customer).into_iter().map(|pm| pm.to_json()).collect())
+                Ok(store
+                    .payment_methods_of(customer)
+                    .into_iter()
+                    .map(|pm| pm.to_json())
+                    .collect())
             }
             None => Ok(store
                 .payment_method_order
@@ -476,9 +628,13 @@ async fn list_payment_methods(State(state): State<EmulatorState>, RawQuery(query
     Ok(Json(list("/v1/payment_methods", data)))
 }
 
-async fn retrieve_payment_method(State(state): State<EmulatorState>, Path(id): Path<String>) -> ApiResult {
+async fn retrieve_payment_method(
+    State(state): State<EmulatorState>,
+    Path(id): Path<String>,
+) -> ApiResult {
     let json = state.read(|store| store.payment_methods.get(&id).map(|pm| pm.to_json()));
-    json.map(Json).ok_or_else(|| ApiError::not_found("payment_method", &id))
+    json.map(Json)
+        .ok_or_else(|| ApiError::not_found("payment_method", &id))
 }
 
 /// Detaches a card from its customer (`payment_method.detached`); it can no longer be charged
@@ -512,7 +668,8 @@ async fn detach_payment_method(
 
 async fn retrieve_event(State(state): State<EmulatorState>, Path(id): Path<String>) -> ApiResult {
     let json = state.read(|store| store.event(&id).map(|e| e.to_json()));
-    json.map(Json).ok_or_else(|| ApiError::not_found("event", &id))
+    json.map(Json)
+        .ok_or_else(|| ApiError::not_found("event", &id))
 }
 
 /// Newest first, optionally filtered by `type`; `limit` defaults to 10 like Stripe's.
@@ -552,9 +709,15 @@ fn expanded(state: &EmulatorState, mut json: Value, params: &Params<'_>) -> ApiR
 }
 
 fn expand_path(store: &Store, json: &mut Value, segments: &[&str]) {
-    let Some((field, rest)) = segments.split_first() else { return };
+    let Some((field, rest)) = segments.split_first() else {
+        return;
+    };
     if *field == "line_items" {
-        if let Some(session) = json.get("id").and_then(Value::as_str).and_then(|id| store.sessions.get(id)) {
+        if let Some(session) = json
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|id| store.sessions.get(id))
+        {
             let url = format!("/v1/checkout/sessions/{}/line_items", session.id);
             let items = session.line_items.iter().map(|i| i.to_json()).collect();
             if let Some(object) = json.as_object_mut() {
@@ -563,7 +726,9 @@ fn expand_path(store: &Store, json: &mut Value, segments: &[&str]) {
         }
         return;
     }
-    let Some(target) = json.get_mut(*field) else { return };
+    let Some(target) = json.get_mut(*field) else {
+        return;
+    };
     if let Some(id) = target.as_str().map(str::to_owned) {
         if let Some(object) = lookup_object(store, &id) {
             *target = object;

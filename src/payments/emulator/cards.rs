@@ -31,22 +31,39 @@ impl TestCard {
     /// Parses a card number (spaces and dashes ignored) and a free-form expiry (`12/34`,
     /// `12 / 2034`, or anything: the expiry is never validated, like Stripe test mode's).
     pub fn parse(number: &str, expiry: &str) -> Result<TestCard, ApiError> {
-        let digits: String = number.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        let digits: String = number
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
         let behaviour = match digits.as_str() {
             "4242424242424242" => CardBehaviour::Succeeds,
             "4000000000000002" => CardBehaviour::Declined,
             "4000000000009995" => CardBehaviour::InsufficientFunds,
             "4000000000000341" => CardBehaviour::AttachesButChargesFail,
             "4000002760003184" => CardBehaviour::AlwaysAuthenticate,
-            _ => return Err(ApiError::card("incorrect_number", None, "Your card number is invalid.")
-                .with_param("number")),
+            _ => {
+                return Err(ApiError::card(
+                    "incorrect_number",
+                    None,
+                    "Your card number is invalid.",
+                )
+                .with_param("number"))
+            }
         };
         let (exp_month, exp_year) = parse_expiry(expiry);
-        Ok(TestCard { number: digits, behaviour, exp_month, exp_year })
+        Ok(TestCard {
+            number: digits,
+            behaviour,
+            exp_month,
+            exp_year,
+        })
     }
 
     pub fn last4(&self) -> String {
-        self.number.chars().skip(self.number.len().saturating_sub(4)).collect()
+        self.number
+            .chars()
+            .skip(self.number.len().saturating_sub(4))
+            .collect()
     }
 
     /// The error a charge of this card ends with, or `None` when it succeeds. `off_session`
@@ -61,7 +78,11 @@ impl TestCard {
                 "Your card was declined. This transaction requires authentication.",
             )),
             CardBehaviour::Declined | CardBehaviour::AttachesButChargesFail => {
-                Some(ApiError::card("card_declined", Some("generic_decline"), "Your card was declined."))
+                Some(ApiError::card(
+                    "card_declined",
+                    Some("generic_decline"),
+                    "Your card was declined.",
+                ))
             }
             CardBehaviour::InsufficientFunds => Some(ApiError::card(
                 "card_declined",
@@ -75,7 +96,9 @@ impl TestCard {
     /// operation fail here; `4000000000000341` saves fine.
     pub fn setup_failure(&self) -> Option<ApiError> {
         match self.behaviour {
-            CardBehaviour::Declined | CardBehaviour::InsufficientFunds => self.charge_failure(false),
+            CardBehaviour::Declined | CardBehaviour::InsufficientFunds => {
+                self.charge_failure(false)
+            }
             _ => None,
         }
     }
@@ -89,7 +112,11 @@ fn parse_expiry(expiry: &str) -> (i64, i64) {
         .filter(|p| !p.is_empty() && p.len() <= 4)
         .filter_map(|p| p.parse().ok())
         .collect();
-    let month = parts.first().copied().filter(|m| (1..=12).contains(m)).unwrap_or(12);
+    let month = parts
+        .first()
+        .copied()
+        .filter(|m| (1..=12).contains(m))
+        .unwrap_or(12);
     let year = match parts.get(1).copied() {
         Some(y) if y < 100 => 2000 + y,
         Some(y) if (2000..=2100).contains(&y) => y,

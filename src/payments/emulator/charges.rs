@@ -63,7 +63,9 @@ pub(crate) fn confirm_payment_intent(
         .payment_methods
         .get(payment_method_id)
         .cloned()
-        .ok_or_else(|| ApiError::no_such_param("PaymentMethod", payment_method_id, "payment_method"))?;
+        .ok_or_else(|| {
+            ApiError::no_such_param("PaymentMethod", payment_method_id, "payment_method")
+        })?;
     let intent = store
         .payment_intents
         .get(intent_id)
@@ -124,9 +126,17 @@ pub(crate) fn confirm_payment_intent(
 
 /// Creates a payment method from a test card (`pm_`), attached to `customer` when given
 /// (`payment_method.attached`).
-pub(crate) fn create_payment_method(store: &mut Store, card: TestCard, customer: Option<&str>) -> String {
-    let payment_method =
-        PaymentMethod { id: new_id("pm_"), created: now(), customer: customer.map(str::to_owned), card };
+pub(crate) fn create_payment_method(
+    store: &mut Store,
+    card: TestCard,
+    customer: Option<&str>,
+) -> String {
+    let payment_method = PaymentMethod {
+        id: new_id("pm_"),
+        created: now(),
+        customer: customer.map(str::to_owned),
+        card,
+    };
     let id = payment_method.id.clone();
     if customer.is_some() {
         store.emit("payment_method.attached", payment_method.to_json());
@@ -199,8 +209,11 @@ pub(crate) fn create_refund(store: &mut Store, new: NewRefund) -> Result<Refund,
     }
     let amount = new.amount.unwrap_or(refundable);
     if amount <= 0 {
-        return Err(ApiError::invalid_request("Refund amount must be a positive integer.", "amount")
-            .with_code("parameter_invalid_integer"));
+        return Err(ApiError::invalid_request(
+            "Refund amount must be a positive integer.",
+            "amount",
+        )
+        .with_code("parameter_invalid_integer"));
     }
     if amount > refundable {
         return Err(ApiError::invalid_request(

@@ -3,11 +3,14 @@
 //! [`authenticate`], so they behave identically.
 
 use super::cards::{CardBehaviour, TestCard};
-use super::charges::{confirm_payment_intent, create_payment_intent, create_payment_method, NewPaymentIntent};
+use super::charges::{
+    confirm_payment_intent, create_payment_intent, create_payment_method, NewPaymentIntent,
+};
 use super::error::ApiError;
 use super::form::Params;
 use super::state::{
-    new_id, now, CheckoutSession, Customer, LineItem, Metadata, SessionMode, SessionStatus, SetupIntent, Store,
+    new_id, now, CheckoutSession, Customer, LineItem, Metadata, SessionMode, SessionStatus,
+    SetupIntent, Store,
 };
 
 /// Sessions expire after a day unless `expires_at` says otherwise (Stripe's default).
@@ -26,7 +29,9 @@ pub(crate) fn create_session(
         "subscription" => SessionMode::Subscription,
         other => {
             return Err(ApiError::invalid_request(
-                format!("Invalid mode: must be one of payment, setup, or subscription (got '{other}')."),
+                format!(
+                    "Invalid mode: must be one of payment, setup, or subscription (got '{other}')."
+                ),
                 "mode",
             ))
         }
@@ -111,7 +116,10 @@ fn parse_line_items(params: &Params<'_>, mode: SessionMode) -> Result<Vec<LineIt
     let entries = params.list("line_items")?;
     if mode == SessionMode::Setup {
         if !entries.is_empty() {
-            return Err(ApiError::invalid_request("You cannot pass `line_items` in `setup` mode.", "line_items"));
+            return Err(ApiError::invalid_request(
+                "You cannot pass `line_items` in `setup` mode.",
+                "line_items",
+            ));
         }
         return Ok(Vec::new());
     }
@@ -121,10 +129,15 @@ fn parse_line_items(params: &Params<'_>, mode: SessionMode) -> Result<Vec<LineIt
     let mut items = Vec::with_capacity(entries.len());
     for entry in &entries {
         if let Some(price) = entry.string("price")? {
-            return Err(ApiError::no_such_param("price", &price, &entry.name_of("price")));
+            return Err(ApiError::no_such_param(
+                "price",
+                &price,
+                &entry.name_of("price"),
+            ));
         }
-        let price_data =
-            entry.object("price_data")?.ok_or_else(|| ApiError::missing_param(&entry.name_of("price_data")))?;
+        let price_data = entry
+            .object("price_data")?
+            .ok_or_else(|| ApiError::missing_param(&entry.name_of("price_data")))?;
         let currency = price_data.required_string("currency")?.to_ascii_lowercase();
         if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
             return Err(ApiError::invalid_request(
@@ -175,7 +188,14 @@ fn parse_line_items(params: &Params<'_>, mode: SessionMode) -> Result<Vec<LineIt
                 &entry.name_of("quantity"),
             ));
         }
-        items.push(LineItem { id: new_id("li_"), name, currency, unit_amount, quantity, recurring_interval });
+        items.push(LineItem {
+            id: new_id("li_"),
+            name,
+            currency,
+            unit_amount,
+            quantity,
+            recurring_interval,
+        });
     }
     if let Some(first) = items.first() {
         if items.iter().any(|item| item.currency != first.currency) {
@@ -185,7 +205,9 @@ fn parse_line_items(params: &Params<'_>, mode: SessionMode) -> Result<Vec<LineIt
             ));
         }
     }
-    if mode == SessionMode::Subscription && items.iter().all(|item| item.recurring_interval.is_none()) {
+    if mode == SessionMode::Subscription
+        && items.iter().all(|item| item.recurring_interval.is_none())
+    {
         return Err(ApiError::invalid_request(
             "You must provide at least one recurring price in `subscription` mode when using prices.",
             "line_items",
@@ -197,11 +219,15 @@ fn parse_line_items(params: &Params<'_>, mode: SessionMode) -> Result<Vec<LineIt
 /// `unit_amount_decimal` in whole minor units (the emulator does not bill fractions).
 fn unit_amount_from_decimal(price_data: &Params<'_>) -> Result<i64, ApiError> {
     let param = price_data.name_of("unit_amount_decimal");
-    let raw = price_data.string("unit_amount_decimal")?.ok_or_else(|| ApiError::missing_param(&price_data.name_of("unit_amount")))?;
+    let raw = price_data
+        .string("unit_amount_decimal")?
+        .ok_or_else(|| ApiError::missing_param(&price_data.name_of("unit_amount")))?;
     let whole = raw.strip_suffix(".0").unwrap_or(&raw);
     whole.parse::<i64>().map_err(|_| {
         ApiError::invalid_request(
-            format!("The emulator only accepts whole minor units in unit_amount_decimal (got '{raw}')."),
+            format!(
+                "The emulator only accepts whole minor units in unit_amount_decimal (got '{raw}')."
+            ),
             &param,
         )
     })
@@ -211,9 +237,13 @@ fn unit_amount_from_decimal(price_data: &Params<'_>) -> Result<i64, ApiError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PayOutcome {
     /// The session is complete; the browser goes to `redirect_url` (the success URL).
-    Completed { redirect_url: Option<String> },
+    Completed {
+        redirect_url: Option<String>,
+    },
     /// The card was refused; the page shows `message` and the session stays open.
-    Declined { message: String },
+    Declined {
+        message: String,
+    },
     /// A 3-D Secure card: the page shows the authentication step.
     AuthenticationRequired,
     AlreadyComplete,
@@ -226,14 +256,23 @@ pub(crate) const AUTHENTICATION_FAILED: &str =
     "We are unable to authenticate your payment method. Please choose a different payment method and try again.";
 
 /// Pays (or, in setup mode, saves the card for) an open session with a card number as typed.
-pub(crate) fn pay(store: &mut Store, session_id: &str, card_number: &str, expiry: &str) -> PayOutcome {
+pub(crate) fn pay(
+    store: &mut Store,
+    session_id: &str,
+    card_number: &str,
+    expiry: &str,
+) -> PayOutcome {
     let session = match open_session(store, session_id) {
         Ok(session) => session,
         Err(outcome) => return outcome,
     };
     let card = match TestCard::parse(card_number, expiry) {
         Ok(card) => card,
-        Err(error) => return PayOutcome::Declined { message: error.message },
+        Err(error) => {
+            return PayOutcome::Declined {
+                message: error.message.clone(),
+            }
+        }
     };
     if card.behaviour == CardBehaviour::AlwaysAuthenticate {
         if let Some(stored) = store.sessions.get_mut(&session.id) {
@@ -251,12 +290,19 @@ pub(crate) fn authenticate(store: &mut Store, session_id: &str, approved: bool) 
         Ok(session) => session,
         Err(outcome) => return outcome,
     };
-    let pending = store.sessions.get_mut(session_id).and_then(|s| s.pending_authentication.take());
+    let pending = store
+        .sessions
+        .get_mut(session_id)
+        .and_then(|s| s.pending_authentication.take());
     let Some(card) = pending else {
-        return PayOutcome::Declined { message: "There is no payment waiting for authentication.".into() };
+        return PayOutcome::Declined {
+            message: "There is no payment waiting for authentication.".into(),
+        };
     };
     if !approved {
-        return PayOutcome::Declined { message: AUTHENTICATION_FAILED.into() };
+        return PayOutcome::Declined {
+            message: AUTHENTICATION_FAILED.into(),
+        };
     }
     complete(store, session, card)
 }
@@ -297,7 +343,9 @@ fn complete(store: &mut Store, session: CheckoutSession, card: TestCard) -> PayO
     };
     if attach {
         if let Some(error) = card.setup_failure() {
-            return PayOutcome::Declined { message: error.message };
+            return PayOutcome::Declined {
+                message: error.message.clone(),
+            };
         }
     }
     let needs_customer = attach || session.always_create_customer;
@@ -306,7 +354,8 @@ fn complete(store: &mut Store, session: CheckoutSession, card: TestCard) -> PayO
         (None, true) => Some(create_customer_for(store, &session)),
         (None, false) => None,
     };
-    let payment_method = create_payment_method(store, card, if attach { customer.as_deref() } else { None });
+    let payment_method =
+        create_payment_method(store, card, if attach { customer.as_deref() } else { None });
 
     let mut completed = session.clone();
     completed.customer = customer.clone();
@@ -322,7 +371,9 @@ fn complete(store: &mut Store, session: CheckoutSession, card: TestCard) -> PayO
             store.emit("setup_intent.created", setup_intent.to_json());
             store.emit("setup_intent.succeeded", setup_intent.to_json());
             completed.setup_intent = Some(setup_intent.id.clone());
-            store.setup_intents.insert(setup_intent.id.clone(), setup_intent);
+            store
+                .setup_intents
+                .insert(setup_intent.id.clone(), setup_intent);
         }
         SessionMode::Payment | SessionMode::Subscription => {
             let intent_id = match &session.payment_intent {
@@ -360,7 +411,9 @@ fn complete(store: &mut Store, session: CheckoutSession, card: TestCard) -> PayO
                 if let Some(stored) = store.sessions.get_mut(&session.id) {
                     stored.customer = customer;
                 }
-                return PayOutcome::Declined { message: error.message };
+                return PayOutcome::Declined {
+                    message: error.message.clone(),
+                };
             }
             if session.mode == SessionMode::Subscription {
                 completed.subscription = Some(new_id("sub_"));
@@ -371,7 +424,10 @@ fn complete(store: &mut Store, session: CheckoutSession, card: TestCard) -> PayO
     completed.status = SessionStatus::Complete;
     completed.pending_authentication = None;
     store.emit("checkout.session.completed", completed.to_json());
-    let redirect_url = completed.success_url.as_ref().map(|url| url.replace("{CHECKOUT_SESSION_ID}", &completed.id));
+    let redirect_url = completed
+        .success_url
+        .as_ref()
+        .map(|url| url.replace("{CHECKOUT_SESSION_ID}", &completed.id));
     store.sessions.insert(completed.id.clone(), completed);
     PayOutcome::Completed { redirect_url }
 }
@@ -394,14 +450,20 @@ fn create_customer_for(store: &mut Store, session: &CheckoutSession) -> String {
 }
 
 /// `POST /v1/checkout/sessions/{id}/expire`: only open sessions can be expired.
-pub(crate) fn expire_session(store: &mut Store, session_id: &str) -> Result<CheckoutSession, ApiError> {
+pub(crate) fn expire_session(
+    store: &mut Store,
+    session_id: &str,
+) -> Result<CheckoutSession, ApiError> {
     let session = store
         .sessions
         .get_mut(session_id)
         .ok_or_else(|| ApiError::not_found("checkout.session", session_id))?;
     if session.status != SessionStatus::Open {
         return Err(ApiError::invalid_request(
-            format!("Only Checkout Sessions with a status of `open` can be expired (this one is `{}`).", session.status.as_str()),
+            format!(
+                "Only Checkout Sessions with a status of `open` can be expired (this one is `{}`).",
+                session.status.as_str()
+            ),
             "session",
         ));
     }

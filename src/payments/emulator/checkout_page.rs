@@ -30,11 +30,18 @@ pub(super) fn routes() -> Router<EmulatorState> {
 async fn show(State(state): State<EmulatorState>, Path(id): Path<String>) -> Response {
     let session = state.read(|store| store.sessions.get(&id).cloned());
     match session {
-        None => notice(StatusCode::NOT_FOUND, "Checkout not found", "This checkout link is not valid.", None),
+        None => notice(
+            StatusCode::NOT_FOUND,
+            "Checkout not found",
+            "This checkout link is not valid.",
+            None,
+        ),
         Some(session) => match session.status {
             super::state::SessionStatus::Complete => already_complete(&session),
             super::state::SessionStatus::Expired => expired(&session),
-            super::state::SessionStatus::Open if session.expires_at <= super::state::now() => expired(&session),
+            super::state::SessionStatus::Open if session.expires_at <= super::state::now() => {
+                expired(&session)
+            }
             super::state::SessionStatus::Open if session.pending_authentication.is_some() => {
                 authentication_page(&session)
             }
@@ -43,7 +50,11 @@ async fn show(State(state): State<EmulatorState>, Path(id): Path<String>) -> Res
     }
 }
 
-async fn submit_payment(State(state): State<EmulatorState>, Path(id): Path<String>, body: Bytes) -> Response {
+async fn submit_payment(
+    State(state): State<EmulatorState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let fields: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let card_number = fields.get("card_number").map(String::as_str).unwrap_or("");
     let expiry = fields.get("expiry").map(String::as_str).unwrap_or("");
@@ -51,7 +62,11 @@ async fn submit_payment(State(state): State<EmulatorState>, Path(id): Path<Strin
     respond(&state, &id, outcome, card_number)
 }
 
-async fn submit_authentication(State(state): State<EmulatorState>, Path(id): Path<String>, body: Bytes) -> Response {
+async fn submit_authentication(
+    State(state): State<EmulatorState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let fields: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let approved = fields.get("outcome").map(String::as_str) == Some("complete");
     let outcome = state.write(None, |store| authenticate(store, &id, approved));
@@ -61,32 +76,49 @@ async fn submit_authentication(State(state): State<EmulatorState>, Path(id): Pat
 fn respond(state: &EmulatorState, id: &str, outcome: PayOutcome, card_number: &str) -> Response {
     let session = state.read(|store| store.sessions.get(id).cloned());
     let Some(session) = session else {
-        return notice(StatusCode::NOT_FOUND, "Checkout not found", "This checkout link is not valid.", None);
+        return notice(
+            StatusCode::NOT_FOUND,
+            "Checkout not found",
+            "This checkout link is not valid.",
+            None,
+        );
     };
     match outcome {
-        PayOutcome::Completed { redirect_url: Some(url) } => {
-            (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response()
-        }
+        PayOutcome::Completed {
+            redirect_url: Some(url),
+        } => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
         PayOutcome::Completed { redirect_url: None } => notice(
             StatusCode::OK,
             "Thanks for your order",
-            if session.mode == SessionMode::Setup { "Your card has been saved." } else { "Your payment was successful." },
+            if session.mode == SessionMode::Setup {
+                "Your card has been saved."
+            } else {
+                "Your payment was successful."
+            },
             None,
         ),
-        PayOutcome::Declined { message } => {
-            (StatusCode::PAYMENT_REQUIRED, payment_page(&session, Some(&message), card_number)).into_response()
-        }
+        PayOutcome::Declined { message } => (
+            StatusCode::PAYMENT_REQUIRED,
+            payment_page(&session, Some(&message), card_number),
+        )
+            .into_response(),
         PayOutcome::AuthenticationRequired => authentication_page(&session),
         PayOutcome::AlreadyComplete => already_complete(&session),
         PayOutcome::Expired => expired(&session),
-        PayOutcome::NotFound => {
-            notice(StatusCode::NOT_FOUND, "Checkout not found", "This checkout link is not valid.", None)
-        }
+        PayOutcome::NotFound => notice(
+            StatusCode::NOT_FOUND,
+            "Checkout not found",
+            "This checkout link is not valid.",
+            None,
+        ),
     }
 }
 
 fn already_complete(session: &CheckoutSession) -> Response {
-    let back = session.success_url.as_ref().map(|url| url.replace("{CHECKOUT_SESSION_ID}", &session.id));
+    let back = session
+        .success_url
+        .as_ref()
+        .map(|url| url.replace("{CHECKOUT_SESSION_ID}", &session.id));
     notice(
         StatusCode::OK,
         "This checkout is already complete",
@@ -154,10 +186,17 @@ fn payment_page(session: &CheckoutSession, error: Option<&str>, card_number: &st
         summary.push_str("<h1>Save your card</h1><p class=\"muted\">Your card will be saved for future payments. You will not be charged now.</p>");
     } else {
         let total = format_amount(session.amount_total(), &currency);
-        summary.push_str(&format!("<div class=\"muted\">Amount due</div><div class=\"due\" id=\"amount-due\">{}</div>", escape(&total)));
+        summary.push_str(&format!(
+            "<div class=\"muted\">Amount due</div><div class=\"due\" id=\"amount-due\">{}</div>",
+            escape(&total)
+        ));
         summary.push_str("<table><tbody>");
         for item in &session.line_items {
-            let interval = item.recurring_interval.as_deref().map(|i| format!(" / {i}")).unwrap_or_default();
+            let interval = item
+                .recurring_interval
+                .as_deref()
+                .map(|i| format!(" / {i}"))
+                .unwrap_or_default();
             summary.push_str(&format!(
                 "<tr><td>{name}<div class=\"muted\">Qty {quantity} × {unit}{interval}</div></td><td class=\"amt\">{amount}</td></tr>",
                 name = escape(&item.name),
@@ -173,9 +212,19 @@ fn payment_page(session: &CheckoutSession, error: Option<&str>, card_number: &st
         ));
     }
     if let Some(cancel_url) = &session.cancel_url {
-        summary.push_str(&format!("<a class=\"back\" href=\"{}\">&larr; Cancel and go back</a>", escape(cancel_url)));
+        summary.push_str(&format!(
+            "<a class=\"back\" href=\"{}\">&larr; Cancel and go back</a>",
+            escape(cancel_url)
+        ));
     }
-    let error_html = error.map(|message| format!("<div class=\"error\" role=\"alert\">{}</div>", escape(message))).unwrap_or_default();
+    let error_html = error
+        .map(|message| {
+            format!(
+                "<div class=\"error\" role=\"alert\">{}</div>",
+                escape(message)
+            )
+        })
+        .unwrap_or_default();
     let button = if setup {
         "Save card".to_owned()
     } else {
@@ -209,7 +258,10 @@ fn authentication_page(session: &CheckoutSession) -> Response {
     let what = if session.mode == SessionMode::Setup {
         "saving this card".to_owned()
     } else {
-        format!("a payment of {}", format_amount(session.amount_total(), &currency))
+        format!(
+            "a payment of {}",
+            format_amount(session.amount_total(), &currency)
+        )
     };
     let action = escape(&format!("{}/authenticate", session.url));
     let body = format!(
@@ -228,7 +280,13 @@ fn authentication_page(session: &CheckoutSession) -> Response {
 
 fn notice(status: StatusCode, title: &str, message: &str, link: Option<(&str, &str)>) -> Response {
     let link_html = link
-        .map(|(href, text)| format!("<a class=\"back\" href=\"{}\">{}</a>", escape(href), escape(text)))
+        .map(|(href, text)| {
+            format!(
+                "<a class=\"back\" href=\"{}\">{}</a>",
+                escape(href),
+                escape(text)
+            )
+        })
         .unwrap_or_default();
     let body = format!(
         "<main class=\"wrap\"><section class=\"pay\"><h1>{}</h1><p class=\"muted\">{}</p>{link_html}</section></main>",

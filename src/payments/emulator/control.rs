@@ -41,7 +41,10 @@ impl Faults {
             return None;
         }
         self.fail_remaining -= 1;
-        Some(self.fail_status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        Some(
+            self.fail_status
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        )
     }
 
     pub fn take_timeout(&mut self) -> Option<Duration> {
@@ -77,8 +80,13 @@ impl IntoResponse for ControlError {
 
 /// Parses a JSON body without axum's plain-text rejections; an empty body is `{}`.
 fn body<T: for<'de> Deserialize<'de>>(raw: &axum::body::Bytes) -> Result<T, ControlError> {
-    let text = if raw.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { &raw[..] };
-    serde_json::from_slice(text).map_err(|e| ControlError(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+    let text = if raw.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        &raw[..]
+    };
+    serde_json::from_slice(text)
+        .map_err(|e| ControlError(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
 }
 
 #[derive(Deserialize)]
@@ -97,16 +105,26 @@ fn one() -> u32 {
     1
 }
 
-async fn fail_next(State(state): State<EmulatorState>, raw: axum::body::Bytes) -> Result<Json<Value>, ControlError> {
+async fn fail_next(
+    State(state): State<EmulatorState>,
+    raw: axum::body::Bytes,
+) -> Result<Json<Value>, ControlError> {
     let request: FailNext = body(&raw)?;
     let status = StatusCode::from_u16(request.status)
         .ok()
         .filter(|s| s.is_client_error() || s.is_server_error())
-        .ok_or_else(|| ControlError(StatusCode::BAD_REQUEST, "status must be a 4xx or 5xx code".into()))?;
+        .ok_or_else(|| {
+            ControlError(
+                StatusCode::BAD_REQUEST,
+                "status must be a 4xx or 5xx code".into(),
+            )
+        })?;
     let mut faults = lock(&state.inner.faults);
     faults.fail_status = Some(status);
     faults.fail_remaining = request.count;
-    Ok(Json(json!({ "status": status.as_u16(), "count": request.count })))
+    Ok(Json(
+        json!({ "status": status.as_u16(), "count": request.count }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -121,12 +139,17 @@ fn default_timeout_millis() -> u64 {
     30_000
 }
 
-async fn timeout_next(State(state): State<EmulatorState>, raw: axum::body::Bytes) -> Result<Json<Value>, ControlError> {
+async fn timeout_next(
+    State(state): State<EmulatorState>,
+    raw: axum::body::Bytes,
+) -> Result<Json<Value>, ControlError> {
     let request: TimeoutNext = body(&raw)?;
     let mut faults = lock(&state.inner.faults);
     faults.timeout = Duration::from_millis(request.millis);
     faults.timeout_remaining = request.count;
-    Ok(Json(json!({ "count": request.count, "millis": request.millis })))
+    Ok(Json(
+        json!({ "count": request.count, "millis": request.millis }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -136,7 +159,10 @@ struct WebhookChaos {
     reorder: Option<bool>,
 }
 
-async fn webhook_chaos(State(state): State<EmulatorState>, raw: axum::body::Bytes) -> Result<Json<Value>, ControlError> {
+async fn webhook_chaos(
+    State(state): State<EmulatorState>,
+    raw: axum::body::Bytes,
+) -> Result<Json<Value>, ControlError> {
     let request: WebhookChaos = body(&raw)?;
     let mut settings = lock(&state.inner.webhooks);
     if let Some(duplicate) = request.duplicate {
@@ -155,10 +181,16 @@ async fn webhook_chaos(State(state): State<EmulatorState>, raw: axum::body::Byte
     })))
 }
 
-async fn add_webhook_endpoint(State(state): State<EmulatorState>, raw: axum::body::Bytes) -> Result<Json<Value>, ControlError> {
+async fn add_webhook_endpoint(
+    State(state): State<EmulatorState>,
+    raw: axum::body::Bytes,
+) -> Result<Json<Value>, ControlError> {
     let endpoint: WebhookEndpoint = body(&raw)?;
     if !(endpoint.url.starts_with("http://") || endpoint.url.starts_with("https://")) {
-        return Err(ControlError(StatusCode::BAD_REQUEST, "url must be an http(s) URL".into()));
+        return Err(ControlError(
+            StatusCode::BAD_REQUEST,
+            "url must be an http(s) URL".into(),
+        ));
     }
     let count = {
         let mut settings = lock(&state.inner.webhooks);
@@ -174,9 +206,13 @@ async fn events(State(state): State<EmulatorState>) -> Json<Value> {
     Json(json!({ "data": data }))
 }
 
-async fn resend_event(State(state): State<EmulatorState>, Path(id): Path<String>) -> Result<Json<Value>, ControlError> {
+async fn resend_event(
+    State(state): State<EmulatorState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ControlError> {
     let event = state.read(|store| store.event(&id).cloned());
-    let event = event.ok_or_else(|| ControlError(StatusCode::NOT_FOUND, format!("no such event: {id}")))?;
+    let event =
+        event.ok_or_else(|| ControlError(StatusCode::NOT_FOUND, format!("no such event: {id}")))?;
     let _ = state.inner.dispatch.send(event);
     Ok(Json(json!({ "resent": id })))
 }
@@ -214,31 +250,41 @@ async fn complete_checkout(
     raw: axum::body::Bytes,
 ) -> Result<Response, ControlError> {
     let request: CompleteCheckout = body(&raw)?;
-    let outcome = state.write(None, |store| match pay(store, &id, &request.card, &request.expiry) {
-        PayOutcome::AuthenticationRequired => authenticate(store, &id, request.authenticate),
-        other => other,
+    let outcome = state.write(None, |store| {
+        match pay(store, &id, &request.card, &request.expiry) {
+            PayOutcome::AuthenticationRequired => authenticate(store, &id, request.authenticate),
+            other => other,
+        }
     });
     let response = match outcome {
-        PayOutcome::Completed { redirect_url } => {
-            (StatusCode::OK, Json(json!({ "outcome": "completed", "session": id, "redirect_url": redirect_url })))
-        }
-        PayOutcome::Declined { message } => {
-            (StatusCode::PAYMENT_REQUIRED, Json(json!({ "outcome": "declined", "message": message })))
-        }
+        PayOutcome::Completed { redirect_url } => (
+            StatusCode::OK,
+            Json(json!({ "outcome": "completed", "session": id, "redirect_url": redirect_url })),
+        ),
+        PayOutcome::Declined { message } => (
+            StatusCode::PAYMENT_REQUIRED,
+            Json(json!({ "outcome": "declined", "message": message })),
+        ),
         PayOutcome::AuthenticationRequired => (
             StatusCode::PAYMENT_REQUIRED,
             Json(json!({ "outcome": "authentication_required" })),
         ),
         PayOutcome::AlreadyComplete => (
             StatusCode::CONFLICT,
-            Json(json!({ "outcome": "already_complete", "message": "This checkout is already complete." })),
+            Json(
+                json!({ "outcome": "already_complete", "message": "This checkout is already complete." }),
+            ),
         ),
-        PayOutcome::Expired => {
-            (StatusCode::GONE, Json(json!({ "outcome": "expired", "message": "This checkout session has expired." })))
-        }
-        PayOutcome::NotFound => {
-            (StatusCode::NOT_FOUND, Json(json!({ "outcome": "not_found", "message": format!("No such checkout session: {id}") })))
-        }
+        PayOutcome::Expired => (
+            StatusCode::GONE,
+            Json(json!({ "outcome": "expired", "message": "This checkout session has expired." })),
+        ),
+        PayOutcome::NotFound => (
+            StatusCode::NOT_FOUND,
+            Json(
+                json!({ "outcome": "not_found", "message": format!("No such checkout session: {id}") }),
+            ),
+        ),
     };
     Ok(response.into_response())
 }

@@ -19,10 +19,12 @@ pub(crate) enum Node {
 pub(crate) fn parse(body: &[u8]) -> Result<Node, ApiError> {
     let mut root = BTreeMap::new();
     for (key, value) in form_urlencoded::parse(body) {
-        let path = split_key(&key)
-            .ok_or_else(|| ApiError::invalid_request(format!("Invalid parameter name: {key}"), &key))?;
-        insert(&mut root, &path, value.into_owned())
-            .map_err(|()| ApiError::invalid_request(format!("Invalid nesting for parameter: {key}"), &key))?;
+        let path = split_key(&key).ok_or_else(|| {
+            ApiError::invalid_request(format!("Invalid parameter name: {key}"), &key)
+        })?;
+        insert(&mut root, &path, value.into_owned()).map_err(|()| {
+            ApiError::invalid_request(format!("Invalid nesting for parameter: {key}"), &key)
+        })?;
     }
     Ok(Node::Map(root))
 }
@@ -50,7 +52,11 @@ fn insert(map: &mut BTreeMap<String, Node>, path: &[String], value: String) -> R
     let Some((first, rest)) = path.split_first() else {
         return Err(());
     };
-    let key = if first.is_empty() { map.len().to_string() } else { first.clone() };
+    let key = if first.is_empty() {
+        map.len().to_string()
+    } else {
+        first.clone()
+    };
     if rest.is_empty() {
         if map.contains_key(&key) && matches!(map.get(&key), Some(Node::Map(_))) {
             return Err(());
@@ -75,7 +81,10 @@ pub(crate) struct Params<'a> {
 
 impl<'a> Params<'a> {
     pub fn root(node: &'a Node) -> Self {
-        Params { node, prefix: String::new() }
+        Params {
+            node,
+            prefix: String::new(),
+        }
     }
 
     /// The full Stripe name of a child parameter.
@@ -108,7 +117,8 @@ impl<'a> Params<'a> {
     }
 
     pub fn required_string(&self, key: &str) -> Result<String, ApiError> {
-        self.string(key)?.ok_or_else(|| ApiError::missing_param(&self.name_of(key)))
+        self.string(key)?
+            .ok_or_else(|| ApiError::missing_param(&self.name_of(key)))
     }
 
     /// An integer parameter (Stripe sends amounts as decimal integers).
@@ -138,7 +148,10 @@ impl<'a> Params<'a> {
         match self.child(key) {
             None => Ok(None),
             Some(Node::Value(v)) if v.is_empty() => Ok(None),
-            Some(node @ Node::Map(_)) => Ok(Some(Params { node, prefix: self.name_of(key) })),
+            Some(node @ Node::Map(_)) => Ok(Some(Params {
+                node,
+                prefix: self.name_of(key),
+            })),
             Some(Node::Value(_)) => Err(ApiError::invalid_request(
                 format!("Invalid object: {} must be an object", self.name_of(key)),
                 &self.name_of(key),
@@ -153,7 +166,10 @@ impl<'a> Params<'a> {
             None => Ok(None),
             Some(Node::Value(v)) if v.is_empty() => Ok(Some(BTreeMap::new())),
             Some(Node::Value(_)) => Err(ApiError::invalid_request(
-                format!("Invalid hash: {} must be a set of key-value pairs", self.name_of(key)),
+                format!(
+                    "Invalid hash: {} must be a set of key-value pairs",
+                    self.name_of(key)
+                ),
                 &self.name_of(key),
             )),
             Some(Node::Map(children)) => {
@@ -182,21 +198,28 @@ impl<'a> Params<'a> {
         match self.child(key) {
             None => Ok(Vec::new()),
             Some(Node::Value(v)) if v.is_empty() => Ok(Vec::new()),
-            Some(Node::Value(_)) => {
-                Err(ApiError::invalid_request(format!("Invalid array: {name} must be an array"), &name))
-            }
+            Some(Node::Value(_)) => Err(ApiError::invalid_request(
+                format!("Invalid array: {name} must be an array"),
+                &name,
+            )),
             Some(Node::Map(children)) => {
                 let mut items = Vec::with_capacity(children.len());
                 for (index, node) in children {
                     let position = index.parse::<usize>().map_err(|_| {
-                        ApiError::invalid_request(format!("Invalid array: {name} must be an array"), &name)
+                        ApiError::invalid_request(
+                            format!("Invalid array: {name} must be an array"),
+                            &name,
+                        )
                     })?;
                     items.push((position, node));
                 }
                 items.sort_by_key(|(position, _)| *position);
                 Ok(items
                     .into_iter()
-                    .map(|(position, node)| Params { node, prefix: format!("{name}[{position}]") })
+                    .map(|(position, node)| Params {
+                        node,
+                        prefix: format!("{name}[{position}]"),
+                    })
                     .collect())
             }
         }
@@ -228,18 +251,30 @@ mod tests {
 
     #[test]
     fn nested_brackets_arrays_and_metadata_decode() {
-        let body = b"mode=payment&line_items[0][price_data][unit_amount]=1200&line_items[0][quantity]=2\
+        let body =
+            b"mode=payment&line_items[0][price_data][unit_amount]=1200&line_items[0][quantity]=2\
 &line_items%5B1%5D%5Bquantity%5D=1&metadata[org_id]=42&expand[]=customer&expand[]=payment_intent";
         let tree = parse(body).expect("valid form");
         let params = Params::root(&tree);
-        assert_eq!(params.string("mode").ok().flatten().as_deref(), Some("payment"));
+        assert_eq!(
+            params.string("mode").ok().flatten().as_deref(),
+            Some("payment")
+        );
         let items = params.list("line_items").expect("list");
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].name_of("quantity"), "line_items[0][quantity]");
         assert_eq!(items[0].integer("quantity").ok().flatten(), Some(2));
-        let price = items[0].object("price_data").ok().flatten().expect("price_data");
+        let price = items[0]
+            .object("price_data")
+            .ok()
+            .flatten()
+            .expect("price_data");
         assert_eq!(price.integer("unit_amount").ok().flatten(), Some(1200));
-        let metadata = params.metadata("metadata").ok().flatten().expect("metadata");
+        let metadata = params
+            .metadata("metadata")
+            .ok()
+            .flatten()
+            .expect("metadata");
         assert_eq!(metadata.get("org_id").map(String::as_str), Some("42"));
         assert_eq!(params.strings("expand"), vec!["customer", "payment_intent"]);
     }

@@ -17,8 +17,13 @@ pub(crate) struct StoredResponse {
 
 #[derive(Debug)]
 enum Slot {
-    Running { fingerprint: String },
-    Done { fingerprint: String, response: StoredResponse },
+    Running {
+        fingerprint: String,
+    },
+    Done {
+        fingerprint: String,
+        response: StoredResponse,
+    },
 }
 
 /// The outcome of presenting a key.
@@ -54,7 +59,12 @@ impl IdempotencyCache {
     pub fn begin(&mut self, key: &str, request_fingerprint: &str) -> Lookup {
         match self.slots.get(key) {
             None => {
-                self.slots.insert(key.to_owned(), Slot::Running { fingerprint: request_fingerprint.to_owned() });
+                self.slots.insert(
+                    key.to_owned(),
+                    Slot::Running {
+                        fingerprint: request_fingerprint.to_owned(),
+                    },
+                );
                 Lookup::Fresh
             }
             Some(Slot::Running { fingerprint }) | Some(Slot::Done { fingerprint, .. })
@@ -70,9 +80,14 @@ impl IdempotencyCache {
     pub fn finish(&mut self, key: &str, response: StoredResponse) {
         if let Some(slot) = self.slots.get_mut(key) {
             let fingerprint = match slot {
-                Slot::Running { fingerprint } | Slot::Done { fingerprint, .. } => std::mem::take(fingerprint),
+                Slot::Running { fingerprint } | Slot::Done { fingerprint, .. } => {
+                    std::mem::take(fingerprint)
+                }
             };
-            *slot = Slot::Done { fingerprint, response };
+            *slot = Slot::Done {
+                fingerprint,
+                response,
+            };
         }
     }
 
@@ -102,11 +117,20 @@ mod tests {
         let first = fingerprint("POST", "/v1/customers", b"email=a%40b.c");
         assert!(matches!(cache.begin("k", &first), Lookup::Fresh));
         assert!(matches!(cache.begin("k", &first), Lookup::InProgress));
-        cache.finish("k", StoredResponse { status: StatusCode::OK, body: b"{}".to_vec() });
+        cache.finish(
+            "k",
+            StoredResponse {
+                status: StatusCode::OK,
+                body: b"{}".to_vec(),
+            },
+        );
         assert!(matches!(cache.begin("k", &first), Lookup::Replay(_)));
         let other = fingerprint("POST", "/v1/customers", b"email=x%40b.c");
         assert!(matches!(cache.begin("k", &other), Lookup::Mismatch));
         cache.abandon("k");
-        assert!(matches!(cache.begin("k", &first), Lookup::Replay(_)), "finished keys are kept");
+        assert!(
+            matches!(cache.begin("k", &first), Lookup::Replay(_)),
+            "finished keys are kept"
+        );
     }
 }

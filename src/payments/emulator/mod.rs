@@ -61,7 +61,10 @@ impl Default for EmulatorConfig {
         EmulatorConfig {
             public_base_url: None,
             webhook_endpoints: Vec::new(),
-            retry_schedule: [1, 2, 4, 8, 16].into_iter().map(Duration::from_secs).collect(),
+            retry_schedule: [1, 2, 4, 8, 16]
+                .into_iter()
+                .map(Duration::from_secs)
+                .collect(),
         }
     }
 }
@@ -106,7 +109,10 @@ impl Drop for EmulatorHandle {
 
 /// Serves the emulator on `listener` until the returned handle is dropped. Must be called
 /// inside a tokio runtime.
-pub async fn start(listener: tokio::net::TcpListener, config: EmulatorConfig) -> std::io::Result<EmulatorHandle> {
+pub async fn start(
+    listener: tokio::net::TcpListener,
+    config: EmulatorConfig,
+) -> std::io::Result<EmulatorHandle> {
     let address = listener.local_addr()?;
     let base_url = format!("http://{address}");
     let state = EmulatorState::new(config, base_url.clone());
@@ -116,7 +122,11 @@ pub async fn start(listener: tokio::net::TcpListener, config: EmulatorConfig) ->
             tracing::error!(%error, "stripe emulator stopped");
         }
     });
-    Ok(EmulatorHandle { base_url, state, server: Some(server) })
+    Ok(EmulatorHandle {
+        base_url,
+        state,
+        server: Some(server),
+    })
 }
 
 /// The emulator's routes: Stripe's `/v1` API, the hosted checkout page and `/_emulator/`.
@@ -137,7 +147,9 @@ pub struct EmulatorState {
 
 impl std::fmt::Debug for EmulatorState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmulatorState").field("base_url", &self.inner.base_url).finish_non_exhaustive()
+        f.debug_struct("EmulatorState")
+            .field("base_url", &self.inner.base_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -161,10 +173,15 @@ impl EmulatorState {
     /// so it must be called inside a tokio runtime.
     pub fn new(config: EmulatorConfig, base_url: String) -> Self {
         let (dispatch, queue) = mpsc::unbounded_channel();
-        let store = Store { endpoint_count: config.webhook_endpoints.len() as i64, ..Store::default() };
+        let store = Store {
+            endpoint_count: config.webhook_endpoints.len() as i64,
+            ..Store::default()
+        };
         let inner = Arc::new(Inner {
             base_url: base_url.trim_end_matches('/').to_owned(),
-            public_base_url: config.public_base_url.map(|url| url.trim_end_matches('/').to_owned()),
+            public_base_url: config
+                .public_base_url
+                .map(|url| url.trim_end_matches('/').to_owned()),
             config_endpoints: config.webhook_endpoints.clone(),
             retry_schedule: config.retry_schedule,
             store: Mutex::new(store),
@@ -181,13 +198,21 @@ impl EmulatorState {
 
     /// Where the hosted checkout page of a session lives.
     fn checkout_url(&self, session_id: &str) -> String {
-        let base = self.inner.public_base_url.as_deref().unwrap_or(&self.inner.base_url);
+        let base = self
+            .inner
+            .public_base_url
+            .as_deref()
+            .unwrap_or(&self.inner.base_url);
         format!("{base}/checkout/{session_id}")
     }
 
     /// Runs `operation` on the account under its lock, then hands the events it emitted to the
     /// webhook dispatcher. `request` is stamped on those events.
-    fn write<T>(&self, request: Option<&RequestInfo>, operation: impl FnOnce(&mut Store) -> T) -> T {
+    fn write<T>(
+        &self,
+        request: Option<&RequestInfo>,
+        operation: impl FnOnce(&mut Store) -> T,
+    ) -> T {
         let (result, emitted) = {
             let mut store = lock(&self.inner.store);
             store.current_request = request.cloned();
@@ -216,11 +241,16 @@ impl EmulatorState {
         *lock(&self.inner.webhooks) = WebhookSettings::new(endpoints);
         *lock(&self.inner.faults) = Faults::default();
         *lock(&self.inner.idempotency) = IdempotencyCache::default();
-        *lock(&self.inner.store) = Store { endpoint_count: count, ..Store::default() };
+        *lock(&self.inner.store) = Store {
+            endpoint_count: count,
+            ..Store::default()
+        };
     }
 }
 
 /// Locks a mutex; a poisoned lock (a panic elsewhere) still yields the data.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

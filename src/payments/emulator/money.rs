@@ -4,8 +4,8 @@
 /// (JPY, KRW, ...), three-decimal ones (BHD, JOD, KWD, OMR, TND), two for the rest.
 pub(crate) fn exponent(currency: &str) -> u32 {
     match currency.to_ascii_lowercase().as_str() {
-        "bif" | "clp" | "djf" | "gnf" | "jpy" | "kmf" | "krw" | "mga" | "pyg" | "rwf" | "ugx" | "vnd"
-        | "vuv" | "xaf" | "xof" | "xpf" => 0,
+        "bif" | "clp" | "djf" | "gnf" | "jpy" | "kmf" | "krw" | "mga" | "pyg" | "rwf" | "ugx"
+        | "vnd" | "vuv" | "xaf" | "xof" | "xpf" => 0,
         "bhd" | "jod" | "kwd" | "omr" | "tnd" => 3,
         _ => 2,
     }
@@ -21,7 +21,12 @@ pub(crate) fn format_amount(amount: i64, currency: &str) -> String {
         magnitude.to_string()
     } else {
         let scale = 10u64.pow(decimals);
-        format!("{}.{:0width$}", magnitude / scale, magnitude % scale, width = decimals as usize)
+        format!(
+            "{}.{:0width$}",
+            magnitude / scale,
+            magnitude % scale,
+            width = decimals as usize
+        )
     };
     let code = currency.to_ascii_uppercase();
     match code.as_str() {

@@ -4,7 +4,8 @@
 use serde_json::{json, Value};
 
 use super::state::{
-    Charge, CheckoutSession, Customer, Event, LineItem, PaymentIntent, PaymentMethod, Refund, SetupIntent,
+    Charge, CheckoutSession, Customer, Event, LineItem, PaymentIntent, PaymentMethod, Refund,
+    SetupIntent,
 };
 
 /// The API version stamped on events: the one async-stripe `=1.0.0-rc.10` sends.
@@ -50,7 +51,12 @@ impl Customer {
 }
 
 fn invoice_prefix(customer_id: &str) -> String {
-    customer_id.trim_start_matches("cus_").chars().take(8).collect::<String>().to_ascii_uppercase()
+    customer_id
+        .trim_start_matches("cus_")
+        .chars()
+        .take(8)
+        .collect::<String>()
+        .to_ascii_uppercase()
 }
 
 impl LineItem {
@@ -72,7 +78,11 @@ impl LineItem {
 impl CheckoutSession {
     pub fn to_json(&self) -> Value {
         let is_payment = self.mode != super::state::SessionMode::Setup;
-        let total = if is_payment { Some(self.amount_total()) } else { None };
+        let total = if is_payment {
+            Some(self.amount_total())
+        } else {
+            None
+        };
         let open = self.status == super::state::SessionStatus::Open;
         json!({
             "id": self.id,
@@ -147,12 +157,19 @@ impl PaymentMethod {
 /// Stable per card number, like Stripe's fingerprint.
 fn fingerprint(number: &str) -> String {
     use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(number.as_bytes())).chars().take(16).collect()
+    hex::encode(Sha256::digest(number.as_bytes()))
+        .chars()
+        .take(16)
+        .collect()
 }
 
 impl PaymentIntent {
     pub fn to_json(&self) -> Value {
-        let received = if self.status == super::state::PaymentIntentStatus::Succeeded { self.amount } else { 0 };
+        let received = if self.status == super::state::PaymentIntentStatus::Succeeded {
+            self.amount
+        } else {
+            0
+        };
         json!({
             "id": self.id,
             "object": "payment_intent",

@@ -15,7 +15,11 @@ pub(crate) type Metadata = BTreeMap<String, String>;
 
 /// A fresh Stripe-style id: `cus_` + 24 random alphanumerics.
 pub(crate) fn new_id(prefix: &str) -> String {
-    let suffix: String = rand::thread_rng().sample_iter(&Alphanumeric).take(24).map(char::from).collect();
+    let suffix: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect();
     format!("{prefix}{suffix}")
 }
 
@@ -131,7 +135,10 @@ pub(crate) struct CheckoutSession {
 
 impl CheckoutSession {
     pub fn amount_total(&self) -> i64 {
-        self.line_items.iter().map(LineItem::amount).fold(0, i64::saturating_add)
+        self.line_items
+            .iter()
+            .map(LineItem::amount)
+            .fold(0, i64::saturating_add)
     }
 
     pub fn payment_status(&self) -> &'static str {
@@ -301,7 +308,11 @@ impl Store {
 
     /// Refunded so far on a charge.
     pub fn refunded_on(&self, charge_id: &str) -> i64 {
-        self.refunds.values().filter(|r| r.charge == charge_id).map(|r| r.amount).sum()
+        self.refunds
+            .values()
+            .filter(|r| r.charge == charge_id)
+            .map(|r| r.amount)
+            .sum()
     }
 
     /// Payment methods attached to a customer, newest first.

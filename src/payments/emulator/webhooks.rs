@@ -7,8 +7,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Weak;
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use tokio::sync::mpsc;
 
 use super::state::{now, Delivery, Event};
@@ -22,15 +20,7 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The hex `v1` signature of `payload` sent at `timestamp`: HMAC-SHA256 keyed with the whole
 /// endpoint secret (`whsec_...` included, as Stripe does) over `"{timestamp}.{payload}"`.
 pub fn sign_payload(secret: &str, timestamp: i64, payload: &str) -> String {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
-        Ok(mac) => mac,
-        Err(_) => return String::new(),
-    };
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(payload.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    crate::payments::webhook::sign(secret, timestamp, payload.as_bytes())
 }
 
 /// Endpoints and chaos settings, changeable at run time through the control API.
@@ -47,17 +37,27 @@ pub(crate) struct WebhookSettings {
 
 impl WebhookSettings {
     pub fn new(endpoints: Vec<WebhookEndpoint>) -> Self {
-        WebhookSettings { endpoints, duplicate: false, delay: Duration::ZERO, reorder: false }
+        WebhookSettings {
+            endpoints,
+            duplicate: false,
+            delay: Duration::ZERO,
+            reorder: false,
+        }
     }
 }
 
 /// Starts the task that delivers queued events. It holds the state weakly and ends when the
 /// state is gone.
 pub(super) fn spawn_dispatcher(state: Weak<Inner>, mut queue: mpsc::UnboundedReceiver<Event>) {
-    let client = reqwest::Client::builder().timeout(DELIVERY_TIMEOUT).build().unwrap_or_default();
+    let client = reqwest::Client::builder()
+        .timeout(DELIVERY_TIMEOUT)
+        .build()
+        .unwrap_or_default();
     tokio::spawn(async move {
         while let Some(first) = queue.recv().await {
-            let Some(settings) = state.upgrade().map(|inner| lock(&inner.webhooks).clone()) else { return };
+            let Some(settings) = state.upgrade().map(|inner| lock(&inner.webhooks).clone()) else {
+                return;
+            };
             let mut batch = vec![first];
             if settings.reorder {
                 tokio::time::sleep(settings.delay.max(REORDER_WINDOW)).await;
@@ -72,7 +72,9 @@ pub(super) fn spawn_dispatcher(state: Weak<Inner>, mut queue: mpsc::UnboundedRec
             for event in batch {
                 for _ in 0..copies {
                     let endpoints = match state.upgrade() {
-                        Some(inner) if !inner.stopped.load(Ordering::SeqCst) => lock(&inner.webhooks).endpoints.clone(),
+                        Some(inner) if !inner.stopped.load(Ordering::SeqCst) => {
+                            lock(&inner.webhooks).endpoints.clone()
+                        }
                         _ => return,
                     };
                     for endpoint in endpoints {
@@ -85,9 +87,19 @@ pub(super) fn spawn_dispatcher(state: Weak<Inner>, mut queue: mpsc::UnboundedRec
 }
 
 /// First attempt now (in order with other events); retries in the background.
-async fn deliver(state: &Weak<Inner>, client: &reqwest::Client, event: &Event, endpoint: WebhookEndpoint) {
+async fn deliver(
+    state: &Weak<Inner>,
+    client: &reqwest::Client,
+    event: &Event,
+    endpoint: WebhookEndpoint,
+) {
     let payload = event.to_json().to_string();
-    let Some(generation) = state.upgrade().map(|inner| inner.generation.load(Ordering::SeqCst)) else { return };
+    let Some(generation) = state
+        .upgrade()
+        .map(|inner| inner.generation.load(Ordering::SeqCst))
+    else {
+        return;
+    };
     if attempt(state, client, event, &endpoint, &payload, 1).await {
         return;
     }
@@ -102,7 +114,8 @@ async fn deliver(state: &Weak<Inner>, client: &reqwest::Client, event: &Event, e
         for (retry, delay) in schedule.into_iter().enumerate() {
             tokio::time::sleep(delay).await;
             let still_current = state.upgrade().is_some_and(|inner| {
-                !inner.stopped.load(Ordering::SeqCst) && inner.generation.load(Ordering::SeqCst) == generation
+                !inner.stopped.load(Ordering::SeqCst)
+                    && inner.generation.load(Ordering::SeqCst) == generation
             });
             if !still_current {
                 return;
@@ -125,12 +138,18 @@ async fn attempt(
     number: u32,
 ) -> bool {
     let timestamp = now();
-    let signature = format!("t={timestamp},v1={}", sign_payload(&endpoint.secret, timestamp, payload));
+    let signature = format!(
+        "t={timestamp},v1={}",
+        sign_payload(&endpoint.secret, timestamp, payload)
+    );
     let result = client
         .post(&endpoint.url)
         .header("content-type", "application/json; charset=utf-8")
         .header("stripe-signature", signature)
-        .header("user-agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
+        .header(
+            "user-agent",
+            "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+        )
         .body(payload.to_owned())
         .send()
         .await;

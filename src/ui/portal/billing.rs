@@ -38,7 +38,7 @@ pub fn BillingPage() -> impl IntoView {
                                         }.into_any(),
                                         Some(s) => view! {
                                             <p class="mt-3 text-xl font-semibold" data-testid="current-plan">{s.plan_name}</p>
-                                            <p class="mt-1 text-slate-600">{format!("{} · {} seat(s)", s.status, s.quantity)}</p>
+                                            <p class="mt-1 text-slate-600" data-testid="plan-status">{format!("{} · {} seat(s) · renews on {}", s.status, s.quantity, super::format_date(s.current_period_end))}</p>
                                         }.into_any(),
                                     }}
                                 </div>

@@ -2,8 +2,10 @@
 
 mod auth;
 mod billing;
+mod checkout;
 mod pricing;
 
 pub use auth::{SignInPage, SignUpPage};
 pub use billing::BillingPage;
+pub use checkout::{format_date, CheckoutSuccessPage};
 pub use pricing::{HomePage, PricingPage};

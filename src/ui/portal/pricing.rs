@@ -1,6 +1,9 @@
-use crate::api::catalog::{pricing_catalog, PlanOffer};
+use crate::api::auth::current_customer;
+use crate::api::catalog::{explain_quantity, pricing_catalog, PlanOffer};
+use crate::api::checkout::StartCheckout;
 use crate::domain::rounding::round_to_minor_units;
 use crate::domain::{IntervalUnit, Price, PriceModel, PricingError};
+use crate::ui::components::FormError;
 use crate::ui::components::PortalLayout;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -15,7 +18,11 @@ pub fn HomePage() -> impl IntoView {
 #[component]
 pub fn PricingPage() -> impl IntoView {
     let catalog = Resource::new(|| (), |_| pricing_catalog());
+    let session = Resource::new(|| (), |_| current_customer());
+    let checkout = ServerAction::<StartCheckout>::new();
+    let checkout_error = Signal::derive(move || checkout.value().get().and_then(Result::err));
     let query = use_query_map();
+    let canceled = move || query.read().get("checkout").as_deref() == Some("canceled");
     let unit = move || match query.read().get("interval").as_deref() {
         Some("year") => IntervalUnit::Year,
         _ => IntervalUnit::Month,
@@ -33,15 +40,22 @@ pub fn PricingPage() -> impl IntoView {
                         class=move || if unit() == IntervalUnit::Year { "rounded-md bg-indigo-600 px-4 py-1.5 text-white" } else { "rounded-md px-4 py-1.5 text-slate-600 hover:text-slate-900" }>"Annual · 2 months free"</a>
                 </div>
             </section>
+            {move || canceled().then(|| view! {
+                <p role="status" data-testid="checkout-canceled" class="mx-auto mt-8 max-w-xl rounded-md border border-amber-200 bg-amber-50 px-4 py-3 text-center text-sm text-amber-900">
+                    "Checkout canceled. Nothing was charged; pick a plan whenever you are ready."
+                </p>
+            })}
+            <div class="mx-auto mt-8 max-w-xl"><FormError error=checkout_error/></div>
             <Suspense fallback=|| view! { <p class="mt-10 text-center text-slate-500">"Loading plans…"</p> }>
                 {move || Suspend::new(async move {
+                    let buyer = matches!(session.await, Ok(Some(s)) if s.role.can_manage_billing());
                     match catalog.await {
                         Err(e) => view! { <p role="alert" class="mt-10 text-center text-red-700">{e.to_string()}</p> }.into_any(),
                         Ok(plans) => {
                             let cards = plans.clone();
                             view! {
                                 <div class="mt-12 grid gap-6 md:grid-cols-3" data-testid="plans">
-                                    {move || cards.iter().map(|plan| view! { <PlanCard plan=plan.clone() unit=unit()/> }).collect_view()}
+                                    {move || cards.iter().map(|plan| view! { <PlanCard plan=plan.clone() unit=unit() buyer checkout/> }).collect_view()}
                                 </div>
                                 <Calculator plans/>
                             }.into_any()
@@ -85,9 +99,16 @@ fn headline(price: &Price) -> (String, String) {
 }
 
 #[component]
-fn PlanCard(plan: PlanOffer, unit: IntervalUnit) -> impl IntoView {
+fn PlanCard(
+    plan: PlanOffer,
+    unit: IntervalUnit,
+    /// The visitor is signed in and may pay for their organisation.
+    buyer: bool,
+    checkout: ServerAction<StartCheckout>,
+) -> impl IntoView {
     let featured = plan.id == "pro";
-    let (amount, suffix) = price_for(&plan, unit).map(headline).unwrap_or_default();
+    let price = price_for(&plan, unit).cloned();
+    let (amount, suffix) = price.as_ref().map(headline).unwrap_or_default();
     let trial = price_for(&plan, unit).map(|p| p.trial_days).unwrap_or(0);
     let card = if featured {
         "relative flex flex-col rounded-2xl border-2 border-indigo-600 bg-white p-6 shadow-md"
@@ -109,11 +130,37 @@ fn PlanCard(plan: PlanOffer, unit: IntervalUnit) -> impl IntoView {
                     <li class="flex gap-2"><span class="text-indigo-600">"✓"</span>{f.clone()}</li>
                 }).collect_view()}
             </ul>
-            <a href="/sign-up" class=if featured {
-                "mt-8 block rounded-md bg-indigo-600 px-4 py-2.5 text-center text-sm font-semibold text-white hover:bg-indigo-500"
-            } else {
-                "mt-8 block rounded-md border border-slate-300 px-4 py-2.5 text-center text-sm font-semibold text-slate-800 hover:bg-slate-50"
-            }>{format!("Choose {}", plan.name)}</a>
+            {
+                let button = if featured {
+                    "mt-3 block w-full rounded-md bg-indigo-600 px-4 py-2.5 text-center text-sm font-semibold text-white hover:bg-indigo-500"
+                } else {
+                    "mt-3 block w-full rounded-md border border-slate-300 px-4 py-2.5 text-center text-sm font-semibold text-slate-800 hover:bg-slate-50"
+                };
+                let paid = price.as_ref().is_some_and(|p| p.amount_for(p.min_quantity.unwrap_or(1).max(1)).is_ok_and(|m| m.minor_units() > 0));
+                match (buyer, paid, price.clone()) {
+                    (true, true, Some(price)) => {
+                        let min = price.min_quantity.unwrap_or(1).max(1);
+                        let unit = price.unit_label.clone().unwrap_or_else(|| "unit".into());
+                        view! {
+                            <ActionForm action=checkout attr:class="mt-8" attr:data-testid=format!("checkout-{}", plan.id)>
+                                <input type="hidden" name="price_id" value=price.id.clone()/>
+                                <label class="flex items-center justify-between gap-3 text-sm text-slate-700">
+                                    <span>{format!("{}s", unit)}</span>
+                                    <input type="number" name="seats" min=min value=min step="1" inputmode="numeric"
+                                        class="w-24 rounded-md border border-slate-300 px-2 py-1.5 text-right"/>
+                                </label>
+                                <button type="submit" class=button>{format!("Subscribe to {}", plan.name)}</button>
+                            </ActionForm>
+                        }.into_any()
+                    }
+                    (true, false, _) => view! {
+                        <p class="mt-8 rounded-md bg-slate-100 px-4 py-2.5 text-center text-sm font-medium text-slate-600">"Included with every account"</p>
+                    }.into_any(),
+                    _ => view! {
+                        <a href="/sign-up" class=button.replace("mt-3", "mt-8")>{format!("Choose {}", plan.name)}</a>
+                    }.into_any(),
+                }
+            }
         </article>
     }
 }
@@ -141,17 +188,7 @@ fn estimate(
         .trim()
         .parse()
         .map_err(|_| "Enter a whole number of seats.".to_string())?;
-    let unit_label = price.unit_label.as_deref().unwrap_or("unit");
-    let explain = |e: PricingError| match e {
-        PricingError::NegativeQuantity { .. } => format!("Enter 1 {unit_label} or more."),
-        PricingError::BelowMinimum { min, .. } => {
-            format!("{} needs at least {min} {unit_label}s.", plan.name)
-        }
-        PricingError::AboveMaximum { max, .. } => {
-            format!("{} allows at most {max} {unit_label}(s).", plan.name)
-        }
-        other => other.to_string(),
-    };
+    let explain = |e: PricingError| explain_quantity(plan, price, e);
     price.check_quantity(seats).map_err(explain)?;
     let quote = price.quote(seats).map_err(explain)?;
     let total = price.amount_for(seats).map_err(explain)?;

@@ -1,0 +1,166 @@
+//! Paying for a plan: start a hosted checkout, then follow it until the webhook has activated the
+//! subscription.
+
+use super::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Where a checkout stands, as the success page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CheckoutProgress {
+    /// Paid or being paid; Stripe's confirmation has not been processed yet.
+    Processing,
+    /// The subscription is active.
+    Active {
+        plan_name: String,
+        quantity: i64,
+        renews_at: i64,
+        invoice_number: String,
+        invoice_total: String,
+    },
+}
+
+/// Starts a hosted checkout for `price_id` and `seats` and sends the browser to it.
+#[server(endpoint = "billing/checkout")]
+pub async fn start_checkout(price_id: String, seats: String) -> Result<(), AppError> {
+    use crate::domain::{build_invoice, BillingPeriod, SubscriptionItem, SubscriptionSnapshot};
+    use crate::payments::gateway::CheckoutRequest;
+    use crate::store::{accounts, checkouts, subscriptions};
+    let state = crate::server::state()?;
+    let customer = crate::server::auth::require_customer(&state).await?;
+    if !customer.role.can_manage_billing() {
+        return Err(AppError::Forbidden);
+    }
+    let seats: i64 = seats
+        .trim()
+        .parse()
+        .map_err(|_| AppError::Invalid("Enter a whole number of seats.".into()))?;
+    let catalog = crate::store::catalog::load(&state.db)
+        .await
+        .map_err(AppError::internal)?;
+    let (plan, price) = catalog
+        .iter()
+        .find_map(|plan| {
+            plan.prices
+                .iter()
+                .find(|p| p.id == price_id)
+                .map(|p| (plan, p))
+        })
+        .ok_or_else(|| AppError::NotFound("That plan".into()))?;
+    price
+        .check_quantity(seats)
+        .map_err(|e| AppError::Invalid(crate::api::catalog::explain_quantity(plan, price, e)))?;
+    if subscriptions::current_for_org(&state.db, &customer.org_id)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::Conflict(
+            "Your organisation already has a plan. Change it from the billing page instead.".into(),
+        ));
+    }
+    let period =
+        BillingPeriod::first(state.clock.now(), price.interval).map_err(AppError::internal)?;
+    let draft = build_invoice(
+        &SubscriptionSnapshot {
+            currency: price.currency,
+            items: vec![SubscriptionItem {
+                price: price.clone(),
+                quantity: seats,
+            }],
+            coupon: None,
+            pending_lines: Vec::new(),
+        },
+        period,
+    )
+    .map_err(AppError::internal)?;
+    if draft.total.minor_units() <= 0 {
+        return Err(AppError::Invalid(format!(
+            "{} is free: there is nothing to pay.",
+            plan.name
+        )));
+    }
+
+    let gateway = &state.payments.gateway;
+    let unavailable = |e: crate::payments::gateway::GatewayError| {
+        tracing::warn!(error = %e, "checkout could not be started");
+        AppError::Conflict("Payments are unavailable right now. Nothing was charged; please try again in a minute.".into())
+    };
+    let customer_id = match accounts::stripe_customer_id(&state.db, &customer.org_id).await? {
+        Some(id) => id,
+        None => {
+            let id = gateway
+                .create_customer(&customer.org_id, &customer.email, &customer.org_name)
+                .await
+                .map_err(unavailable)?;
+            accounts::set_stripe_customer_id(&state.db, &customer.org_id, &id).await?;
+            id
+        }
+    };
+    let currency = price.currency.code().to_lowercase();
+    let checkout_id = checkouts::create(
+        &state.db,
+        &checkouts::NewCheckout {
+            org_id: &customer.org_id,
+            price_id: &price.id,
+            quantity: seats,
+            currency: &currency,
+            amount: draft.total.minor_units(),
+            created_by: &customer.email,
+        },
+        state.now(),
+    )
+    .await?;
+    let base = &state.config.public_base_url;
+    let success_url = format!("{base}/billing/checkout/success?session_id={{CHECKOUT_SESSION_ID}}");
+    let cancel_url = format!("{base}/pricing?checkout=canceled");
+    let description = format!("{} · {}", plan.name, price.quantity_label(seats));
+    let session = gateway
+        .create_checkout(
+            &CheckoutRequest {
+                customer_id: &customer_id,
+                currency: &currency,
+                amount: draft.total.minor_units(),
+                description: &description,
+                success_url: &success_url,
+                cancel_url: &cancel_url,
+                metadata: crate::payments::fulfil::checkout_metadata(
+                    &customer.org_id,
+                    &checkout_id,
+                ),
+            },
+            &format!("checkout:{checkout_id}"),
+        )
+        .await
+        .map_err(unavailable)?;
+    checkouts::attach_session(&state.db, &checkout_id, &session.session_id).await?;
+    tracing::info!(checkout = %checkout_id, session = %session.session_id, "checkout started");
+    leptos_axum::redirect(&session.url);
+    Ok(())
+}
+
+/// The state of the signed-in organisation's checkout `session_id`.
+#[server(endpoint = "billing/checkout-status")]
+pub async fn checkout_status(session_id: String) -> Result<CheckoutProgress, AppError> {
+    let state = crate::server::state()?;
+    let customer = crate::server::auth::require_customer(&state).await?;
+    let checkout = crate::store::checkouts::find_by_session(&state.db, &session_id)
+        .await?
+        .filter(|c| c.org_id == customer.org_id)
+        .ok_or_else(|| AppError::NotFound("That checkout".into()))?;
+    if checkout.status != "complete" {
+        return Ok(CheckoutProgress::Processing);
+    }
+    let overview =
+        crate::store::subscriptions::current_for_org(&state.db, &customer.org_id).await?;
+    let invoice = crate::store::invoices::latest_for_org(&state.db, &customer.org_id).await?;
+    match (overview, invoice) {
+        (Some(s), Some(i)) => Ok(CheckoutProgress::Active {
+            plan_name: s.plan_name,
+            quantity: s.quantity,
+            renews_at: s.current_period_end,
+            invoice_number: i.number,
+            invoice_total: i.total,
+        }),
+        _ => Ok(CheckoutProgress::Processing),
+    }
+}

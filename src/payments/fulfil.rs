@@ -1,0 +1,175 @@
+//! Acting on Stripe events from the inbox. Fulfilment is driven by webhooks, never by the
+//! browser's redirect: a checkout turns into a subscription only when Stripe says it was paid, and
+//! the event is confirmed by reading the session back from Stripe rather than trusting its body.
+//!
+//! Processing is idempotent (a checkout completes once; see `store::checkouts::complete`) and
+//! order-safe (an event about an already-complete checkout changes nothing), so duplicates,
+//! retries and reordering are harmless.
+
+use std::collections::HashMap;
+
+use crate::domain::{build_invoice, BillingPeriod, SubscriptionItem, SubscriptionSnapshot};
+use crate::server::AppState;
+use crate::store::checkouts::{self, CompletionOutcome};
+use crate::store::events::{self, PendingEvent};
+
+/// Processes every unprocessed event, oldest first. Returns how many were processed.
+pub async fn process_pending(state: &AppState) -> usize {
+    let pending = match events::pending(&state.db, 100).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the webhook inbox");
+            return 0;
+        }
+    };
+    let mut done = 0;
+    for event in pending {
+        match process(state, &event).await {
+            Ok(()) => {
+                if let Err(e) = events::mark_processed(&state.db, &event.id, state.now()).await {
+                    tracing::warn!(event = %event.id, error = %e, "cannot mark event processed");
+                } else {
+                    done += 1;
+                }
+            }
+            Err(problem) => {
+                tracing::warn!(event = %event.id, kind = %event.kind, %problem, "event processing failed; it will be retried");
+                let _ = events::mark_failed(&state.db, &event.id, &problem).await;
+            }
+        }
+    }
+    done
+}
+
+async fn process(state: &AppState, event: &PendingEvent) -> Result<(), String> {
+    let payload: serde_json::Value = serde_json::from_str(&event.payload)
+        .map_err(|e| format!("stored payload is not JSON: {e}"))?;
+    let object = &payload["data"]["object"];
+    match event.kind.as_str() {
+        "checkout.session.completed" => {
+            let session_id = object["id"].as_str().ok_or("the session has no id")?;
+            complete_checkout(state, session_id).await
+        }
+        // Recorded for the customer's timeline; nothing else to do yet.
+        _ => Ok(()),
+    }
+}
+
+/// Turns a paid checkout into an active subscription with its first paid invoice. Safe to call
+/// any number of times for the same session.
+pub async fn complete_checkout(state: &AppState, session_id: &str) -> Result<(), String> {
+    let db = &state.db;
+    let Some(checkout) = checkouts::find_by_session(db, session_id)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        tracing::info!(%session_id, "checkout.session.completed for a session this portal did not start");
+        return Ok(());
+    };
+    if checkout.status != "open" {
+        return Ok(());
+    }
+    let gateway = &state.payments.gateway;
+    let session = gateway
+        .checkout_session(session_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !(session.complete && session.paid) {
+        return Ok(());
+    }
+    if session.amount_total != Some(checkout.amount) {
+        return Err(format!(
+            "session {session_id} charged {:?} but checkout {} expected {}",
+            session.amount_total, checkout.id, checkout.amount
+        ));
+    }
+    let customer_id = session
+        .customer_id
+        .clone()
+        .ok_or("the session has no customer")?;
+    let card = gateway
+        .payment_methods(&customer_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .next();
+
+    let catalog = crate::store::catalog::load(db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let price = catalog
+        .iter()
+        .flat_map(|plan| plan.prices.iter())
+        .find(|p| p.id == checkout.price_id)
+        .cloned()
+        .ok_or_else(|| format!("price {} is no longer in the catalog", checkout.price_id))?;
+    let now = state.clock.now();
+    let period = BillingPeriod::first(now, price.interval).map_err(|e| e.to_string())?;
+    let draft = build_invoice(
+        &SubscriptionSnapshot {
+            currency: price.currency,
+            items: vec![SubscriptionItem {
+                price,
+                quantity: checkout.quantity,
+            }],
+            coupon: None,
+            pending_lines: Vec::new(),
+        },
+        period,
+    )
+    .map_err(|e| e.to_string())?;
+    if draft.total.minor_units() != checkout.amount {
+        return Err(format!(
+            "checkout {} was priced at {} but its invoice totals {}",
+            checkout.id,
+            checkout.amount,
+            draft.total.minor_units()
+        ));
+    }
+    let outcome = checkouts::complete(
+        db,
+        &checkouts::Completion {
+            checkout: &checkout,
+            stripe_customer_id: &customer_id,
+            payment_intent_id: session.payment_intent_id.as_deref(),
+            card: card.as_ref(),
+            invoice: &draft,
+            now: now.timestamp(),
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    match outcome {
+        CompletionOutcome::Activated {
+            subscription_id,
+            invoice_id,
+        } => {
+            tracing::info!(checkout = %checkout.id, %subscription_id, %invoice_id, "subscription activated");
+        }
+        CompletionOutcome::AlreadyComplete => {}
+        CompletionOutcome::AlreadySubscribed => {
+            // A second paid checkout for an organisation that is already subscribed: give the
+            // money back. The key makes a retried refund the same refund.
+            if let Some(intent) = session.payment_intent_id.as_deref() {
+                gateway
+                    .refund(
+                        intent,
+                        checkout.amount,
+                        &format!("refund:duplicate-checkout:{}", checkout.id),
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tracing::warn!(checkout = %checkout.id, "duplicate checkout refunded");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Metadata attached to everything a checkout creates at Stripe.
+pub fn checkout_metadata(org_id: &str, checkout_id: &str) -> HashMap<String, String> {
+    HashMap::from([
+        ("org_id".to_string(), org_id.to_string()),
+        ("checkout_id".to_string(), checkout_id.to_string()),
+    ])
+}

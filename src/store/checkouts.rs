@@ -1,0 +1,273 @@
+//! Hosted checkouts and what completing one creates: the subscription, its first invoice (paid),
+//! the payment and the saved card, written in one transaction.
+
+use super::{new_id, Db};
+use crate::domain::InvoiceDraft;
+use sqlx::Row;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckoutRow {
+    pub id: String,
+    pub org_id: String,
+    pub price_id: String,
+    pub quantity: i64,
+    pub currency: String,
+    pub amount: i64,
+    pub stripe_session_id: Option<String>,
+    pub status: String,
+}
+
+pub struct NewCheckout<'a> {
+    pub org_id: &'a str,
+    pub price_id: &'a str,
+    pub quantity: i64,
+    pub currency: &'a str,
+    pub amount: i64,
+    pub created_by: &'a str,
+}
+
+pub async fn create(db: &Db, checkout: &NewCheckout<'_>, now: i64) -> Result<String, sqlx::Error> {
+    let id = new_id("chk");
+    sqlx::query(
+        "INSERT INTO checkouts (id, org_id, price_id, quantity, currency, amount, status, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8)",
+    )
+    .bind(&id)
+    .bind(checkout.org_id)
+    .bind(checkout.price_id)
+    .bind(checkout.quantity)
+    .bind(checkout.currency)
+    .bind(checkout.amount)
+    .bind(checkout.created_by)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(id)
+}
+
+pub async fn attach_session(
+    db: &Db,
+    checkout_id: &str,
+    session_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE checkouts SET stripe_session_id = $2 WHERE id = $1")
+        .bind(checkout_id)
+        .bind(session_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+const COLUMNS: &str = "id, org_id, price_id, quantity, currency, amount, stripe_session_id, status";
+
+fn from_row(r: sqlx::any::AnyRow) -> Result<CheckoutRow, sqlx::Error> {
+    Ok(CheckoutRow {
+        id: r.try_get("id")?,
+        org_id: r.try_get("org_id")?,
+        price_id: r.try_get("price_id")?,
+        quantity: r.try_get("quantity")?,
+        currency: r.try_get("currency")?,
+        amount: r.try_get("amount")?,
+        stripe_session_id: r.try_get("stripe_session_id")?,
+        status: r.try_get("status")?,
+    })
+}
+
+pub async fn find(db: &Db, id: &str) -> Result<Option<CheckoutRow>, sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM checkouts WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?
+    .map(from_row)
+    .transpose()
+}
+
+pub async fn find_by_session(
+    db: &Db,
+    session_id: &str,
+) -> Result<Option<CheckoutRow>, sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM checkouts WHERE stripe_session_id = $1"
+    )))
+    .bind(session_id)
+    .fetch_optional(&db.pool)
+    .await?
+    .map(from_row)
+    .transpose()
+}
+
+/// The card a checkout saved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedCard {
+    pub id: String,
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: i64,
+    pub exp_year: i64,
+}
+
+/// Everything a completed checkout turns into.
+pub struct Completion<'a> {
+    pub checkout: &'a CheckoutRow,
+    pub stripe_customer_id: &'a str,
+    pub payment_intent_id: Option<&'a str>,
+    pub card: Option<&'a SavedCard>,
+    /// The first invoice, built by the engine for the first period.
+    pub invoice: &'a InvoiceDraft,
+    pub now: i64,
+}
+
+/// What completing did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CompletionOutcome {
+    /// The subscription was created now.
+    Activated {
+        subscription_id: String,
+        invoice_id: String,
+    },
+    /// The checkout had been completed before (a redelivered or duplicate event).
+    AlreadyComplete,
+    /// The organisation already has a live subscription (a second checkout paid for the same
+    /// organisation); the payment is recorded without a subscription and must be refunded.
+    AlreadySubscribed,
+}
+
+/// Completes a checkout exactly once: marks it complete, creates the subscription, the paid first
+/// invoice with its lines, the payment and the saved card, all or nothing.
+pub async fn complete(db: &Db, c: &Completion<'_>) -> Result<CompletionOutcome, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    // Claim the checkout: only one transaction can move it from open to complete.
+    let claimed = sqlx::query(
+        "UPDATE checkouts SET status = 'complete', completed_at = $2 WHERE id = $1 AND status = 'open'",
+    )
+    .bind(&c.checkout.id)
+    .bind(c.now)
+    .execute(&mut *tx)
+    .await?;
+    if claimed.rows_affected() == 0 {
+        return Ok(CompletionOutcome::AlreadyComplete);
+    }
+    let live = sqlx::query(
+        "SELECT COUNT(*) AS n FROM subscriptions WHERE org_id = $1 AND status IN ('active', 'trialing', 'past_due')",
+    )
+    .bind(&c.checkout.org_id)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get::<i64, _>("n")?;
+    if live > 0 {
+        // Keep the record that money arrived, without a second subscription; it is refunded.
+        insert_payment(&mut tx, c, None, c.checkout.amount).await?;
+        tx.commit().await?;
+        return Ok(CompletionOutcome::AlreadySubscribed);
+    }
+    sqlx::query("UPDATE organizations SET stripe_customer_id = $2 WHERE id = $1 AND stripe_customer_id IS NULL")
+        .bind(&c.checkout.org_id)
+        .bind(c.stripe_customer_id)
+        .execute(&mut *tx)
+        .await?;
+
+    let invoice_id = new_id("inv");
+    let number: i64 = sqlx::query("SELECT COUNT(*) AS n FROM invoices WHERE org_id = $1")
+        .bind(&c.checkout.org_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+    let draft = c.invoice;
+    sqlx::query(
+        "INSERT INTO invoices (id, org_id, number, status, currency, subtotal, discount, total, amount_paid, \
+         period_start, period_end, created_at, paid_at) \
+         VALUES ($1, $2, $3, 'paid', $4, $5, $6, $7, $7, $8, $9, $10, $10)",
+    )
+    .bind(&invoice_id)
+    .bind(&c.checkout.org_id)
+    .bind(format!("{:04}", number + 1))
+    .bind(draft.currency.code())
+    .bind(draft.subtotal.minor_units())
+    .bind(draft.discount.minor_units())
+    .bind(draft.total.minor_units())
+    .bind(draft.period.start.timestamp())
+    .bind(draft.period.end.timestamp())
+    .bind(c.now)
+    .execute(&mut *tx)
+    .await?;
+    for (position, line) in draft.lines.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO invoice_lines (invoice_id, position, kind, description, price_id, quantity, amount, explanation) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&invoice_id)
+        .bind(position as i64)
+        .bind(format!("{:?}", line.kind).to_lowercase())
+        .bind(&line.description)
+        .bind(line.price_id.as_deref())
+        .bind(line.quantity)
+        .bind(line.amount.minor_units())
+        .bind(&line.explanation)
+        .execute(&mut *tx)
+        .await?;
+    }
+    insert_payment(&mut tx, c, Some(&invoice_id), draft.total.minor_units()).await?;
+    if let Some(card) = c.card {
+        sqlx::query("UPDATE payment_methods SET is_default = 0 WHERE org_id = $1")
+            .bind(&c.checkout.org_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO payment_methods (id, org_id, brand, last4, exp_month, exp_year, is_default, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT (id) DO UPDATE SET is_default = 1",
+        )
+        .bind(&card.id)
+        .bind(&c.checkout.org_id)
+        .bind(&card.brand)
+        .bind(&card.last4)
+        .bind(card.exp_month)
+        .bind(card.exp_year)
+        .bind(c.now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let subscription_id = new_id("sub");
+    sqlx::query(
+        "INSERT INTO subscriptions (id, org_id, price_id, status, quantity, current_period_start, \
+         current_period_end, created_at, checkout_id) VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8)",
+    )
+    .bind(&subscription_id)
+    .bind(&c.checkout.org_id)
+    .bind(&c.checkout.price_id)
+    .bind(c.checkout.quantity)
+    .bind(draft.period.start.timestamp())
+    .bind(draft.period.end.timestamp())
+    .bind(c.now)
+    .bind(&c.checkout.id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(CompletionOutcome::Activated {
+        subscription_id,
+        invoice_id,
+    })
+}
+
+async fn insert_payment(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    c: &Completion<'_>,
+    invoice_id: Option<&str>,
+    amount: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO payments (id, org_id, invoice_id, stripe_payment_intent_id, amount, currency, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'succeeded', $7)",
+    )
+    .bind(new_id("pay"))
+    .bind(&c.checkout.org_id)
+    .bind(invoice_id)
+    .bind(c.payment_intent_id)
+    .bind(amount)
+    .bind(&c.checkout.currency)
+    .bind(c.now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
