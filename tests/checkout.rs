@@ -103,12 +103,20 @@ async fn declined_cards_leave_nothing_behind(app: TestApp) {
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["message"], message, "{card}");
     }
+    // A card that needs authentication: failing it declines, completing it pays.
+    let failed = app
+        .emulator_control(
+            &format!("/_emulator/checkout/{session}/complete"),
+            json!({ "card": "4000002760003184", "authenticate": false }),
+        )
+        .await;
+    assert_eq!(failed.status(), StatusCode::PAYMENT_REQUIRED);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(app.count("subscriptions").await, 0);
     assert_eq!(app.count("invoices").await, 0);
-    // The same session can still be paid with a good card.
+    // The same session can still be paid, here after authenticating.
     assert_eq!(
-        complete(&app, &session, "4242424242424242").await.status(),
+        complete(&app, &session, "4000002760003184").await.status(),
         StatusCode::OK
     );
     app.eventually_count("subscriptions", 1).await;
@@ -116,8 +124,11 @@ async fn declined_cards_leave_nothing_behind(app: TestApp) {
 
 async fn duplicated_and_resent_webhooks_change_nothing(app: TestApp) {
     let browser = app.owner_with_catalog().await;
-    app.emulator_control("/_emulator/webhooks", json!({ "duplicate": true }))
-        .await;
+    app.emulator_control(
+        "/_emulator/webhooks",
+        json!({ "duplicate": true, "reorder": true }),
+    )
+    .await;
     let (_, session) = app.start_checkout(&browser, "team_annual", "3").await;
     complete(&app, &session.unwrap(), "4242424242424242").await;
     app.eventually_count("subscriptions", 1).await;
@@ -144,13 +155,24 @@ async fn duplicated_and_resent_webhooks_change_nothing(app: TestApp) {
 
 async fn paying_twice_keeps_one_subscription_and_refunds_the_second(app: TestApp) {
     let browser = app.owner_with_catalog().await;
-    // Two tabs, two checkouts, both paid.
+    // A second click on the same offer goes to the same hosted session.
     let (_, first) = app.start_checkout(&browser, "pro_monthly", "1").await;
-    let (_, second) = app.start_checkout(&browser, "pro_monthly", "1").await;
-    complete(&app, &first.unwrap(), "4242424242424242").await;
+    let (_, again) = app.start_checkout(&browser, "pro_monthly", "1").await;
+    assert_eq!(first, again);
+    // Two tabs with different offers: two sessions, both paid.
+    let (_, second) = app.start_checkout(&browser, "pro_monthly", "2").await;
+    assert_ne!(first, second);
+    let first = first.unwrap();
+    complete(&app, &first, "4242424242424242").await;
     app.eventually_count("subscriptions", 1).await;
     complete(&app, &second.unwrap(), "4242424242424242").await;
     app.eventually_count("payments", 2).await;
+    let again = complete(&app, &first, "4242424242424242").await;
+    assert_eq!(
+        again.status(),
+        StatusCode::CONFLICT,
+        "a paid session cannot be paid again"
+    );
     let mut refunded = false;
     for _ in 0..100 {
         let events: serde_json::Value =

@@ -12,6 +12,7 @@ CREATE TABLE checkouts (
     currency           TEXT NOT NULL,
     amount             BIGINT NOT NULL,
     stripe_session_id  TEXT UNIQUE,
+    stripe_session_url TEXT,
     status             TEXT NOT NULL CHECK (status IN ('open', 'complete', 'expired')),
     created_by         TEXT NOT NULL,
     created_at         BIGINT NOT NULL,

@@ -80,6 +80,19 @@ pub async fn start_checkout(price_id: String, seats: String) -> Result<(), AppEr
         )));
     }
 
+    // Stripe's hosted sessions live 24 hours; reuse one started in the last hour.
+    if let Some(url) = checkouts::open_session_url(
+        &state.db,
+        &customer.org_id,
+        &price.id,
+        seats,
+        state.now() - 3600,
+    )
+    .await?
+    {
+        leptos_axum::redirect(&url);
+        return Ok(());
+    }
     let gateway = &state.payments.gateway;
     let unavailable = |e: crate::payments::gateway::GatewayError| {
         tracing::warn!(error = %e, "checkout could not be started");
@@ -132,7 +145,7 @@ pub async fn start_checkout(price_id: String, seats: String) -> Result<(), AppEr
         )
         .await
         .map_err(unavailable)?;
-    checkouts::attach_session(&state.db, &checkout_id, &session.session_id).await?;
+    checkouts::attach_session(&state.db, &checkout_id, &session.session_id, &session.url).await?;
     tracing::info!(checkout = %checkout_id, session = %session.session_id, "checkout started");
     leptos_axum::redirect(&session.url);
     Ok(())

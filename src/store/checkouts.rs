@@ -49,12 +49,16 @@ pub async fn attach_session(
     db: &Db,
     checkout_id: &str,
     session_id: &str,
+    url: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE checkouts SET stripe_session_id = $2 WHERE id = $1")
-        .bind(checkout_id)
-        .bind(session_id)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "UPDATE checkouts SET stripe_session_id = $2, stripe_session_url = $3 WHERE id = $1",
+    )
+    .bind(checkout_id)
+    .bind(session_id)
+    .bind(url)
+    .execute(&db.pool)
+    .await?;
     Ok(())
 }
 
@@ -71,6 +75,31 @@ fn from_row(r: sqlx::any::AnyRow) -> Result<CheckoutRow, sqlx::Error> {
         stripe_session_id: r.try_get("stripe_session_id")?,
         status: r.try_get("status")?,
     })
+}
+
+/// The hosted page of an organisation's open checkout for the same price and quantity started
+/// after `since`, so that a second click (or a second tab) pays the same session instead of
+/// starting another one.
+pub async fn open_session_url(
+    db: &Db,
+    org_id: &str,
+    price_id: &str,
+    quantity: i64,
+    since: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query(
+        "SELECT stripe_session_url FROM checkouts WHERE org_id = $1 AND price_id = $2 AND quantity = $3 \
+         AND status = 'open' AND stripe_session_url IS NOT NULL AND created_at > $4 \
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(org_id)
+    .bind(price_id)
+    .bind(quantity)
+    .bind(since)
+    .fetch_optional(&db.pool)
+    .await?
+    .map(|r| r.try_get("stripe_session_url"))
+    .transpose()
 }
 
 pub async fn find(db: &Db, id: &str) -> Result<Option<CheckoutRow>, sqlx::Error> {
