@@ -136,6 +136,7 @@ async fn the_stripe_emulator_runs_alone() {
         .await
         .unwrap();
     child.kill().unwrap();
+    child.wait().unwrap();
     assert!(customer["id"].as_str().unwrap().starts_with("cus_"));
     assert_eq!(customer["email"], "a@example.com");
 }
