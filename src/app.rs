@@ -2,7 +2,7 @@
 
 use crate::ui::components::NotFound;
 use crate::ui::portal::{
-    BillingPage, CheckoutSuccessPage, HomePage, PricingPage, SignInPage, SignUpPage,
+    BillingPage, CheckoutSuccessPage, HomePage, PlanChangePage, PricingPage, SignInPage, SignUpPage,
 };
 use crate::ui::support::{SupportHome, SupportSignInPage};
 use leptos::prelude::*;
@@ -44,6 +44,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
                 <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/billing") view=BillingPage ssr=SsrMode::Async/>
+                <Route path=path!("/billing/plan") view=PlanChangePage ssr=SsrMode::Async/>
                 <Route path=path!("/billing/checkout/success") view=CheckoutSuccessPage ssr=SsrMode::Async/>
                 <Route path=path!("/support") view=SupportHome ssr=SsrMode::Async/>
                 <Route path=path!("/support/sign-in") view=SupportSignInPage ssr=SsrMode::Async/>

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod billing;
 pub mod catalog;
 pub mod checkout;
+pub mod subscription;
 pub mod support;
 
 use leptos::server_fn::codec::JsonEncoding;

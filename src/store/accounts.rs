@@ -171,3 +171,12 @@ pub async fn set_stripe_customer_id(
         .await?;
     Ok(())
 }
+
+/// How many members an organisation has.
+pub async fn member_count(db: &Db, org_id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) AS n FROM memberships WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")
+}

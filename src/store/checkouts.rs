@@ -1,7 +1,7 @@
 //! Hosted checkouts and what completing one creates: the subscription, its first invoice (paid),
 //! the payment and the saved card, written in one transaction.
 
-use super::{new_id, Db};
+use super::{invoices, new_id, Db};
 use crate::domain::InvoiceDraft;
 use sqlx::Row;
 
@@ -187,7 +187,18 @@ pub async fn complete(db: &Db, c: &Completion<'_>) -> Result<CompletionOutcome, 
     .try_get::<i64, _>("n")?;
     if live > 0 {
         // Keep the record that money arrived, without a second subscription; it is refunded.
-        insert_payment(&mut tx, c, None, c.checkout.amount).await?;
+        let currency = crate::domain::Currency::parse(&c.checkout.currency)
+            .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
+        let amount = crate::domain::Money::from_minor(c.checkout.amount, currency);
+        invoices::insert_payment(
+            &mut tx,
+            &c.checkout.org_id,
+            None,
+            c.payment_intent_id,
+            amount,
+            c.now,
+        )
+        .await?;
         tx.commit().await?;
         return Ok(CompletionOutcome::AlreadySubscribed);
     }
@@ -197,47 +208,17 @@ pub async fn complete(db: &Db, c: &Completion<'_>) -> Result<CompletionOutcome, 
         .execute(&mut *tx)
         .await?;
 
-    let invoice_id = new_id("inv");
-    let number: i64 = sqlx::query("SELECT COUNT(*) AS n FROM invoices WHERE org_id = $1")
-        .bind(&c.checkout.org_id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
     let draft = c.invoice;
-    sqlx::query(
-        "INSERT INTO invoices (id, org_id, number, status, currency, subtotal, discount, total, amount_paid, \
-         period_start, period_end, created_at, paid_at) \
-         VALUES ($1, $2, $3, 'paid', $4, $5, $6, $7, $7, $8, $9, $10, $10)",
+    let invoice_id = invoices::insert_paid(&mut tx, &c.checkout.org_id, draft, c.now).await?;
+    invoices::insert_payment(
+        &mut tx,
+        &c.checkout.org_id,
+        Some(&invoice_id),
+        c.payment_intent_id,
+        draft.total,
+        c.now,
     )
-    .bind(&invoice_id)
-    .bind(&c.checkout.org_id)
-    .bind(format!("{:04}", number + 1))
-    .bind(draft.currency.code())
-    .bind(draft.subtotal.minor_units())
-    .bind(draft.discount.minor_units())
-    .bind(draft.total.minor_units())
-    .bind(draft.period.start.timestamp())
-    .bind(draft.period.end.timestamp())
-    .bind(c.now)
-    .execute(&mut *tx)
     .await?;
-    for (position, line) in draft.lines.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO invoice_lines (invoice_id, position, kind, description, price_id, quantity, amount, explanation) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&invoice_id)
-        .bind(position as i64)
-        .bind(format!("{:?}", line.kind).to_lowercase())
-        .bind(&line.description)
-        .bind(line.price_id.as_deref())
-        .bind(line.quantity)
-        .bind(line.amount.minor_units())
-        .bind(&line.explanation)
-        .execute(&mut *tx)
-        .await?;
-    }
-    insert_payment(&mut tx, c, Some(&invoice_id), draft.total.minor_units()).await?;
     if let Some(card) = c.card {
         sqlx::query("UPDATE payment_methods SET is_default = 0 WHERE org_id = $1")
             .bind(&c.checkout.org_id)
@@ -260,7 +241,8 @@ pub async fn complete(db: &Db, c: &Completion<'_>) -> Result<CompletionOutcome, 
     let subscription_id = new_id("sub");
     sqlx::query(
         "INSERT INTO subscriptions (id, org_id, price_id, status, quantity, current_period_start, \
-         current_period_end, created_at, checkout_id) VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8)",
+         current_period_end, created_at, checkout_id, billing_anchor) \
+         VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $5)",
     )
     .bind(&subscription_id)
     .bind(&c.checkout.org_id)
@@ -277,26 +259,4 @@ pub async fn complete(db: &Db, c: &Completion<'_>) -> Result<CompletionOutcome, 
         subscription_id,
         invoice_id,
     })
-}
-
-async fn insert_payment(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    c: &Completion<'_>,
-    invoice_id: Option<&str>,
-    amount: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO payments (id, org_id, invoice_id, stripe_payment_intent_id, amount, currency, status, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'succeeded', $7)",
-    )
-    .bind(new_id("pay"))
-    .bind(&c.checkout.org_id)
-    .bind(invoice_id)
-    .bind(c.payment_intent_id)
-    .bind(amount)
-    .bind(&c.checkout.currency)
-    .bind(c.now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

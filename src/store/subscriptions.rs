@@ -27,3 +27,234 @@ pub async fn current_for_org(
     })
     .transpose()
 }
+
+/// A live subscription as plan changes need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscriptionRow {
+    pub id: String,
+    pub org_id: String,
+    pub price_id: String,
+    pub quantity: i64,
+    pub status: String,
+    pub current_period_start: i64,
+    pub current_period_end: i64,
+    pub billing_anchor: i64,
+    pub scheduled_price_id: Option<String>,
+    pub scheduled_quantity: Option<i64>,
+    pub cancel_at_period_end: bool,
+    pub version: i64,
+}
+
+/// The organisation's live subscription (active, trialing or past due).
+pub async fn live_for_org(db: &Db, org_id: &str) -> Result<Option<SubscriptionRow>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, org_id, price_id, quantity, status, current_period_start, current_period_end, \
+         billing_anchor, scheduled_price_id, scheduled_quantity, cancel_at_period_end, version \
+         FROM subscriptions WHERE org_id = $1 AND status IN ('active', 'trialing', 'past_due')",
+    )
+    .bind(org_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(|r| {
+        let start: i64 = r.try_get("current_period_start")?;
+        Ok(SubscriptionRow {
+            id: r.try_get("id")?,
+            org_id: r.try_get("org_id")?,
+            price_id: r.try_get("price_id")?,
+            quantity: r.try_get("quantity")?,
+            status: r.try_get("status")?,
+            current_period_start: start,
+            current_period_end: r.try_get("current_period_end")?,
+            billing_anchor: r
+                .try_get::<Option<i64>, _>("billing_anchor")?
+                .unwrap_or(start),
+            scheduled_price_id: r.try_get("scheduled_price_id")?,
+            scheduled_quantity: r.try_get("scheduled_quantity")?,
+            cancel_at_period_end: r.try_get::<i64, _>("cancel_at_period_end")? != 0,
+            version: r.try_get("version")?,
+        })
+    })
+    .transpose()
+}
+
+/// A record for the timeline of one change.
+pub struct ChangeRecord<'a> {
+    pub actor: &'a str,
+    pub kind: &'a str,
+    pub to_price_id: &'a str,
+    pub to_quantity: i64,
+    pub amount_due: crate::domain::Money,
+    pub effective_at: i64,
+    pub invoice_id: Option<&'a str>,
+    pub detail: &'a str,
+}
+
+async fn record_change(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    sub: &SubscriptionRow,
+    change: &ChangeRecord<'_>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO subscription_changes (id, subscription_id, org_id, actor, kind, from_price_id, from_quantity, \
+         to_price_id, to_quantity, amount_due, currency, effective_at, invoice_id, detail, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(super::new_id("chg"))
+    .bind(&sub.id)
+    .bind(&sub.org_id)
+    .bind(change.actor)
+    .bind(change.kind)
+    .bind(&sub.price_id)
+    .bind(sub.quantity)
+    .bind(change.to_price_id)
+    .bind(change.to_quantity)
+    .bind(change.amount_due.minor_units())
+    .bind(change.amount_due.currency().code())
+    .bind(change.effective_at)
+    .bind(change.invoice_id)
+    .bind(change.detail)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The subscription moved on since it was read (optimistic version check failed).
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("the subscription changed since it was read")]
+    Stale,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// What an immediate change writes besides the subscription: the paid invoice and its payment.
+pub struct ImmediateCharge<'a> {
+    pub invoice: &'a crate::domain::InvoiceDraft,
+    pub payment_intent_id: Option<&'a str>,
+}
+
+/// Applies a change now: new price and quantity (and, for an interval switch, a new anchor and
+/// period), the paid proration invoice, and the change record, if and only if the subscription is
+/// still at `sub.version`. A plan change replaces any scheduled change; a seat change keeps it.
+pub async fn apply_now(
+    db: &Db,
+    sub: &SubscriptionRow,
+    new_period: Option<(i64, i64)>,
+    keep_scheduled: bool,
+    charge: Option<ImmediateCharge<'_>>,
+    change: &ChangeRecord<'_>,
+    now: i64,
+) -> Result<Option<String>, ChangeError> {
+    let mut tx = db.pool.begin().await?;
+    let (anchor, start, end) = match new_period {
+        Some((start, end)) => (start, start, end),
+        None => (
+            sub.billing_anchor,
+            sub.current_period_start,
+            sub.current_period_end,
+        ),
+    };
+    let updated = sqlx::query(
+        "UPDATE subscriptions SET price_id = $3, quantity = $4, billing_anchor = $5, current_period_start = $6, \
+         current_period_end = $7, \
+         scheduled_price_id = CASE WHEN $8 = 1 THEN scheduled_price_id ELSE NULL END, \
+         scheduled_quantity = CASE WHEN $8 = 1 THEN scheduled_quantity ELSE NULL END, \
+         version = version + 1 WHERE id = $1 AND version = $2",
+    )
+    .bind(&sub.id)
+    .bind(sub.version)
+    .bind(change.to_price_id)
+    .bind(change.to_quantity)
+    .bind(anchor)
+    .bind(start)
+    .bind(end)
+    .bind(i64::from(keep_scheduled))
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(ChangeError::Stale);
+    }
+    let mut invoice_id = None;
+    if let Some(charge) = charge {
+        let id = super::invoices::insert_paid(&mut tx, &sub.org_id, charge.invoice, now).await?;
+        super::invoices::insert_payment(
+            &mut tx,
+            &sub.org_id,
+            Some(&id),
+            charge.payment_intent_id,
+            charge.invoice.total,
+            now,
+        )
+        .await?;
+        invoice_id = Some(id);
+    }
+    record_change(
+        &mut tx,
+        sub,
+        &ChangeRecord {
+            invoice_id: invoice_id.as_deref(),
+            ..*change
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(invoice_id)
+}
+
+/// Sets (or, with `None`, clears) the change waiting for the period end, if the subscription is
+/// still at `sub.version`.
+pub async fn set_scheduled(
+    db: &Db,
+    sub: &SubscriptionRow,
+    scheduled: Option<(&str, i64)>,
+    change: &ChangeRecord<'_>,
+    now: i64,
+) -> Result<(), ChangeError> {
+    let mut tx = db.pool.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE subscriptions SET scheduled_price_id = $3, scheduled_quantity = $4, version = version + 1 \
+         WHERE id = $1 AND version = $2",
+    )
+    .bind(&sub.id)
+    .bind(sub.version)
+    .bind(scheduled.map(|(price, _)| price))
+    .bind(scheduled.map(|(_, quantity)| quantity))
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(ChangeError::Stale);
+    }
+    record_change(&mut tx, sub, change, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Cancels at the period end (with the reason) or, with `None`, resumes; version-checked.
+pub async fn set_cancel_at_period_end(
+    db: &Db,
+    sub: &SubscriptionRow,
+    reason: Option<&str>,
+    change: &ChangeRecord<'_>,
+    now: i64,
+) -> Result<(), ChangeError> {
+    let mut tx = db.pool.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE subscriptions SET cancel_at_period_end = $3, cancel_reason = $4, version = version + 1 \
+         WHERE id = $1 AND version = $2",
+    )
+    .bind(&sub.id)
+    .bind(sub.version)
+    .bind(i64::from(reason.is_some()))
+    .bind(reason)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(ChangeError::Stale);
+    }
+    record_change(&mut tx, sub, change, now).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -35,6 +35,9 @@ impl TestClock {
     pub fn advance_secs(&self, secs: i64) {
         self.0.fetch_add(secs, Ordering::SeqCst);
     }
+    pub fn set(&self, at: DateTime<Utc>) {
+        self.0.store(at.timestamp(), Ordering::SeqCst);
+    }
 }
 
 impl Clock for TestClock {
@@ -400,5 +403,23 @@ impl TestApp {
             .and_then(|l| l.rsplit('/').next().map(str::to_string))
             .filter(|s| s.starts_with("cs_"));
         (response, session)
+    }
+}
+
+impl TestApp {
+    /// An owner whose organisation paid for `price_id` × `seats` with 4242 through the emulator.
+    pub async fn subscribed(&self, price_id: &str, seats: &str) -> Client {
+        let browser = self.owner_with_catalog().await;
+        let (_, session) = self.start_checkout(&browser, price_id, seats).await;
+        let session = session.expect("a checkout session");
+        let paid = self
+            .emulator_control(
+                &format!("/_emulator/checkout/{session}/complete"),
+                serde_json::json!({ "card": "4242424242424242" }),
+            )
+            .await;
+        assert_eq!(paid.status(), StatusCode::OK);
+        self.eventually_count("subscriptions", 1).await;
+        browser
     }
 }

@@ -1,0 +1,514 @@
+//! Changing what an organisation pays for: plan and interval changes, seats, scheduled changes
+//! and their undo, cancel and resume. The browser computes every preview with the same domain
+//! code and the server's time; the server recomputes before acting, and if the figures differ
+//! the server's wins and nothing is charged until the customer confirms again.
+
+use super::catalog::PlanOffer;
+use super::AppError;
+use crate::domain::{
+    preview_change, ChangePolicies, CurrentSubscription, Price, ProrationPreview,
+    SubscriptionChange,
+};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The organisation's current plan as the change page needs it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CurrentPlan {
+    pub plan_name: String,
+    pub price: Price,
+    pub quantity: i64,
+    pub billing_anchor: DateTime<Utc>,
+    pub current_period_end: DateTime<Utc>,
+    /// Plan name, price id and quantity waiting for the period end.
+    pub scheduled: Option<(String, String, i64)>,
+    pub cancel_at_period_end: bool,
+    pub version: i64,
+}
+
+/// Everything the change page shows, including the server's time to preview at.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanPage {
+    pub now: DateTime<Utc>,
+    pub current: Option<CurrentPlan>,
+    pub plans: Vec<PlanOffer>,
+    pub policies: ChangePolicies,
+    pub can_manage: bool,
+}
+
+/// The preview of moving `current` to `price` with `quantity` at `now`; the one function both
+/// the page and the server use.
+pub fn preview(
+    current: &CurrentPlan,
+    price: &Price,
+    quantity: i64,
+    now: DateTime<Utc>,
+    policies: &ChangePolicies,
+) -> Result<ProrationPreview, String> {
+    let change = if price.id == current.price.id {
+        SubscriptionChange::SetQuantity { quantity }
+    } else {
+        SubscriptionChange::SwitchPrice {
+            new_price: price.clone(),
+            quantity,
+        }
+    };
+    let subscription = CurrentSubscription {
+        price: current.price.clone(),
+        quantity: current.quantity,
+        billing_anchor: current.billing_anchor,
+    };
+    preview_change(&subscription, &change, now, policies, None).map_err(|e| e.to_string())
+}
+
+/// What a confirmed change did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeResult {
+    /// Applied now; `charged` is the formatted amount taken from the saved card.
+    Applied { charged: String },
+    /// Waits for the period end.
+    Scheduled { effective_on: String },
+}
+
+#[server(endpoint = "billing/plan")]
+pub async fn load_plan_page() -> Result<PlanPage, AppError> {
+    let state = crate::server::state()?;
+    let customer = crate::server::auth::require_customer(&state).await?;
+    let plans = crate::store::catalog::load(&state.db)
+        .await
+        .map_err(AppError::internal)?;
+    let current =
+        match crate::store::subscriptions::live_for_org(&state.db, &customer.org_id).await? {
+            Some(sub) => Some(server::current_plan(&plans, &sub)?),
+            None => None,
+        };
+    Ok(PlanPage {
+        now: state.clock.now(),
+        current,
+        plans,
+        policies: ChangePolicies::default(),
+        can_manage: customer.role.can_manage_billing(),
+    })
+}
+
+/// Applies or schedules a change after checking the amount the customer saw.
+#[server(endpoint = "billing/plan/change")]
+pub async fn change_subscription(
+    price_id: String,
+    seats: String,
+    expected_due: String,
+    version: String,
+) -> Result<ChangeResult, AppError> {
+    server::change(price_id, seats, expected_due, version).await
+}
+
+#[server(endpoint = "billing/plan/undo")]
+pub async fn undo_scheduled_change(version: String) -> Result<(), AppError> {
+    server::undo(version).await
+}
+
+#[server(endpoint = "billing/plan/cancel")]
+pub async fn cancel_subscription(
+    reason: String,
+    details: String,
+    version: String,
+) -> Result<(), AppError> {
+    server::cancel(reason, details, version).await
+}
+
+#[server(endpoint = "billing/plan/resume")]
+pub async fn resume_subscription(version: String) -> Result<(), AppError> {
+    server::resume(version).await
+}
+
+/// Reasons a customer can give for cancelling (value, label).
+pub const CANCEL_REASONS: [(&str, &str); 6] = [
+    ("too_expensive", "It costs too much"),
+    ("missing_features", "It lacks features we need"),
+    ("switched_service", "We moved to another service"),
+    ("unused", "We do not use it enough"),
+    ("temporary", "We only needed it for a while"),
+    ("other", "Another reason"),
+];
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::*;
+    use crate::domain::{ChangeKind, Money};
+    use crate::payments::gateway::ChargeOutcome;
+    use crate::server::AppState;
+    use crate::store::subscriptions::{
+        self, ChangeError, ChangeRecord, ImmediateCharge, SubscriptionRow,
+    };
+
+    fn timestamp(t: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(t, 0).unwrap_or_default()
+    }
+
+    fn find_price<'a>(
+        plans: &'a [PlanOffer],
+        price_id: &str,
+    ) -> Option<(&'a PlanOffer, &'a Price)> {
+        plans.iter().find_map(|plan| {
+            plan.prices
+                .iter()
+                .find(|p| p.id == price_id)
+                .map(|p| (plan, p))
+        })
+    }
+
+    pub fn current_plan(
+        plans: &[PlanOffer],
+        sub: &SubscriptionRow,
+    ) -> Result<CurrentPlan, AppError> {
+        let (plan, price) = find_price(plans, &sub.price_id).ok_or_else(|| {
+            AppError::internal(format!(
+                "price {} of {} is not in the catalog",
+                sub.price_id, sub.id
+            ))
+        })?;
+        let scheduled = match (&sub.scheduled_price_id, sub.scheduled_quantity) {
+            (Some(price_id), Some(quantity)) => {
+                let name = find_price(plans, price_id)
+                    .map(|(p, _)| p.name.clone())
+                    .unwrap_or_else(|| price_id.clone());
+                Some((name, price_id.clone(), quantity))
+            }
+            _ => None,
+        };
+        Ok(CurrentPlan {
+            plan_name: plan.name.clone(),
+            price: price.clone(),
+            quantity: sub.quantity,
+            billing_anchor: timestamp(sub.billing_anchor),
+            current_period_end: timestamp(sub.current_period_end),
+            scheduled,
+            cancel_at_period_end: sub.cancel_at_period_end,
+            version: sub.version,
+        })
+    }
+
+    fn stale() -> AppError {
+        AppError::Conflict(
+            "This subscription changed since you opened the page (perhaps someone else changed it). Review the new figures and confirm again."
+                .into(),
+        )
+    }
+
+    fn from_change_error(e: ChangeError) -> AppError {
+        match e {
+            ChangeError::Stale => stale(),
+            ChangeError::Db(e) => AppError::internal(e),
+        }
+    }
+
+    /// The signed-in billing manager's live subscription at the version their page showed.
+    async fn editable(
+        state: &AppState,
+        version: &str,
+    ) -> Result<(crate::api::auth::CustomerSession, SubscriptionRow), AppError> {
+        let customer = crate::server::auth::require_customer(state).await?;
+        if !customer.role.can_manage_billing() {
+            return Err(AppError::Forbidden);
+        }
+        let sub = subscriptions::live_for_org(&state.db, &customer.org_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("An active subscription".into()))?;
+        let version: i64 = version.trim().parse().map_err(|_| stale())?;
+        if sub.version != version {
+            return Err(stale());
+        }
+        Ok((customer, sub))
+    }
+
+    pub async fn change(
+        price_id: String,
+        seats: String,
+        expected_due: String,
+        version: String,
+    ) -> Result<ChangeResult, AppError> {
+        let state = crate::server::state()?;
+        let (customer, sub) = editable(&state, &version).await?;
+        if sub.cancel_at_period_end {
+            return Err(AppError::Conflict(
+                "This subscription is set to cancel. Resume it before changing the plan.".into(),
+            ));
+        }
+        let quantity: i64 = seats
+            .trim()
+            .parse()
+            .map_err(|_| AppError::Invalid("Enter a whole number of seats.".into()))?;
+        let plans = crate::store::catalog::load(&state.db)
+            .await
+            .map_err(AppError::internal)?;
+        let current = current_plan(&plans, &sub)?;
+        let (plan, price) =
+            find_price(&plans, &price_id).ok_or_else(|| AppError::NotFound("That plan".into()))?;
+        price.check_quantity(quantity).map_err(|e| {
+            AppError::Invalid(crate::api::catalog::explain_quantity(plan, price, e))
+        })?;
+        let members = crate::store::accounts::member_count(&state.db, &customer.org_id).await?;
+        if quantity < members {
+            return Err(AppError::Invalid(format!(
+                "Your organisation has {members} members; keep at least {members} seats or remove members first."
+            )));
+        }
+        let now = state.clock.now();
+        let preview = preview(&current, price, quantity, now, &ChangePolicies::default())
+            .map_err(AppError::Invalid)?;
+        let due = preview.amount_due_now;
+        if expected_due.trim() != due.minor_units().to_string() {
+            return Err(AppError::Conflict(format!(
+                "The amount due now is {due}, not what the page showed (time has passed or the plan changed). Review it and confirm again."
+            )));
+        }
+        let actor = customer.email.clone();
+        let kind = format!("{:?}", preview.kind).to_lowercase();
+        if let Some(scheduled) = &preview.scheduled {
+            let effective_on = crate::ui::portal::format_date(scheduled.effective_at.timestamp());
+            let detail = format!(
+                "{} scheduled for {effective_on}: {} × {}",
+                kind, plan.name, quantity
+            );
+            subscriptions::set_scheduled(
+                &state.db,
+                &sub,
+                Some((&scheduled.price_id, scheduled.quantity)),
+                &ChangeRecord {
+                    actor: &actor,
+                    kind: &format!("scheduled_{kind}"),
+                    to_price_id: &scheduled.price_id,
+                    to_quantity: scheduled.quantity,
+                    amount_due: due,
+                    effective_at: scheduled.effective_at.timestamp(),
+                    invoice_id: None,
+                    detail: &detail,
+                },
+                state.now(),
+            )
+            .await
+            .map_err(from_change_error)?;
+            return Ok(ChangeResult::Scheduled { effective_on });
+        }
+        if preview.credit_to_balance.minor_units() > 0 {
+            return Err(AppError::Conflict(format!(
+                "This change would leave a credit of {}, and account credit is not available yet. Make this change at renewal instead.",
+                preview.credit_to_balance
+            )));
+        }
+        // Charge first (keyed by subscription and version, so a retry or a concurrent click is
+        // the same charge), then apply only if nobody changed the subscription meanwhile.
+        let key = format!("change:{}:{}", sub.id, sub.version);
+        let mut payment_intent = None;
+        if due.minor_units() > 0 {
+            payment_intent = Some(charge_default_card(&state, &customer.org_id, due, &key).await?);
+        }
+        let new_period = (preview.kind == ChangeKind::IntervalSwitch).then(|| {
+            (
+                preview.next_period.start.timestamp(),
+                preview.next_period.end.timestamp(),
+            )
+        });
+        let detail = format!("{kind}: {} × {quantity}, {due} due now", plan.name);
+        let applied = subscriptions::apply_now(
+            &state.db,
+            &sub,
+            new_period,
+            matches!(
+                preview.kind,
+                ChangeKind::SeatIncrease | ChangeKind::SeatDecrease
+            ),
+            preview
+                .invoice_now
+                .as_ref()
+                .filter(|i| i.total.minor_units() > 0)
+                .map(|invoice| ImmediateCharge {
+                    invoice,
+                    payment_intent_id: payment_intent.as_deref(),
+                }),
+            &ChangeRecord {
+                actor: &actor,
+                kind: &kind,
+                to_price_id: &price.id,
+                to_quantity: quantity,
+                amount_due: due,
+                effective_at: now.timestamp(),
+                invoice_id: None,
+                detail: &detail,
+            },
+            state.now(),
+        )
+        .await;
+        match applied {
+            Ok(_) => Ok(ChangeResult::Applied {
+                charged: due.to_string(),
+            }),
+            Err(ChangeError::Stale) => {
+                if let Some(intent) = payment_intent {
+                    // Someone else changed the subscription first. Unless their change recorded
+                    // this very payment (same key, same figures), give the money back.
+                    if !crate::store::invoices::payment_recorded(&state.db, &intent).await? {
+                        let _ = state
+                            .payments
+                            .gateway
+                            .refund(&intent, due.minor_units(), &format!("refund:{key}"))
+                            .await;
+                    }
+                }
+                Err(stale())
+            }
+            Err(e) => Err(from_change_error(e)),
+        }
+    }
+
+    async fn charge_default_card(
+        state: &AppState,
+        org_id: &str,
+        amount: Money,
+        key: &str,
+    ) -> Result<String, AppError> {
+        let customer_id = crate::store::accounts::stripe_customer_id(&state.db, org_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::Invalid("Add a payment method before changing to a paid plan.".into())
+            })?;
+        let card = crate::store::payment_methods::default_for_org(&state.db, org_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::Invalid("Add a payment method before changing to a paid plan.".into())
+            })?;
+        let outcome = state
+            .payments
+            .gateway
+            .charge_off_session(
+                &customer_id,
+                &card,
+                amount.minor_units(),
+                &amount.currency().code().to_lowercase(),
+                key,
+                std::collections::HashMap::from([("org_id".to_string(), org_id.to_string())]),
+            )
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "plan change charge failed");
+                match e {
+                    // The same key with other figures: another change of this version went first.
+                    crate::payments::gateway::GatewayError::Rejected(_) => stale(),
+                    crate::payments::gateway::GatewayError::Unavailable(_) => AppError::Conflict(
+                        "Payments are unavailable right now. Nothing was changed or charged; please try again in a minute.".into(),
+                    ),
+                }
+            })?;
+        match outcome {
+            ChargeOutcome::Succeeded { payment_intent_id } => Ok(payment_intent_id),
+            ChargeOutcome::Declined { message, .. } => Err(AppError::Invalid(format!(
+                "Your card was not charged: {message} Nothing was changed. Update your payment method and try again."
+            ))),
+        }
+    }
+
+    pub async fn undo(version: String) -> Result<(), AppError> {
+        let state = crate::server::state()?;
+        let (customer, sub) = editable(&state, &version).await?;
+        let Some(price_id) = sub.scheduled_price_id.clone() else {
+            return Err(AppError::Conflict(
+                "There is no scheduled change to undo.".into(),
+            ));
+        };
+        let currency = crate::store::catalog::load(&state.db)
+            .await
+            .map_err(AppError::internal)?
+            .iter()
+            .flat_map(|p| p.prices.iter())
+            .find(|p| p.id == price_id)
+            .map(|p| p.currency)
+            .unwrap_or(crate::domain::Currency::USD);
+        subscriptions::set_scheduled(
+            &state.db,
+            &sub,
+            None,
+            &ChangeRecord {
+                actor: &customer.email,
+                kind: "undo_scheduled",
+                to_price_id: &sub.price_id,
+                to_quantity: sub.quantity,
+                amount_due: Money::zero(currency),
+                effective_at: state.now(),
+                invoice_id: None,
+                detail: "scheduled change undone",
+            },
+            state.now(),
+        )
+        .await
+        .map_err(from_change_error)
+    }
+
+    pub async fn cancel(reason: String, details: String, version: String) -> Result<(), AppError> {
+        let state = crate::server::state()?;
+        let (customer, sub) = editable(&state, &version).await?;
+        let Some((code, label)) = CANCEL_REASONS
+            .iter()
+            .find(|(code, _)| *code == reason.trim())
+        else {
+            return Err(AppError::Invalid("Choose a reason for cancelling.".into()));
+        };
+        let details = details.trim();
+        if details.chars().count() > 1000 {
+            return Err(AppError::Invalid(
+                "Keep the details to 1,000 characters or fewer.".into(),
+            ));
+        }
+        let stored = if details.is_empty() {
+            code.to_string()
+        } else {
+            format!("{code}: {details}")
+        };
+        subscriptions::set_cancel_at_period_end(
+            &state.db,
+            &sub,
+            Some(&stored),
+            &ChangeRecord {
+                actor: &customer.email,
+                kind: "cancel",
+                to_price_id: &sub.price_id,
+                to_quantity: sub.quantity,
+                amount_due: Money::zero(crate::domain::Currency::USD),
+                effective_at: sub.current_period_end,
+                invoice_id: None,
+                detail: &format!("cancel at period end: {label}"),
+            },
+            state.now(),
+        )
+        .await
+        .map_err(from_change_error)
+    }
+
+    pub async fn resume(version: String) -> Result<(), AppError> {
+        let state = crate::server::state()?;
+        let (customer, sub) = editable(&state, &version).await?;
+        if !sub.cancel_at_period_end {
+            return Err(AppError::Conflict(
+                "This subscription is not set to cancel.".into(),
+            ));
+        }
+        subscriptions::set_cancel_at_period_end(
+            &state.db,
+            &sub,
+            None,
+            &ChangeRecord {
+                actor: &customer.email,
+                kind: "resume",
+                to_price_id: &sub.price_id,
+                to_quantity: sub.quantity,
+                amount_due: Money::zero(crate::domain::Currency::USD),
+                effective_at: state.now(),
+                invoice_id: None,
+                detail: "resumed",
+            },
+            state.now(),
+        )
+        .await
+        .map_err(from_change_error)
+    }
+}

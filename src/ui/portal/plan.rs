@@ -1,0 +1,292 @@
+use crate::api::catalog::PlanOffer;
+use crate::api::subscription::{
+    load_plan_page, preview, CancelSubscription, ChangeSubscription, CurrentPlan, PlanPage,
+    ResumeSubscription, UndoScheduledChange, CANCEL_REASONS,
+};
+use crate::api::AppError;
+use crate::domain::{Money, Price, ProrationPreview};
+use crate::ui::components::{FormError, PortalLayout};
+use crate::ui::portal::format_date;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
+
+/// `/billing/plan`: change plan, interval or seats with an exact preview, undo a scheduled
+/// change, cancel or resume.
+#[component]
+pub fn PlanChangePage() -> impl IntoView {
+    let change = ServerAction::<ChangeSubscription>::new();
+    let undo = ServerAction::<UndoScheduledChange>::new();
+    let cancel = ServerAction::<CancelSubscription>::new();
+    let resume = ServerAction::<ResumeSubscription>::new();
+    let page = Resource::new(
+        move || {
+            (
+                change.version().get(),
+                undo.version().get(),
+                cancel.version().get(),
+                resume.version().get(),
+            )
+        },
+        |_| load_plan_page(),
+    );
+    let error = Signal::derive(move || {
+        [
+            change.value().get().and_then(Result::err),
+            undo.value().get().and_then(Result::err),
+            cancel.value().get().and_then(Result::err),
+            resume.value().get().and_then(Result::err),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+    });
+    let done = Signal::derive(move || change.value().get().and_then(Result::ok));
+    view! {
+        <Title text="Change plan · Billing portal"/>
+        <PortalLayout>
+            <p class="text-sm font-medium uppercase tracking-wide text-indigo-600">"Billing"</p>
+            <h1 class="mt-1 text-3xl font-semibold tracking-tight">"Your plan"</h1>
+            <div class="mt-6 space-y-3">
+                <FormError error/>
+                {move || done.get().map(|result| view! {
+                    <p role="status" data-testid="change-result" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">
+                        {match result {
+                            crate::api::subscription::ChangeResult::Applied { charged } => format!("Done. {charged} was charged to your saved card."),
+                            crate::api::subscription::ChangeResult::Scheduled { effective_on } => format!("Scheduled: the change starts on {effective_on}."),
+                        }}
+                    </p>
+                })}
+            </div>
+            <Suspense fallback=|| view! { <p class="mt-6 text-slate-500">"Loading your plan…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Err(AppError::Unauthenticated) => view! { <Redirect path="/sign-in?next=/billing/plan"/> }.into_any(),
+                        Err(e) => view! { <p role="alert" class="mt-6 text-red-700">{e.to_string()}</p> }.into_any(),
+                        Ok(data) => match data.current.clone() {
+                            None => view! {
+                                <p class="mt-6 text-slate-600">"Your organisation has no paid plan yet. "
+                                    <a href="/pricing" class="font-medium text-indigo-600 hover:underline">"Choose one on the pricing page."</a>
+                                </p>
+                            }.into_any(),
+                            Some(current) => view! { <PlanChangeBody data current change undo cancel resume/> }.into_any(),
+                        },
+                    }
+                })}
+            </Suspense>
+        </PortalLayout>
+    }
+}
+
+fn money_or_dash(result: &Result<Money, String>) -> String {
+    result
+        .as_ref()
+        .map(|m| m.to_string())
+        .unwrap_or_else(|_| "—".into())
+}
+
+/// Credit for unused time in a preview (the sum of its negative lines).
+fn credit_of(preview: &ProrationPreview) -> Option<Money> {
+    let currency = preview.amount_due_now.currency();
+    let credit: i64 = preview
+        .lines
+        .iter()
+        .map(|l| l.amount.minor_units())
+        .filter(|a| *a < 0)
+        .sum();
+    (credit < 0).then(|| Money::from_minor(-credit, currency))
+}
+
+#[component]
+fn PlanChangeBody(
+    data: PlanPage,
+    current: CurrentPlan,
+    change: ServerAction<ChangeSubscription>,
+    undo: ServerAction<UndoScheduledChange>,
+    cancel: ServerAction<CancelSubscription>,
+    resume: ServerAction<ResumeSubscription>,
+) -> impl IntoView {
+    let version = current.version;
+    let query = use_query_map();
+    let initial_seats = query
+        .get_untracked()
+        .get("seats")
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or(current.quantity);
+    let seats = RwSignal::new(initial_seats);
+    let options: Vec<(PlanOffer, Price)> = data
+        .plans
+        .iter()
+        .flat_map(|plan| {
+            plan.prices
+                .iter()
+                .map(move |price| (plan.clone(), price.clone()))
+        })
+        .filter(|(_, price)| {
+            price.id != current.price.id && price.currency == current.price.currency
+        })
+        .collect();
+    let can_manage = data.can_manage;
+    let now = data.now;
+    let policies = data.policies;
+    let seat_preview = {
+        let current = current.clone();
+        move || preview(&current, &current.price, seats.get(), now, &policies)
+    };
+    view! {
+        <section class="mt-6 rounded-xl border border-slate-200 bg-white p-6 shadow-sm">
+            <div class="flex flex-wrap items-baseline justify-between gap-3">
+                <div>
+                    <h2 class="text-xl font-semibold" data-testid="current-plan-name">{format!("{} · {}", current.plan_name, current.price.nickname)}</h2>
+                    <p class="mt-1 text-slate-600" data-testid="current-plan-detail">
+                        {format!("{} · {} · renews on {}", current.price.quantity_label(current.quantity),
+                            money_or_dash(&current.price.amount_for(current.quantity).map_err(|e| e.to_string())),
+                            format_date(current.current_period_end.timestamp()))}
+                    </p>
+                </div>
+            </div>
+            {current.scheduled.clone().map(|(name, _, quantity)| view! {
+                <div class="mt-4 flex flex-wrap items-center justify-between gap-3 rounded-lg border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900" data-testid="scheduled-change">
+                    <span>{format!("Scheduled: {name} with {quantity} seat(s) from {}.", format_date(current.current_period_end.timestamp()))}</span>
+                    <ActionForm action=undo>
+                        <input type="hidden" name="version" value=version/>
+                        <button type="submit" class="rounded-md border border-amber-300 bg-white px-3 py-1.5 font-medium hover:bg-amber-100">"Undo"</button>
+                    </ActionForm>
+                </div>
+            })}
+            {current.cancel_at_period_end.then(|| view! {
+                <div class="mt-4 flex flex-wrap items-center justify-between gap-3 rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-900" data-testid="cancel-scheduled">
+                    <span>{format!("Cancels on {}. You keep access until then.", format_date(current.current_period_end.timestamp()))}</span>
+                    <ActionForm action=resume>
+                        <input type="hidden" name="version" value=version/>
+                        <button type="submit" class="rounded-md bg-red-700 px-3 py-1.5 font-medium text-white hover:bg-red-600">"Resume subscription"</button>
+                    </ActionForm>
+                </div>
+            })}
+        </section>
+
+        {can_manage.then(|| {
+            let version_for_seats = version;
+            let seat_price_id = current.price.id.clone();
+            let seat_label = current.price.unit_label.clone().unwrap_or_else(|| "seat".into());
+            view! {
+            <section class="mt-8 rounded-xl border border-slate-200 bg-white p-6 shadow-sm" id="seats">
+                <h2 class="text-lg font-semibold">{format!("Change {seat_label}s")}</h2>
+                <form method="get" action="/billing/plan#seats" class="mt-4 flex items-end gap-3">
+                    <label class="text-sm font-medium text-slate-700">{format!("{seat_label}s")}
+                        <input type="number" name="seats" min="1" step="1" value=initial_seats data-testid="seat-input"
+                            class="mt-1 block w-28 rounded-md border border-slate-300 px-3 py-2"
+                            on:input=move |ev| {
+                                if let Ok(n) = event_target_value(&ev).parse::<i64>() {
+                                    seats.set(n);
+                                }
+                            }/>
+                    </label>
+                    <button type="submit" class="rounded-md border border-slate-300 px-3 py-2 text-sm font-medium hover:bg-slate-50">"Preview"</button>
+                </form>
+                {move || {
+                    let quantity = seats.get();
+                    let price_id = seat_price_id.clone();
+                    let version = version_for_seats;
+                    match seat_preview() {
+                        Err(message) => view! { <p class="mt-3 text-sm text-slate-600" data-testid="seat-preview">{message}</p> }.into_any(),
+                        Ok(p) => view! {
+                            <PreviewSummary preview=p.clone()/>
+                            <ActionForm action=change attr:class="mt-3">
+                                <input type="hidden" name="price_id" value=price_id/>
+                                <input type="hidden" name="seats" value=quantity/>
+                                <input type="hidden" name="expected_due" value=p.amount_due_now.minor_units()/>
+                                <input type="hidden" name="version" value=version/>
+                                <button type="submit" data-testid="confirm-seats" class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-500">
+                                    {format!("Confirm {quantity} seat(s)")}
+                                </button>
+                            </ActionForm>
+                        }.into_any(),
+                    }
+                }}
+            </section>
+
+            <section class="mt-8">
+                <h2 class="text-lg font-semibold">"Switch plan or billing interval"</h2>
+                <div class="mt-4 grid gap-4 md:grid-cols-2">
+                    {options.into_iter().map(|(plan, price)| {
+                        let quantity = current.quantity.max(price.min_quantity.unwrap_or(1));
+                        let p = preview(&current, &price, quantity, now, &policies);
+                        let testid = format!("option-{}", price.id);
+                        view! {
+                            <article class="rounded-xl border border-slate-200 bg-white p-5 shadow-sm" data-testid=testid>
+                                <h3 class="font-semibold">{format!("{} · {}", plan.name, price.nickname)}</h3>
+                                <p class="text-sm text-slate-600">{price.quantity_label(quantity)}</p>
+                                {match p {
+                                    Err(message) => view! { <p class="mt-3 text-sm text-slate-600">{message}</p> }.into_any(),
+                                    Ok(p) => view! {
+                                        <PreviewSummary preview=p.clone()/>
+                                        <ActionForm action=change attr:class="mt-3">
+                                            <input type="hidden" name="price_id" value=price.id.clone()/>
+                                            <input type="hidden" name="seats" value=quantity/>
+                                            <input type="hidden" name="expected_due" value=p.amount_due_now.minor_units()/>
+                                            <input type="hidden" name="version" value=version/>
+                                            <button type="submit" class="w-full rounded-md border border-indigo-600 px-4 py-2 text-sm font-semibold text-indigo-700 hover:bg-indigo-50">
+                                                {if p.scheduled.is_some() { format!("Schedule {}", plan.name) } else { format!("Switch to {} now", plan.name) }}
+                                            </button>
+                                        </ActionForm>
+                                    }.into_any(),
+                                }}
+                            </article>
+                        }
+                    }).collect_view()}
+                </div>
+            </section>
+
+            {(!current.cancel_at_period_end).then(|| view! {
+                <section class="mt-8 rounded-xl border border-slate-200 bg-white p-6 shadow-sm">
+                    <h2 class="text-lg font-semibold">"Cancel subscription"</h2>
+                    <p class="mt-1 text-sm text-slate-600">{format!("Your plan stays active until {}; nothing more is charged.", format_date(current.current_period_end.timestamp()))}</p>
+                    <ActionForm action=cancel attr:class="mt-4 space-y-3">
+                        <input type="hidden" name="version" value=version/>
+                        <label class="block text-sm font-medium text-slate-700">"Why are you cancelling?"
+                            <select name="reason" data-testid="cancel-reason" class="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2">
+                                <option value="">"Choose a reason"</option>
+                                {CANCEL_REASONS.iter().map(|(code, label)| view! { <option value=*code>{*label}</option> }).collect_view()}
+                            </select>
+                        </label>
+                        <label class="block text-sm font-medium text-slate-700">"Anything we should know? (optional)"
+                            <textarea name="details" rows="2" class="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2"></textarea>
+                        </label>
+                        <button type="submit" data-testid="cancel-submit" class="rounded-md border border-red-300 px-4 py-2 text-sm font-semibold text-red-700 hover:bg-red-50">"Cancel at period end"</button>
+                    </ActionForm>
+                </section>
+            })}
+        }})}
+    }
+}
+
+/// What a change costs now, what it credits, and what it costs from then on.
+#[component]
+fn PreviewSummary(preview: ProrationPreview) -> impl IntoView {
+    let credit = credit_of(&preview);
+    view! {
+        <dl class="mt-3 space-y-1 text-sm" data-testid="preview">
+            {match &preview.scheduled {
+                Some(s) => view! {
+                    <div class="flex justify-between"><dt class="text-slate-600">"Starts"</dt><dd class="font-medium">{format!("{} (at renewal)", format_date(s.effective_at.timestamp()))}</dd></div>
+                    <div class="flex justify-between"><dt class="text-slate-600">"Due now"</dt><dd class="font-medium" data-testid="due-now">{preview.amount_due_now.to_string()}</dd></div>
+                }.into_any(),
+                None => view! {
+                    {credit.map(|c| view! { <div class="flex justify-between"><dt class="text-slate-600">"Credit for unused time"</dt><dd class="font-medium text-emerald-700" data-testid="credit">{format!("-{c}")}</dd></div> })}
+                    <div class="flex justify-between"><dt class="text-slate-600">"Due now"</dt><dd class="font-semibold" data-testid="due-now">{preview.amount_due_now.to_string()}</dd></div>
+                }.into_any(),
+            }}
+            <div class="flex justify-between"><dt class="text-slate-600">"Then"</dt><dd class="font-medium" data-testid="new-recurring">{format!("{} per period", preview.new_recurring_amount)}</dd></div>
+        </dl>
+        {(!preview.lines.is_empty()).then(|| view! {
+            <details class="mt-2 text-xs text-slate-500">
+                <summary class="cursor-pointer">"How this is calculated"</summary>
+                <ul class="mt-1 space-y-1 font-mono">
+                    {preview.lines.iter().map(|l| view! { <li>{l.explanation.clone()}</li> }).collect_view()}
+                </ul>
+            </details>
+        })}
+    }
+}
