@@ -43,6 +43,15 @@ pub fn PlanChangePage() -> impl IntoView {
         .next()
     });
     let done = Signal::derive(move || change.value().get().and_then(Result::ok));
+    // A later undo, cancel or resume makes the last change's message stale.
+    Effect::new(move |first: Option<()>| {
+        undo.version().track();
+        cancel.version().track();
+        resume.version().track();
+        if first.is_some() {
+            change.value().set(None);
+        }
+    });
     view! {
         <Title text="Change plan · Billing portal"/>
         <PortalLayout>
@@ -77,6 +86,14 @@ pub fn PlanChangePage() -> impl IntoView {
             </Suspense>
         </PortalLayout>
     }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn money_or_dash(result: &Result<Money, String>) -> String {
@@ -169,12 +186,13 @@ fn PlanChangeBody(
         {can_manage.then(|| {
             let version_for_seats = version;
             let seat_price_id = current.price.id.clone();
+            let seat_period = current.price.interval.describe();
             let seat_label = current.price.unit_label.clone().unwrap_or_else(|| "seat".into());
             view! {
             <section class="mt-8 rounded-xl border border-slate-200 bg-white p-6 shadow-sm" id="seats">
                 <h2 class="text-lg font-semibold">{format!("Change {seat_label}s")}</h2>
                 <form method="get" action="/billing/plan#seats" class="mt-4 flex items-end gap-3">
-                    <label class="text-sm font-medium text-slate-700">{format!("{seat_label}s")}
+                    <label class="text-sm font-medium text-slate-700">{capitalized(&format!("{seat_label}s"))}
                         <input type="number" name="seats" min="1" step="1" value=initial_seats data-testid="seat-input"
                             class="mt-1 block w-28 rounded-md border border-slate-300 px-3 py-2"
                             on:input=move |ev| {
@@ -192,7 +210,7 @@ fn PlanChangeBody(
                     match seat_preview() {
                         Err(message) => view! { <p class="mt-3 text-sm text-slate-600" data-testid="seat-preview">{message}</p> }.into_any(),
                         Ok(p) => view! {
-                            <PreviewSummary preview=p.clone()/>
+                            <PreviewSummary preview=p.clone() per=seat_period.clone()/>
                             <ActionForm action=change attr:class="mt-3">
                                 <input type="hidden" name="price_id" value=price_id/>
                                 <input type="hidden" name="seats" value=quantity/>
@@ -212,7 +230,11 @@ fn PlanChangeBody(
                 <div class="mt-4 grid gap-4 md:grid-cols-2">
                     {options.into_iter().map(|(plan, price)| {
                         let quantity = current.quantity.max(price.min_quantity.unwrap_or(1));
-                        let p = preview(&current, &price, quantity, now, &policies);
+                        let p = price
+                            .check_quantity(quantity)
+                            .map_err(|e| crate::api::catalog::explain_quantity(&plan, &price, e))
+                            .and_then(|()| preview(&current, &price, quantity, now, &policies));
+                        let per = price.interval.describe();
                         let testid = format!("option-{}", price.id);
                         view! {
                             <article class="rounded-xl border border-slate-200 bg-white p-5 shadow-sm" data-testid=testid>
@@ -221,7 +243,7 @@ fn PlanChangeBody(
                                 {match p {
                                     Err(message) => view! { <p class="mt-3 text-sm text-slate-600">{message}</p> }.into_any(),
                                     Ok(p) => view! {
-                                        <PreviewSummary preview=p.clone()/>
+                                        <PreviewSummary preview=p.clone() per=per.clone()/>
                                         <ActionForm action=change attr:class="mt-3">
                                             <input type="hidden" name="price_id" value=price.id.clone()/>
                                             <input type="hidden" name="seats" value=quantity/>
@@ -264,7 +286,11 @@ fn PlanChangeBody(
 
 /// What a change costs now, what it credits, and what it costs from then on.
 #[component]
-fn PreviewSummary(preview: ProrationPreview) -> impl IntoView {
+fn PreviewSummary(
+    preview: ProrationPreview,
+    /// The new price's interval, e.g. "month".
+    per: String,
+) -> impl IntoView {
     let credit = credit_of(&preview);
     view! {
         <dl class="mt-3 space-y-1 text-sm" data-testid="preview">
@@ -278,7 +304,7 @@ fn PreviewSummary(preview: ProrationPreview) -> impl IntoView {
                     <div class="flex justify-between"><dt class="text-slate-600">"Due now"</dt><dd class="font-semibold" data-testid="due-now">{preview.amount_due_now.to_string()}</dd></div>
                 }.into_any(),
             }}
-            <div class="flex justify-between"><dt class="text-slate-600">"Then"</dt><dd class="font-medium" data-testid="new-recurring">{format!("{} per period", preview.new_recurring_amount)}</dd></div>
+            <div class="flex justify-between"><dt class="text-slate-600">"Then"</dt><dd class="font-medium" data-testid="new-recurring">{format!("{} per {per}", preview.new_recurring_amount)}</dd></div>
         </dl>
         {(!preview.lines.is_empty()).then(|| view! {
             <details class="mt-2 text-xs text-slate-500">
