@@ -149,7 +149,15 @@ fn PlanChangeBody(
     let policies = data.policies;
     let seat_preview = {
         let current = current.clone();
-        move || preview(&current, &current.price, seats.get(), now, &policies)
+        move || {
+            let quantity = seats.get();
+            if quantity == current.quantity {
+                return Err(format!(
+                    "You have {quantity} now. Enter another number to see what it costs."
+                ));
+            }
+            preview(&current, &current.price, quantity, now, &policies)
+        }
     };
     view! {
         <section class="mt-6 rounded-xl border border-slate-200 bg-white p-6 shadow-sm">
