@@ -2,7 +2,8 @@
 
 use crate::ui::components::NotFound;
 use crate::ui::portal::{
-    BillingPage, CheckoutSuccessPage, HomePage, PlanChangePage, PricingPage, SignInPage, SignUpPage,
+    BillingPage, CheckoutSuccessPage, DevMailboxPage, HomePage, InvitationPage, MembersPage,
+    PlanChangePage, PricingPage, SignInPage, SignUpPage,
 };
 use crate::ui::support::{SupportHome, SupportSignInPage};
 use leptos::prelude::*;
@@ -45,6 +46,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/billing") view=BillingPage ssr=SsrMode::Async/>
                 <Route path=path!("/billing/plan") view=PlanChangePage ssr=SsrMode::Async/>
+                <Route path=path!("/billing/members") view=MembersPage ssr=SsrMode::Async/>
+                <Route path=path!("/invite/:token") view=InvitationPage ssr=SsrMode::Async/>
+                <Route path=path!("/dev/mailbox") view=DevMailboxPage ssr=SsrMode::Async/>
                 <Route path=path!("/billing/checkout/success") view=CheckoutSuccessPage ssr=SsrMode::Async/>
                 <Route path=path!("/support") view=SupportHome ssr=SsrMode::Async/>
                 <Route path=path!("/support/sign-in") view=SupportSignInPage ssr=SsrMode::Async/>

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod billing;
 pub mod catalog;
 pub mod checkout;
+pub mod members;
 pub mod subscription;
 pub mod support;
 

@@ -248,10 +248,11 @@ mod server {
         price.check_quantity(quantity).map_err(|e| {
             AppError::Invalid(crate::api::catalog::explain_quantity(plan, price, e))
         })?;
-        let members = crate::store::accounts::member_count(&state.db, &customer.org_id).await?;
-        if quantity < members {
+        let in_use =
+            crate::store::members::seats_in_use(&state.db, &customer.org_id, state.now()).await?;
+        if quantity < in_use {
             return Err(AppError::Invalid(format!(
-                "Your organisation has {members} members; keep at least {members} seats or remove members first."
+                "{in_use} seats are taken by members and pending invitations; keep at least {in_use} or remove some first."
             )));
         }
         let now = state.clock.now();

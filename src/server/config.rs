@@ -45,6 +45,8 @@ pub struct Config {
     pub stripe: StripeConfig,
     /// How long a sign-in lasts, in seconds.
     pub session_ttl_secs: i64,
+    /// Where email goes; with none, emails stay in the outbox and show at `/dev/mailbox`.
+    pub smtp_url: Option<String>,
 }
 
 /// A configuration value that cannot be used, with the variable it came from.
@@ -77,6 +79,7 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("stripe", &self.stripe)
             .field("session_ttl_secs", &self.session_ttl_secs)
+            .field("smtp_url", &self.smtp_url.as_deref().map(super::redact))
             .finish()
     }
 }
@@ -187,6 +190,7 @@ impl Config {
             log_format,
             stripe,
             session_ttl_secs,
+            smtp_url: get("SMTP_URL"),
         })
     }
 

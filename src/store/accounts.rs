@@ -180,3 +180,21 @@ pub async fn member_count(db: &Db, org_id: &str) -> Result<i64, sqlx::Error> {
         .await?
         .try_get("n")
 }
+
+/// Creates a user without an organisation (they join one by invitation). Returns the id.
+pub async fn create_user(
+    db: &Db,
+    email: &Email,
+    password_hash: &str,
+    now: i64,
+) -> Result<String, sqlx::Error> {
+    let id = new_id("usr");
+    sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&id)
+        .bind(email.as_str())
+        .bind(password_hash)
+        .bind(now)
+        .execute(&db.pool)
+        .await?;
+    Ok(id)
+}

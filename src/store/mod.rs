@@ -7,6 +7,7 @@ pub mod checkouts;
 pub mod db;
 pub mod events;
 pub mod invoices;
+pub mod members;
 pub mod payment_methods;
 pub mod seed;
 pub mod sessions;

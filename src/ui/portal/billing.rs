@@ -40,6 +40,7 @@ pub fn BillingPage() -> impl IntoView {
                                             <p class="mt-3 text-xl font-semibold" data-testid="current-plan">{s.plan_name}</p>
                                             <p class="mt-1 text-slate-600" data-testid="plan-status">{format!("{} · {} seat(s) · renews on {}", s.status, s.quantity, super::format_date(s.current_period_end))}</p>
                                             <a href="/billing/plan" data-testid="manage-plan" class="mt-4 inline-flex rounded-md border border-slate-300 px-4 py-2 text-sm font-semibold text-slate-800 hover:bg-slate-50">"Change plan, seats or cancel"</a>
+                                            <a href="/billing/members" data-testid="manage-members" class="ml-2 mt-4 inline-flex rounded-md border border-slate-300 px-4 py-2 text-sm font-semibold text-slate-800 hover:bg-slate-50">"Members and seats"</a>
                                         }.into_any(),
                                     }}
                                 </div>

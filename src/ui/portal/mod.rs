@@ -3,11 +3,13 @@
 mod auth;
 mod billing;
 mod checkout;
+mod members;
 mod plan;
 mod pricing;
 
 pub use auth::{SignInPage, SignUpPage};
 pub use billing::BillingPage;
 pub use checkout::{format_date, CheckoutSuccessPage};
+pub use members::{DevMailboxPage, InvitationPage, MembersPage};
 pub use plan::PlanChangePage;
 pub use pricing::{HomePage, PricingPage};

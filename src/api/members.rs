@@ -1,0 +1,368 @@
+//! Members, invitations and seats. Every member and pending invitation takes a seat; inviting
+//! beyond the seats paid for adds one, with its prorated charge shown and confirmed first.
+
+use super::auth::Role;
+use super::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// How long an invitation link works.
+pub const INVITATION_DAYS: i64 = 7;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user_id: String,
+    pub email: String,
+    pub role: Role,
+    pub joined_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub expires_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersPage {
+    pub org_name: String,
+    pub me: String,
+    pub members: Vec<MemberView>,
+    pub invitations: Vec<InvitationView>,
+    /// Seats paid for (1 on the free plan).
+    pub seats: i64,
+    pub seats_in_use: i64,
+    pub can_manage: bool,
+    pub subscribed: bool,
+}
+
+/// An invitation as its link's page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationDetails {
+    pub org_name: String,
+    pub email: String,
+    pub role: Role,
+    /// "pending", "accepted", "expired" or "revoked".
+    pub status: String,
+    pub signed_in_as: Option<String>,
+    pub account_exists: bool,
+}
+
+#[server(endpoint = "members/list")]
+pub async fn load_members() -> Result<MembersPage, AppError> {
+    use crate::store::members;
+    let state = crate::server::state()?;
+    let customer = crate::server::auth::require_customer(&state).await?;
+    let now = state.now();
+    let sub = crate::store::subscriptions::live_for_org(&state.db, &customer.org_id).await?;
+    Ok(MembersPage {
+        members: members::members(&state.db, &customer.org_id)
+            .await?
+            .into_iter()
+            .map(|m| MemberView {
+                user_id: m.user_id,
+                email: m.email,
+                role: m.role,
+                joined_at: m.joined_at,
+            })
+            .collect(),
+        invitations: members::pending_invitations(&state.db, &customer.org_id, now)
+            .await?
+            .into_iter()
+            .map(|i| InvitationView {
+                id: i.id,
+                email: i.email,
+                role: i.role,
+                expires_at: i.expires_at,
+            })
+            .collect(),
+        seats: sub.as_ref().map(|s| s.quantity).unwrap_or(1),
+        seats_in_use: members::seats_in_use(&state.db, &customer.org_id, now).await?,
+        can_manage: customer.role.can_manage_billing(),
+        subscribed: sub.is_some(),
+        org_name: customer.org_name,
+        me: customer.email,
+    })
+}
+
+/// Invites `email` with `role`. When every seat is taken, `expected_due` and `version` confirm the
+/// prorated charge for one more seat (as previewed on the page).
+#[server(endpoint = "members/invite")]
+pub async fn invite_member(
+    email: String,
+    role: String,
+    expected_due: Option<String>,
+    version: Option<String>,
+) -> Result<(), AppError> {
+    use crate::store::members::{self, InviteError, OutgoingEmail};
+    let state = crate::server::state()?;
+    let customer = crate::server::auth::require_customer(&state).await?;
+    if !customer.role.can_manage_billing() {
+        return Err(AppError::Forbidden);
+    }
+    let email = super::auth::Email::parse(&email)?;
+    let role = Role::parse(role.trim())
+        .ok_or_else(|| AppError::Invalid("Choose a role for the new member.".into()))?;
+    if role == Role::Owner && customer.role != Role::Owner {
+        return Err(AppError::Invalid(
+            "Only an owner can invite another owner.".into(),
+        ));
+    }
+    let now = state.now();
+    let sub = crate::store::subscriptions::live_for_org(&state.db, &customer.org_id).await?;
+    let seats = sub.as_ref().map(|s| s.quantity).unwrap_or(1);
+    let in_use = members::seats_in_use(&state.db, &customer.org_id, now).await?;
+    let already = members::members(&state.db, &customer.org_id)
+        .await?
+        .iter()
+        .any(|m| m.email == email.as_str())
+        || members::pending_invitations(&state.db, &customer.org_id, now)
+            .await?
+            .iter()
+            .any(|i| i.email == email.as_str());
+    if already {
+        return Err(AppError::Conflict(format!(
+            "{} is already a member or invited.",
+            email.as_str()
+        )));
+    }
+    if in_use + 1 > seats {
+        let Some(sub) = sub else {
+            return Err(AppError::Invalid(
+                "The Free plan has one seat. Choose a paid plan on the pricing page to invite members.".into(),
+            ));
+        };
+        let expected = expected_due
+            .filter(|d| !d.trim().is_empty())
+            .ok_or_else(|| {
+                AppError::Conflict(
+                    "Every seat is taken: inviting adds one. Review the charge shown and confirm."
+                        .into(),
+                )
+            })?;
+        // The same path as a seat change on the plan page: previewed, version-checked, charged.
+        super::subscription::change_subscription(
+            sub.price_id.clone(),
+            (sub.quantity + 1).to_string(),
+            expected,
+            version.unwrap_or_default(),
+        )
+        .await?;
+    }
+    let (token, token_hash) = crate::server::auth::new_session_token();
+    let link = format!("{}/invite/{token}", state.config.public_base_url);
+    let subject = format!(
+        "{} invited you to {} on the billing portal",
+        customer.email, customer.org_name
+    );
+    let body = format!(
+        "{} invited you to join {} as {}.\n\nAccept the invitation: {link}\n\nThe link works for {INVITATION_DAYS} days.",
+        customer.email,
+        customer.org_name,
+        role.label().to_lowercase()
+    );
+    members::invite(
+        &state.db,
+        &customer.org_id,
+        email.as_str(),
+        role,
+        &token_hash,
+        &customer.email,
+        now,
+        now + INVITATION_DAYS * 86_400,
+        &OutgoingEmail {
+            to: email.as_str(),
+            subject: &subject,
+            body: &body,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        InviteError::AlreadyMember | InviteError::AlreadyInvited => AppError::Conflict(format!(
+            "{} is already a member or invited.",
+            email.as_str()
+        )),
+        InviteError::Db(e) => AppError::internal(e),
+    })?;
+    tracing::info!(org = %customer.org_id, invited_by = %customer.email, "invitation sent");
+    Ok(())
+}
+
+#[server(endpoint = "members/revoke")]
+pub async fn revoke_invitation(id: String) -> Result<(), AppError> {
+    let state = crate::server::state()?;
+    let customer = crate::server::auth::require_customer(&state).await?;
+    if !customer.role.can_manage_billing() {
+        return Err(AppError::Forbidden);
+    }
+    if crate::store::members::revoke(&state.db, &customer.org_id, &id, state.now()).await? {
+        Ok(())
+    } else {
+        Err(AppError::NotFound("That invitation".into()))
+    }
+}
+
+#[server(endpoint = "members/role")]
+pub async fn change_member_role(user_id: String, role: String) -> Result<(), AppError> {
+    use crate::store::members::MemberChangeError;
+    let state = crate::server::state()?;
+    let customer = crate::server::auth::require_customer(&state).await?;
+    if customer.role != Role::Owner {
+        return Err(AppError::Invalid("Only owners can change roles.".into()));
+    }
+    let role =
+        Role::parse(role.trim()).ok_or_else(|| AppError::Invalid("Choose a role.".into()))?;
+    crate::store::members::set_role(&state.db, &customer.org_id, &user_id, role)
+        .await
+        .map_err(|e| match e {
+            MemberChangeError::LastOwner => AppError::Invalid(
+                "An organisation needs at least one owner. Make someone else an owner first."
+                    .into(),
+            ),
+            MemberChangeError::NotMember => AppError::NotFound("That member".into()),
+            MemberChangeError::Db(e) => AppError::internal(e),
+        })
+}
+
+#[server(endpoint = "members/remove")]
+pub async fn remove_member(user_id: String) -> Result<(), AppError> {
+    use crate::store::members::MemberChangeError;
+    let state = crate::server::state()?;
+    let customer = crate::server::auth::require_customer(&state).await?;
+    if !customer.role.can_manage_billing() {
+        return Err(AppError::Forbidden);
+    }
+    crate::store::members::remove(&state.db, &customer.org_id, &user_id)
+        .await
+        .map_err(|e| match e {
+            MemberChangeError::LastOwner => AppError::Invalid(
+                "The last owner cannot be removed. Make someone else an owner first.".into(),
+            ),
+            MemberChangeError::NotMember => AppError::NotFound("That member".into()),
+            MemberChangeError::Db(e) => AppError::internal(e),
+        })
+}
+
+#[server(endpoint = "invitations/details")]
+pub async fn load_invitation(token: String) -> Result<InvitationDetails, AppError> {
+    let state = crate::server::state()?;
+    let invitation = crate::store::members::invitation_by_token(
+        &state.db,
+        &crate::server::auth::hash_token(&token),
+    )
+    .await?
+    .ok_or_else(|| AppError::NotFound("That invitation".into()))?;
+    let status = if invitation.accepted_at.is_some() {
+        "accepted"
+    } else if invitation.revoked_at.is_some() {
+        "revoked"
+    } else if invitation.expires_at <= state.now() {
+        "expired"
+    } else {
+        "pending"
+    };
+    let email = super::auth::Email::parse(&invitation.email)?;
+    Ok(InvitationDetails {
+        signed_in_as: crate::server::auth::customer(&state)
+            .await?
+            .map(|c| c.email),
+        account_exists: crate::store::accounts::find_user_by_email(&state.db, &email)
+            .await?
+            .is_some(),
+        org_name: invitation.org_name,
+        email: invitation.email,
+        role: invitation.role,
+        status: status.into(),
+    })
+}
+
+/// Accepts an invitation: as the signed-in user when it is theirs, else by signing in to (or
+/// creating) the invited address's account with `password`.
+#[server(endpoint = "invitations/accept")]
+pub async fn accept_invitation(token: String, password: Option<String>) -> Result<(), AppError> {
+    use crate::server::auth;
+    use crate::store::accounts;
+    let state = crate::server::state()?;
+    let invitation =
+        crate::store::members::invitation_by_token(&state.db, &auth::hash_token(&token))
+            .await?
+            .ok_or_else(|| AppError::NotFound("That invitation".into()))?;
+    let now = state.now();
+    if invitation.accepted_at.is_some()
+        || invitation.revoked_at.is_some()
+        || invitation.expires_at <= now
+    {
+        return Err(AppError::Conflict(
+            "This invitation can no longer be used. Ask for a new one.".into(),
+        ));
+    }
+    let email = super::auth::Email::parse(&invitation.email)?;
+    let user_id = match auth::customer(&state).await? {
+        Some(me) if me.email == invitation.email => accounts::find_user_by_email(&state.db, &email)
+            .await?
+            .map(|u| u.id)
+            .ok_or(AppError::Unauthenticated)?,
+        Some(me) => {
+            return Err(AppError::Conflict(format!(
+                "This invitation is for {}, but you are signed in as {}. Sign out first.",
+                invitation.email, me.email
+            )))
+        }
+        None => {
+            let password = password.unwrap_or_default();
+            match accounts::find_user_by_email(&state.db, &email).await? {
+                Some(user) => {
+                    if !auth::verify_password(password, Some(user.password_hash.clone())).await? {
+                        return Err(AppError::Invalid(
+                            "That password does not match the account for this email.".into(),
+                        ));
+                    }
+                    user.id
+                }
+                None => {
+                    super::auth::check_new_password(&password, &email)?;
+                    let hash = auth::hash_password(password).await?;
+                    accounts::create_user(&state.db, &email, &hash, now).await?
+                }
+            }
+        }
+    };
+    if !crate::store::members::accept(&state.db, &invitation, &user_id, now).await? {
+        return Err(AppError::Conflict(
+            "This invitation can no longer be used. Ask for a new one.".into(),
+        ));
+    }
+    auth::start_customer_session(&state, &user_id, &invitation.org_id).await?;
+    leptos_axum::redirect("/billing");
+    Ok(())
+}
+
+/// An email as the development mailbox shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxEmail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// The newest emails the portal queued; only when no SMTP server is configured.
+#[server(endpoint = "dev/mailbox")]
+pub async fn dev_mailbox() -> Result<Vec<MailboxEmail>, AppError> {
+    let state = crate::server::state()?;
+    if state.config.smtp_url.is_some() {
+        return Err(AppError::NotFound("The development mailbox".into()));
+    }
+    Ok(crate::store::members::outbox(&state.db, 50)
+        .await?
+        .into_iter()
+        .map(|(to, subject, body, created_at)| MailboxEmail {
+            to,
+            subject,
+            body,
+            created_at,
+        })
+        .collect())
+}

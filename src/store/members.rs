@@ -1,0 +1,364 @@
+//! Members of an organisation, invitations to join it, and the seats they take.
+
+use super::{is_unique_violation, new_id, Db};
+use crate::api::auth::Role;
+use sqlx::Row;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberRow {
+    pub user_id: String,
+    pub email: String,
+    pub role: Role,
+    pub joined_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvitationRow {
+    pub id: String,
+    pub org_id: String,
+    pub org_name: String,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: String,
+    pub expires_at: i64,
+    pub accepted_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+fn role_of(raw: String) -> Result<Role, sqlx::Error> {
+    Role::parse(&raw).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {raw:?}").into()))
+}
+
+pub async fn members(db: &Db, org_id: &str) -> Result<Vec<MemberRow>, sqlx::Error> {
+    sqlx::query(
+        "SELECT m.user_id, u.email, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = $1 ORDER BY m.created_at, u.email",
+    )
+    .bind(org_id)
+    .fetch_all(&db.pool)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(MemberRow {
+            user_id: r.try_get("user_id")?,
+            email: r.try_get("email")?,
+            role: role_of(r.try_get("role")?)?,
+            joined_at: r.try_get("created_at")?,
+        })
+    })
+    .collect()
+}
+
+const INVITATION_COLUMNS: &str = "i.id, i.org_id, o.name, i.email, i.role, i.invited_by, i.expires_at, i.accepted_at, i.revoked_at";
+
+fn invitation_from_row(r: sqlx::any::AnyRow) -> Result<InvitationRow, sqlx::Error> {
+    Ok(InvitationRow {
+        id: r.try_get("id")?,
+        org_id: r.try_get("org_id")?,
+        org_name: r.try_get("name")?,
+        email: r.try_get("email")?,
+        role: role_of(r.try_get("role")?)?,
+        invited_by: r.try_get("invited_by")?,
+        expires_at: r.try_get("expires_at")?,
+        accepted_at: r.try_get("accepted_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+/// Invitations neither accepted, revoked nor expired.
+pub async fn pending_invitations(
+    db: &Db,
+    org_id: &str,
+    now: i64,
+) -> Result<Vec<InvitationRow>, sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {INVITATION_COLUMNS} FROM invitations i JOIN organizations o ON o.id = i.org_id \
+         WHERE i.org_id = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2 \
+         ORDER BY i.created_at, i.email"
+    )))
+    .bind(org_id)
+    .bind(now)
+    .fetch_all(&db.pool)
+    .await?
+    .into_iter()
+    .map(invitation_from_row)
+    .collect()
+}
+
+pub async fn invitation_by_token(
+    db: &Db,
+    token_hash: &str,
+) -> Result<Option<InvitationRow>, sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {INVITATION_COLUMNS} FROM invitations i JOIN organizations o ON o.id = i.org_id WHERE i.token_hash = $1"
+    )))
+    .bind(token_hash)
+    .fetch_optional(&db.pool)
+    .await?
+    .map(invitation_from_row)
+    .transpose()
+}
+
+/// Seats taken: members plus invitations still pending.
+pub async fn seats_in_use(db: &Db, org_id: &str, now: i64) -> Result<i64, sqlx::Error> {
+    let members: i64 = sqlx::query("SELECT COUNT(*) AS n FROM memberships WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")?;
+    let pending: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM invitations WHERE org_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
+         AND expires_at > $2",
+    )
+    .bind(org_id)
+    .bind(now)
+    .fetch_one(&db.pool)
+    .await?
+    .try_get("n")?;
+    Ok(members + pending)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InviteError {
+    #[error("already a member")]
+    AlreadyMember,
+    #[error("already invited")]
+    AlreadyInvited,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// An email to queue with the write that causes it.
+pub struct OutgoingEmail<'a> {
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+}
+
+/// Creates an invitation and queues its email in one transaction. An expired pending invitation
+/// to the same address is retired first.
+#[allow(clippy::too_many_arguments)]
+pub async fn invite(
+    db: &Db,
+    org_id: &str,
+    email: &str,
+    role: Role,
+    token_hash: &str,
+    invited_by: &str,
+    now: i64,
+    expires_at: i64,
+    mail: &OutgoingEmail<'_>,
+) -> Result<String, InviteError> {
+    let mut tx = db.pool.begin().await?;
+    let member: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND u.email = $2",
+    )
+    .bind(org_id)
+    .bind(email)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("n")?;
+    if member > 0 {
+        return Err(InviteError::AlreadyMember);
+    }
+    sqlx::query(
+        "UPDATE invitations SET revoked_at = $3 WHERE org_id = $1 AND email = $2 AND accepted_at IS NULL \
+         AND revoked_at IS NULL AND expires_at <= $3",
+    )
+    .bind(org_id)
+    .bind(email)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let id = new_id("inv_t");
+    let inserted = sqlx::query(
+        "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&id)
+    .bind(org_id)
+    .bind(email)
+    .bind(role.as_str())
+    .bind(token_hash)
+    .bind(invited_by)
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        Err(e) if is_unique_violation(&e) => return Err(InviteError::AlreadyInvited),
+        other => other?,
+    };
+    queue_email(&mut tx, Some(org_id), mail, now).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn queue_email(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    org_id: Option<&str>,
+    mail: &OutgoingEmail<'_>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO email_outbox (id, org_id, to_address, subject, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(new_id("eml"))
+    .bind(org_id)
+    .bind(mail.to)
+    .bind(mail.subject)
+    .bind(mail.body)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Accepts a pending invitation for `user_id`: marks it accepted and adds the membership, once.
+/// Returns false when it is no longer pending.
+pub async fn accept(
+    db: &Db,
+    invitation: &InvitationRow,
+    user_id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    let claimed = sqlx::query(
+        "UPDATE invitations SET accepted_at = $2 WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
+         AND expires_at > $2",
+    )
+    .bind(&invitation.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if claimed.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (org_id, user_id) DO NOTHING",
+    )
+    .bind(&invitation.org_id)
+    .bind(user_id)
+    .bind(invitation.role.as_str())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub async fn revoke(
+    db: &Db,
+    org_id: &str,
+    invitation_id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE invitations SET revoked_at = $3 WHERE id = $1 AND org_id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(invitation_id)
+    .bind(org_id)
+    .bind(now)
+    .execute(&db.pool)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MemberChangeError {
+    #[error("not a member")]
+    NotMember,
+    #[error("the last owner")]
+    LastOwner,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+async fn other_owners(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    org_id: &str,
+    user_id: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) AS n FROM memberships WHERE org_id = $1 AND role = 'owner' AND user_id <> $2")
+        .bind(org_id)
+        .bind(user_id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("n")
+}
+
+/// Changes a member's role; an organisation always keeps at least one owner.
+pub async fn set_role(
+    db: &Db,
+    org_id: &str,
+    user_id: &str,
+    role: Role,
+) -> Result<(), MemberChangeError> {
+    let mut tx = db.pool.begin().await?;
+    if role != Role::Owner && other_owners(&mut tx, org_id, user_id).await? == 0 {
+        return Err(MemberChangeError::LastOwner);
+    }
+    let updated =
+        sqlx::query("UPDATE memberships SET role = $3 WHERE org_id = $1 AND user_id = $2")
+            .bind(org_id)
+            .bind(user_id)
+            .bind(role.as_str())
+            .execute(&mut *tx)
+            .await?;
+    if updated.rows_affected() != 1 {
+        return Err(MemberChangeError::NotMember);
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes a member (their seat stays paid until seats are reduced); never the last owner.
+pub async fn remove(db: &Db, org_id: &str, user_id: &str) -> Result<(), MemberChangeError> {
+    let mut tx = db.pool.begin().await?;
+    if other_owners(&mut tx, org_id, user_id).await? == 0 {
+        let role: Option<String> =
+            sqlx::query("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
+                .bind(org_id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get("role"))
+                .transpose()?;
+        if role.as_deref() == Some("owner") {
+            return Err(MemberChangeError::LastOwner);
+        }
+    }
+    let deleted = sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
+        .bind(org_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    if deleted.rows_affected() != 1 {
+        return Err(MemberChangeError::NotMember);
+    }
+    sqlx::query(
+        "DELETE FROM sessions WHERE kind = 'customer' AND principal_id = $1 AND org_id = $2",
+    )
+    .bind(user_id)
+    .bind(org_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The newest emails in the outbox (the development mailbox).
+pub async fn outbox(
+    db: &Db,
+    limit: i64,
+) -> Result<Vec<(String, String, String, i64)>, sqlx::Error> {
+    sqlx::query("SELECT to_address, subject, body, created_at FROM email_outbox ORDER BY created_at DESC, id DESC LIMIT $1")
+        .bind(limit)
+        .fetch_all(&db.pool)
+        .await?
+        .into_iter()
+        .map(|r| Ok((r.try_get("to_address")?, r.try_get("subject")?, r.try_get("body")?, r.try_get("created_at")?)))
+        .collect()
+}
