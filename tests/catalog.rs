@@ -25,7 +25,7 @@ async fn pricing_page_shows_the_seeded_catalog(app: TestApp) {
         "$12.00",
         "$25.00",
         "per seat / month",
-        "14-day free trial",
+        "Cancel any time",
     ] {
         assert!(html.contains(text), "{text}");
     }

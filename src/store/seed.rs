@@ -77,7 +77,7 @@ pub fn demo_catalog() -> Vec<PlanOffer> {
                 "Unlimited private projects",
                 "3,000 build minutes a month",
                 "Email support",
-                "14-day free trial",
+                "Cancel any time",
             ]),
             prices: vec![
                 seats(
@@ -87,7 +87,7 @@ pub fn demo_catalog() -> Vec<PlanOffer> {
                     1200,
                     1,
                     50,
-                    14,
+                    0,
                 ),
                 seats(
                     "pro_annual",
@@ -96,7 +96,7 @@ pub fn demo_catalog() -> Vec<PlanOffer> {
                     12000,
                     1,
                     50,
-                    14,
+                    0,
                 ),
             ],
         },
