@@ -18,17 +18,50 @@ use http::HeaderMap;
 use sha2::{Digest, Sha256};
 
 /// At most this many argon2 computations (about 19 MiB and tens of milliseconds each) run at
-/// once; more sign-ins wait their turn instead of exhausting memory and blocking threads.
-static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+/// once; more sign-ins wait their turn instead of exhausting memory.
+const HASHING_SLOTS: usize = 4;
+
+/// Counts the argon2 computations running. Slots are taken and given back on the blocking
+/// thread that hashes, so a slot is always returned however the request that asked ends.
+struct HashingSlots {
+    busy: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+static HASHING: HashingSlots = HashingSlots {
+    busy: std::sync::Mutex::new(0),
+    freed: std::sync::Condvar::new(),
+};
+
+/// Runs `work` (on a blocking thread) once a hashing slot is free.
+fn in_hashing_slot<T>(work: impl FnOnce() -> T) -> T {
+    struct Slot;
+    impl Drop for Slot {
+        fn drop(&mut self) {
+            let mut busy = HASHING.busy.lock().unwrap_or_else(|e| e.into_inner());
+            *busy -= 1;
+            HASHING.freed.notify_one();
+        }
+    }
+    let mut busy = HASHING.busy.lock().unwrap_or_else(|e| e.into_inner());
+    while *busy >= HASHING_SLOTS {
+        busy = HASHING.freed.wait(busy).unwrap_or_else(|e| e.into_inner());
+    }
+    *busy += 1;
+    drop(busy);
+    let _slot = Slot;
+    work()
+}
 
 /// Hashes a new password off the async runtime (argon2 is deliberately slow).
 pub async fn hash_password(password: String) -> Result<String, AppError> {
-    let _permit = HASHING.acquire().await.map_err(AppError::internal)?;
     tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
+        in_hashing_slot(|| {
+            let salt = SaltString::generate(&mut OsRng);
+            Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+        })
     })
     .await
     .map_err(AppError::internal)?
@@ -38,15 +71,16 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 /// Checks a password against a stored hash. With no hash (unknown account) it still does the same
 /// work against a fixed hash, so response time does not reveal which emails exist.
 pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, AppError> {
-    let _permit = HASHING.acquire().await.map_err(AppError::internal)?;
     tokio::task::spawn_blocking(move || {
-        let known = hash.is_some();
-        let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
-        let parsed = PasswordHash::new(&hash).map_err(AppError::internal)?;
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        Ok(known && ok)
+        in_hashing_slot(|| {
+            let known = hash.is_some();
+            let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
+            let parsed = PasswordHash::new(&hash).map_err(AppError::internal)?;
+            let ok = Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok();
+            Ok(known && ok)
+        })
     })
     .await
     .map_err(AppError::internal)?

@@ -47,7 +47,7 @@ pub async fn create_account(
 ) -> Result<NewAccount, CreateAccountError> {
     let user_id = new_id("usr");
     let org_id = new_id("org");
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let inserted = sqlx::query(
         "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
     )

@@ -114,7 +114,7 @@ pub async fn upsert_plan(db: &Db, plan: &PlanOffer, sort_order: i64) -> Result<(
         plan_id: plan.id.clone(),
         problem: e.to_string(),
     })?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO plans (id, name, description, features, sort_order, active) \
          VALUES ($1, $2, $3, $4, $5, 1) \

@@ -166,7 +166,7 @@ pub enum CompletionOutcome {
 /// Completes a checkout exactly once: marks it complete, creates the subscription, the paid first
 /// invoice with its lines, the payment and the saved card, all or nothing.
 pub async fn complete(db: &Db, c: &Completion<'_>) -> Result<CompletionOutcome, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     // Claim the checkout: only one transaction can move it from open to complete.
     let claimed = sqlx::query(
         "UPDATE checkouts SET status = 'complete', completed_at = $2 WHERE id = $1 AND status = 'open'",

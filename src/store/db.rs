@@ -82,6 +82,19 @@ pub async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
     }
 }
 
+impl Db {
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later fails with
+    /// "database is locked" when another writer committed in between, instead of waiting its
+    /// turn. PostgreSQL's row locks need no such care.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
+        }
+    }
+}
+
 /// Whether a write failed on a unique constraint (the one place that knows how to tell).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())

@@ -149,7 +149,7 @@ pub async fn invite(
     expires_at: i64,
     mail: &OutgoingEmail<'_>,
 ) -> Result<String, InviteError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let member: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND u.email = $2",
     )
@@ -222,7 +222,7 @@ pub async fn accept(
     user_id: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let claimed = sqlx::query(
         "UPDATE invitations SET accepted_at = $2 WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
          AND expires_at > $2",
@@ -296,7 +296,7 @@ pub async fn set_role(
     user_id: &str,
     role: Role,
 ) -> Result<(), MemberChangeError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     if role != Role::Owner && other_owners(&mut tx, org_id, user_id).await? == 0 {
         return Err(MemberChangeError::LastOwner);
     }
@@ -316,7 +316,7 @@ pub async fn set_role(
 
 /// Removes a member (their seat stays paid until seats are reduced); never the last owner.
 pub async fn remove(db: &Db, org_id: &str, user_id: &str) -> Result<(), MemberChangeError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     if other_owners(&mut tx, org_id, user_id).await? == 0 {
         let role: Option<String> =
             sqlx::query("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")

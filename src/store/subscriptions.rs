@@ -147,7 +147,7 @@ pub async fn apply_now(
     change: &ChangeRecord<'_>,
     now: i64,
 ) -> Result<Option<String>, ChangeError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let (anchor, start, end) = match new_period {
         Some((start, end)) => (start, start, end),
         None => (
@@ -213,7 +213,7 @@ pub async fn set_scheduled(
     change: &ChangeRecord<'_>,
     now: i64,
 ) -> Result<(), ChangeError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let updated = sqlx::query(
         "UPDATE subscriptions SET scheduled_price_id = $3, scheduled_quantity = $4, version = version + 1 \
          WHERE id = $1 AND version = $2",
@@ -240,7 +240,7 @@ pub async fn set_cancel_at_period_end(
     change: &ChangeRecord<'_>,
     now: i64,
 ) -> Result<(), ChangeError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let updated = sqlx::query(
         "UPDATE subscriptions SET cancel_at_period_end = $3, cancel_reason = $4, version = version + 1 \
          WHERE id = $1 AND version = $2",

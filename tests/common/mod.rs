@@ -191,6 +191,8 @@ impl TestApp {
             .cookie_store(true)
             .redirect(Policy::none())
             .default_headers(headers)
+            // A stuck request fails its test instead of stalling the whole suite.
+            .timeout(std::time::Duration::from_secs(60))
             .build()
             .expect("client")
     }
