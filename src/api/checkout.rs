@@ -23,7 +23,6 @@ pub enum CheckoutProgress {
 /// Starts a hosted checkout for `price_id` and `seats` and sends the browser to it.
 #[server(endpoint = "billing/checkout")]
 pub async fn start_checkout(price_id: String, seats: String) -> Result<(), AppError> {
-    use crate::domain::{build_invoice, BillingPeriod, SubscriptionItem, SubscriptionSnapshot};
     use crate::payments::gateway::CheckoutRequest;
     use crate::store::{accounts, checkouts, subscriptions};
     let state = crate::server::state()?;
@@ -58,21 +57,8 @@ pub async fn start_checkout(price_id: String, seats: String) -> Result<(), AppEr
             "Your organisation already has a plan. Change it from the billing page instead.".into(),
         ));
     }
-    let period =
-        BillingPeriod::first(state.clock.now(), price.interval).map_err(AppError::internal)?;
-    let draft = build_invoice(
-        &SubscriptionSnapshot {
-            currency: price.currency,
-            items: vec![SubscriptionItem {
-                price: price.clone(),
-                quantity: seats,
-            }],
-            coupon: None,
-            pending_lines: Vec::new(),
-        },
-        period,
-    )
-    .map_err(AppError::internal)?;
+    let draft = crate::payments::fulfil::first_invoice(price, seats, state.clock.now())
+        .map_err(AppError::internal)?;
     if draft.total.minor_units() <= 0 {
         return Err(AppError::Invalid(format!(
             "{} is free: there is nothing to pay.",

@@ -409,22 +409,30 @@ mod server {
         }
     }
 
+    /// The currency the subscription bills in (its price's).
+    async fn currency_of(
+        state: &AppState,
+        sub: &SubscriptionRow,
+    ) -> Result<crate::domain::Currency, AppError> {
+        let plans = crate::store::catalog::load(&state.db)
+            .await
+            .map_err(AppError::internal)?;
+        find_price(&plans, &sub.price_id)
+            .map(|(_, price)| price.currency)
+            .ok_or_else(|| {
+                AppError::internal(format!("price {} is not in the catalog", sub.price_id))
+            })
+    }
+
     pub async fn undo(version: String) -> Result<(), AppError> {
         let state = crate::server::state()?;
         let (customer, sub) = editable(&state, &version).await?;
-        let Some(price_id) = sub.scheduled_price_id.clone() else {
+        if sub.scheduled_price_id.is_none() {
             return Err(AppError::Conflict(
                 "There is no scheduled change to undo.".into(),
             ));
-        };
-        let currency = crate::store::catalog::load(&state.db)
-            .await
-            .map_err(AppError::internal)?
-            .iter()
-            .flat_map(|p| p.prices.iter())
-            .find(|p| p.id == price_id)
-            .map(|p| p.currency)
-            .unwrap_or(crate::domain::Currency::USD);
+        }
+        let currency = currency_of(&state, &sub).await?;
         subscriptions::set_scheduled(
             &state.db,
             &sub,
@@ -474,7 +482,7 @@ mod server {
                 kind: "cancel",
                 to_price_id: &sub.price_id,
                 to_quantity: sub.quantity,
-                amount_due: Money::zero(crate::domain::Currency::USD),
+                amount_due: Money::zero(currency_of(&state, &sub).await?),
                 effective_at: sub.current_period_end,
                 invoice_id: None,
                 detail: &format!("cancel at period end: {label}"),
@@ -502,7 +510,7 @@ mod server {
                 kind: "resume",
                 to_price_id: &sub.price_id,
                 to_quantity: sub.quantity,
-                amount_due: Money::zero(crate::domain::Currency::USD),
+                amount_due: Money::zero(currency_of(&state, &sub).await?),
                 effective_at: state.now(),
                 invoice_id: None,
                 detail: "resumed",

@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 
-use crate::domain::{build_invoice, BillingPeriod, SubscriptionItem, SubscriptionSnapshot};
+use crate::domain::{
+    build_invoice, BillingPeriod, InvoiceDraft, Price, SubscriptionItem, SubscriptionSnapshot,
+};
 use crate::server::AppState;
 use crate::store::checkouts::{self, CompletionOutcome};
 use crate::store::events::{self, PendingEvent};
@@ -104,20 +106,7 @@ pub async fn complete_checkout(state: &AppState, session_id: &str) -> Result<(),
         .cloned()
         .ok_or_else(|| format!("price {} is no longer in the catalog", checkout.price_id))?;
     let now = state.clock.now();
-    let period = BillingPeriod::first(now, price.interval).map_err(|e| e.to_string())?;
-    let draft = build_invoice(
-        &SubscriptionSnapshot {
-            currency: price.currency,
-            items: vec![SubscriptionItem {
-                price,
-                quantity: checkout.quantity,
-            }],
-            coupon: None,
-            pending_lines: Vec::new(),
-        },
-        period,
-    )
-    .map_err(|e| e.to_string())?;
+    let draft = first_invoice(&price, checkout.quantity, now).map_err(|e| e.to_string())?;
     if draft.total.minor_units() != checkout.amount {
         return Err(format!(
             "checkout {} was priced at {} but its invoice totals {}",
@@ -164,6 +153,29 @@ pub async fn complete_checkout(state: &AppState, session_id: &str) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// The first invoice of a new subscription to `price` × `quantity` starting at `start`: what a
+/// checkout charges, and what its completion records.
+pub fn first_invoice(
+    price: &Price,
+    quantity: i64,
+    start: chrono::DateTime<chrono::Utc>,
+) -> Result<InvoiceDraft, String> {
+    let period = BillingPeriod::first(start, price.interval).map_err(|e| e.to_string())?;
+    build_invoice(
+        &SubscriptionSnapshot {
+            currency: price.currency,
+            items: vec![SubscriptionItem {
+                price: price.clone(),
+                quantity,
+            }],
+            coupon: None,
+            pending_lines: Vec::new(),
+        },
+        period,
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// Metadata attached to everything a checkout creates at Stripe.

@@ -172,15 +172,6 @@ pub async fn set_stripe_customer_id(
     Ok(())
 }
 
-/// How many members an organisation has.
-pub async fn member_count(db: &Db, org_id: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT COUNT(*) AS n FROM memberships WHERE org_id = $1")
-        .bind(org_id)
-        .fetch_one(&db.pool)
-        .await?
-        .try_get("n")
-}
-
 /// Creates a user without an organisation (they join one by invitation). Returns the id.
 pub async fn create_user(
     db: &Db,
