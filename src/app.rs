@@ -2,8 +2,9 @@
 
 use crate::ui::components::NotFound;
 use crate::ui::portal::{
-    BillingPage, CheckoutSuccessPage, DevMailboxPage, HomePage, InvitationPage, MembersPage,
-    PlanChangePage, PricingPage, SignInPage, SignUpPage,
+    BillingPage, CheckoutSuccessPage, DevMailboxPage, HomePage, InvitationPage, InvoicePage,
+    InvoicesPage, MembersPage, PaymentMethodsPage, PlanChangePage, PricingPage, SignInPage,
+    SignUpPage,
 };
 use crate::ui::support::{SupportHome, SupportSignInPage};
 use leptos::prelude::*;
@@ -47,6 +48,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/billing") view=BillingPage ssr=SsrMode::Async/>
                 <Route path=path!("/billing/plan") view=PlanChangePage ssr=SsrMode::Async/>
                 <Route path=path!("/billing/members") view=MembersPage ssr=SsrMode::Async/>
+                <Route path=path!("/billing/invoices") view=InvoicesPage ssr=SsrMode::Async/>
+                <Route path=path!("/billing/invoices/:id") view=InvoicePage ssr=SsrMode::Async/>
+                <Route path=path!("/billing/payment-methods") view=PaymentMethodsPage ssr=SsrMode::Async/>
                 <Route path=path!("/invite/:token") view=InvitationPage ssr=SsrMode::Async/>
                 <Route path=path!("/dev/mailbox") view=DevMailboxPage ssr=SsrMode::Async/>
                 <Route path=path!("/billing/checkout/success") view=CheckoutSuccessPage ssr=SsrMode::Async/>

@@ -36,6 +36,18 @@ enum Command {
         #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
         webhook_secret: Option<String>,
     },
+    /// Run the due bill-run work now (renewals, payment attempts, dunning), with a progress bar
+    /// and a summary. Safe to run beside serving instances and other bill runs.
+    BillRun {
+        /// Rows worked on at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Create, attach and advance test clocks.
+    TestClock {
+        #[command(subcommand)]
+        action: TestClockAction,
+    },
     /// Create a support staff account.
     CreateStaff {
         #[arg(long)]
@@ -49,6 +61,72 @@ enum Command {
         #[arg(long, env = "STAFF_PASSWORD", hide_env_values = true)]
         password: String,
     },
+}
+
+#[derive(Subcommand)]
+enum TestClockAction {
+    /// Create a test clock frozen at a time (RFC 3339, e.g. 2026-01-01T00:00:00Z; default: now).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Attach an organisation to a test clock: it then lives at the clock's time.
+    Attach {
+        #[arg(long)]
+        clock: String,
+        #[arg(long)]
+        org: String,
+    },
+    /// Move a clock forward, running everything that falls due on the way, in order.
+    Advance {
+        #[arg(long)]
+        clock: String,
+        /// The new time (RFC 3339).
+        #[arg(long, conflicts_with = "by")]
+        to: Option<String>,
+        /// How far to move, e.g. 30d, 12h, 1y (a year is 365 days).
+        #[arg(long)]
+        by: Option<String>,
+    },
+}
+
+fn parse_time(flag: &str, text: &str) -> Result<i64, String> {
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.timestamp())
+        .map_err(|_| format!("{flag} {text:?} is not a time; write e.g. 2026-01-01T00:00:00Z"))
+}
+
+fn parse_span(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let err = || format!("--by {text:?} is not a span; write e.g. 30d, 12h, 90m or 1y");
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?);
+    let n: i64 = number.parse().map_err(|_| err())?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "y" => 365 * 86_400,
+        _ => return Err(err()),
+    };
+    n.checked_mul(secs).filter(|s| *s > 0).ok_or_else(err)
+}
+
+/// A one-line progress bar on stderr, redrawn in place.
+fn progress_bar(total: u64) -> impl Fn(&billing_portal::jobs::RunSummary) + Send + Sync {
+    move |summary| {
+        let done = summary.processed() + summary.skipped + summary.errors.len() as u64;
+        let total = total.max(done).max(1);
+        let width = 30;
+        let filled = (done * width / total) as usize;
+        eprint!(
+            "\r[{}{}] {done}/{total} ",
+            "#".repeat(filled),
+            ".".repeat(width as usize - filled)
+        );
+    }
 }
 
 #[tokio::main]
@@ -146,6 +224,38 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             println!("{summary}");
             Ok(())
         }
+        Command::BillRun { concurrency } => {
+            let (subs, invoices) =
+                billing_portal::store::renewals::count_due(&state.db, state.now(), None)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            println!("due now: {subs} subscription period ends, {invoices} payment attempts");
+            let options = billing_portal::jobs::RunOptions {
+                concurrency: concurrency.max(1),
+                ..billing_portal::jobs::RunOptions::for_state(&state)
+            };
+            let started = std::time::Instant::now();
+            // Each renewal may add one payment attempt.
+            let bar = progress_bar((2 * subs + invoices) as u64);
+            let summary = billing_portal::jobs::run_due(&state, &options, &bar).await;
+            eprintln!();
+            println!(
+                "bill run finished in {:.1}s: {summary}",
+                started.elapsed().as_secs_f64()
+            );
+            for error in summary.errors.iter().take(20) {
+                println!("  error: {error}");
+            }
+            if summary.errors.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} items could not be processed; they will be retried by the next run",
+                    summary.errors.len()
+                ))
+            }
+        }
+        Command::TestClock { action } => test_clock(&state, action).await,
         Command::StripeEmulator { .. } => unreachable!("handled before the database is opened"),
         Command::CreateStaff {
             email,
@@ -183,5 +293,82 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             );
             Ok(())
         }
+    }
+}
+
+async fn test_clock(state: &server::AppState, action: TestClockAction) -> Result<(), String> {
+    use billing_portal::store::test_clocks;
+    match action {
+        TestClockAction::Create { name, at } => {
+            let at = match at {
+                Some(text) => parse_time("--at", &text)?,
+                None => state.now(),
+            };
+            if name.trim().is_empty() {
+                return Err("--name must not be empty".into());
+            }
+            let id = test_clocks::create(&state.db, name.trim(), at, state.now())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{id}");
+            Ok(())
+        }
+        TestClockAction::Attach { clock, org } => {
+            test_clocks::find(&state.db, &clock)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("--clock {clock}: there is no such test clock"))?;
+            if !test_clocks::attach(&state.db, &org, &clock)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                return Err(format!("--org {org}: there is no such organisation"));
+            }
+            println!("organisation {org} now lives at test clock {clock}");
+            Ok(())
+        }
+        TestClockAction::Advance { clock, to, by } => {
+            let current = test_clocks::find(&state.db, &clock)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("--clock {clock}: there is no such test clock"))?;
+            let target = match (to, by) {
+                (Some(to), _) => parse_time("--to", &to)?,
+                (None, Some(by)) => current.frozen_at + parse_span(&by)?,
+                (None, None) => return Err("give --to TIME or --by SPAN".into()),
+            };
+            let summary =
+                billing_portal::jobs::test_clock::advance(state, &clock, target, &|_| {}).await?;
+            println!(
+                "test clock {clock} is at {}: {summary}",
+                chrono::DateTime::from_timestamp(target, 0).unwrap_or_default()
+            );
+            for error in summary.errors.iter().take(20) {
+                println!("  error: {error}");
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_and_times_parse_or_say_how_to_write_them() {
+        assert_eq!(parse_span("30d"), Ok(30 * 86_400));
+        assert_eq!(parse_span("1y"), Ok(365 * 86_400));
+        assert_eq!(parse_span("90m"), Ok(5400));
+        assert!(parse_span("d").unwrap_err().contains("30d"));
+        assert!(parse_span("3w").is_err());
+        assert!(parse_span("0d").is_err());
+        assert_eq!(
+            parse_time("--to", "2026-01-01T00:00:00Z"),
+            Ok(1_767_225_600)
+        );
+        assert!(parse_time("--to", "tomorrow")
+            .unwrap_err()
+            .contains("2026-01-01T00:00:00Z"));
     }
 }

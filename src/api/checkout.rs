@@ -20,11 +20,37 @@ pub enum CheckoutProgress {
     },
 }
 
+/// The organisation's Stripe customer, created on first use (the key makes racing requests
+/// create one customer).
+#[cfg(feature = "ssr")]
+pub(crate) async fn stripe_customer(
+    state: &crate::server::AppState,
+    customer: &crate::api::auth::CustomerSession,
+) -> Result<String, AppError> {
+    use crate::store::accounts;
+    if let Some(id) = accounts::stripe_customer_id(&state.db, &customer.org_id).await? {
+        return Ok(id);
+    }
+    let id = state
+        .payments
+        .gateway
+        .create_customer(&customer.org_id, &customer.email, &customer.org_name)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "Stripe customer could not be created");
+            AppError::Conflict(
+                "Payments are unavailable right now. Nothing was charged; please try again in a minute.".into(),
+            )
+        })?;
+    accounts::set_stripe_customer_id(&state.db, &customer.org_id, &id).await?;
+    Ok(id)
+}
+
 /// Starts a hosted checkout for `price_id` and `seats` and sends the browser to it.
 #[server(endpoint = "billing/checkout")]
 pub async fn start_checkout(price_id: String, seats: String) -> Result<(), AppError> {
     use crate::payments::gateway::CheckoutRequest;
-    use crate::store::{accounts, checkouts, subscriptions};
+    use crate::store::{checkouts, subscriptions};
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
     if !customer.role.can_manage_billing() {
@@ -84,17 +110,7 @@ pub async fn start_checkout(price_id: String, seats: String) -> Result<(), AppEr
         tracing::warn!(error = %e, "checkout could not be started");
         AppError::Conflict("Payments are unavailable right now. Nothing was charged; please try again in a minute.".into())
     };
-    let customer_id = match accounts::stripe_customer_id(&state.db, &customer.org_id).await? {
-        Some(id) => id,
-        None => {
-            let id = gateway
-                .create_customer(&customer.org_id, &customer.email, &customer.org_name)
-                .await
-                .map_err(unavailable)?;
-            accounts::set_stripe_customer_id(&state.db, &customer.org_id, &id).await?;
-            id
-        }
-    };
+    let customer_id = stripe_customer(&state, &customer).await?;
     let currency = price.currency.code().to_lowercase();
     let checkout_id = checkouts::create(
         &state.db,

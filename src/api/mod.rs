@@ -5,7 +5,9 @@ pub mod auth;
 pub mod billing;
 pub mod catalog;
 pub mod checkout;
+pub mod invoices;
 pub mod members;
+pub mod payment_methods;
 pub mod subscription;
 pub mod support;
 

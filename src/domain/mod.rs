@@ -16,6 +16,7 @@ pub mod money;
 pub mod period;
 pub mod pricing;
 pub mod proration;
+pub mod renewal;
 pub mod rounding;
 
 pub use catalog::{Catalog, CatalogError, PriceProblem};
@@ -33,3 +34,4 @@ pub use proration::{
     preview_change, ChangeKind, ChangePolicies, CurrentSubscription, ProrationError,
     ProrationPolicy, ProrationPreview, ScheduledChange, SubscriptionChange,
 };
+pub use renewal::{at_period_end, PeriodEndDecision, PeriodEndInput, RetrySchedule};

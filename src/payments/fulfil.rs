@@ -50,7 +50,13 @@ async fn process(state: &AppState, event: &PendingEvent) -> Result<(), String> {
     match event.kind.as_str() {
         "checkout.session.completed" => {
             let session_id = object["id"].as_str().ok_or("the session has no id")?;
-            complete_checkout(state, session_id).await
+            if object["mode"].as_str() == Some("setup") {
+                card_saved(state, session_id).await
+            } else if object["metadata"]["invoice_id"].is_string() {
+                invoice_paid(state, session_id).await
+            } else {
+                complete_checkout(state, session_id).await
+            }
         }
         // Recorded for the customer's timeline; nothing else to do yet.
         _ => Ok(()),
@@ -184,4 +190,107 @@ pub fn checkout_metadata(org_id: &str, checkout_id: &str) -> HashMap<String, Str
         ("org_id".to_string(), org_id.to_string()),
         ("checkout_id".to_string(), checkout_id.to_string()),
     ])
+}
+
+/// A hosted payment of an open invoice completed: the invoice is paid (once), the card used is
+/// saved as the default, and a payment that arrives for an invoice already settled is refunded.
+pub async fn invoice_paid(state: &AppState, session_id: &str) -> Result<(), String> {
+    use crate::store::renewals;
+    let gateway = &state.payments.gateway;
+    let session = gateway
+        .checkout_session(session_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !(session.complete && session.paid) {
+        return Ok(());
+    }
+    let invoice_id = session
+        .metadata
+        .get("invoice_id")
+        .ok_or("the session names no invoice")?;
+    let Some(invoice) = renewals::collectable(&state.db, invoice_id)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        tracing::warn!(%session_id, %invoice_id, "payment for an unknown invoice");
+        return Ok(());
+    };
+    if session.metadata.get("org_id") != Some(&invoice.org_id) {
+        return Err(format!(
+            "session {session_id} was not started by invoice {invoice_id}'s organisation"
+        ));
+    }
+    let intent = session
+        .payment_intent_id
+        .clone()
+        .ok_or("the session has no payment")?;
+    let amount = session.amount_total.unwrap_or(0);
+    let now = crate::store::test_clocks::org_now(&state.db, &invoice.org_id, state.now())
+        .await
+        .map_err(|e| e.to_string())?;
+    let settled = renewals::record_paid_by_checkout(&state.db, &invoice, &intent, amount, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(customer_id) = &session.customer_id {
+        sync_cards(state, &invoice.org_id, customer_id).await?;
+    }
+    if !settled
+        && !crate::store::invoices::payment_recorded(&state.db, &intent)
+            .await
+            .map_err(|e| e.to_string())?
+    {
+        gateway
+            .refund(
+                &intent,
+                amount,
+                &format!("refund:invoice-already-settled:{intent}"),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::warn!(%invoice_id, %intent, "payment for an invoice already settled was refunded");
+    }
+    Ok(())
+}
+
+/// A setup-mode checkout completed: the organisation's saved cards are read back from Stripe.
+pub async fn card_saved(state: &AppState, session_id: &str) -> Result<(), String> {
+    let session = state
+        .payments
+        .gateway
+        .checkout_session(session_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !session.complete {
+        return Ok(());
+    }
+    let org_id = session
+        .metadata
+        .get("org_id")
+        .ok_or("the session names no organisation")?;
+    let customer_id = session
+        .customer_id
+        .as_deref()
+        .ok_or("the session has no customer")?;
+    let known = crate::store::accounts::stripe_customer_id(&state.db, org_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    if known.as_deref() != Some(customer_id) {
+        return Err(format!(
+            "session {session_id} belongs to another Stripe customer"
+        ));
+    }
+    sync_cards(state, org_id, customer_id).await
+}
+
+/// Makes the stored cards match Stripe's list; a card seen for the first time becomes the default.
+pub async fn sync_cards(state: &AppState, org_id: &str, customer_id: &str) -> Result<(), String> {
+    let cards = state
+        .payments
+        .gateway
+        .payment_methods(customer_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    crate::store::payment_methods::sync(&state.db, org_id, &cards, state.now())
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -197,6 +197,37 @@ impl Gateway {
         })
     }
 
+    /// Creates a hosted checkout in setup mode: the customer saves a card without paying.
+    pub async fn create_setup_checkout(
+        &self,
+        customer_id: &str,
+        currency: &str,
+        success_url: &str,
+        cancel_url: &str,
+        metadata: HashMap<String, String>,
+        key: &str,
+    ) -> Result<HostedCheckout, GatewayError> {
+        let session = CreateCheckoutSession::new()
+            .mode(CheckoutSessionMode::Setup)
+            .customer(customer_id)
+            .currency(stripe_currency(currency))
+            .success_url(success_url)
+            .cancel_url(cancel_url)
+            .metadata(metadata)
+            .customize()
+            .request_strategy(idempotent(key)?)
+            .send(&self.client)
+            .await
+            .map_err(classify)?;
+        let url = session
+            .url
+            .ok_or_else(|| GatewayError::Unavailable("the checkout session has no URL".into()))?;
+        Ok(HostedCheckout {
+            session_id: session.id.to_string(),
+            url,
+        })
+    }
+
     pub async fn checkout_session(
         &self,
         session_id: &str,

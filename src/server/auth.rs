@@ -197,9 +197,16 @@ async fn live_session(
     state: &AppState,
     kind: SessionKind,
 ) -> Result<Option<sessions::SessionRow>, AppError> {
+    live_session_of(state, kind, &request_headers()).await
+}
+
+async fn live_session_of(
+    state: &AppState,
+    kind: SessionKind,
+    headers: &HeaderMap,
+) -> Result<Option<sessions::SessionRow>, AppError> {
     let name = cookie_name(kind, state.config.is_https());
-    let headers = request_headers();
-    let Some(token) = read_cookie(&headers, name) else {
+    let Some(token) = read_cookie(headers, name) else {
         return Ok(None);
     };
     Ok(sessions::find(&state.db, &hash_token(token), kind, state.now()).await?)
@@ -207,7 +214,15 @@ async fn live_session(
 
 /// The signed-in customer and their current organisation, if the session and membership hold.
 pub async fn customer(state: &AppState) -> Result<Option<CustomerSession>, AppError> {
-    let Some(session) = live_session(state, SessionKind::Customer).await? else {
+    customer_of(state, &request_headers()).await
+}
+
+/// The signed-in customer of a plain (non-Leptos) request, from its cookie.
+pub async fn customer_of(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<CustomerSession>, AppError> {
+    let Some(session) = live_session_of(state, SessionKind::Customer, headers).await? else {
         return Ok(None);
     };
     let Some(org_id) = session.org_id else {

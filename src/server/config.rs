@@ -47,6 +47,12 @@ pub struct Config {
     pub session_ttl_secs: i64,
     /// Where email goes; with none, emails stay in the outbox and show at `/dev/mailbox`.
     pub smtp_url: Option<String>,
+    /// Days between a failed renewal payment and each retry (`DUNNING_RETRY_DAYS`, default 3,5,7).
+    pub dunning: crate::domain::RetrySchedule,
+    /// Seconds between background bill runs; 0 turns them off (`BILL_RUN_INTERVAL_SECS`).
+    pub bill_run_interval_secs: u64,
+    /// How long a worker's claim on a row lasts before another may take it (`JOB_LEASE_SECS`).
+    pub job_lease_secs: i64,
 }
 
 /// A configuration value that cannot be used, with the variable it came from.
@@ -80,6 +86,9 @@ impl std::fmt::Debug for Config {
             .field("stripe", &self.stripe)
             .field("session_ttl_secs", &self.session_ttl_secs)
             .field("smtp_url", &self.smtp_url.as_deref().map(super::redact))
+            .field("dunning", &self.dunning)
+            .field("bill_run_interval_secs", &self.bill_run_interval_secs)
+            .field("job_lease_secs", &self.job_lease_secs)
             .finish()
     }
 }
@@ -182,6 +191,38 @@ impl Config {
             }
         }
 
+        let dunning = match get("DUNNING_RETRY_DAYS") {
+            None => crate::domain::RetrySchedule::default(),
+            Some(raw) => {
+                crate::domain::RetrySchedule::parse(&raw).map_err(|problem| ConfigError {
+                    variable: "DUNNING_RETRY_DAYS",
+                    problem,
+                })?
+            }
+        };
+        let bill_run_interval_secs = match get("BILL_RUN_INTERVAL_SECS") {
+            None => 60,
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|s| *s <= 86_400)
+                .ok_or_else(|| ConfigError {
+                    variable: "BILL_RUN_INTERVAL_SECS",
+                    problem: format!("{raw:?} is not a number of seconds from 0 (off) to 86400"),
+                })?,
+        };
+        let job_lease_secs = match get("JOB_LEASE_SECS") {
+            None => 300,
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|s| (1..=86_400).contains(s))
+                .ok_or_else(|| ConfigError {
+                    variable: "JOB_LEASE_SECS",
+                    problem: format!("{raw:?} is not a number of seconds from 1 to 86400"),
+                })?,
+        };
+
         Ok(Config {
             database_url,
             listen_addr,
@@ -191,6 +232,9 @@ impl Config {
             stripe,
             session_ttl_secs,
             smtp_url: get("SMTP_URL"),
+            dunning,
+            bill_run_interval_secs,
+            job_lease_secs,
         })
     }
 
@@ -232,6 +276,9 @@ mod tests {
             ("PUBLIC_BASE_URL", "https://example.com/billing"),
             ("LOG_FORMAT", "xml"),
             ("SESSION_TTL_HOURS", "0"),
+            ("DUNNING_RETRY_DAYS", "3,five"),
+            ("BILL_RUN_INTERVAL_SECS", "-1"),
+            ("JOB_LEASE_SECS", "0"),
             ("STRIPE_SECRET_KEY", "pk_test_123"),
         ];
         for (variable, value) in cases {

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod config;
 pub mod guard;
+pub mod pdf;
 pub mod routes;
 pub mod telemetry;
 pub mod webhooks;
@@ -145,12 +146,21 @@ pub async fn build_state(
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweep_expired_sessions(state.clone()));
     let inbox = tokio::spawn(retry_webhook_inbox(state.clone()));
+    let bill_runs = (state.config.bill_run_interval_secs > 0).then(|| {
+        tokio::spawn(crate::jobs::run_periodically(
+            state.clone(),
+            std::time::Duration::from_secs(state.config.bill_run_interval_secs),
+        ))
+    });
     let app = routes::router(state);
     let result = axum::serve(listener, app.into_make_service())
         .with_graceful_shutdown(shutdown_signal())
         .await;
     sweeper.abort();
     inbox.abort();
+    if let Some(task) = bill_runs {
+        task.abort();
+    }
     result
 }
 

@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/stripe",
             axum::routing::post(super::webhooks::stripe),
         )
+        .route("/billing/invoices/{id}/pdf", get(invoice_pdf))
         .leptos_routes_with_context(&state, routes, context.clone(), app_shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
@@ -112,4 +113,68 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::
             Json(json!({ "status": "unavailable", "database": "unreachable" })),
         )
     }
+}
+
+/// The invoice as a PDF file, for its organisation's signed-in members only.
+async fn invoice_pdf(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let customer = match super::auth::customer_of(&state, &headers).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return axum::response::Redirect::to(&format!("/sign-in?next=/billing/invoices/{id}"))
+                .into_response()
+        }
+        Err(e) => {
+            tracing::warn!(error = ?e, "invoice PDF: session lookup failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let found = crate::store::invoices::find_for_org(&state.db, &customer.org_id, &id).await;
+    let (invoice, lines) = match found {
+        Ok(Some(found)) => found,
+        Ok(None) => return (StatusCode::NOT_FOUND, "No such invoice.").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "invoice PDF: database error");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let view = crate::api::invoices::server::view(customer.org_name.clone(), invoice, lines);
+    let date = crate::ui::portal::format_date;
+    let doc = super::pdf::InvoiceDocument {
+        seller: "Billing portal".into(),
+        customer: format!("{} ({})", customer.org_name, customer.email),
+        number: view.number.clone(),
+        status: crate::api::invoices::status_label(&view.status).into(),
+        issued: date(view.created_at),
+        period: format!("{} – {}", date(view.period_start), date(view.period_end)),
+        lines: view
+            .lines
+            .iter()
+            .map(|l| super::pdf::DocumentLine {
+                description: l.description.clone(),
+                explanation: l.explanation.clone(),
+                amount: l.amount.clone(),
+            })
+            .collect(),
+        totals: view.totals.clone(),
+    };
+    let bytes = super::pdf::invoice_pdf(&doc);
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"invoice-{}.pdf\"", view.number),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }

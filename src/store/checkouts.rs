@@ -209,16 +209,7 @@ pub async fn complete(db: &Db, c: &Completion<'_>) -> Result<CompletionOutcome, 
         .await?;
 
     let draft = c.invoice;
-    let invoice_id = invoices::insert_paid(&mut tx, &c.checkout.org_id, draft, c.now).await?;
-    invoices::insert_payment(
-        &mut tx,
-        &c.checkout.org_id,
-        Some(&invoice_id),
-        c.payment_intent_id,
-        draft.total,
-        c.now,
-    )
-    .await?;
+    let subscription_id = new_id("sub");
     if let Some(card) = c.card {
         sqlx::query("UPDATE payment_methods SET is_default = 0 WHERE org_id = $1")
             .bind(&c.checkout.org_id)
@@ -238,7 +229,6 @@ pub async fn complete(db: &Db, c: &Completion<'_>) -> Result<CompletionOutcome, 
         .execute(&mut *tx)
         .await?;
     }
-    let subscription_id = new_id("sub");
     sqlx::query(
         "INSERT INTO subscriptions (id, org_id, price_id, status, quantity, current_period_start, \
          current_period_end, created_at, checkout_id, billing_anchor) \
@@ -253,6 +243,28 @@ pub async fn complete(db: &Db, c: &Completion<'_>) -> Result<CompletionOutcome, 
     .bind(c.now)
     .bind(&c.checkout.id)
     .execute(&mut *tx)
+    .await?;
+    let invoice_id = invoices::insert(
+        &mut tx,
+        &invoices::NewInvoice {
+            org_id: &c.checkout.org_id,
+            subscription_id: Some(&subscription_id),
+            billing_reason: "subscription_create",
+            draft,
+            paid: true,
+            now: c.now,
+        },
+    )
+    .await?
+    .id;
+    invoices::insert_payment(
+        &mut tx,
+        &c.checkout.org_id,
+        Some(&invoice_id),
+        c.payment_intent_id,
+        draft.total,
+        c.now,
+    )
     .await?;
     tx.commit().await?;
     Ok(CompletionOutcome::Activated {

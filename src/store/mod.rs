@@ -4,15 +4,18 @@
 pub mod accounts;
 pub mod catalog;
 pub mod checkouts;
+pub mod credits;
 pub mod db;
 pub mod events;
 pub mod invoices;
 pub mod members;
 pub mod payment_methods;
+pub mod renewals;
 pub mod seed;
 pub mod sessions;
 pub mod staff;
 pub mod subscriptions;
+pub mod test_clocks;
 
 pub use db::{connect, is_unique_violation, migrate, Db, Dialect};
 

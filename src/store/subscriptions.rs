@@ -45,35 +45,51 @@ pub struct SubscriptionRow {
     pub version: i64,
 }
 
+const SUB_COLUMNS: &str =
+    "id, org_id, price_id, quantity, status, current_period_start, current_period_end, \
+     billing_anchor, scheduled_price_id, scheduled_quantity, cancel_at_period_end, version";
+
+fn sub_from_row(r: sqlx::any::AnyRow) -> Result<SubscriptionRow, sqlx::Error> {
+    let start: i64 = r.try_get("current_period_start")?;
+    Ok(SubscriptionRow {
+        id: r.try_get("id")?,
+        org_id: r.try_get("org_id")?,
+        price_id: r.try_get("price_id")?,
+        quantity: r.try_get("quantity")?,
+        status: r.try_get("status")?,
+        current_period_start: start,
+        current_period_end: r.try_get("current_period_end")?,
+        billing_anchor: r
+            .try_get::<Option<i64>, _>("billing_anchor")?
+            .unwrap_or(start),
+        scheduled_price_id: r.try_get("scheduled_price_id")?,
+        scheduled_quantity: r.try_get("scheduled_quantity")?,
+        cancel_at_period_end: r.try_get::<i64, _>("cancel_at_period_end")? != 0,
+        version: r.try_get("version")?,
+    })
+}
+
 /// The organisation's live subscription (active, trialing or past due).
 pub async fn live_for_org(db: &Db, org_id: &str) -> Result<Option<SubscriptionRow>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT id, org_id, price_id, quantity, status, current_period_start, current_period_end, \
-         billing_anchor, scheduled_price_id, scheduled_quantity, cancel_at_period_end, version \
-         FROM subscriptions WHERE org_id = $1 AND status IN ('active', 'trialing', 'past_due')",
-    )
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {SUB_COLUMNS} FROM subscriptions WHERE org_id = $1 AND status IN ('active', 'trialing', 'past_due')"
+    )))
     .bind(org_id)
     .fetch_optional(&db.pool)
-    .await?;
-    row.map(|r| {
-        let start: i64 = r.try_get("current_period_start")?;
-        Ok(SubscriptionRow {
-            id: r.try_get("id")?,
-            org_id: r.try_get("org_id")?,
-            price_id: r.try_get("price_id")?,
-            quantity: r.try_get("quantity")?,
-            status: r.try_get("status")?,
-            current_period_start: start,
-            current_period_end: r.try_get("current_period_end")?,
-            billing_anchor: r
-                .try_get::<Option<i64>, _>("billing_anchor")?
-                .unwrap_or(start),
-            scheduled_price_id: r.try_get("scheduled_price_id")?,
-            scheduled_quantity: r.try_get("scheduled_quantity")?,
-            cancel_at_period_end: r.try_get::<i64, _>("cancel_at_period_end")? != 0,
-            version: r.try_get("version")?,
-        })
-    })
+    .await?
+    .map(sub_from_row)
+    .transpose()
+}
+
+/// A subscription by id, whatever its status.
+pub async fn by_id(db: &Db, id: &str) -> Result<Option<SubscriptionRow>, sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {SUB_COLUMNS} FROM subscriptions WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?
+    .map(sub_from_row)
     .transpose()
 }
 
@@ -89,7 +105,7 @@ pub struct ChangeRecord<'a> {
     pub detail: &'a str,
 }
 
-async fn record_change(
+pub(crate) async fn record_change(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     sub: &SubscriptionRow,
     change: &ChangeRecord<'_>,
@@ -178,7 +194,19 @@ pub async fn apply_now(
     }
     let mut invoice_id = None;
     if let Some(charge) = charge {
-        let id = super::invoices::insert_paid(&mut tx, &sub.org_id, charge.invoice, now).await?;
+        let id = super::invoices::insert(
+            &mut tx,
+            &super::invoices::NewInvoice {
+                org_id: &sub.org_id,
+                subscription_id: Some(&sub.id),
+                billing_reason: "subscription_update",
+                draft: charge.invoice,
+                paid: true,
+                now,
+            },
+        )
+        .await?
+        .id;
         super::invoices::insert_payment(
             &mut tx,
             &sub.org_id,

@@ -159,6 +159,8 @@ impl TestApp {
         let config = Config::from_lookup(|name| match name {
             "DATABASE_URL" => Some(url.clone()),
             "LISTEN_ADDR" => Some(addr.to_string()),
+            // Tests run bill runs themselves, at the times they choose.
+            "BILL_RUN_INTERVAL_SECS" => Some("0".to_string()),
             _ => None,
         })
         .expect("test config");

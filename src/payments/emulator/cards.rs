@@ -36,7 +36,7 @@ impl TestCard {
             .filter(|c| !c.is_whitespace() && *c != '-')
             .collect();
         let behaviour = match digits.as_str() {
-            "4242424242424242" => CardBehaviour::Succeeds,
+            "4242424242424242" | "5555555555554444" => CardBehaviour::Succeeds,
             "4000000000000002" => CardBehaviour::Declined,
             "4000000000009995" => CardBehaviour::InsufficientFunds,
             "4000000000000341" => CardBehaviour::AttachesButChargesFail,
@@ -57,6 +57,15 @@ impl TestCard {
             exp_month,
             exp_year,
         })
+    }
+
+    /// Stripe's brand code for the number: `mastercard` for 5…, `visa` for the rest.
+    pub fn brand(&self) -> &'static str {
+        if self.number.starts_with('5') {
+            "mastercard"
+        } else {
+            "visa"
+        }
     }
 
     pub fn last4(&self) -> String {

@@ -41,11 +41,17 @@ pub fn BillingPage() -> impl IntoView {
                                             <p class="mt-1 text-slate-600" data-testid="plan-status">{format!("{} · {} seat(s) · renews on {}", s.status, s.quantity, super::format_date(s.current_period_end))}</p>
                                             <a href="/billing/plan" data-testid="manage-plan" class="mt-4 inline-flex rounded-md border border-slate-300 px-4 py-2 text-sm font-semibold text-slate-800 hover:bg-slate-50">"Change plan, seats or cancel"</a>
                                             <a href="/billing/members" data-testid="manage-members" class="ml-2 mt-4 inline-flex rounded-md border border-slate-300 px-4 py-2 text-sm font-semibold text-slate-800 hover:bg-slate-50">"Members and seats"</a>
+                                            {(s.status == "past_due").then(|| view! {
+                                                <p class="mt-4 rounded-md bg-amber-50 p-3 text-sm text-amber-900" data-testid="past-due">"A payment failed. "<a href="/billing/invoices" class="font-semibold underline">"Pay the open invoice"</a>" or update your card to keep your plan."</p>
+                                            })}
                                         }.into_any(),
                                     }}
                                 </div>
                                 <div class="rounded-xl border border-slate-200 bg-white p-6 shadow-sm">
-                                    <h2 class="text-sm font-semibold uppercase tracking-wide text-slate-500">"Your role"</h2>
+                                    <h2 class="text-sm font-semibold uppercase tracking-wide text-slate-500">"Invoices and payment"</h2>
+                                    <a href="/billing/invoices" data-testid="invoices-link" class="mt-3 block font-medium text-indigo-600 hover:underline">"Invoice history"</a>
+                                    <a href="/billing/payment-methods" data-testid="payment-methods-link" class="mt-1 block font-medium text-indigo-600 hover:underline">"Payment methods"</a>
+                                    <h2 class="mt-6 text-sm font-semibold uppercase tracking-wide text-slate-500">"Your role"</h2>
                                     <p class="mt-3 text-xl font-semibold">{o.role.label()}</p>
                                     <p class="mt-1 text-sm text-slate-600">
                                         {if o.role.can_manage_billing() {

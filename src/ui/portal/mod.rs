@@ -3,6 +3,7 @@
 mod auth;
 mod billing;
 mod checkout;
+mod invoices;
 mod members;
 mod plan;
 mod pricing;
@@ -10,6 +11,7 @@ mod pricing;
 pub use auth::{SignInPage, SignUpPage};
 pub use billing::BillingPage;
 pub use checkout::{format_date, CheckoutSuccessPage};
+pub use invoices::{InvoicePage, InvoicesPage, PaymentMethodsPage};
 pub use members::{DevMailboxPage, InvitationPage, MembersPage};
 pub use plan::PlanChangePage;
 pub use pricing::{HomePage, PricingPage};

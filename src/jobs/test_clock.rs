@@ -1,0 +1,79 @@
+//! Moving a test clock forward: everything that would have happened to its organisations in that
+//! time happens, in order. The clock stops at each moment something falls due (a period end, a
+//! payment retry), the bill run does that work at that time, and so on until the target.
+
+use super::{run_due, RunOptions, RunSummary};
+use crate::server::AppState;
+use crate::store::test_clocks;
+
+/// Advances clock `clock_id` to `to` (unix seconds). Returns what the bill runs did on the way.
+pub async fn advance(
+    state: &AppState,
+    clock_id: &str,
+    to: i64,
+    progress: &(dyn Fn(&RunSummary) + Send + Sync),
+) -> Result<RunSummary, String> {
+    let db = &state.db;
+    let clock = test_clocks::find(db, clock_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("there is no test clock {clock_id}"))?;
+    if to < clock.frozen_at {
+        return Err(format!(
+            "test clock {clock_id} is at {}; it can only move forward",
+            format_time(clock.frozen_at)
+        ));
+    }
+    let options = RunOptions {
+        test_clock: Some(clock_id.to_string()),
+        ..RunOptions::for_state(state)
+    };
+    let mut total = RunSummary::default();
+    let mut current = clock.frozen_at;
+    loop {
+        let next = test_clocks::next_due(db, clock_id, to)
+            .await
+            .map_err(|e| e.to_string())?;
+        let step_to = next.map_or(to, |due| due.max(current));
+        test_clocks::set_time(db, clock_id, step_to)
+            .await
+            .map_err(|e| e.to_string())?;
+        current = step_to;
+        let summary = run_due(state, &options, progress).await;
+        let did_something = summary.processed() > 0;
+        merge(&mut total, summary);
+        if next.is_none() {
+            break;
+        }
+        if !did_something {
+            // Something is due but could not be done (see the errors): stop here rather than
+            // skipping past it.
+            total.errors.push(format!(
+                "test clock {clock_id} stopped at {}: due work could not be done",
+                format_time(current)
+            ));
+            break;
+        }
+    }
+    Ok(total)
+}
+
+fn merge(total: &mut RunSummary, part: RunSummary) {
+    total.renewed += part.renewed;
+    total.invoices_created += part.invoices_created;
+    total.payments_succeeded += part.payments_succeeded;
+    total.payments_failed += part.payments_failed;
+    total.moved_to_free += part.moved_to_free;
+    total.ended += part.ended;
+    total.skipped += part.skipped;
+    total.errors.extend(part.errors);
+    for (currency, amount) in part.collected {
+        *total.collected.entry(currency).or_default() += amount;
+    }
+}
+
+fn format_time(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| secs.to_string())
+}

@@ -1,0 +1,95 @@
+//! Test clocks: an organisation attached to one lives at the clock's time instead of the real
+//! one, so renewals, retries and period ends happen when the clock is moved forward.
+
+use super::{new_id, Db};
+use sqlx::Row;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestClockRow {
+    pub id: String,
+    pub name: String,
+    pub frozen_at: i64,
+}
+
+pub async fn create(db: &Db, name: &str, frozen_at: i64, now: i64) -> Result<String, sqlx::Error> {
+    let id = new_id("clock");
+    sqlx::query(
+        "INSERT INTO test_clocks (id, name, frozen_at, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&id)
+    .bind(name)
+    .bind(frozen_at)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(id)
+}
+
+pub async fn find(db: &Db, id: &str) -> Result<Option<TestClockRow>, sqlx::Error> {
+    sqlx::query("SELECT id, name, frozen_at FROM test_clocks WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .map(|r| {
+            Ok(TestClockRow {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                frozen_at: r.try_get("frozen_at")?,
+            })
+        })
+        .transpose()
+}
+
+/// Attaches an organisation to a clock. Returns false when the organisation does not exist.
+pub async fn attach(db: &Db, org_id: &str, clock_id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE organizations SET test_clock_id = $2 WHERE id = $1")
+        .bind(org_id)
+        .bind(clock_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Moves a clock to `at` (never backwards). Returns false when it would go back.
+pub async fn set_time(db: &Db, clock_id: &str, at: i64) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE test_clocks SET frozen_at = $2 WHERE id = $1 AND frozen_at <= $2")
+            .bind(clock_id)
+            .bind(at)
+            .execute(&db.pool)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The time an organisation lives at: its test clock's, or `real_now`.
+pub async fn org_now(db: &Db, org_id: &str, real_now: i64) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT tc.frozen_at FROM organizations o JOIN test_clocks tc ON tc.id = o.test_clock_id WHERE o.id = $1",
+    )
+    .bind(org_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(match row {
+        Some(r) => r.try_get("frozen_at")?,
+        None => real_now,
+    })
+}
+
+/// The earliest moment after which something is due for the organisations on a clock (a period
+/// end or a payment retry), if any is due by `until`.
+pub async fn next_due(db: &Db, clock_id: &str, until: i64) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT MIN(t) AS t FROM ( \
+           SELECT s.current_period_end AS t FROM subscriptions s JOIN organizations o ON o.id = s.org_id \
+             WHERE o.test_clock_id = $1 AND s.status IN ('active', 'trialing', 'past_due') AND s.current_period_end <= $2 \
+           UNION ALL \
+           SELECT i.next_attempt_at AS t FROM invoices i JOIN organizations o ON o.id = i.org_id \
+             WHERE o.test_clock_id = $1 AND i.status = 'open' AND i.next_attempt_at <= $2 \
+         ) due",
+    )
+    .bind(clock_id)
+    .bind(until)
+    .fetch_one(&db.pool)
+    .await?;
+    row.try_get::<Option<i64>, _>("t")
+}
