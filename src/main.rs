@@ -76,6 +76,7 @@ enum TestClockAction {
     Attach {
         #[arg(long)]
         clock: String,
+        /// The organisation's id, or the email of a member (their first organisation).
         #[arg(long)]
         org: String,
     },
@@ -318,6 +319,20 @@ async fn test_clock(state: &server::AppState, action: TestClockAction) -> Result
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("--clock {clock}: there is no such test clock"))?;
+            let org = if org.contains('@') {
+                let email = Email::parse(&org).map_err(|e| format!("--org {org:?}: {e}"))?;
+                let user = billing_portal::store::accounts::find_user_by_email(&state.db, &email)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("--org {org}: no account has this email"))?;
+                billing_portal::store::accounts::first_membership(&state.db, &user.id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("--org {org}: this account belongs to no organisation"))?
+                    .org_id
+            } else {
+                org
+            };
             if !test_clocks::attach(&state.db, &org, &clock)
                 .await
                 .map_err(|e| e.to_string())?

@@ -39,11 +39,17 @@ async fn cycle_invoices(app: &TestApp) -> i64 {
 }
 
 async fn a_killed_bill_run_is_finished_by_the_next_without_double_charges(app: TestApp) {
-    billing_portal::store::seed::seed_demo(&app.state).await.unwrap();
+    billing_portal::store::seed::seed_demo(&app.state)
+        .await
+        .unwrap();
     for i in 0..ORGS {
         let browser = TestApp::browser();
-        app.sign_up(&browser, &format!("owner{i}@example.com"), &format!("Org {i}"))
-            .await;
+        app.sign_up(
+            &browser,
+            &format!("owner{i}@example.com"),
+            &format!("Org {i}"),
+        )
+        .await;
         let (_, session) = app.start_checkout(&browser, "pro_monthly", "2").await;
         let paid = app
             .emulator_control(
@@ -58,7 +64,10 @@ async fn a_killed_bill_run_is_finished_by_the_next_without_double_charges(app: T
     // the real date, so every one of them has months of renewals to catch up on.
     let real_now = chrono::Utc::now().timestamp();
     let start = app.state.now();
-    assert!(real_now > start + 40 * 86_400, "the real date is after the test's");
+    assert!(
+        real_now > start + 40 * 86_400,
+        "the real date is after the test's"
+    );
 
     let mut first = bill_run(&app)
         .stdout(Stdio::null())
@@ -76,24 +85,36 @@ async fn a_killed_bill_run_is_finished_by_the_next_without_double_charges(app: T
     }
     first.kill().unwrap();
     first.wait().unwrap();
-    assert!(seen >= 5, "the first run made progress before it was killed");
+    assert!(
+        seen >= 5,
+        "the first run made progress before it was killed"
+    );
     let after_kill = cycle_invoices(&app).await;
 
     // Its leases expire; the next run finishes everything.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let out = bill_run(&app).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("bill run finished"), "{stdout}");
     let total = cycle_invoices(&app).await;
-    assert!(total > after_kill, "the second run did the rest ({after_kill} → {total})");
+    assert!(
+        total > after_kill,
+        "the second run did the rest ({after_kill} → {total})"
+    );
 
     // Every subscription has one invoice per month from 15 Feb 2026 to its current period, in
     // an unbroken chain, each paid once.
-    let subs = sqlx::query("SELECT id, current_period_start, current_period_end, status FROM subscriptions")
-        .fetch_all(&app.db().pool)
-        .await
-        .unwrap();
+    let subs = sqlx::query(
+        "SELECT id, current_period_start, current_period_end, status FROM subscriptions",
+    )
+    .fetch_all(&app.db().pool)
+    .await
+    .unwrap();
     let mut expected_total = 0;
     for sub in &subs {
         let id: String = sub.get("id");
@@ -112,7 +133,10 @@ async fn a_killed_bill_run_is_finished_by_the_next_without_double_charges(app: T
         .map(|r| (r.get("period_start"), r.get("period_end"), r.get("status")))
         .collect();
         for pair in periods.windows(2) {
-            assert_eq!(pair[0].1, pair[1].0, "subscription {id}: no period missing or repeated");
+            assert_eq!(
+                pair[0].1, pair[1].0,
+                "subscription {id}: no period missing or repeated"
+            );
         }
         assert!(periods.iter().all(|p| p.2 == "paid"), "{id}: {periods:?}");
         let current_start: i64 = sub.get("current_period_start");
@@ -132,7 +156,10 @@ async fn a_killed_bill_run_is_finished_by_the_next_without_double_charges(app: T
         .json()
         .await
         .unwrap();
-    let list = events["data"].as_array().or_else(|| events.as_array()).unwrap();
+    let list = events["data"]
+        .as_array()
+        .or_else(|| events.as_array())
+        .unwrap();
     let charges = list
         .iter()
         .filter(|e| e["type"] == "payment_intent.succeeded")

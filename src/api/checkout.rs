@@ -48,7 +48,11 @@ pub(crate) async fn stripe_customer(
 
 /// Starts a hosted checkout for `price_id` and `seats` and sends the browser to it.
 #[server(endpoint = "billing/checkout")]
-pub async fn start_checkout(price_id: String, seats: String) -> Result<(), AppError> {
+pub async fn start_checkout(
+    price_id: String,
+    seats: String,
+    promotion_code: Option<String>,
+) -> Result<(), AppError> {
     use crate::payments::gateway::CheckoutRequest;
     use crate::store::{checkouts, subscriptions};
     let state = crate::server::state()?;
@@ -83,13 +87,34 @@ pub async fn start_checkout(price_id: String, seats: String) -> Result<(), AppEr
             "Your organisation already has a plan. Change it from the billing page instead.".into(),
         ));
     }
-    let draft = crate::payments::fulfil::first_invoice(price, seats, state.clock.now())
-        .map_err(AppError::internal)?;
+    let promotion = match promotion_code
+        .as_deref()
+        .and_then(crate::domain::promotion::normalise)
+    {
+        Some(code) => Some(
+            crate::api::subscription::server::usable_promotion(
+                &state,
+                &customer.org_id,
+                &code,
+                price.currency,
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let draft = crate::payments::fulfil::first_invoice(
+        price,
+        seats,
+        state.clock.now(),
+        promotion.as_ref().map(|p| &p.coupon),
+    )
+    .map_err(AppError::internal)?;
     if draft.total.minor_units() <= 0 {
-        return Err(AppError::Invalid(format!(
-            "{} is free: there is nothing to pay.",
-            plan.name
-        )));
+        return Err(AppError::Invalid(if promotion.is_some() {
+            format!("With this code the first invoice of {} is free; free first invoices are not offered at checkout. Leave the code empty, or use it on your plan after subscribing.", plan.name)
+        } else {
+            format!("{} is free: there is nothing to pay.", plan.name)
+        }));
     }
 
     // Stripe's hosted sessions live 24 hours; reuse one started in the last hour.
@@ -98,6 +123,7 @@ pub async fn start_checkout(price_id: String, seats: String) -> Result<(), AppEr
         &customer.org_id,
         &price.id,
         seats,
+        draft.total.minor_units(),
         state.now() - 3600,
     )
     .await?
@@ -121,6 +147,7 @@ pub async fn start_checkout(price_id: String, seats: String) -> Result<(), AppEr
             currency: &currency,
             amount: draft.total.minor_units(),
             created_by: &customer.email,
+            promotion_code: promotion.as_ref().map(|p| p.code.as_str()),
         },
         state.now(),
     )

@@ -25,6 +25,8 @@ pub struct CurrentPlan {
     pub scheduled: Option<(String, String, i64)>,
     pub cancel_at_period_end: bool,
     pub version: i64,
+    /// The discount on the plan, e.g. "LAUNCH20: 20% off 3 billing periods (2 left)".
+    pub coupon: Option<String>,
 }
 
 /// Everything the change page shows, including the server's time to preview at.
@@ -80,11 +82,11 @@ pub async fn load_plan_page() -> Result<PlanPage, AppError> {
         .map_err(AppError::internal)?;
     let current =
         match crate::store::subscriptions::live_for_org(&state.db, &customer.org_id).await? {
-            Some(sub) => Some(server::current_plan(&plans, &sub)?),
+            Some(sub) => Some(server::current_plan_with_coupon(&state, &plans, &sub).await?),
             None => None,
         };
     Ok(PlanPage {
-        now: state.clock.now(),
+        now: server::org_time(&state, &customer.org_id).await?,
         current,
         plans,
         policies: ChangePolicies::default(),
@@ -117,6 +119,12 @@ pub async fn cancel_subscription(
     server::cancel(reason, details, version).await
 }
 
+/// Applies a promotion code to the live subscription: its coupon discounts the next invoices.
+#[server(endpoint = "billing/plan/promotion-code")]
+pub async fn apply_promotion_code(code: String, version: String) -> Result<String, AppError> {
+    server::apply_code(code, version).await
+}
+
 #[server(endpoint = "billing/plan/resume")]
 pub async fn resume_subscription(version: String) -> Result<(), AppError> {
     server::resume(version).await
@@ -133,7 +141,7 @@ pub const CANCEL_REASONS: [(&str, &str); 6] = [
 ];
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod server {
     use super::*;
     use crate::domain::{ChangeKind, Money};
     use crate::payments::gateway::ChargeOutcome;
@@ -141,6 +149,120 @@ mod server {
     use crate::store::subscriptions::{
         self, ChangeError, ChangeRecord, ImmediateCharge, SubscriptionRow,
     };
+
+    /// The time the organisation lives at: its test clock's, or the server's.
+    pub async fn org_time(state: &AppState, org_id: &str) -> Result<DateTime<Utc>, AppError> {
+        let secs = crate::store::test_clocks::org_now(&state.db, org_id, state.now()).await?;
+        Ok(timestamp(secs))
+    }
+
+    /// The promotion code if this organisation may use it now on a plan billed in `currency`.
+    pub async fn usable_promotion(
+        state: &AppState,
+        org_id: &str,
+        code: &str,
+        currency: crate::domain::Currency,
+    ) -> Result<crate::domain::promotion::PromotionCode, AppError> {
+        use crate::domain::promotion::PromotionError;
+        let promotion = crate::store::coupons::promotion_code(&state.db, code)
+            .await?
+            .ok_or_else(|| {
+                AppError::Invalid(PromotionError::Unknown(code.to_string()).to_string())
+            })?;
+        let redeemed =
+            crate::store::coupons::redeemed_by(&state.db, &promotion.coupon.id, org_id).await?;
+        promotion
+            .check(org_time(state, org_id).await?, currency, redeemed)
+            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        Ok(promotion)
+    }
+
+    pub async fn current_plan_with_coupon(
+        state: &AppState,
+        plans: &[PlanOffer],
+        sub: &SubscriptionRow,
+    ) -> Result<CurrentPlan, AppError> {
+        let mut current = current_plan(plans, sub)?;
+        if let Some(coupon_id) = &sub.coupon_id {
+            if let Some(coupon) = crate::store::coupons::coupon(&state.db, coupon_id).await? {
+                let applied = crate::domain::AppliedCoupon {
+                    coupon: coupon.clone(),
+                    periods_applied: u32::try_from(sub.coupon_periods_applied).unwrap_or(u32::MAX),
+                };
+                let left = match coupon.duration {
+                    crate::domain::CouponDuration::Repeating { periods } => {
+                        format!(
+                            " ({} left)",
+                            periods.saturating_sub(applied.periods_applied)
+                        )
+                    }
+                    _ => String::new(),
+                };
+                // Shown while it still discounts a coming invoice.
+                if applied.applies_to_next_period() {
+                    current.coupon = Some(format!(
+                        "{}: {}{left}",
+                        coupon.name,
+                        crate::domain::promotion::describe(&coupon)
+                    ));
+                }
+            }
+        }
+        Ok(current)
+    }
+
+    pub async fn apply_code(code: String, version: String) -> Result<String, AppError> {
+        let state = crate::server::state()?;
+        let (customer, sub) = editable(&state, &version).await?;
+        let code = crate::domain::promotion::normalise(&code)
+            .ok_or_else(|| AppError::Invalid("Enter a promotion code.".into()))?;
+        if let Some(existing) = &sub.coupon_id {
+            let plans = crate::store::catalog::load(&state.db)
+                .await
+                .map_err(AppError::internal)?;
+            let current = current_plan_with_coupon(&state, &plans, &sub).await?;
+            if current.coupon.is_some() {
+                return Err(AppError::Invalid(
+                    crate::domain::promotion::PromotionError::AlreadyDiscounted(
+                        current.coupon.unwrap_or_else(|| existing.clone()),
+                    )
+                    .to_string(),
+                ));
+            }
+        }
+        let currency = currency_of(&state, &sub).await?;
+        let promotion = usable_promotion(&state, &customer.org_id, &code, currency).await?;
+        let described = crate::domain::promotion::describe(&promotion.coupon);
+        subscriptions::set_coupon(
+            &state.db,
+            &sub,
+            &promotion.code,
+            &promotion.coupon.id,
+            &ChangeRecord {
+                actor: &customer.email,
+                kind: "coupon_applied",
+                to_price_id: &sub.price_id,
+                to_quantity: sub.quantity,
+                amount_due: Money::zero(currency),
+                effective_at: sub.current_period_end,
+                invoice_id: None,
+                detail: &format!("promotion code {}: {described}", promotion.code),
+            },
+            state.now(),
+        )
+        .await
+        .map_err(|e| match e {
+            ChangeError::Db(e) if crate::store::is_unique_violation(&e) => AppError::Invalid(
+                crate::domain::promotion::PromotionError::AlreadyRedeemed(code.clone()).to_string(),
+            ),
+            other => from_change_error(other),
+        })?;
+        Ok(format!(
+            "{} applied: {described}, from your next invoice on {}.",
+            promotion.code,
+            crate::ui::portal::format_date(sub.current_period_end)
+        ))
+    }
 
     fn timestamp(t: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(t, 0).unwrap_or_default()
@@ -186,6 +308,7 @@ mod server {
             scheduled,
             cancel_at_period_end: sub.cancel_at_period_end,
             version: sub.version,
+            coupon: None,
         })
     }
 
@@ -255,7 +378,7 @@ mod server {
                 "{in_use} seats are taken by members and pending invitations; keep at least {in_use} or remove some first."
             )));
         }
-        let now = state.clock.now();
+        let now = org_time(&state, &customer.org_id).await?;
         let preview = preview(&current, price, quantity, now, &ChangePolicies::default())
             .map_err(AppError::Invalid)?;
         let due = preview.amount_due_now;

@@ -15,6 +15,7 @@ pub mod invoice;
 pub mod money;
 pub mod period;
 pub mod pricing;
+pub mod promotion;
 pub mod proration;
 pub mod renewal;
 pub mod rounding;

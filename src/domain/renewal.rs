@@ -10,6 +10,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::coupon::AppliedCoupon;
 use super::invoice::SubscriptionSnapshot;
 use super::invoice::{build_invoice, InvoiceDraft, InvoiceError, SubscriptionItem};
 use super::period::{period_containing, BillingPeriod, PeriodError};
@@ -27,6 +28,8 @@ pub struct PeriodEndInput<'a> {
     pub cancel_at_period_end: bool,
     /// The catalog's free price in the subscription's currency, if it has one.
     pub free_price: Option<&'a Price>,
+    /// A coupon on the subscription, with the periods it has discounted so far.
+    pub coupon: Option<AppliedCoupon>,
 }
 
 /// What the period end does.
@@ -83,7 +86,7 @@ pub fn at_period_end(input: &PeriodEndInput<'_>) -> Result<PeriodEndDecision, Re
                 price: price.clone(),
                 quantity,
             }],
-            coupon: None,
+            coupon: input.coupon.clone(),
             pending_lines: Vec::new(),
         },
         period,
@@ -222,6 +225,7 @@ mod tests {
             scheduled: None,
             cancel_at_period_end: false,
             free_price: None,
+            coupon: None,
         })
         .unwrap();
         let PeriodEndDecision::Renew {
@@ -251,6 +255,7 @@ mod tests {
             scheduled: Some((&monthly, 4)),
             cancel_at_period_end: false,
             free_price: None,
+            coupon: None,
         })
         .unwrap();
         let PeriodEndDecision::Renew {
@@ -286,6 +291,7 @@ mod tests {
             scheduled: None,
             cancel_at_period_end: true,
             free_price: Some(&free),
+            coupon: None,
         };
         assert_eq!(
             at_period_end(&input).unwrap(),

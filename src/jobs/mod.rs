@@ -267,7 +267,18 @@ async fn renew(
         )),
         _ => None,
     };
+    let coupon = match &sub.coupon_id {
+        Some(id) => crate::store::coupons::coupon(db, id)
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|coupon| crate::domain::AppliedCoupon {
+                coupon,
+                periods_applied: u32::try_from(sub.coupon_periods_applied).unwrap_or(u32::MAX),
+            }),
+        None => None,
+    };
     let decision = at_period_end(&PeriodEndInput {
+        coupon,
         price,
         quantity: sub.quantity,
         anchor: timestamp(sub.billing_anchor),

@@ -112,7 +112,15 @@ pub async fn complete_checkout(state: &AppState, session_id: &str) -> Result<(),
         .cloned()
         .ok_or_else(|| format!("price {} is no longer in the catalog", checkout.price_id))?;
     let now = state.clock.now();
-    let draft = first_invoice(&price, checkout.quantity, now).map_err(|e| e.to_string())?;
+    let coupon = match checkout.promotion_code.as_deref() {
+        Some(code) => crate::store::coupons::promotion_code(db, code)
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|p| p.coupon),
+        None => None,
+    };
+    let draft = first_invoice(&price, checkout.quantity, now, coupon.as_ref())
+        .map_err(|e| e.to_string())?;
     if draft.total.minor_units() != checkout.amount {
         return Err(format!(
             "checkout {} was priced at {} but its invoice totals {}",
@@ -129,6 +137,7 @@ pub async fn complete_checkout(state: &AppState, session_id: &str) -> Result<(),
             payment_intent_id: session.payment_intent_id.as_deref(),
             card: card.as_ref(),
             invoice: &draft,
+            coupon: coupon.as_ref(),
             now: now.timestamp(),
         },
     )
@@ -161,12 +170,13 @@ pub async fn complete_checkout(state: &AppState, session_id: &str) -> Result<(),
     Ok(())
 }
 
-/// The first invoice of a new subscription to `price` × `quantity` starting at `start`: what a
-/// checkout charges, and what its completion records.
+/// The first invoice of a new subscription to `price` × `quantity` starting at `start`, with the
+/// coupon of a promotion code: what a checkout charges, and what its completion records.
 pub fn first_invoice(
     price: &Price,
     quantity: i64,
     start: chrono::DateTime<chrono::Utc>,
+    coupon: Option<&crate::domain::Coupon>,
 ) -> Result<InvoiceDraft, String> {
     let period = BillingPeriod::first(start, price.interval).map_err(|e| e.to_string())?;
     build_invoice(
@@ -176,7 +186,10 @@ pub fn first_invoice(
                 price: price.clone(),
                 quantity,
             }],
-            coupon: None,
+            coupon: coupon.map(|coupon| crate::domain::AppliedCoupon {
+                coupon: coupon.clone(),
+                periods_applied: 0,
+            }),
             pending_lines: Vec::new(),
         },
         period,

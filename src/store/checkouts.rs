@@ -15,6 +15,8 @@ pub struct CheckoutRow {
     pub amount: i64,
     pub stripe_session_id: Option<String>,
     pub status: String,
+    /// The promotion code the customer entered (upper case), if any.
+    pub promotion_code: Option<String>,
 }
 
 pub struct NewCheckout<'a> {
@@ -24,13 +26,14 @@ pub struct NewCheckout<'a> {
     pub currency: &'a str,
     pub amount: i64,
     pub created_by: &'a str,
+    pub promotion_code: Option<&'a str>,
 }
 
 pub async fn create(db: &Db, checkout: &NewCheckout<'_>, now: i64) -> Result<String, sqlx::Error> {
     let id = new_id("chk");
     sqlx::query(
-        "INSERT INTO checkouts (id, org_id, price_id, quantity, currency, amount, status, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8)",
+        "INSERT INTO checkouts (id, org_id, price_id, quantity, currency, amount, status, created_by, created_at, \
+         promotion_code) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9)",
     )
     .bind(&id)
     .bind(checkout.org_id)
@@ -40,6 +43,7 @@ pub async fn create(db: &Db, checkout: &NewCheckout<'_>, now: i64) -> Result<Str
     .bind(checkout.amount)
     .bind(checkout.created_by)
     .bind(now)
+    .bind(checkout.promotion_code)
     .execute(&db.pool)
     .await?;
     Ok(id)
@@ -62,7 +66,8 @@ pub async fn attach_session(
     Ok(())
 }
 
-const COLUMNS: &str = "id, org_id, price_id, quantity, currency, amount, stripe_session_id, status";
+const COLUMNS: &str =
+    "id, org_id, price_id, quantity, currency, amount, stripe_session_id, status, promotion_code";
 
 fn from_row(r: sqlx::any::AnyRow) -> Result<CheckoutRow, sqlx::Error> {
     Ok(CheckoutRow {
@@ -74,6 +79,7 @@ fn from_row(r: sqlx::any::AnyRow) -> Result<CheckoutRow, sqlx::Error> {
         amount: r.try_get("amount")?,
         stripe_session_id: r.try_get("stripe_session_id")?,
         status: r.try_get("status")?,
+        promotion_code: r.try_get("promotion_code")?,
     })
 }
 
@@ -85,17 +91,19 @@ pub async fn open_session_url(
     org_id: &str,
     price_id: &str,
     quantity: i64,
+    amount: i64,
     since: i64,
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query(
         "SELECT stripe_session_url FROM checkouts WHERE org_id = $1 AND price_id = $2 AND quantity = $3 \
-         AND status = 'open' AND stripe_session_url IS NOT NULL AND created_at > $4 \
+         AND amount = $5 AND status = 'open' AND stripe_session_url IS NOT NULL AND created_at > $4 \
          ORDER BY created_at DESC LIMIT 1",
     )
     .bind(org_id)
     .bind(price_id)
     .bind(quantity)
     .bind(since)
+    .bind(amount)
     .fetch_optional(&db.pool)
     .await?
     .map(|r| r.try_get("stripe_session_url"))
@@ -145,6 +153,8 @@ pub struct Completion<'a> {
     pub card: Option<&'a SavedCard>,
     /// The first invoice, built by the engine for the first period.
     pub invoice: &'a InvoiceDraft,
+    /// The coupon the checkout's promotion code granted.
+    pub coupon: Option<&'a crate::domain::Coupon>,
     pub now: i64,
 }
 
@@ -244,6 +254,25 @@ pub async fn complete(db: &Db, c: &Completion<'_>) -> Result<CompletionOutcome, 
     .bind(&c.checkout.id)
     .execute(&mut *tx)
     .await?;
+    if let (Some(coupon), Some(code)) = (c.coupon, c.checkout.promotion_code.as_deref()) {
+        sqlx::query(
+            "UPDATE subscriptions SET coupon_id = $2, coupon_periods_applied = $3 WHERE id = $1",
+        )
+        .bind(&subscription_id)
+        .bind(&coupon.id)
+        .bind(i64::from(draft.coupon_applied))
+        .execute(&mut *tx)
+        .await?;
+        super::coupons::redeem_in_tx(
+            &mut tx,
+            code,
+            &coupon.id,
+            &c.checkout.org_id,
+            &subscription_id,
+            c.now,
+        )
+        .await?;
+    }
     let invoice_id = invoices::insert(
         &mut tx,
         &invoices::NewInvoice {

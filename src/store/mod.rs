@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod catalog;
 pub mod checkouts;
+pub mod coupons;
 pub mod credits;
 pub mod db;
 pub mod events;

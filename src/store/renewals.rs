@@ -109,7 +109,8 @@ pub async fn apply_period_end(
             let updated = sqlx::query(
                 "UPDATE subscriptions SET price_id = $3, quantity = $4, billing_anchor = $5, \
                  current_period_start = $6, current_period_end = $7, scheduled_price_id = NULL, \
-                 scheduled_quantity = NULL, lease_holder = NULL, lease_until = NULL, version = version + 1 \
+                 scheduled_quantity = NULL, coupon_periods_applied = coupon_periods_applied + $8, \
+                 lease_holder = NULL, lease_until = NULL, version = version + 1 \
                  WHERE id = $1 AND version = $2",
             )
             .bind(&sub.id)
@@ -119,6 +120,7 @@ pub async fn apply_period_end(
             .bind(anchor.timestamp())
             .bind(period.start.timestamp())
             .bind(period.end.timestamp())
+            .bind(i64::from(invoice.coupon_applied))
             .execute(&mut *tx)
             .await?;
             if updated.rows_affected() != 1 {

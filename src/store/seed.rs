@@ -134,6 +134,58 @@ pub fn demo_catalog() -> Vec<PlanOffer> {
     ]
 }
 
+/// Demo coupons with their promotion code, expiry and redemption limit.
+pub fn demo_coupons() -> Vec<(
+    crate::domain::Coupon,
+    &'static str,
+    Option<i64>,
+    Option<i64>,
+)> {
+    use crate::domain::{Coupon, CouponDuration, CouponValue, Money};
+    vec![
+        (
+            Coupon {
+                id: "launch20".into(),
+                name: "Launch offer".into(),
+                value: CouponValue::Percent {
+                    percent: rust_decimal::Decimal::from(20),
+                },
+                duration: CouponDuration::Repeating { periods: 3 },
+            },
+            "LAUNCH20",
+            None,
+            Some(1000),
+        ),
+        (
+            Coupon {
+                id: "welcome10".into(),
+                name: "Welcome".into(),
+                value: CouponValue::FixedAmount {
+                    amount: Money::from_minor(1000, Currency::USD),
+                },
+                duration: CouponDuration::Once,
+            },
+            "WELCOME10",
+            None,
+            None,
+        ),
+        (
+            Coupon {
+                id: "summer25".into(),
+                name: "Summer sale".into(),
+                value: CouponValue::Percent {
+                    percent: rust_decimal::Decimal::from(25),
+                },
+                duration: CouponDuration::Once,
+            },
+            "SUMMER25",
+            // 1 September 2025.
+            Some(1_756_684_800),
+            None,
+        ),
+    ]
+}
+
 /// Loads the demo catalog and accounts; returns a summary for the terminal.
 pub async fn seed_demo(state: &AppState) -> Result<String, String> {
     let db = &state.db;
@@ -171,8 +223,16 @@ pub async fn seed_demo(state: &AppState) -> Result<String, String> {
                 .map_err(|e| e.to_string())?;
         }
     }
+    for (coupon, code, expires_at, max) in demo_coupons() {
+        super::coupons::upsert_coupon(db, &coupon, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        super::coupons::upsert_code(db, code, &coupon.id, expires_at, max, now)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     Ok(format!(
-        "demo data ready: plans Free, Pro, Team; customer {DEMO_OWNER} (owner of Demo Corp); \
+        "demo data ready: plans Free, Pro, Team; promotion codes LAUNCH20, WELCOME10 (SUMMER25 has expired); customer {DEMO_OWNER} (owner of Demo Corp); \
          staff agent@demo.test, admin@demo.test, approver@demo.test; password {DEMO_PASSWORD}"
     ))
 }

@@ -43,11 +43,14 @@ pub struct SubscriptionRow {
     pub scheduled_quantity: Option<i64>,
     pub cancel_at_period_end: bool,
     pub version: i64,
+    pub coupon_id: Option<String>,
+    pub coupon_periods_applied: i64,
 }
 
 const SUB_COLUMNS: &str =
     "id, org_id, price_id, quantity, status, current_period_start, current_period_end, \
-     billing_anchor, scheduled_price_id, scheduled_quantity, cancel_at_period_end, version";
+     billing_anchor, scheduled_price_id, scheduled_quantity, cancel_at_period_end, version, coupon_id, \
+     coupon_periods_applied";
 
 fn sub_from_row(r: sqlx::any::AnyRow) -> Result<SubscriptionRow, sqlx::Error> {
     let start: i64 = r.try_get("current_period_start")?;
@@ -66,6 +69,8 @@ fn sub_from_row(r: sqlx::any::AnyRow) -> Result<SubscriptionRow, sqlx::Error> {
         scheduled_quantity: r.try_get("scheduled_quantity")?,
         cancel_at_period_end: r.try_get::<i64, _>("cancel_at_period_end")? != 0,
         version: r.try_get("version")?,
+        coupon_id: r.try_get("coupon_id")?,
+        coupon_periods_applied: r.try_get("coupon_periods_applied")?,
     })
 }
 
@@ -282,6 +287,35 @@ pub async fn set_cancel_at_period_end(
     if updated.rows_affected() != 1 {
         return Err(ChangeError::Stale);
     }
+    record_change(&mut tx, sub, change, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Puts a coupon on the subscription (replacing a used-up one) and records the redemption,
+/// version-checked.
+pub async fn set_coupon(
+    db: &Db,
+    sub: &SubscriptionRow,
+    code: &str,
+    coupon_id: &str,
+    change: &ChangeRecord<'_>,
+    now: i64,
+) -> Result<(), ChangeError> {
+    let mut tx = db.begin_write().await?;
+    let updated = sqlx::query(
+        "UPDATE subscriptions SET coupon_id = $3, coupon_periods_applied = 0, version = version + 1 \
+         WHERE id = $1 AND version = $2",
+    )
+    .bind(&sub.id)
+    .bind(sub.version)
+    .bind(coupon_id)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(ChangeError::Stale);
+    }
+    super::coupons::redeem_in_tx(&mut tx, code, coupon_id, &sub.org_id, &sub.id, now).await?;
     record_change(&mut tx, sub, change, now).await?;
     tx.commit().await?;
     Ok(())

@@ -11,6 +11,7 @@
 //! | `GET /_emulator/events` | | every event, oldest first, in Stripe's envelope |
 //! | `GET /_emulator/deliveries` | | every delivery attempt |
 //! | `POST /_emulator/checkout/{id}/complete` | `{"card": "4242...", "authenticate": true}` | pays a session as the hosted page would |
+//! | `POST /_emulator/fixtures/customers` | `{"count": 1000, "card": "4242..."}` | creates customers, each with that card attached, without events (for load tests) |
 //! | `POST /_emulator/reset` | | forgets everything |
 
 use std::time::Duration;
@@ -66,6 +67,7 @@ pub(super) fn routes() -> Router<EmulatorState> {
         .route("/_emulator/events/{id}/resend", post(resend_event))
         .route("/_emulator/deliveries", get(deliveries))
         .route("/_emulator/checkout/{id}/complete", post(complete_checkout))
+        .route("/_emulator/fixtures/customers", post(customer_fixtures))
         .route("/_emulator/reset", post(reset))
 }
 
@@ -287,6 +289,55 @@ async fn complete_checkout(
         ),
     };
     Ok(response.into_response())
+}
+
+#[derive(Deserialize)]
+struct CustomerFixtures {
+    count: usize,
+    card: String,
+}
+
+/// Creates `count` customers with `card` attached; answers `[{"customer", "payment_method"}]`.
+async fn customer_fixtures(
+    State(state): State<EmulatorState>,
+    raw: axum::body::Bytes,
+) -> Result<Response, ControlError> {
+    use super::state::{new_id, now, Customer, PaymentMethod};
+    let request: CustomerFixtures = body(&raw)?;
+    let card = super::cards::TestCard::parse(&request.card, "12/34").map_err(|_| {
+        ControlError(
+            StatusCode::BAD_REQUEST,
+            format!("{:?} is not one of the emulator's test cards", request.card),
+        )
+    })?;
+    let created = state.write(None, |store| {
+        (0..request.count.min(1_000_000))
+            .map(|_| {
+                let customer = Customer {
+                    id: new_id("cus_"),
+                    created: now(),
+                    email: None,
+                    name: None,
+                    description: None,
+                    phone: None,
+                    metadata: Default::default(),
+                    default_payment_method: None,
+                };
+                let method = PaymentMethod {
+                    id: new_id("pm_"),
+                    created: now(),
+                    customer: Some(customer.id.clone()),
+                    card: card.clone(),
+                };
+                let pair = json!({ "customer": customer.id, "payment_method": method.id });
+                store.payment_method_order.push(method.id.clone());
+                store.payment_methods.insert(method.id.clone(), method);
+                store.customers.insert(customer.id.clone(), customer);
+                pair
+            })
+            .collect::<Vec<_>>()
+    });
+    Ok(Json(Value::Array(created)).into_response())
 }
 
 async fn reset(State(state): State<EmulatorState>) -> Json<Value> {

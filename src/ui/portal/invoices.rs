@@ -62,7 +62,7 @@ pub fn InvoicesPage() -> impl IntoView {
                                                 <td class=cell>{format_date(i.created_at)}</td>
                                                 <td class=cell><span class=badge data-testid="invoice-status">{status_label(&i.status)}</span></td>
                                                 <td class=format!("{cell} text-right tabular-nums")>{i.total.clone()}</td>
-                                                <td class=format!("{cell} text-right")><a href=pdf download class="text-indigo-600 hover:underline">"PDF"</a></td>
+                                                <td class=format!("{cell} text-right")><a href=pdf download rel="external" class="text-indigo-600 hover:underline">"PDF"</a></td>
                                             </tr>
                                         }
                                     }).collect_view()}
@@ -134,7 +134,7 @@ pub fn InvoicePage() -> impl IntoView {
                             </dl>
                         </div>
                         <div class="mt-6 flex flex-wrap items-center gap-3">
-                            <a href=pdf download data-testid="download-pdf" class="rounded-md border border-slate-300 px-4 py-2 text-sm font-semibold text-slate-800 hover:bg-slate-50">"Download PDF"</a>
+                            <a href=pdf download rel="external" data-testid="download-pdf" class="rounded-md border border-slate-300 px-4 py-2 text-sm font-semibold text-slate-800 hover:bg-slate-50">"Download PDF"</a>
                             {inv.payable.then(|| view! {
                                 <ActionForm action=pay>
                                     <input type="hidden" name="id" value=invoice_id/>

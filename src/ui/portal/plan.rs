@@ -1,7 +1,7 @@
 use crate::api::catalog::PlanOffer;
 use crate::api::subscription::{
-    load_plan_page, preview, CancelSubscription, ChangeSubscription, CurrentPlan, PlanPage,
-    ResumeSubscription, UndoScheduledChange, CANCEL_REASONS,
+    load_plan_page, preview, ApplyPromotionCode, CancelSubscription, ChangeSubscription,
+    CurrentPlan, PlanPage, ResumeSubscription, UndoScheduledChange, CANCEL_REASONS,
 };
 use crate::api::AppError;
 use crate::domain::{Money, Price, ProrationPreview};
@@ -20,6 +20,7 @@ pub fn PlanChangePage() -> impl IntoView {
     let undo = ServerAction::<UndoScheduledChange>::new();
     let cancel = ServerAction::<CancelSubscription>::new();
     let resume = ServerAction::<ResumeSubscription>::new();
+    let promote = ServerAction::<ApplyPromotionCode>::new();
     let page = Resource::new(
         move || {
             (
@@ -27,6 +28,7 @@ pub fn PlanChangePage() -> impl IntoView {
                 undo.version().get(),
                 cancel.version().get(),
                 resume.version().get(),
+                promote.version().get(),
             )
         },
         |_| load_plan_page(),
@@ -37,6 +39,7 @@ pub fn PlanChangePage() -> impl IntoView {
             undo.value().get().and_then(Result::err),
             cancel.value().get().and_then(Result::err),
             resume.value().get().and_then(Result::err),
+            promote.value().get().and_then(Result::err),
         ]
         .into_iter()
         .flatten()
@@ -67,6 +70,9 @@ pub fn PlanChangePage() -> impl IntoView {
                         }}
                     </p>
                 })}
+                {move || promote.value().get().and_then(Result::ok).map(|message| view! {
+                    <p role="status" data-testid="promotion-result" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{message}</p>
+                })}
             </div>
             <Suspense fallback=|| view! { <p class="mt-6 text-slate-500">"Loading your plan…"</p> }>
                 {move || Suspend::new(async move {
@@ -79,7 +85,7 @@ pub fn PlanChangePage() -> impl IntoView {
                                     <a href="/pricing" class="font-medium text-indigo-600 hover:underline">"Choose one on the pricing page."</a>
                                 </p>
                             }.into_any(),
-                            Some(current) => view! { <PlanChangeBody data current change undo cancel resume/> }.into_any(),
+                            Some(current) => view! { <PlanChangeBody data current change undo cancel resume promote/> }.into_any(),
                         },
                     }
                 })}
@@ -123,6 +129,7 @@ fn PlanChangeBody(
     undo: ServerAction<UndoScheduledChange>,
     cancel: ServerAction<CancelSubscription>,
     resume: ServerAction<ResumeSubscription>,
+    promote: ServerAction<ApplyPromotionCode>,
 ) -> impl IntoView {
     let version = current.version;
     let query = use_query_map();
@@ -179,6 +186,18 @@ fn PlanChangeBody(
                         <button type="submit" class="rounded-md border border-amber-300 bg-white px-3 py-1.5 font-medium hover:bg-amber-100">"Undo"</button>
                     </ActionForm>
                 </div>
+            })}
+            {current.coupon.clone().map(|coupon| view! {
+                <p class="mt-3 inline-flex rounded-full bg-emerald-100 px-3 py-1 text-sm font-medium text-emerald-900" data-testid="coupon">{format!("Discount · {coupon}")}</p>
+            })}
+            {(can_manage && current.coupon.is_none()).then(|| view! {
+                <ActionForm action=promote attr:class="mt-4 flex flex-wrap items-end gap-2" attr:data-testid="promotion-form">
+                    <input type="hidden" name="version" value=version/>
+                    <label class="text-sm font-medium text-slate-700">"Promotion code"
+                        <input type="text" name="code" autocomplete="off" class="mt-1 block w-40 rounded-md border border-slate-300 px-3 py-1.5 uppercase"/>
+                    </label>
+                    <button type="submit" class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-semibold text-slate-800 hover:bg-slate-50">"Apply"</button>
+                </ActionForm>
             })}
             {current.cancel_at_period_end.then(|| view! {
                 <div class="mt-4 flex flex-wrap items-center justify-between gap-3 rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-900" data-testid="cancel-scheduled">

@@ -149,6 +149,11 @@ fn PlanCard(
                                     <input type="number" name="seats" min=min value=min step="1" inputmode="numeric"
                                         class="w-24 rounded-md border border-slate-300 px-2 py-1.5 text-right"/>
                                 </label>
+                                <label class="mt-2 flex items-center justify-between gap-3 text-sm text-slate-700">
+                                    <span>"Promotion code"</span>
+                                    <input type="text" name="promotion_code" autocomplete="off" placeholder="optional" data-testid="promotion-code"
+                                        class="w-32 rounded-md border border-slate-300 px-2 py-1.5 uppercase"/>
+                                </label>
                                 <button type="submit" class=button>{format!("Subscribe to {}", plan.name)}</button>
                             </ActionForm>
                         }.into_any()
