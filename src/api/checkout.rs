@@ -18,6 +18,12 @@ pub enum CheckoutProgress {
         invoice_number: String,
         invoice_total: String,
     },
+    /// A free trial started: nothing was charged, the card is saved for its end.
+    Trialing {
+        plan_name: String,
+        quantity: i64,
+        trial_ends_at: i64,
+    },
 }
 
 /// The organisation's Stripe customer, created on first use (the key makes racing requests
@@ -102,6 +108,11 @@ pub async fn start_checkout(
         ),
         None => None,
     };
+    if price.trial_days > 0
+        && !crate::store::subscriptions::ever_subscribed(&state.db, &customer.org_id).await?
+    {
+        return start_trial(&state, &customer, plan, price, seats, promotion.as_ref()).await;
+    }
     let draft = crate::payments::fulfil::first_invoice(
         price,
         seats,
@@ -148,6 +159,7 @@ pub async fn start_checkout(
             amount: draft.total.minor_units(),
             created_by: &customer.email,
             promotion_code: promotion.as_ref().map(|p| p.code.as_str()),
+            trial_end: None,
         },
         state.now(),
     )
@@ -180,6 +192,62 @@ pub async fn start_checkout(
     Ok(())
 }
 
+/// A free trial: a hosted page in setup mode saves the card (nothing is charged); the webhook
+/// starts the subscription as trialing until the trial's end, when the first period is charged.
+#[cfg(feature = "ssr")]
+async fn start_trial(
+    state: &crate::server::AppState,
+    customer: &crate::api::auth::CustomerSession,
+    plan: &crate::api::catalog::PlanOffer,
+    price: &crate::domain::Price,
+    seats: i64,
+    promotion: Option<&crate::domain::promotion::PromotionCode>,
+) -> Result<(), AppError> {
+    use crate::store::checkouts;
+    let now = crate::api::subscription::server::org_time(state, &customer.org_id).await?;
+    let trial_end = crate::domain::period::trial_end(now, price.trial_days)
+        .map_err(AppError::internal)?
+        .timestamp();
+    let customer_id = stripe_customer(state, customer).await?;
+    let currency = price.currency.code().to_lowercase();
+    let checkout_id = checkouts::create(
+        &state.db,
+        &checkouts::NewCheckout {
+            org_id: &customer.org_id,
+            price_id: &price.id,
+            quantity: seats,
+            currency: &currency,
+            amount: 0,
+            created_by: &customer.email,
+            promotion_code: promotion.map(|p| p.code.as_str()),
+            trial_end: Some(trial_end),
+        },
+        state.now(),
+    )
+    .await?;
+    let base = &state.config.public_base_url;
+    let session = state
+        .payments
+        .gateway
+        .create_setup_checkout(
+            &customer_id,
+            &currency,
+            &format!("{base}/billing/checkout/success?session_id={{CHECKOUT_SESSION_ID}}"),
+            &format!("{base}/pricing?checkout=canceled"),
+            crate::payments::fulfil::checkout_metadata(&customer.org_id, &checkout_id),
+            &format!("checkout:{checkout_id}"),
+        )
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "trial checkout could not be started");
+            AppError::Conflict("Payments are unavailable right now. Nothing was charged; please try again in a minute.".into())
+        })?;
+    checkouts::attach_session(&state.db, &checkout_id, &session.session_id, &session.url).await?;
+    tracing::info!(checkout = %checkout_id, plan = %plan.id, "trial checkout started");
+    leptos_axum::redirect(&session.url);
+    Ok(())
+}
+
 /// The state of the signed-in organisation's checkout `session_id`.
 #[server(endpoint = "billing/checkout-status")]
 pub async fn checkout_status(session_id: String) -> Result<CheckoutProgress, AppError> {
@@ -194,6 +262,13 @@ pub async fn checkout_status(session_id: String) -> Result<CheckoutProgress, App
     }
     let overview =
         crate::store::subscriptions::current_for_org(&state.db, &customer.org_id).await?;
+    if let Some(s) = overview.as_ref().filter(|s| s.status == "trialing") {
+        return Ok(CheckoutProgress::Trialing {
+            plan_name: s.plan_name.clone(),
+            quantity: s.quantity,
+            trial_ends_at: s.current_period_end,
+        });
+    }
     let invoice = crate::store::invoices::latest_for_org(&state.db, &customer.org_id).await?;
     match (overview, invoice) {
         (Some(s), Some(i)) => Ok(CheckoutProgress::Active {

@@ -27,6 +27,8 @@ pub struct CurrentPlan {
     pub version: i64,
     /// The discount on the plan, e.g. "LAUNCH20: 20% off 3 billing periods (2 left)".
     pub coupon: Option<String>,
+    /// When the free trial ends (the first charge), while the subscription is trialing.
+    pub trial_end: Option<DateTime<Utc>>,
 }
 
 /// Everything the change page shows, including the server's time to preview at.
@@ -309,6 +311,7 @@ pub(crate) mod server {
             cancel_at_period_end: sub.cancel_at_period_end,
             version: sub.version,
             coupon: None,
+            trial_end: (sub.status == "trialing").then(|| timestamp(sub.current_period_end)),
         })
     }
 
@@ -379,6 +382,39 @@ pub(crate) mod server {
             )));
         }
         let now = org_time(&state, &customer.org_id).await?;
+        if sub.status == "trialing" {
+            // Nothing is charged during a trial: the plan and seats simply change, and the first
+            // charge at the trial end is for what is chosen then.
+            if expected_due.trim() != "0" {
+                return Err(AppError::Conflict(
+                    "Nothing is due during your trial. Review the plan and confirm again.".into(),
+                ));
+            }
+            let detail = format!("during the trial: {} × {quantity}", plan.name);
+            subscriptions::apply_now(
+                &state.db,
+                &sub,
+                None,
+                false,
+                None,
+                &ChangeRecord {
+                    actor: &customer.email,
+                    kind: "trial_change",
+                    to_price_id: &price.id,
+                    to_quantity: quantity,
+                    amount_due: Money::zero(price.currency),
+                    effective_at: now.timestamp(),
+                    invoice_id: None,
+                    detail: &detail,
+                },
+                state.now(),
+            )
+            .await
+            .map_err(from_change_error)?;
+            return Ok(ChangeResult::Applied {
+                charged: Money::zero(price.currency).to_string(),
+            });
+        }
         let preview = preview(&current, price, quantity, now, &ChangePolicies::default())
             .map_err(AppError::Invalid)?;
         let due = preview.amount_due_now;

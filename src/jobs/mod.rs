@@ -277,7 +277,20 @@ async fn renew(
             }),
         None => None,
     };
-    let decision = at_period_end(&PeriodEndInput {
+    // A trial converts only with a card to charge; without one it ends.
+    let no_card = sub.status == "trialing"
+        && crate::store::payment_methods::default_for_org(db, &sub.org_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_none();
+    let decision = if no_card {
+        stop_paid_service(
+            price,
+            timestamp(sub.current_period_end),
+            free_price(catalog, price.currency).filter(|free| free.id != price.id),
+        )
+    } else {
+        at_period_end(&PeriodEndInput {
         coupon,
         price,
         quantity: sub.quantity,
@@ -287,8 +300,14 @@ async fn renew(
         cancel_at_period_end: sub.cancel_at_period_end,
         free_price: free_price(catalog, price.currency).filter(|free| free.id != price.id),
     })
+    }
     .map_err(|e| e.to_string())?;
-    match renewals::apply_period_end(db, &sub, &decision, "cancelled at the period end", org_now)
+    let reason = if no_card {
+        "the trial ended without a card"
+    } else {
+        "cancelled at the period end"
+    };
+    match renewals::apply_period_end(db, &sub, &decision, reason, org_now)
         .await
     {
         Ok(outcome) => Ok(Some(outcome)),

@@ -50,7 +50,9 @@ async fn process(state: &AppState, event: &PendingEvent) -> Result<(), String> {
     match event.kind.as_str() {
         "checkout.session.completed" => {
             let session_id = object["id"].as_str().ok_or("the session has no id")?;
-            if object["mode"].as_str() == Some("setup") {
+            if object["mode"].as_str() == Some("setup") && object["metadata"]["checkout_id"].is_string() {
+                start_trial(state, session_id).await
+            } else if object["mode"].as_str() == Some("setup") {
                 card_saved(state, session_id).await
             } else if object["metadata"]["invoice_id"].is_string() {
                 invoice_paid(state, session_id).await
@@ -261,6 +263,49 @@ pub async fn invoice_paid(state: &AppState, session_id: &str) -> Result<(), Stri
             .await
             .map_err(|e| e.to_string())?;
         tracing::warn!(%invoice_id, %intent, "payment for an invoice already settled was refunded");
+    }
+    Ok(())
+}
+
+/// A trial's setup-mode checkout completed: the card is saved and the trial starts, once.
+pub async fn start_trial(state: &AppState, session_id: &str) -> Result<(), String> {
+    let db = &state.db;
+    let Some(checkout) = checkouts::find_by_session(db, session_id)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    if checkout.status != "open" || checkout.trial_end.is_none() {
+        return Ok(());
+    }
+    let session = state
+        .payments
+        .gateway
+        .checkout_session(session_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !session.complete {
+        return Ok(());
+    }
+    let customer_id = session.customer_id.clone().ok_or("the session has no customer")?;
+    let coupon = match checkout.promotion_code.as_deref() {
+        Some(code) => crate::store::coupons::promotion_code(db, code)
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|p| p.coupon),
+        None => None,
+    };
+    let now = crate::store::test_clocks::org_now(db, &checkout.org_id, state.now())
+        .await
+        .map_err(|e| e.to_string())?;
+    // The card first: a trial converts only with a card on file.
+    sync_cards(state, &checkout.org_id, &customer_id).await?;
+    let outcome = checkouts::complete_trial(db, &checkout, &customer_id, coupon.as_ref(), now)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let CompletionOutcome::Activated { subscription_id, .. } = outcome {
+        tracing::info!(checkout = %checkout.id, %subscription_id, "trial started");
     }
     Ok(())
 }

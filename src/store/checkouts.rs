@@ -17,6 +17,8 @@ pub struct CheckoutRow {
     pub status: String,
     /// The promotion code the customer entered (upper case), if any.
     pub promotion_code: Option<String>,
+    /// For a free trial: when it ends.
+    pub trial_end: Option<i64>,
 }
 
 pub struct NewCheckout<'a> {
@@ -27,13 +29,14 @@ pub struct NewCheckout<'a> {
     pub amount: i64,
     pub created_by: &'a str,
     pub promotion_code: Option<&'a str>,
+    pub trial_end: Option<i64>,
 }
 
 pub async fn create(db: &Db, checkout: &NewCheckout<'_>, now: i64) -> Result<String, sqlx::Error> {
     let id = new_id("chk");
     sqlx::query(
         "INSERT INTO checkouts (id, org_id, price_id, quantity, currency, amount, status, created_by, created_at, \
-         promotion_code) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9)",
+         promotion_code, trial_end) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $10)",
     )
     .bind(&id)
     .bind(checkout.org_id)
@@ -44,6 +47,7 @@ pub async fn create(db: &Db, checkout: &NewCheckout<'_>, now: i64) -> Result<Str
     .bind(checkout.created_by)
     .bind(now)
     .bind(checkout.promotion_code)
+    .bind(checkout.trial_end)
     .execute(&db.pool)
     .await?;
     Ok(id)
@@ -67,7 +71,7 @@ pub async fn attach_session(
 }
 
 const COLUMNS: &str =
-    "id, org_id, price_id, quantity, currency, amount, stripe_session_id, status, promotion_code";
+    "id, org_id, price_id, quantity, currency, amount, stripe_session_id, status, promotion_code, trial_end";
 
 fn from_row(r: sqlx::any::AnyRow) -> Result<CheckoutRow, sqlx::Error> {
     Ok(CheckoutRow {
@@ -80,6 +84,7 @@ fn from_row(r: sqlx::any::AnyRow) -> Result<CheckoutRow, sqlx::Error> {
         stripe_session_id: r.try_get("stripe_session_id")?,
         status: r.try_get("status")?,
         promotion_code: r.try_get("promotion_code")?,
+        trial_end: r.try_get("trial_end")?,
     })
 }
 
@@ -299,5 +304,76 @@ pub async fn complete(db: &Db, c: &Completion<'_>) -> Result<CompletionOutcome, 
     Ok(CompletionOutcome::Activated {
         subscription_id,
         invoice_id,
+    })
+}
+
+/// Starts the free trial of a completed setup-mode checkout exactly once: the checkout complete,
+/// the subscription trialing from `now` to the trial's end (its billing anchor), and the
+/// promotion code's coupon, waiting for the first paid period. Nothing is charged.
+pub async fn complete_trial(
+    db: &Db,
+    checkout: &CheckoutRow,
+    stripe_customer_id: &str,
+    coupon: Option<&crate::domain::Coupon>,
+    now: i64,
+) -> Result<CompletionOutcome, sqlx::Error> {
+    let trial_end = checkout
+        .trial_end
+        .ok_or_else(|| sqlx::Error::Protocol("not a trial checkout".into()))?;
+    let mut tx = db.begin_write().await?;
+    let claimed = sqlx::query(
+        "UPDATE checkouts SET status = 'complete', completed_at = $2 WHERE id = $1 AND status = 'open'",
+    )
+    .bind(&checkout.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if claimed.rows_affected() == 0 {
+        return Ok(CompletionOutcome::AlreadyComplete);
+    }
+    let live: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM subscriptions WHERE org_id = $1 AND status IN ('active', 'trialing', 'past_due')",
+    )
+    .bind(&checkout.org_id)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("n")?;
+    if live > 0 {
+        tx.commit().await?;
+        return Ok(CompletionOutcome::AlreadySubscribed);
+    }
+    sqlx::query("UPDATE organizations SET stripe_customer_id = $2 WHERE id = $1 AND stripe_customer_id IS NULL")
+        .bind(&checkout.org_id)
+        .bind(stripe_customer_id)
+        .execute(&mut *tx)
+        .await?;
+    let subscription_id = new_id("sub");
+    sqlx::query(
+        "INSERT INTO subscriptions (id, org_id, price_id, status, quantity, current_period_start, \
+         current_period_end, created_at, checkout_id, billing_anchor, trial_end) \
+         VALUES ($1, $2, $3, 'trialing', $4, $5, $6, $5, $7, $6, $6)",
+    )
+    .bind(&subscription_id)
+    .bind(&checkout.org_id)
+    .bind(&checkout.price_id)
+    .bind(checkout.quantity)
+    .bind(now)
+    .bind(trial_end)
+    .bind(&checkout.id)
+    .execute(&mut *tx)
+    .await?;
+    if let (Some(coupon), Some(code)) = (coupon, checkout.promotion_code.as_deref()) {
+        sqlx::query("UPDATE subscriptions SET coupon_id = $2 WHERE id = $1")
+            .bind(&subscription_id)
+            .bind(&coupon.id)
+            .execute(&mut *tx)
+            .await?;
+        super::coupons::redeem_in_tx(&mut tx, code, &coupon.id, &checkout.org_id, &subscription_id, now)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(CompletionOutcome::Activated {
+        subscription_id,
+        invoice_id: String::new(),
     })
 }

@@ -110,6 +110,7 @@ pub async fn apply_period_end(
                 "UPDATE subscriptions SET price_id = $3, quantity = $4, billing_anchor = $5, \
                  current_period_start = $6, current_period_end = $7, scheduled_price_id = NULL, \
                  scheduled_quantity = NULL, coupon_periods_applied = coupon_periods_applied + $8, \
+                 status = CASE WHEN status = 'trialing' THEN 'active' ELSE status END, \
                  lease_holder = NULL, lease_until = NULL, version = version + 1 \
                  WHERE id = $1 AND version = $2",
             )

@@ -127,7 +127,7 @@ pub fn demo_catalog() -> Vec<PlanOffer> {
                     25000,
                     3,
                     500,
-                    0,
+                    14,
                 ),
             ],
         },

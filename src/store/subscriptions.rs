@@ -86,6 +86,16 @@ pub async fn live_for_org(db: &Db, org_id: &str) -> Result<Option<SubscriptionRo
     .transpose()
 }
 
+/// Whether the organisation has had any subscription (a trial is offered once).
+pub async fn ever_subscribed(db: &Db, org_id: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM subscriptions WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")?;
+    Ok(n > 0)
+}
+
 /// A subscription by id, whatever its status.
 pub async fn by_id(db: &Db, id: &str) -> Result<Option<SubscriptionRow>, sqlx::Error> {
     sqlx::query(sqlx::AssertSqlSafe(format!(

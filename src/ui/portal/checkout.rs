@@ -40,6 +40,18 @@ pub fn CheckoutSuccessPage() -> impl IntoView {
                                 <p class="mt-2 text-slate-600">"Stripe is confirming the payment. This page updates by itself in a moment."</p>
                             </div>
                         }.into_any(),
+                        Ok(CheckoutProgress::Trialing { plan_name, quantity, trial_ends_at }) => view! {
+                            <div class="mx-auto max-w-lg rounded-xl border border-emerald-200 bg-white p-8 shadow-sm" data-testid="checkout-trialing">
+                                <p class="text-sm font-semibold uppercase tracking-wide text-emerald-700">"Trial started"</p>
+                                <h1 class="mt-2 text-2xl font-semibold">{format!("You are trying {plan_name}")}</h1>
+                                <dl class="mt-6 space-y-3 text-sm">
+                                    <div class="flex justify-between"><dt class="text-slate-600">"Seats"</dt><dd class="font-medium">{quantity}</dd></div>
+                                    <div class="flex justify-between"><dt class="text-slate-600">"Trial ends on"</dt><dd class="font-medium" data-testid="trial-ends">{format_date(trial_ends_at)}</dd></div>
+                                </dl>
+                                <p class="mt-4 text-sm text-slate-600">"Nothing was charged. Your saved card is charged for the first period when the trial ends, unless you cancel before."</p>
+                                <a href="/billing" class="mt-8 block rounded-md bg-indigo-600 px-4 py-2.5 text-center text-sm font-semibold text-white hover:bg-indigo-500">"Go to billing"</a>
+                            </div>
+                        }.into_any(),
                         Ok(CheckoutProgress::Active { plan_name, quantity, renews_at, invoice_number, invoice_total }) => view! {
                             <div class="mx-auto max-w-lg rounded-xl border border-emerald-200 bg-white p-8 shadow-sm" data-testid="checkout-active">
                                 <p class="text-sm font-semibold uppercase tracking-wide text-emerald-700">"Payment received"</p>

@@ -187,6 +187,11 @@ fn PlanChangeBody(
                     </ActionForm>
                 </div>
             })}
+            {current.trial_end.map(|end| view! {
+                <p class="mt-4 rounded-lg border border-sky-200 bg-sky-50 px-4 py-3 text-sm text-sky-900" data-testid="trial-banner">
+                    {format!("Free trial until {}. Nothing is charged until then; switching plans or seats during the trial costs nothing.", format_date(end.timestamp()))}
+                </p>
+            })}
             {current.coupon.clone().map(|coupon| view! {
                 <p class="mt-3 inline-flex rounded-full bg-emerald-100 px-3 py-1 text-sm font-medium text-emerald-900" data-testid="coupon">{format!("Discount · {coupon}")}</p>
             })}
@@ -215,6 +220,8 @@ fn PlanChangeBody(
             let seat_price_id = current.price.id.clone();
             let seat_period = current.price.interval.describe();
             let seat_label = current.price.unit_label.clone().unwrap_or_else(|| "seat".into());
+            let in_trial = current.trial_end.is_some();
+            let current_quantity = current.quantity;
             view! {
             <section class="mt-8 rounded-xl border border-slate-200 bg-white p-6 shadow-sm" id="seats">
                 <h2 class="text-lg font-semibold">{format!("Change {seat_label}s")}</h2>
@@ -234,6 +241,20 @@ fn PlanChangeBody(
                     let quantity = seats.get();
                     let price_id = seat_price_id.clone();
                     let version = version_for_seats;
+                    if in_trial && quantity != current_quantity {
+                        return view! {
+                            <p class="mt-3 text-sm text-slate-600" data-testid="seat-preview">"Free during the trial."</p>
+                            <ActionForm action=change attr:class="mt-3">
+                                <input type="hidden" name="price_id" value=price_id/>
+                                <input type="hidden" name="seats" value=quantity/>
+                                <input type="hidden" name="expected_due" value="0"/>
+                                <input type="hidden" name="version" value=version/>
+                                <button type="submit" data-testid="confirm-seats" class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-500">
+                                    {format!("Confirm {quantity} seat(s)")}
+                                </button>
+                            </ActionForm>
+                        }.into_any();
+                    }
                     match seat_preview() {
                         Err(message) => view! { <p class="mt-3 text-sm text-slate-600" data-testid="seat-preview">{message}</p> }.into_any(),
                         Ok(p) => view! {
@@ -257,10 +278,33 @@ fn PlanChangeBody(
                 <div class="mt-4 grid gap-4 md:grid-cols-2">
                     {options.into_iter().map(|(plan, price)| {
                         let quantity = current.quantity.max(price.min_quantity.unwrap_or(1));
-                        let p = price
+                        let checked = price
                             .check_quantity(quantity)
-                            .map_err(|e| crate::api::catalog::explain_quantity(&plan, &price, e))
-                            .and_then(|()| preview(&current, &price, quantity, now, &policies));
+                            .map_err(|e| crate::api::catalog::explain_quantity(&plan, &price, e));
+                        if current.trial_end.is_some() {
+                            let testid = format!("option-{}", price.id);
+                            return view! {
+                                <article class="rounded-xl border border-slate-200 bg-white p-5 shadow-sm" data-testid=testid>
+                                    <h3 class="font-semibold">{format!("{} · {}", plan.name, price.nickname)}</h3>
+                                    <p class="text-sm text-slate-600">{format!("{} · {} after the trial", price.quantity_label(quantity), money_or_dash(&price.amount_for(quantity).map_err(|e| e.to_string())))}</p>
+                                    {match checked {
+                                        Err(message) => view! { <p class="mt-3 text-sm text-slate-600">{message}</p> }.into_any(),
+                                        Ok(()) => view! {
+                                            <ActionForm action=change attr:class="mt-3">
+                                                <input type="hidden" name="price_id" value=price.id.clone()/>
+                                                <input type="hidden" name="seats" value=quantity/>
+                                                <input type="hidden" name="expected_due" value="0"/>
+                                                <input type="hidden" name="version" value=version/>
+                                                <button type="submit" class="w-full rounded-md border border-indigo-600 px-4 py-2 text-sm font-semibold text-indigo-700 hover:bg-indigo-50">
+                                                    {format!("Switch to {} (free during the trial)", plan.name)}
+                                                </button>
+                                            </ActionForm>
+                                        }.into_any(),
+                                    }}
+                                </article>
+                            }.into_any();
+                        }
+                        let p = checked.and_then(|()| preview(&current, &price, quantity, now, &policies));
                         let per = price.interval.describe();
                         let testid = format!("option-{}", price.id);
                         view! {
@@ -283,7 +327,7 @@ fn PlanChangeBody(
                                     }.into_any(),
                                 }}
                             </article>
-                        }
+                        }.into_any()
                     }).collect_view()}
                 </div>
             </section>
