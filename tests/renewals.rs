@@ -18,11 +18,12 @@ on_both_databases!(
     cancelled_plans_move_to_free_and_scheduled_downgrades_apply_at_renewal,
     two_instances_sharing_a_database_bill_each_invoice_once,
     cards_are_added_made_default_and_the_last_one_is_kept,
+    unused_time_becomes_credit_that_renewals_use_first,
 );
 
 const DAY: i64 = 86_400;
 
-async fn page(app: &TestApp, browser: &Client, path: &str) -> (StatusCode, String) {
+async fn page_html(app: &TestApp, browser: &Client, path: &str) -> (StatusCode, String) {
     let response = app.get_with(browser, path).await;
     (response.status(), response.text().await.unwrap())
 }
@@ -194,7 +195,7 @@ async fn a_card_that_always_declines_walks_the_whole_dunning_path(app: TestApp) 
     assert_eq!(invoices.len(), 1);
     assert_eq!((invoices[0].1.as_str(), invoices[0].6), ("open", 1));
     assert_eq!(subscription(&app).await.1, "past_due");
-    let (code, page) = page(&app, &browser, "/billing").await;
+    let (code, page) = page_html(&app, &browser, "/billing").await;
     assert_eq!(code, StatusCode::OK);
     assert!(page.contains("data-testid=\"past-due\""), "{page}");
 
@@ -252,7 +253,7 @@ async fn paying_an_open_invoice_settles_it_and_reactivates_the_plan(app: TestApp
             .get("id");
 
     // The detail page explains the line and offers to pay what is due.
-    let (code, page) = page(&app, &browser, &format!("/billing/invoices/{invoice_id}")).await;
+    let (code, page) = page_html(&app, &browser, &format!("/billing/invoices/{invoice_id}")).await;
     assert_eq!(code, StatusCode::OK);
     assert!(page.contains("2 seats × $12.00"), "{page}");
     assert!(page.contains("Pay $24.00 now"), "{page}");
@@ -506,7 +507,7 @@ async fn cards_are_added_made_default_and_the_last_one_is_kept(app: TestApp) {
         .contains("Add another card first"));
 
     add_card(&app, &browser, "5555555555554444", 2).await;
-    let (code, page) = page(&app, &browser, "/billing/payment-methods").await;
+    let (code, page) = page_html(&app, &browser, "/billing/payment-methods").await;
     assert_eq!(code, StatusCode::OK);
     assert!(page.contains("Mastercard ending 4444"), "{page}");
     // The new card became the default; switch back, then remove the Mastercard.
@@ -549,4 +550,84 @@ async fn cards_are_added_made_default_and_the_last_one_is_kept(app: TestApp) {
         .await;
     assert!(!foreign.status().is_success());
     assert_eq!(app.count("payment_methods").await, 1);
+}
+
+async fn unused_time_becomes_credit_that_renewals_use_first(app: TestApp) {
+    use billing_portal::api::subscription::{preview, PlanPage};
+    let browser = app.subscribed("pro_annual", "2").await;
+    app.clock.advance_secs(DAY);
+    // Annual → monthly is applied now: a day of the year is used, the rest is worth more than
+    // a month of monthly, and the difference becomes account credit.
+    let page: PlanPage = app
+        .call(&browser, "/api/billing/plan", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let current = page.current.clone().unwrap();
+    let monthly = page
+        .plans
+        .iter()
+        .flat_map(|p| p.prices.iter())
+        .find(|p| p.id == "pro_monthly")
+        .unwrap();
+    let p = preview(&current, monthly, 2, page.now, &page.policies).unwrap();
+    assert_eq!(p.amount_due_now.minor_units(), 0);
+    // 2 seats × $120.00 × 364 of 365 days = $239.34 unused; a month of 2 × $12.00 = $24.00.
+    assert_eq!(p.credit_to_balance.minor_units(), 23934 - 2400);
+    let changed = app
+        .call(
+            &browser,
+            "/api/billing/plan/change",
+            &[
+                ("price_id", "pro_monthly"),
+                ("seats", "2"),
+                ("expected_due", "0"),
+                ("version", &current.version.to_string()),
+            ],
+        )
+        .await;
+    assert!(
+        changed.status().is_success(),
+        "{}",
+        changed.text().await.unwrap()
+    );
+    let balance = |app: &TestApp| {
+        let db = app.db().clone();
+        async move {
+            let r = sqlx::query("SELECT CAST(SUM(amount) AS BIGINT) AS b FROM credit_ledger")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+            r.get::<i64, _>("b")
+        }
+    };
+    assert_eq!(balance(&app).await, 21534);
+    let (code, page) = page_html(&app, &browser, "/billing/invoices").await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(page.contains("Account credit: $215.34"), "{page}");
+
+    // The next two monthly invoices are paid from the credit: nothing is charged.
+    let (_, clock) = on_test_clock(&app).await;
+    let summary = advance(&app, &clock, 61 * DAY).await;
+    assert_eq!(
+        (summary.renewed, summary.payments_succeeded),
+        (2, 0),
+        "{summary}"
+    );
+    let paid_by_credit: Vec<(i64, i64, String)> = sqlx::query(
+        "SELECT credit_applied, amount_due, status FROM invoices WHERE billing_reason = 'subscription_cycle' ORDER BY period_start",
+    )
+    .fetch_all(&app.db().pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get("credit_applied"), r.get("amount_due"), r.get("status")))
+    .collect();
+    assert_eq!(
+        paid_by_credit,
+        [(2400, 0, "paid".to_string()), (2400, 0, "paid".to_string())]
+    );
+    assert_eq!(balance(&app).await, 21534 - 4800);
+    assert_eq!(app.count("payments").await, 1);
 }

@@ -42,7 +42,11 @@ async fn start_trial(app: &TestApp) -> Client {
     assert_eq!(saved.status(), StatusCode::OK);
     app.eventually_count("subscriptions", 1).await;
     let status: serde_json::Value = app
-        .call(&browser, "/api/billing/checkout-status", &[("session_id", &session)])
+        .call(
+            &browser,
+            "/api/billing/checkout-status",
+            &[("session_id", &session)],
+        )
         .await
         .json()
         .await
@@ -91,10 +95,19 @@ async fn a_trial_saves_the_card_and_converts_at_its_end(app: TestApp) {
         .call(
             &browser,
             "/api/billing/plan/change",
-            &[("price_id", "team_monthly"), ("seats", "4"), ("expected_due", "0"), ("version", &version)],
+            &[
+                ("price_id", "team_monthly"),
+                ("seats", "4"),
+                ("expected_due", "0"),
+                ("version", &version),
+            ],
         )
         .await;
-    assert!(changed.status().is_success(), "{}", changed.text().await.unwrap());
+    assert!(
+        changed.status().is_success(),
+        "{}",
+        changed.text().await.unwrap()
+    );
     assert_eq!(app.count("payments").await, 0);
 
     // The trial ends on day 14: the first month of what was chosen is charged.
@@ -107,11 +120,17 @@ async fn a_trial_saves_the_card_and_converts_at_its_end(app: TestApp) {
     )
     .await
     .unwrap();
-    assert_eq!((summary.renewed, summary.payments_succeeded), (1, 1), "{summary}");
-    let r = sqlx::query("SELECT status, price_id, current_period_start, current_period_end FROM subscriptions")
-        .fetch_one(&app.db().pool)
-        .await
-        .unwrap();
+    assert_eq!(
+        (summary.renewed, summary.payments_succeeded),
+        (1, 1),
+        "{summary}"
+    );
+    let r = sqlx::query(
+        "SELECT status, price_id, current_period_start, current_period_end FROM subscriptions",
+    )
+    .fetch_one(&app.db().pool)
+    .await
+    .unwrap();
     assert_eq!(r.get::<String, _>("status"), "active");
     assert_eq!(r.get::<String, _>("price_id"), "team_monthly");
     let trial_end = app.state.now() + 14 * DAY;
@@ -132,7 +151,11 @@ async fn a_cancelled_trial_ends_on_the_free_plan_without_a_charge(app: TestApp) 
         .call(
             &browser,
             "/api/billing/plan/cancel",
-            &[("reason", "temporary"), ("details", ""), ("version", &version)],
+            &[
+                ("reason", "temporary"),
+                ("details", ""),
+                ("version", &version),
+            ],
         )
         .await;
     assert!(cancelled.status().is_success());

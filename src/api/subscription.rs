@@ -73,6 +73,8 @@ pub enum ChangeResult {
     Applied { charged: String },
     /// Waits for the period end.
     Scheduled { effective_on: String },
+    /// Applied now; the unused time exceeded the new charge and became account credit.
+    Credited { credit: String },
 }
 
 #[server(endpoint = "billing/plan")]
@@ -397,6 +399,7 @@ pub(crate) mod server {
                 None,
                 false,
                 None,
+                None,
                 &ChangeRecord {
                     actor: &customer.email,
                     kind: "trial_change",
@@ -451,12 +454,7 @@ pub(crate) mod server {
             .map_err(from_change_error)?;
             return Ok(ChangeResult::Scheduled { effective_on });
         }
-        if preview.credit_to_balance.minor_units() > 0 {
-            return Err(AppError::Conflict(format!(
-                "This change would leave a credit of {}, and account credit is not available yet. Make this change at renewal instead.",
-                preview.credit_to_balance
-            )));
-        }
+
         // Charge first (keyed by subscription and version, so a retry or a concurrent click is
         // the same charge), then apply only if nobody changed the subscription meanwhile.
         let key = format!("change:{}:{}", sub.id, sub.version);
@@ -487,6 +485,9 @@ pub(crate) mod server {
                     invoice,
                     payment_intent_id: payment_intent.as_deref(),
                 }),
+            // Unused time worth more than the new charge becomes account credit, which the
+            // next invoices use first.
+            (preview.credit_to_balance.minor_units() > 0).then_some(preview.credit_to_balance),
             &ChangeRecord {
                 actor: &actor,
                 kind: &kind,
@@ -501,6 +502,9 @@ pub(crate) mod server {
         )
         .await;
         match applied {
+            Ok(_) if preview.credit_to_balance.minor_units() > 0 => Ok(ChangeResult::Credited {
+                credit: preview.credit_to_balance.to_string(),
+            }),
             Ok(_) => Ok(ChangeResult::Applied {
                 charged: due.to_string(),
             }),

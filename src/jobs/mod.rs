@@ -291,15 +291,15 @@ async fn renew(
         )
     } else {
         at_period_end(&PeriodEndInput {
-        coupon,
-        price,
-        quantity: sub.quantity,
-        anchor: timestamp(sub.billing_anchor),
-        period_end: timestamp(sub.current_period_end),
-        scheduled,
-        cancel_at_period_end: sub.cancel_at_period_end,
-        free_price: free_price(catalog, price.currency).filter(|free| free.id != price.id),
-    })
+            coupon,
+            price,
+            quantity: sub.quantity,
+            anchor: timestamp(sub.billing_anchor),
+            period_end: timestamp(sub.current_period_end),
+            scheduled,
+            cancel_at_period_end: sub.cancel_at_period_end,
+            free_price: free_price(catalog, price.currency).filter(|free| free.id != price.id),
+        })
     }
     .map_err(|e| e.to_string())?;
     let reason = if no_card {
@@ -307,9 +307,7 @@ async fn renew(
     } else {
         "cancelled at the period end"
     };
-    match renewals::apply_period_end(db, &sub, &decision, reason, org_now)
-        .await
-    {
+    match renewals::apply_period_end(db, &sub, &decision, reason, org_now).await {
         Ok(outcome) => Ok(Some(outcome)),
         Err(ChangeError::Stale) => Ok(None),
         Err(ChangeError::Db(e)) if crate::store::is_unique_violation(&e) => Ok(None),

@@ -50,7 +50,9 @@ async fn process(state: &AppState, event: &PendingEvent) -> Result<(), String> {
     match event.kind.as_str() {
         "checkout.session.completed" => {
             let session_id = object["id"].as_str().ok_or("the session has no id")?;
-            if object["mode"].as_str() == Some("setup") && object["metadata"]["checkout_id"].is_string() {
+            if object["mode"].as_str() == Some("setup")
+                && object["metadata"]["checkout_id"].is_string()
+            {
                 start_trial(state, session_id).await
             } else if object["mode"].as_str() == Some("setup") {
                 card_saved(state, session_id).await
@@ -288,7 +290,10 @@ pub async fn start_trial(state: &AppState, session_id: &str) -> Result<(), Strin
     if !session.complete {
         return Ok(());
     }
-    let customer_id = session.customer_id.clone().ok_or("the session has no customer")?;
+    let customer_id = session
+        .customer_id
+        .clone()
+        .ok_or("the session has no customer")?;
     let coupon = match checkout.promotion_code.as_deref() {
         Some(code) => crate::store::coupons::promotion_code(db, code)
             .await
@@ -304,7 +309,10 @@ pub async fn start_trial(state: &AppState, session_id: &str) -> Result<(), Strin
     let outcome = checkouts::complete_trial(db, &checkout, &customer_id, coupon.as_ref(), now)
         .await
         .map_err(|e| e.to_string())?;
-    if let CompletionOutcome::Activated { subscription_id, .. } = outcome {
+    if let CompletionOutcome::Activated {
+        subscription_id, ..
+    } = outcome
+    {
         tracing::info!(checkout = %checkout.id, %subscription_id, "trial started");
     }
     Ok(())

@@ -368,8 +368,15 @@ pub async fn complete_trial(
             .bind(&coupon.id)
             .execute(&mut *tx)
             .await?;
-        super::coupons::redeem_in_tx(&mut tx, code, &coupon.id, &checkout.org_id, &subscription_id, now)
-            .await?;
+        super::coupons::redeem_in_tx(
+            &mut tx,
+            code,
+            &coupon.id,
+            &checkout.org_id,
+            &subscription_id,
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(CompletionOutcome::Activated {

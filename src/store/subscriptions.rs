@@ -175,6 +175,7 @@ pub async fn apply_now(
     new_period: Option<(i64, i64)>,
     keep_scheduled: bool,
     charge: Option<ImmediateCharge<'_>>,
+    credit: Option<crate::domain::Money>,
     change: &ChangeRecord<'_>,
     now: i64,
 ) -> Result<Option<String>, ChangeError> {
@@ -232,6 +233,22 @@ pub async fn apply_now(
         )
         .await?;
         invoice_id = Some(id);
+    }
+    if let Some(credit) = credit.filter(|c| c.minor_units() > 0) {
+        super::credits::record_in_tx(
+            &mut tx,
+            &super::credits::CreditEntry {
+                org_id: &sub.org_id,
+                currency: credit.currency(),
+                amount: credit.minor_units(),
+                reason: &format!("Unused time: {}", change.detail),
+                invoice_id: invoice_id.as_deref(),
+                credit_note_id: None,
+                actor: change.actor,
+            },
+            now,
+        )
+        .await?;
     }
     record_change(
         &mut tx,

@@ -67,6 +67,7 @@ pub fn PlanChangePage() -> impl IntoView {
                         {match result {
                             crate::api::subscription::ChangeResult::Applied { charged } => format!("Done. {charged} was charged to your saved card."),
                             crate::api::subscription::ChangeResult::Scheduled { effective_on } => format!("Scheduled: the change starts on {effective_on}."),
+                            crate::api::subscription::ChangeResult::Credited { credit } => format!("Done. {credit} of unused time is now account credit; your next invoices use it first."),
                         }}
                     </p>
                 })}
