@@ -129,7 +129,7 @@ async fn duplicated_and_resent_webhooks_change_nothing(app: TestApp) {
         json!({ "duplicate": true, "reorder": true }),
     )
     .await;
-    let (_, session) = app.start_checkout(&browser, "team_annual", "3").await;
+    let (_, session) = app.start_checkout(&browser, "team_monthly", "3").await;
     complete(&app, &session.unwrap(), "4242424242424242").await;
     app.eventually_count("subscriptions", 1).await;
 

@@ -245,12 +245,13 @@ pub async fn invoice_paid(state: &AppState, session_id: &str) -> Result<(), Stri
     let now = crate::store::test_clocks::org_now(&state.db, &invoice.org_id, state.now())
         .await
         .map_err(|e| e.to_string())?;
-    let settled = renewals::record_paid_by_checkout(&state.db, &invoice, &intent, amount, now)
-        .await
-        .map_err(|e| e.to_string())?;
+    // The card just used becomes the default before the invoice reads as settled.
     if let Some(customer_id) = &session.customer_id {
         sync_cards(state, &invoice.org_id, customer_id).await?;
     }
+    let settled = renewals::record_paid_by_checkout(&state.db, &invoice, &intent, amount, now)
+        .await
+        .map_err(|e| e.to_string())?;
     if !settled
         && !crate::store::invoices::payment_recorded(&state.db, &intent)
             .await

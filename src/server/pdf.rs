@@ -223,21 +223,26 @@ mod tests {
     /// Checks the file's structure the way a viewer reads it: header, trailer, and every
     /// cross-reference entry pointing at the object it names.
     pub fn check_structure(bytes: &[u8]) -> usize {
-        let text = String::from_utf8_lossy(bytes);
-        assert!(text.starts_with("%PDF-1."), "header");
-        assert!(text.trim_end().ends_with("%%EOF"), "trailer");
-        let start: usize = text
+        // Offsets are byte offsets: read the file one byte per character (Latin-1).
+        let text: Vec<char> = bytes.iter().map(|&b| char::from(b)).collect();
+        let at = |offset: usize, prefix: &str| {
+            prefix
+                .chars()
+                .enumerate()
+                .all(|(i, c)| text.get(offset + i) == Some(&c))
+        };
+        let whole: String = text.iter().collect();
+        assert!(whole.starts_with("%PDF-1."), "header");
+        assert!(whole.trim_end().ends_with("%%EOF"), "trailer");
+        let start: usize = whole
             .rsplit("startxref")
             .next()
             .and_then(|rest| rest.split_whitespace().next())
             .and_then(|n| n.parse().ok())
             .expect("startxref");
-        let xref = &text[start..];
-        assert!(
-            xref.starts_with("xref"),
-            "startxref points at the xref table"
-        );
-        let mut lines = xref.lines().skip(1);
+        assert!(at(start, "xref"), "startxref points at the xref table");
+        let table: String = text[start..].iter().collect();
+        let mut lines = table.lines().skip(1);
         let header: Vec<usize> = lines
             .next()
             .unwrap()
@@ -251,9 +256,8 @@ mod tests {
                 continue;
             }
             let offset: usize = entry[..10].parse().unwrap();
-            let expected = format!("{} 0 obj", first + i);
             assert!(
-                text[offset..].starts_with(&expected),
+                at(offset, &format!("{} 0 obj", first + i)),
                 "object {} is at its offset",
                 first + i
             );
