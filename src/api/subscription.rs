@@ -398,8 +398,7 @@ pub(crate) mod server {
                 &sub,
                 None,
                 false,
-                None,
-                None,
+                subscriptions::Settlement::default(),
                 &ChangeRecord {
                     actor: &customer.email,
                     kind: "trial_change",
@@ -477,17 +476,20 @@ pub(crate) mod server {
                 preview.kind,
                 ChangeKind::SeatIncrease | ChangeKind::SeatDecrease
             ),
-            preview
-                .invoice_now
-                .as_ref()
-                .filter(|i| i.total.minor_units() > 0)
-                .map(|invoice| ImmediateCharge {
-                    invoice,
-                    payment_intent_id: payment_intent.as_deref(),
-                }),
-            // Unused time worth more than the new charge becomes account credit, which the
-            // next invoices use first.
-            (preview.credit_to_balance.minor_units() > 0).then_some(preview.credit_to_balance),
+            subscriptions::Settlement {
+                charge: preview
+                    .invoice_now
+                    .as_ref()
+                    .filter(|i| i.total.minor_units() > 0)
+                    .map(|invoice| ImmediateCharge {
+                        invoice,
+                        payment_intent_id: payment_intent.as_deref(),
+                    }),
+                // Unused time worth more than the new charge becomes account credit, which the
+                // next invoices use first.
+                credit: (preview.credit_to_balance.minor_units() > 0)
+                    .then_some(preview.credit_to_balance),
+            },
             &ChangeRecord {
                 actor: &actor,
                 kind: &kind,

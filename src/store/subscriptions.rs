@@ -166,6 +166,14 @@ pub struct ImmediateCharge<'a> {
     pub payment_intent_id: Option<&'a str>,
 }
 
+/// The money side of an immediate change: a paid proration invoice, and account credit for
+/// unused time worth more than the new charge.
+#[derive(Default)]
+pub struct Settlement<'a> {
+    pub charge: Option<ImmediateCharge<'a>>,
+    pub credit: Option<crate::domain::Money>,
+}
+
 /// Applies a change now: new price and quantity (and, for an interval switch, a new anchor and
 /// period), the paid proration invoice, and the change record, if and only if the subscription is
 /// still at `sub.version`. A plan change replaces any scheduled change; a seat change keeps it.
@@ -174,11 +182,11 @@ pub async fn apply_now(
     sub: &SubscriptionRow,
     new_period: Option<(i64, i64)>,
     keep_scheduled: bool,
-    charge: Option<ImmediateCharge<'_>>,
-    credit: Option<crate::domain::Money>,
+    settlement: Settlement<'_>,
     change: &ChangeRecord<'_>,
     now: i64,
 ) -> Result<Option<String>, ChangeError> {
+    let Settlement { charge, credit } = settlement;
     let mut tx = db.begin_write().await?;
     let (anchor, start, end) = match new_period {
         Some((start, end)) => (start, start, end),
