@@ -5,7 +5,6 @@
 
 mod common;
 
-use billing_portal::store::test_clocks;
 use common::{location, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -30,15 +29,7 @@ async fn totals(app: &TestApp) -> Vec<i64> {
 }
 
 async fn advance_months(app: &TestApp, days: i64) {
-    let org: String = sqlx::query("SELECT org_id FROM subscriptions")
-        .fetch_one(&app.db().pool)
-        .await
-        .unwrap()
-        .get("org_id");
-    let clock = test_clocks::create(app.db(), "coupons", app.state.now(), app.state.now())
-        .await
-        .unwrap();
-    test_clocks::attach(app.db(), &org, &clock).await.unwrap();
+    let (_, clock) = app.first_org_on_test_clock().await;
     let summary = billing_portal::jobs::test_clock::advance(
         &app.state,
         &clock,

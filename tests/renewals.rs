@@ -28,24 +28,6 @@ async fn page_html(app: &TestApp, browser: &Client, path: &str) -> (StatusCode, 
     (response.status(), response.text().await.unwrap())
 }
 
-async fn org_id(app: &TestApp) -> String {
-    sqlx::query("SELECT org_id FROM subscriptions ORDER BY created_at LIMIT 1")
-        .fetch_one(&app.db().pool)
-        .await
-        .unwrap()
-        .get("org_id")
-}
-
-/// Attaches the first subscribed organisation to a new test clock set at the app's time.
-async fn on_test_clock(app: &TestApp) -> (String, String) {
-    let org = org_id(app).await;
-    let clock = test_clocks::create(app.db(), "renewals", app.state.now(), app.state.now())
-        .await
-        .unwrap();
-    assert!(test_clocks::attach(app.db(), &org, &clock).await.unwrap());
-    (org, clock)
-}
-
 async fn advance(app: &TestApp, clock: &str, by_secs: i64) -> jobs::RunSummary {
     let current = test_clocks::find(app.db(), clock).await.unwrap().unwrap();
     let summary =
@@ -140,7 +122,7 @@ async fn add_card(app: &TestApp, browser: &Client, card: &str, expected_cards: i
 
 async fn a_year_of_monthly_renewals_on_a_test_clock_yields_twelve_invoices(app: TestApp) {
     app.subscribed("pro_monthly", "3").await;
-    let (_, clock) = on_test_clock(&app).await;
+    let (_, clock) = app.first_org_on_test_clock().await;
     // 2026-01-15 12:00 + 365 days = 2027-01-15 12:00: renewals on the 15th of Feb … Jan.
     let summary = advance(&app, &clock, 365 * DAY).await;
     assert_eq!(summary.renewed, 12, "{summary}");
@@ -187,7 +169,7 @@ async fn a_card_that_always_declines_walks_the_whole_dunning_path(app: TestApp) 
     let browser = app.subscribed("pro_monthly", "2").await;
     // The customer saves 4000 0000 0000 0341: it attaches, but every charge is declined.
     add_card(&app, &browser, "4000000000000341", 2).await;
-    let (_, clock) = on_test_clock(&app).await;
+    let (_, clock) = app.first_org_on_test_clock().await;
 
     // The renewal on 15 Feb fails: the invoice stays open, the plan is past due, the owner is told.
     advance(&app, &clock, 31 * DAY).await;
@@ -243,7 +225,7 @@ async fn a_card_that_always_declines_walks_the_whole_dunning_path(app: TestApp) 
 async fn paying_an_open_invoice_settles_it_and_reactivates_the_plan(app: TestApp) {
     let browser = app.subscribed("pro_monthly", "2").await;
     add_card(&app, &browser, "4000000000000341", 2).await;
-    let (_, clock) = on_test_clock(&app).await;
+    let (_, clock) = app.first_org_on_test_clock().await;
     advance(&app, &clock, 31 * DAY).await;
     let invoice_id: String =
         sqlx::query("SELECT id FROM invoices WHERE billing_reason = 'subscription_cycle'")
@@ -335,7 +317,7 @@ async fn paying_an_open_invoice_settles_it_and_reactivates_the_plan(app: TestApp
 
 async fn cancelled_plans_move_to_free_and_scheduled_downgrades_apply_at_renewal(app: TestApp) {
     let browser = app.subscribed("team_monthly", "5").await;
-    let (org, clock) = on_test_clock(&app).await;
+    let (org, clock) = app.first_org_on_test_clock().await;
     let version = |app: &TestApp| {
         let org = org.clone();
         let db = app.db().clone();
@@ -417,28 +399,8 @@ async fn cancelled_plans_move_to_free_and_scheduled_downgrades_apply_at_renewal(
 }
 
 async fn two_instances_sharing_a_database_bill_each_invoice_once(app: TestApp) {
-    billing_portal::store::seed::seed_demo(&app.state)
-        .await
-        .unwrap();
     const ORGS: usize = 6;
-    for i in 0..ORGS {
-        let browser = TestApp::browser();
-        app.sign_up(
-            &browser,
-            &format!("owner{i}@example.com"),
-            &format!("Org {i}"),
-        )
-        .await;
-        let (_, session) = app.start_checkout(&browser, "pro_monthly", "1").await;
-        let paid = app
-            .emulator_control(
-                &format!("/_emulator/checkout/{}/complete", session.unwrap()),
-                json!({ "card": "4242424242424242" }),
-            )
-            .await;
-        assert_eq!(paid.status(), StatusCode::OK);
-    }
-    app.eventually_count("subscriptions", ORGS as i64).await;
+    app.many_subscribed(ORGS, "pro_monthly", "1").await;
     // Three months pass for everyone; two instances, each with its own connection pool, run
     // the bill run at the same moment.
     app.clock.advance_secs(92 * DAY);
@@ -608,7 +570,7 @@ async fn unused_time_becomes_credit_that_renewals_use_first(app: TestApp) {
     assert!(page.contains("Account credit: $215.34"), "{page}");
 
     // The next two monthly invoices are paid from the credit: nothing is charged.
-    let (_, clock) = on_test_clock(&app).await;
+    let (_, clock) = app.first_org_on_test_clock().await;
     let summary = advance(&app, &clock, 61 * DAY).await;
     assert_eq!(
         (summary.renewed, summary.payments_succeeded),

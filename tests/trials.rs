@@ -5,7 +5,6 @@
 
 mod common;
 
-use billing_portal::store::test_clocks;
 use common::{location, TestApp};
 use reqwest::{Client, StatusCode};
 use serde_json::json;
@@ -59,19 +58,6 @@ async fn start_trial(app: &TestApp) -> Client {
     browser
 }
 
-async fn on_clock(app: &TestApp) -> String {
-    let org: String = sqlx::query("SELECT org_id FROM subscriptions")
-        .fetch_one(&app.db().pool)
-        .await
-        .unwrap()
-        .get("org_id");
-    let clock = test_clocks::create(app.db(), "trial", app.state.now(), app.state.now())
-        .await
-        .unwrap();
-    test_clocks::attach(app.db(), &org, &clock).await.unwrap();
-    clock
-}
-
 async fn plan(app: &TestApp, browser: &Client) -> serde_json::Value {
     app.call(browser, "/api/billing/plan", &[])
         .await
@@ -111,7 +97,7 @@ async fn a_trial_saves_the_card_and_converts_at_its_end(app: TestApp) {
     assert_eq!(app.count("payments").await, 0);
 
     // The trial ends on day 14: the first month of what was chosen is charged.
-    let clock = on_clock(&app).await;
+    let (_, clock) = app.first_org_on_test_clock().await;
     let summary = billing_portal::jobs::test_clock::advance(
         &app.state,
         &clock,
@@ -159,7 +145,7 @@ async fn a_cancelled_trial_ends_on_the_free_plan_without_a_charge(app: TestApp) 
         )
         .await;
     assert!(cancelled.status().is_success());
-    let clock = on_clock(&app).await;
+    let (_, clock) = app.first_org_on_test_clock().await;
     let summary = billing_portal::jobs::test_clock::advance(
         &app.state,
         &clock,

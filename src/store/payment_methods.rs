@@ -91,15 +91,9 @@ pub async fn sync(
                 .await?;
         }
     }
-    let has_default: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM payment_methods WHERE org_id = $1 AND is_default = 1",
-    )
-    .bind(org_id)
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get("n")?;
+    let has_default = has_default(&mut tx, org_id).await?;
     let default = newest_new.or_else(|| {
-        (has_default == 0)
+        (!has_default)
             .then(|| cards.first().map(|c| c.id.clone()))
             .flatten()
     });
@@ -108,6 +102,20 @@ pub async fn sync(
     }
     tx.commit().await?;
     Ok(())
+}
+
+async fn has_default(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    org_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM payment_methods WHERE org_id = $1 AND is_default = 1",
+    )
+    .bind(org_id)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("n")?;
+    Ok(n > 0)
 }
 
 async fn set_default_in_tx(
@@ -149,14 +157,8 @@ pub async fn remove(db: &Db, org_id: &str, id: &str) -> Result<(), sqlx::Error> 
         .bind(org_id)
         .execute(&mut *tx)
         .await?;
-    let has_default: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM payment_methods WHERE org_id = $1 AND is_default = 1",
-    )
-    .bind(org_id)
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get("n")?;
-    if has_default == 0 {
+    let has_default = has_default(&mut tx, org_id).await?;
+    if !has_default {
         let next: Option<String> = sqlx::query(
             "SELECT id FROM payment_methods WHERE org_id = $1 ORDER BY created_at, id LIMIT 1",
         )

@@ -298,6 +298,38 @@ pub async fn collectable(db: &Db, id: &str) -> Result<Option<CollectableInvoice>
     .transpose()
 }
 
+/// What follows a settled invoice, in its transaction: the payment, and a past-due subscription
+/// active again once nothing else is left unpaid.
+async fn after_payment(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    invoice: &CollectableInvoice,
+    payment_intent_id: &str,
+    amount: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let currency = crate::domain::Currency::parse(&invoice.currency)
+        .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
+    invoices::insert_payment(
+        tx,
+        &invoice.org_id,
+        Some(&invoice.id),
+        Some(payment_intent_id),
+        Money::from_minor(amount, currency),
+        now,
+    )
+    .await?;
+    if let Some(sub) = &invoice.subscription_id {
+        sqlx::query(
+            "UPDATE subscriptions SET status = 'active', version = version + 1 WHERE id = $1 AND status = 'past_due' \
+             AND NOT EXISTS (SELECT 1 FROM invoices WHERE subscription_id = $1 AND status = 'open')",
+        )
+        .bind(sub)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Records a successful payment of an open invoice: paid, the payment, and a past-due
 /// subscription active again. Returns false (and writes nothing) when the invoice was already
 /// settled or another attempt was recorded first.
@@ -322,27 +354,7 @@ pub async fn record_paid(
     if updated.rows_affected() != 1 {
         return Ok(false);
     }
-    let currency = crate::domain::Currency::parse(&invoice.currency)
-        .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
-    invoices::insert_payment(
-        &mut tx,
-        &invoice.org_id,
-        Some(&invoice.id),
-        Some(payment_intent_id),
-        Money::from_minor(invoice.amount_due, currency),
-        now,
-    )
-    .await?;
-    if let Some(sub) = &invoice.subscription_id {
-        // Active again once nothing else is left unpaid.
-        sqlx::query(
-            "UPDATE subscriptions SET status = 'active', version = version + 1 WHERE id = $1 AND status = 'past_due' \
-             AND NOT EXISTS (SELECT 1 FROM invoices WHERE subscription_id = $1 AND status = 'open')",
-        )
-        .bind(sub)
-        .execute(&mut *tx)
-        .await?;
-    }
+    after_payment(&mut tx, invoice, payment_intent_id, invoice.amount_due, now).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -370,26 +382,7 @@ pub async fn record_paid_by_checkout(
     if updated.rows_affected() != 1 {
         return Ok(false);
     }
-    let currency = crate::domain::Currency::parse(&invoice.currency)
-        .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
-    invoices::insert_payment(
-        &mut tx,
-        &invoice.org_id,
-        Some(&invoice.id),
-        Some(payment_intent_id),
-        Money::from_minor(amount, currency),
-        now,
-    )
-    .await?;
-    if let Some(sub) = &invoice.subscription_id {
-        sqlx::query(
-            "UPDATE subscriptions SET status = 'active', version = version + 1 WHERE id = $1 AND status = 'past_due' \
-             AND NOT EXISTS (SELECT 1 FROM invoices WHERE subscription_id = $1 AND status = 'open')",
-        )
-        .bind(sub)
-        .execute(&mut *tx)
-        .await?;
-    }
+    after_payment(&mut tx, invoice, payment_intent_id, amount, now).await?;
     tx.commit().await?;
     Ok(true)
 }

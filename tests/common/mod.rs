@@ -427,3 +427,55 @@ impl TestApp {
         browser
     }
 }
+
+impl TestApp {
+    /// `count` organisations (owners `owner{i}@example.com`), each paying for `price_id` ×
+    /// `seats` with 4242 on the emulator; waits until every subscription exists.
+    pub async fn many_subscribed(&self, count: usize, price_id: &str, seats: &str) {
+        billing_portal::store::seed::seed_demo(&self.state)
+            .await
+            .expect("seed");
+        for i in 0..count {
+            let browser = TestApp::browser();
+            self.sign_up(
+                &browser,
+                &format!("owner{i}@example.com"),
+                &format!("Org {i}"),
+            )
+            .await;
+            let (_, session) = self.start_checkout(&browser, price_id, seats).await;
+            let paid = self
+                .emulator_control(
+                    &format!(
+                        "/_emulator/checkout/{}/complete",
+                        session.expect("a session")
+                    ),
+                    serde_json::json!({ "card": "4242424242424242" }),
+                )
+                .await;
+            assert_eq!(paid.status(), StatusCode::OK);
+        }
+        self.eventually_count("subscriptions", count as i64).await;
+    }
+
+    /// Puts the organisation of the oldest subscription on a new test clock at the app's time;
+    /// returns (organisation id, clock id).
+    pub async fn first_org_on_test_clock(&self) -> (String, String) {
+        use sqlx::Row;
+        let org: String =
+            sqlx::query("SELECT org_id FROM subscriptions ORDER BY created_at, id LIMIT 1")
+                .fetch_one(&self.db().pool)
+                .await
+                .expect("a subscription")
+                .get("org_id");
+        let db = self.db();
+        let now = self.state.now();
+        let clock = billing_portal::store::test_clocks::create(db, "test", now, now)
+            .await
+            .expect("clock");
+        assert!(billing_portal::store::test_clocks::attach(db, &org, &clock)
+            .await
+            .expect("attach"));
+        (org, clock)
+    }
+}
