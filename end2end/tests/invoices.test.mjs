@@ -53,13 +53,6 @@ async function payOnHostedPage(page, card) {
   await page.click('#submit');
 }
 
-async function submitIn(page, js, selector) {
-  await page.locator(selector).locator('button[type="submit"]').first().click();
-  if (js) await page.waitForTimeout(300);
-  await page.waitForLoadState('load');
-  await settled(page, js);
-}
-
 for (const js of [true, false]) {
   const mode = js ? 'js' : 'nojs';
 
@@ -83,7 +76,7 @@ for (const js of [true, false]) {
 
       // Save a card whose charges are declined; as the newest card it becomes the default.
       await visit(page, '/billing/payment-methods', js);
-      await submitIn(page, js, 'form:has([data-testid="add-card"])');
+      await page.click('[data-testid="add-card"]');
       await payOnHostedPage(page, '4000000000000341');
       await page.waitForURL(/\/billing\/payment-methods/);
       for (let i = 0; i < 50 && (await page.locator('[data-testid="card"]').count()) < 2; i++) {
@@ -130,7 +123,7 @@ for (const js of [true, false]) {
       assert.ok(pdf.includes('($24.00)'), 'the PDF carries the total');
 
       // Pay now through the hosted page with a good card.
-      await submitIn(page, js, 'form:has([data-testid="pay-now"])');
+      await page.click('[data-testid="pay-now"]');
       await payOnHostedPage(page, '4242424242424242');
       await page.waitForURL(/\/billing\/invoices\/inv_.*paid=1/);
       for (let i = 0; i < 50; i++) {
@@ -143,25 +136,26 @@ for (const js of [true, false]) {
       assert.equal(await page.locator('[data-testid="pay-now"]').count(), 0);
       await shot(page, `${mode}-53-invoice-paid`);
 
-      // The card used to pay is now the default; remove the declining card.
+      // The card used to pay is now the default; remove the others down to the last one.
       await visit(page, '/billing/payment-methods', js);
-      assert.match(await page.textContent('[data-testid="card"]:has([data-testid="default-badge"])'), /ending 4242/);
-      const declining = page.locator('[data-testid="card"]', { hasText: 'ending 0341' });
-      await declining.locator('[data-testid="remove-card"]').click();
-      if (js) await page.waitForTimeout(300);
-      await page.waitForLoadState('load');
-      await settled(page, js);
-      for (let i = 0; i < 20 && (await page.locator('[data-testid="card"]', { hasText: 'ending 0341' }).count()) > 0; i++) {
-        await page.waitForTimeout(200);
+      const defaultCard = page.locator('[data-testid="card"]:has([data-testid="default-badge"])');
+      assert.match(await defaultCard.textContent(), /ending 4242/);
+      const others = page.locator('[data-testid="card"]:not(:has([data-testid="default-badge"]))');
+      while ((await others.count()) > 0) {
+        const before = await page.locator('[data-testid="card"]').count();
+        await others.first().locator('[data-testid="remove-card"]').click();
+        for (let i = 0; i < 50 && (await page.locator('[data-testid="card"]').count()) === before; i++) {
+          await page.waitForTimeout(100);
+        }
+        await settled(page, js);
+        assert.equal(await page.locator('[data-testid="card"]').count(), before - 1);
       }
       assert.equal(await page.locator('[data-testid="card"]', { hasText: 'ending 0341' }).count(), 0);
       // The last card stays while the paid plan renews with it.
-      await page.locator('[data-testid="remove-card"]').first().click();
-      if (js) await page.waitForTimeout(300);
-      await page.waitForLoadState('load');
-      await settled(page, js);
+      await defaultCard.locator('[data-testid="remove-card"]').click();
       await page.waitForSelector('[role="alert"]');
       assert.match(await page.textContent('[role="alert"]'), /only card/);
+      assert.equal(await page.locator('[data-testid="card"]').count(), 1);
       await shot(page, `${mode}-54-last-card-kept`);
       assertNoErrors(errors);
       await context.close();
