@@ -19,6 +19,7 @@ on_both_databases!(
     two_instances_sharing_a_database_bill_each_invoice_once,
     cards_are_added_made_default_and_the_last_one_is_kept,
     unused_time_becomes_credit_that_renewals_use_first,
+    credit_notes_never_exceed_the_invoice_and_void_stops_collection,
 );
 
 const DAY: i64 = 86_400;
@@ -592,4 +593,90 @@ async fn unused_time_becomes_credit_that_renewals_use_first(app: TestApp) {
     );
     assert_eq!(balance(&app).await, 21534 - 4800);
     assert_eq!(app.count("payments").await, 1);
+}
+
+async fn credit_notes_never_exceed_the_invoice_and_void_stops_collection(app: TestApp) {
+    use billing_portal::store::credit_notes::{self, CreditOutcome, NewCreditNote};
+    let browser = app.subscribed("pro_monthly", "2").await;
+    let (org, clock) = app.first_org_on_test_clock().await;
+    let first: String = sqlx::query("SELECT id FROM invoices")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+        .get("id");
+    let note = |invoice: &str, amount: i64, outcome: CreditOutcome| {
+        let org = org.clone();
+        let invoice = invoice.to_string();
+        let db = app.db().clone();
+        let now = app.state.now();
+        async move {
+            credit_notes::issue(
+                &db,
+                &NewCreditNote {
+                    org_id: &org,
+                    invoice_id: &invoice,
+                    amount,
+                    outcome,
+                    reason: "service outage",
+                    actor: "agent@support.test",
+                },
+                now,
+            )
+            .await
+        }
+    };
+    // The paid $24.00 invoice: $10.00 to the balance, then at most $14.00 more.
+    let cn = note(&first, 1000, CreditOutcome::CreditBalance)
+        .await
+        .unwrap();
+    assert_eq!(
+        (cn.number.as_str(), cn.amount.to_string()),
+        ("CN-0001", "$10.00".to_string())
+    );
+    let too_much = note(&first, 1401, CreditOutcome::Refund).await.unwrap_err();
+    assert_eq!(
+        too_much.to_string(),
+        "at most $14.00 can still be credited on this invoice"
+    );
+    assert!(note(&first, 0, CreditOutcome::Refund).await.is_err());
+    assert!(note(&first, 100, CreditOutcome::ReduceDue)
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("only what is still due can be reduced"));
+    // The balance pays part of the next renewal: $24.00 − $10.00 = $14.00 charged.
+    let summary = advance(&app, &clock, 31 * DAY).await;
+    assert_eq!(summary.collected.get("USD"), Some(&1400), "{summary}");
+
+    // A declining card leaves the next invoice open; reducing part of it, then voiding it,
+    // stops collection and the plan is active again.
+    add_card(&app, &browser, "4000000000000341", 2).await;
+    advance(&app, &clock, 29 * DAY).await;
+    let open: String = sqlx::query("SELECT id FROM invoices WHERE status = 'open'")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+        .get("id");
+    assert_eq!(subscription(&app).await.1, "past_due");
+    note(&open, 400, CreditOutcome::ReduceDue).await.unwrap();
+    let due: i64 = sqlx::query("SELECT amount_due FROM invoices WHERE id = $1")
+        .bind(&open)
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+        .get("amount_due");
+    assert_eq!(due, 2000);
+    let now = app.state.now();
+    credit_notes::void(app.db(), &org, &open, now)
+        .await
+        .unwrap();
+    assert_eq!(subscription(&app).await.1, "active");
+    assert!(credit_notes::void(app.db(), &org, &open, now)
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("only an open invoice can be voided"));
+    // No more attempts on the void invoice.
+    let later = advance(&app, &clock, 10 * DAY).await;
+    assert_eq!(later.payments_failed, 0, "{later}");
 }

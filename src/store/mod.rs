@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod checkouts;
 pub mod coupons;
+pub mod credit_notes;
 pub mod credits;
 pub mod db;
 pub mod events;
