@@ -6,7 +6,7 @@ use crate::ui::portal::{
     InvoicesPage, MembersPage, PaymentMethodsPage, PlanChangePage, PricingPage, SignInPage,
     SignUpPage,
 };
-use crate::ui::support::{SupportHome, SupportSignInPage};
+use crate::ui::support::{AuditPage, CustomerPage, SupportHome, SupportSignInPage};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -56,6 +56,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/billing/checkout/success") view=CheckoutSuccessPage ssr=SsrMode::Async/>
                 <Route path=path!("/support") view=SupportHome ssr=SsrMode::Async/>
                 <Route path=path!("/support/sign-in") view=SupportSignInPage ssr=SsrMode::Async/>
+                <Route path=path!("/support/customers/:id") view=CustomerPage ssr=SsrMode::Async/>
+                <Route path=path!("/support/audit") view=AuditPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

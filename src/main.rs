@@ -48,6 +48,11 @@ enum Command {
         #[command(subcommand)]
         action: TestClockAction,
     },
+    /// Check the audit log's hash chain and report the first broken link.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Create a support staff account.
     CreateStaff {
         #[arg(long)]
@@ -61,6 +66,12 @@ enum Command {
         #[arg(long, env = "STAFF_PASSWORD", hide_env_values = true)]
         password: String,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Recompute every entry's hash; exits 1 at the first entry that does not match.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -257,6 +268,20 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             }
         }
         Command::TestClock { action } => test_clock(&state, action).await,
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => {
+            use billing_portal::store::audit::{verify, Verification};
+            match verify(&state.db).await.map_err(|e| e.to_string())? {
+                Verification::Intact { entries } => {
+                    println!("audit log intact: {entries} entries, every hash matches");
+                    Ok(())
+                }
+                Verification::Broken { seq, problem } => {
+                    Err(format!("audit log broken at entry {seq}: {problem}"))
+                }
+            }
+        }
         Command::StripeEmulator { .. } => unreachable!("handled before the database is opened"),
         Command::CreateStaff {
             email,

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod billing;
 pub mod catalog;
 pub mod checkout;
+pub mod console;
 pub mod invoices;
 pub mod members;
 pub mod payment_methods;

@@ -67,6 +67,28 @@ pub async fn issue(
     note: &NewCreditNote<'_>,
     now: i64,
 ) -> Result<CreditNote, CreditNoteError> {
+    issue_with(db, note, None, None, now).await
+}
+
+/// [`issue`] for a staff action: with the form's request key (a second submission is refused by
+/// a unique index) and the audit entry, written in the same transaction.
+pub async fn issue_audited(
+    db: &Db,
+    note: &NewCreditNote<'_>,
+    request_key: Option<&str>,
+    audit: &super::audit::AuditEntry<'_>,
+    now: i64,
+) -> Result<CreditNote, CreditNoteError> {
+    issue_with(db, note, request_key, Some(audit), now).await
+}
+
+async fn issue_with(
+    db: &Db,
+    note: &NewCreditNote<'_>,
+    request_key: Option<&str>,
+    audit: Option<&super::audit::AuditEntry<'_>>,
+    now: i64,
+) -> Result<CreditNote, CreditNoteError> {
     let NewCreditNote {
         org_id,
         invoice_id,
@@ -128,8 +150,8 @@ pub async fn issue(
     let id = new_id("cn");
     let number = format!("CN-{:04}", count + 1);
     sqlx::query(
-        "INSERT INTO credit_notes (id, org_id, invoice_id, number, currency, amount, outcome, reason, actor, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO credit_notes (id, org_id, invoice_id, number, currency, amount, outcome, reason, actor, created_at, \
+         request_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&id)
     .bind(org_id)
@@ -141,8 +163,12 @@ pub async fn issue(
     .bind(reason)
     .bind(actor)
     .bind(now)
+    .bind(request_key)
     .execute(&mut *tx)
     .await?;
+    if let Some(entry) = audit {
+        super::audit::append_in_tx(&mut tx, db.dialect, entry, now).await?;
+    }
     match outcome {
         CreditOutcome::ReduceDue => {
             // What is left to collect; nothing left means the invoice is settled.

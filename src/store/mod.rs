@@ -2,8 +2,10 @@
 //! Timestamps are unix seconds, money is minor units, ids are prefixed random strings.
 
 pub mod accounts;
+pub mod audit;
 pub mod catalog;
 pub mod checkouts;
+pub mod console;
 pub mod coupons;
 pub mod credit_notes;
 pub mod credits;

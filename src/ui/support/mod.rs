@@ -1,10 +1,16 @@
 //! The support console (staff only), at `/support`.
 
+use crate::api::console::{
+    load_audit_log, load_customer, search_customers, RefundInvoice, REFUND_REASONS,
+};
 use crate::api::support::{current_staff, StaffSignIn, StaffSignOut};
+use crate::api::AppError;
 use crate::ui::components::{AuthCard, Field, FormError, SubmitButton};
+use crate::ui::portal::format_date;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// The console's frame: a dark bar that makes it plain this is not the customer portal.
 #[component]
@@ -16,7 +22,11 @@ fn ConsoleLayout(children: Children) -> impl IntoView {
                     <span class="inline-block h-5 w-5 rounded bg-amber-400"></span>
                     "Support console"
                 </a>
-                <span class="rounded bg-slate-700 px-2 py-0.5 text-xs font-medium uppercase tracking-wide text-slate-200">"Staff only"</span>
+                <nav class="flex items-center gap-4 text-sm">
+                    <a href="/support" class="text-slate-200 hover:text-white">"Search"</a>
+                    <a href="/support/audit" class="text-slate-200 hover:text-white">"Audit log"</a>
+                    <span class="rounded bg-slate-700 px-2 py-0.5 text-xs font-medium uppercase tracking-wide text-slate-200">"Staff only"</span>
+                </nav>
             </div>
         </header>
         <main class="mx-auto max-w-6xl px-4 py-10 sm:px-6">{children()}</main>
@@ -63,9 +73,211 @@ pub fn SupportHome() -> impl IntoView {
                                     <button type="submit" class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-100">"Sign out"</button>
                                 </ActionForm>
                             </div>
+                            <CustomerSearch/>
                         }.into_any(),
                         Ok(None) => view! { <Redirect path="/support/sign-in"/> }.into_any(),
                         Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </ConsoleLayout>
+    }
+}
+
+/// Search by email, organisation, invoice number, Stripe customer or payment id: results as you
+/// type, and a plain GET form without JavaScript.
+#[component]
+fn CustomerSearch() -> impl IntoView {
+    let query = use_query_map();
+    let q = RwSignal::new(query.get_untracked().get("q").unwrap_or_default());
+    let results = Resource::new(move || q.get(), search_customers);
+    view! {
+        <form method="get" action="/support" class="mt-8 flex gap-2" role="search">
+            <input type="search" name="q" data-testid="search-input" autocomplete="off"
+                placeholder="Email, organisation, invoice number, cus_… or pi_…"
+                class="w-full rounded-md border border-slate-300 px-3 py-2"
+                prop:value=move || q.get()
+                on:input=move |ev| q.set(event_target_value(&ev))/>
+            <button type="submit" class="rounded-md bg-slate-900 px-4 py-2 text-sm font-semibold text-white">"Search"</button>
+        </form>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match results.await {
+                    Err(e) => view! { <p role="alert" class="mt-4 text-red-700">{e.to_string()}</p> }.into_any(),
+                    Ok(hits) if hits.is_empty() => view! {
+                        <p class="mt-4 text-sm text-slate-500" data-testid="no-results">{if q.get_untracked().trim().chars().count() < 2 { "Type at least two characters." } else { "No customer matches." }}</p>
+                    }.into_any(),
+                    Ok(hits) => view! {
+                        <ul class="mt-4 divide-y divide-slate-100 overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm" data-testid="search-results">
+                            {hits.into_iter().map(|h| view! {
+                                <li><a href=format!("/support/customers/{}", h.org_id) class="flex justify-between px-4 py-3 hover:bg-slate-50">
+                                    <span class="font-medium">{h.org_name}</span>
+                                    <span class="text-sm text-slate-500">{h.matched}</span>
+                                </a></li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// `/support/customers/:id`: the organisation, its plan, cards and invoices, a refund form for
+/// billing admins, and the whole timeline.
+#[component]
+pub fn CustomerPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let refund = ServerAction::<RefundInvoice>::new();
+    let org_id = move || params.read().get("id").unwrap_or_default();
+    let customer = Resource::new(
+        move || (org_id(), refund.version().get()),
+        |(id, _)| load_customer(id),
+    );
+    let error = Signal::derive(move || refund.value().get().and_then(Result::err));
+    let kind = move || query.read().get("kind").unwrap_or_default();
+    let cell = "px-3 py-2 text-sm";
+    view! {
+        <Title text="Customer · Support console"/>
+        <ConsoleLayout>
+            <Suspense fallback=|| view! { <p class="text-slate-500">"Loading the customer…"</p> }>
+                {move || Suspend::new(async move {
+                    let c = match customer.await {
+                        Err(AppError::Unauthenticated) => return view! { <Redirect path="/support/sign-in"/> }.into_any(),
+                        Err(e) => return view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
+                        Ok(c) => c,
+                    };
+                    let filter = kind();
+                    let can_refund = c.can_refund;
+                    let token = c.form_token.clone();
+                    let org_path = format!("/support/customers/{}", c.org_id);
+                    view! {
+                        <h1 class="text-2xl font-semibold tracking-tight" data-testid="customer-name">{c.org_name.clone()}</h1>
+                        <p class="mt-1 text-sm text-slate-600">{format!("Customer since {} · Stripe {}{}", format_date(c.created_at), c.stripe_customer_id.clone().unwrap_or_else(|| "—".into()), c.test_clock.clone().map(|t| format!(" · test clock {t}")).unwrap_or_default())}</p>
+                        <div class="mt-4"><FormError error/></div>
+                        {move || refund.value().get().and_then(Result::ok).map(|m| view! { <p role="status" data-testid="refund-result" class="mt-4 rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{m}</p> })}
+                        <div class="mt-6 grid gap-4 md:grid-cols-3">
+                            <section class="rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
+                                <h2 class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Plan"</h2>
+                                <p class="mt-2 text-sm" data-testid="customer-plan">{c.subscription.clone().unwrap_or_else(|| "No plan".into())}</p>
+                                <h2 class="mt-4 text-xs font-semibold uppercase tracking-wide text-slate-500">"Account credit"</h2>
+                                <p class="mt-2 text-sm">{c.credit_balance.clone()}</p>
+                            </section>
+                            <section class="rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
+                                <h2 class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Members"</h2>
+                                <ul class="mt-2 space-y-1 text-sm">{c.members.iter().map(|(e, r)| view! { <li>{format!("{e} · {r}")}</li> }).collect_view()}</ul>
+                            </section>
+                            <section class="rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
+                                <h2 class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Cards"</h2>
+                                <ul class="mt-2 space-y-1 text-sm">{c.cards.iter().map(|card| view! { <li>{card.clone()}</li> }).collect_view()}</ul>
+                            </section>
+                        </div>
+                        <h2 class="mt-8 text-lg font-semibold">"Invoices"</h2>
+                        <div class="mt-2 overflow-x-auto rounded-xl border border-slate-200 bg-white shadow-sm">
+                            <table class="min-w-full divide-y divide-slate-200" data-testid="staff-invoices">
+                                <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-500">
+                                    <tr><th class="px-3 py-2">"Number"</th><th class="px-3 py-2">"Date"</th><th class="px-3 py-2">"Status"</th><th class="px-3 py-2">"Total"</th><th class="px-3 py-2">"Refundable"</th><th class="px-3 py-2"></th></tr>
+                                </thead>
+                                <tbody class="divide-y divide-slate-100">
+                                    {c.invoices.iter().map(|i| {
+                                        let show_refund = can_refund && i.refundable_minor > 0;
+                                        let invoice_id = i.id.clone();
+                                        let token = token.clone();
+                                        let testid = format!("refund-{}", i.number);
+                                        view! {
+                                            <tr>
+                                                <td class=cell>{i.number.clone()}</td>
+                                                <td class=cell>{format_date(i.created_at)}</td>
+                                                <td class=cell>{i.status.clone()}</td>
+                                                <td class=cell>{i.total.clone()}</td>
+                                                <td class=cell>{i.refundable.clone()}</td>
+                                                <td class=cell>
+                                                    {show_refund.then(|| view! {
+                                                        <ActionForm action=refund attr:class="flex flex-wrap items-center gap-2" attr:data-testid=testid>
+                                                            <input type="hidden" name="invoice_id" value=invoice_id/>
+                                                            <input type="hidden" name="token" value=token/>
+                                                            <input type="text" name="amount" placeholder="Amount, e.g. 10.00" class="w-28 rounded border border-slate-300 px-2 py-1"/>
+                                                            <select name="reason_code" class="rounded border border-slate-300 px-2 py-1">
+                                                                <option value="">"Reason…"</option>
+                                                                {REFUND_REASONS.iter().map(|(code, label)| view! { <option value=*code>{*label}</option> }).collect_view()}
+                                                            </select>
+                                                            <input type="text" name="note" placeholder="Note (required)" class="w-48 rounded border border-slate-300 px-2 py-1"/>
+                                                            <button type="submit" class="rounded bg-red-700 px-3 py-1 text-sm font-semibold text-white hover:bg-red-600">"Refund"</button>
+                                                        </ActionForm>
+                                                    })}
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                        <div class="mt-8 flex flex-wrap items-center justify-between gap-3">
+                            <h2 class="text-lg font-semibold">"Timeline"</h2>
+                            <nav class="flex flex-wrap gap-2 text-sm" data-testid="timeline-filters">
+                                {["", "account", "plan", "invoice", "payment", "email", "credit", "staff"].into_iter().map(|k| {
+                                    let href = if k.is_empty() { org_path.clone() } else { format!("{org_path}?kind={k}") };
+                                    let active = k == filter;
+                                    let class = if active { "rounded-full bg-slate-900 px-3 py-1 text-white" } else { "rounded-full border border-slate-300 px-3 py-1 text-slate-700 hover:bg-slate-100" };
+                                    view! { <a href=href class=class>{if k.is_empty() { "all" } else { k }}</a> }
+                                }).collect_view()}
+                            </nav>
+                        </div>
+                        <ol class="mt-3 space-y-2" data-testid="timeline">
+                            {c.timeline.iter().filter(|t| filter.is_empty() || t.kind == filter).map(|t| view! {
+                                <li class="flex gap-3 rounded-lg border border-slate-200 bg-white px-4 py-2 text-sm shadow-sm">
+                                    <span class="w-40 shrink-0 text-slate-500">{chrono::DateTime::from_timestamp(t.at, 0).map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()}</span>
+                                    <span class="w-16 shrink-0 text-xs font-semibold uppercase tracking-wide text-slate-400">{t.kind.clone()}</span>
+                                    <span>{t.text.clone()}</span>
+                                </li>
+                            }).collect_view()}
+                        </ol>
+                    }.into_any()
+                })}
+            </Suspense>
+        </ConsoleLayout>
+    }
+}
+
+/// `/support/audit`: the newest entries of the hash-chained audit log.
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let rows = Resource::new(|| (), |_| load_audit_log(None));
+    let cell = "px-3 py-2 text-sm";
+    view! {
+        <Title text="Audit log · Support console"/>
+        <ConsoleLayout>
+            <h1 class="text-2xl font-semibold tracking-tight">"Audit log"</h1>
+            <p class="mt-1 text-sm text-slate-600">"Every staff action and money movement, each entry chained to the one before by its hash. Check the chain with billing-portal audit verify."</p>
+            <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match rows.await {
+                        Err(AppError::Unauthenticated) => view! { <Redirect path="/support/sign-in"/> }.into_any(),
+                        Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
+                        Ok(rows) => view! {
+                            <div class="mt-4 overflow-x-auto rounded-xl border border-slate-200 bg-white shadow-sm">
+                                <table class="min-w-full divide-y divide-slate-200" data-testid="audit-log">
+                                    <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-500">
+                                        <tr><th class="px-3 py-2">"#"</th><th class="px-3 py-2">"When"</th><th class="px-3 py-2">"Who"</th><th class="px-3 py-2">"Action"</th><th class="px-3 py-2">"Target"</th><th class="px-3 py-2">"Amount"</th><th class="px-3 py-2">"Reason"</th><th class="px-3 py-2">"Note"</th></tr>
+                                    </thead>
+                                    <tbody class="divide-y divide-slate-100">
+                                        {rows.into_iter().map(|r| view! {
+                                            <tr>
+                                                <td class=cell>{r.seq}</td>
+                                                <td class=cell>{chrono::DateTime::from_timestamp(r.at, 0).map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()}</td>
+                                                <td class=cell>{format!("{} ({})", r.actor, r.role)}</td>
+                                                <td class=cell>{r.action}</td>
+                                                <td class=cell>{r.target}</td>
+                                                <td class=cell>{r.amount.unwrap_or_default()}</td>
+                                                <td class=cell>{r.reason.unwrap_or_default()}</td>
+                                                <td class=cell>{r.note}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }.into_any(),
                     }
                 })}
             </Suspense>

@@ -1,0 +1,24 @@
+-- The audit log: append-only, one row per staff action and money movement, each carrying the
+-- hash of the one before it, so that changing or removing a row breaks the chain.
+
+CREATE TABLE audit_log (
+    seq          BIGINT PRIMARY KEY NOT NULL,
+    at           BIGINT NOT NULL,
+    actor        TEXT NOT NULL,
+    actor_role   TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    target       TEXT NOT NULL,
+    org_id       TEXT,
+    amount       BIGINT,
+    currency     TEXT,
+    reason_code  TEXT,
+    note         TEXT NOT NULL,
+    request_id   TEXT,
+    prev_hash    TEXT NOT NULL,
+    hash         TEXT NOT NULL
+);
+CREATE INDEX audit_log_org ON audit_log (org_id, seq);
+
+-- The console form submission that made a credit note: submitting the same form twice makes one.
+ALTER TABLE credit_notes ADD COLUMN request_key TEXT;
+CREATE UNIQUE INDEX credit_notes_request ON credit_notes (request_key);

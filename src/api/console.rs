@@ -1,0 +1,349 @@
+//! The support console's server functions: search, a customer's page and timeline, refunds, and
+//! the audit log. Every function checks the staff member's role before anything else.
+
+#[cfg(feature = "ssr")]
+use super::auth::StaffRole;
+use super::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Reasons staff can give for a refund (code, label).
+pub const REFUND_REASONS: [(&str, &str); 5] = [
+    ("service_issue", "Service problem or outage"),
+    ("billing_error", "Billing error"),
+    ("duplicate", "Duplicate payment"),
+    ("goodwill", "Goodwill gesture"),
+    ("cancellation", "Cancellation request"),
+];
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub org_id: String,
+    pub org_name: String,
+    /// What matched, e.g. "owner@acme.test (owner)" or "invoice 0002".
+    pub matched: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffInvoice {
+    pub id: String,
+    pub number: String,
+    pub status: String,
+    pub created_at: i64,
+    pub total: String,
+    pub paid: String,
+    /// What can still be refunded, formatted, and in minor units.
+    pub refundable: String,
+    pub refundable_minor: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub at: i64,
+    /// `account`, `plan`, `invoice`, `payment`, `email`, `credit` or `staff`.
+    pub kind: String,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerView {
+    pub org_id: String,
+    pub org_name: String,
+    pub created_at: i64,
+    pub stripe_customer_id: Option<String>,
+    pub test_clock: Option<String>,
+    pub members: Vec<(String, String)>,
+    pub subscription: Option<String>,
+    pub cards: Vec<String>,
+    pub credit_balance: String,
+    pub invoices: Vec<StaffInvoice>,
+    pub timeline: Vec<TimelineEntry>,
+    pub can_refund: bool,
+    /// A fresh token for each action form: submitting the same form twice does the action once.
+    pub form_token: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    pub seq: i64,
+    pub at: i64,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub target: String,
+    pub amount: Option<String>,
+    pub reason: Option<String>,
+    pub note: String,
+}
+
+#[cfg(feature = "ssr")]
+async fn staff_with(
+    state: &crate::server::AppState,
+    allowed: &[StaffRole],
+) -> Result<crate::api::auth::StaffSession, AppError> {
+    let staff = crate::server::auth::staff(state)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    if !allowed.contains(&staff.role) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(staff)
+}
+
+/// Every staff role reads.
+#[cfg(feature = "ssr")]
+const READERS: [StaffRole; 3] = [
+    StaffRole::Agent,
+    StaffRole::BillingAdmin,
+    StaffRole::Approver,
+];
+
+#[server(endpoint = "support/search")]
+pub async fn search_customers(q: String) -> Result<Vec<SearchHit>, AppError> {
+    let state = crate::server::state()?;
+    staff_with(&state, &READERS).await?;
+    let q = q.trim();
+    if q.chars().count() < 2 {
+        return Ok(Vec::new());
+    }
+    Ok(crate::store::console::search(&state.db, q, 20)
+        .await?
+        .into_iter()
+        .map(|(org_id, org_name, matched)| SearchHit {
+            org_id,
+            org_name,
+            matched,
+        })
+        .collect())
+}
+
+#[server(endpoint = "support/customer")]
+pub async fn load_customer(org_id: String) -> Result<CustomerView, AppError> {
+    use crate::domain::Money;
+    let state = crate::server::state()?;
+    let staff = staff_with(&state, &READERS).await?;
+    let db = &state.db;
+    let org = crate::store::console::organization(db, &org_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That customer".into()))?;
+    let invoices = crate::store::invoices::list_for_org(db, &org_id).await?;
+    let credited = crate::store::console::credited_by_invoice(db, &org_id).await?;
+    let currency = invoices
+        .first()
+        .map(|i| i.currency)
+        .unwrap_or(crate::domain::Currency::USD);
+    let credit = crate::store::credits::balance(db, &org_id, currency).await?;
+    let sub = crate::store::subscriptions::current_for_org(db, &org_id).await?;
+    let cards = crate::store::payment_methods::list(db, &org_id).await?;
+    Ok(CustomerView {
+        org_name: org.name,
+        created_at: org.created_at,
+        stripe_customer_id: org.stripe_customer_id,
+        test_clock: org.test_clock,
+        members: crate::store::console::members(db, &org_id).await?,
+        subscription: sub.map(|s| {
+            format!(
+                "{} · {} seat(s) · {} · period ends {}",
+                s.plan_name,
+                s.quantity,
+                s.status,
+                crate::ui::portal::format_date(s.current_period_end)
+            )
+        }),
+        cards: cards
+            .into_iter()
+            .map(|c| {
+                format!(
+                    "{} ending {} (expires {:02}/{}){}",
+                    c.brand,
+                    c.last4,
+                    c.exp_month,
+                    c.exp_year,
+                    if c.is_default { ", default" } else { "" }
+                )
+            })
+            .collect(),
+        credit_balance: credit.to_string(),
+        invoices: invoices
+            .into_iter()
+            .map(|i| {
+                let money = |minor: i64| Money::from_minor(minor, i.currency).to_string();
+                let already = credited.get(&i.id).copied().unwrap_or(0);
+                let refundable = if i.status == "paid" {
+                    (i.amount_paid.min(i.total) - already).max(0)
+                } else {
+                    0
+                };
+                StaffInvoice {
+                    id: i.id.clone(),
+                    number: i.number.clone(),
+                    status: i.status.clone(),
+                    created_at: i.created_at,
+                    total: money(i.total),
+                    paid: money(i.amount_paid),
+                    refundable: money(refundable),
+                    refundable_minor: refundable,
+                }
+            })
+            .collect(),
+        timeline: crate::store::console::timeline(db, &org_id)
+            .await?
+            .into_iter()
+            .map(|(at, kind, text)| TimelineEntry { at, kind, text })
+            .collect(),
+        can_refund: staff.role == StaffRole::BillingAdmin,
+        form_token: crate::store::new_id("form"),
+        org_id,
+    })
+}
+
+/// Refunds part or all of a paid invoice to the card it was paid with: a credit note records it,
+/// Stripe moves the money (keyed by the form's token, so a repeated submission is one refund),
+/// and the audit log records who, why and how much. Billing admins only.
+#[server(endpoint = "support/refund")]
+pub async fn refund_invoice(
+    invoice_id: String,
+    amount: String,
+    reason_code: String,
+    note: String,
+    token: String,
+) -> Result<String, AppError> {
+    use crate::domain::{Currency, Money};
+    use crate::store::credit_notes::{self, CreditNoteError, CreditOutcome, NewCreditNote};
+    let state = crate::server::state()?;
+    let staff = staff_with(&state, &[StaffRole::BillingAdmin]).await?;
+    let Some((_, reason_label)) = REFUND_REASONS
+        .iter()
+        .find(|(code, _)| *code == reason_code.trim())
+    else {
+        return Err(AppError::Invalid("Choose a reason for the refund.".into()));
+    };
+    let note = note.trim();
+    if note.is_empty() {
+        return Err(AppError::Invalid(
+            "Write a note: what happened and what the customer was told.".into(),
+        ));
+    }
+    let token = token.trim();
+    if token.len() < 8 {
+        return Err(AppError::Invalid(
+            "Reload the page and submit the form again.".into(),
+        ));
+    }
+    let target = crate::store::console::invoice_for_refund(&state.db, &invoice_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That invoice".into()))?;
+    let currency = Currency::parse(&target.currency).map_err(AppError::internal)?;
+    let amount = Money::parse(amount.trim(), currency).map_err(|_| {
+        AppError::Invalid(format!(
+            "Enter the amount to refund in {}, e.g. 10.00.",
+            currency.code()
+        ))
+    })?;
+    if amount.minor_units() <= 0 {
+        return Err(AppError::Invalid(
+            "The refund must be more than zero.".into(),
+        ));
+    }
+    if let Some(done) = crate::store::console::credit_note_for_request(&state.db, token).await? {
+        return Ok(format!("Already done: credit note {done}."));
+    }
+    if amount.minor_units() > target.refundable {
+        return Err(AppError::Invalid(format!(
+            "At most {} can still be refunded on invoice {}.",
+            Money::from_minor(target.refundable, currency),
+            target.number
+        )));
+    }
+    let intent = target.payment_intent_id.clone().ok_or_else(|| {
+        AppError::Invalid(format!(
+            "Invoice {} was not paid by card; credit the account instead.",
+            target.number
+        ))
+    })?;
+    state
+        .payments
+        .gateway
+        .refund(&intent, amount.minor_units(), &format!("refund:{token}"))
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "refund failed at Stripe");
+            AppError::Conflict(format!(
+                "Stripe did not make the refund ({e}). Nothing was recorded; try again."
+            ))
+        })?;
+    let detail = format!("{reason_label}: {note}");
+    let target_name = format!("invoice:{}", target.id);
+    let amount_code = currency.code();
+    let note = credit_notes::issue_audited(
+        &state.db,
+        &NewCreditNote {
+            org_id: &target.org_id,
+            invoice_id: &target.id,
+            amount: amount.minor_units(),
+            outcome: CreditOutcome::Refund,
+            reason: &detail,
+            actor: &staff.email,
+        },
+        Some(token),
+        &crate::store::audit::AuditEntry {
+            actor: &staff.email,
+            actor_role: staff.role.as_str(),
+            action: "refund",
+            target: &target_name,
+            org_id: Some(&target.org_id),
+            amount: Some(amount.minor_units()),
+            currency: Some(amount_code),
+            reason_code: Some(reason_code.trim()),
+            note,
+            request_id: None,
+        },
+        state.now(),
+    )
+    .await
+    .map_err(|e| match e {
+        CreditNoteError::Db(e) => AppError::internal(e),
+        other => AppError::Invalid(format!("{}.", capitalise(&other.to_string()))),
+    })?;
+    Ok(format!(
+        "Refunded {} on invoice {} (credit note {}).",
+        amount, target.number, note.number
+    ))
+}
+
+#[cfg(feature = "ssr")]
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+#[server(endpoint = "support/audit")]
+pub async fn load_audit_log(org_id: Option<String>) -> Result<Vec<AuditView>, AppError> {
+    let state = crate::server::state()?;
+    staff_with(&state, &READERS).await?;
+    let rows =
+        crate::store::audit::recent(&state.db, org_id.as_deref().filter(|s| !s.is_empty()), 200)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AuditView {
+            amount: match (r.amount, r.currency.as_deref()) {
+                (Some(a), Some(c)) => crate::domain::Currency::parse(c)
+                    .ok()
+                    .map(|c| crate::domain::Money::from_minor(a, c).to_string()),
+                _ => None,
+            },
+            seq: r.seq,
+            at: r.at,
+            actor: r.actor,
+            role: r.actor_role,
+            action: r.action,
+            target: r.target,
+            reason: r.reason_code,
+            note: r.note,
+        })
+        .collect())
+}

@@ -1,0 +1,325 @@
+//! What the support console reads: search across customers, one organisation's facts, and its
+//! timeline merged from every table that records something about it.
+
+use super::Db;
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// Organisations matching `q` by member email, organisation name, invoice number, Stripe
+/// customer id or payment id: (org id, org name, what matched).
+pub async fn search(
+    db: &Db,
+    q: &str,
+    limit: i64,
+) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    let like = format!("%{}%", q.to_lowercase().replace(['%', '_'], ""));
+    let rows = sqlx::query(
+        "SELECT o.id, o.name, 'member ' || u.email || ' (' || m.role || ')' AS matched FROM organizations o \
+           JOIN memberships m ON m.org_id = o.id JOIN users u ON u.id = m.user_id WHERE LOWER(u.email) LIKE $1 \
+         UNION SELECT o.id, o.name, 'organisation' AS matched FROM organizations o WHERE LOWER(o.name) LIKE $1 \
+         UNION SELECT o.id, o.name, 'invoice ' || i.number AS matched FROM organizations o \
+           JOIN invoices i ON i.org_id = o.id WHERE i.number = $2 OR LOWER(i.id) = $3 \
+         UNION SELECT o.id, o.name, 'Stripe customer ' || o.stripe_customer_id AS matched FROM organizations o \
+           WHERE LOWER(o.stripe_customer_id) = $3 \
+         UNION SELECT o.id, o.name, 'payment ' || p.stripe_payment_intent_id AS matched FROM organizations o \
+           JOIN payments p ON p.org_id = o.id WHERE LOWER(p.stripe_payment_intent_id) = $3 \
+         ORDER BY 2, 3 LIMIT $4",
+    )
+    .bind(&like)
+    .bind(q.trim())
+    .bind(q.trim().to_lowercase())
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("name")?, r.try_get("matched")?)))
+        .collect()
+}
+
+pub struct OrganizationRow {
+    pub name: String,
+    pub created_at: i64,
+    pub stripe_customer_id: Option<String>,
+    pub test_clock: Option<String>,
+}
+
+pub async fn organization(db: &Db, org_id: &str) -> Result<Option<OrganizationRow>, sqlx::Error> {
+    sqlx::query(
+        "SELECT o.name, o.created_at, o.stripe_customer_id, tc.name AS clock_name, tc.frozen_at \
+         FROM organizations o LEFT JOIN test_clocks tc ON tc.id = o.test_clock_id WHERE o.id = $1",
+    )
+    .bind(org_id)
+    .fetch_optional(&db.pool)
+    .await?
+    .map(|r| {
+        let clock: Option<String> = r.try_get("clock_name")?;
+        let frozen: Option<i64> = r.try_get("frozen_at")?;
+        Ok(OrganizationRow {
+            name: r.try_get("name")?,
+            created_at: r.try_get("created_at")?,
+            stripe_customer_id: r.try_get("stripe_customer_id")?,
+            test_clock: clock.map(|name| {
+                format!(
+                    "{name} at {}",
+                    frozen
+                        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                        .unwrap_or_default()
+                )
+            }),
+        })
+    })
+    .transpose()
+}
+
+/// (email, role) of every member.
+pub async fn members(db: &Db, org_id: &str) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query(
+        "SELECT u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 \
+         ORDER BY m.created_at, u.email",
+    )
+    .bind(org_id)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("email")?, r.try_get("role")?)))
+    .collect()
+}
+
+/// Credit notes so far per invoice of the organisation, in minor units.
+pub async fn credited_by_invoice(
+    db: &Db,
+    org_id: &str,
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    sqlx::query(
+        "SELECT invoice_id, CAST(SUM(amount) AS BIGINT) AS n FROM credit_notes WHERE org_id = $1 GROUP BY invoice_id",
+    )
+    .bind(org_id)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("invoice_id")?, r.try_get("n")?)))
+    .collect()
+}
+
+/// A paid invoice as a refund needs it.
+pub struct RefundTarget {
+    pub id: String,
+    pub org_id: String,
+    pub number: String,
+    pub currency: String,
+    /// Paid, less every credit note so far.
+    pub refundable: i64,
+    pub payment_intent_id: Option<String>,
+}
+
+pub async fn invoice_for_refund(
+    db: &Db,
+    invoice_id: &str,
+) -> Result<Option<RefundTarget>, sqlx::Error> {
+    let Some(r) = sqlx::query(
+        "SELECT i.id, i.org_id, i.number, i.currency, i.status, i.total, i.amount_paid, \
+         (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM credit_notes c WHERE c.invoice_id = i.id) AS credited, \
+         (SELECT p.stripe_payment_intent_id FROM payments p WHERE p.invoice_id = i.id AND p.status = 'succeeded' \
+            ORDER BY p.created_at DESC LIMIT 1) AS intent \
+         FROM invoices i WHERE i.id = $1",
+    )
+    .bind(invoice_id)
+    .fetch_optional(&db.pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let status: String = r.try_get("status")?;
+    let paid: i64 = r.try_get("amount_paid")?;
+    let total: i64 = r.try_get("total")?;
+    let credited: i64 = r.try_get("credited")?;
+    Ok(Some(RefundTarget {
+        id: r.try_get("id")?,
+        org_id: r.try_get("org_id")?,
+        number: r.try_get("number")?,
+        currency: r.try_get("currency")?,
+        refundable: if status == "paid" {
+            (paid.min(total) - credited).max(0)
+        } else {
+            0
+        },
+        payment_intent_id: r.try_get("intent")?,
+    }))
+}
+
+/// The number of the credit note an earlier submission of the same form made, if any.
+pub async fn credit_note_for_request(
+    db: &Db,
+    request_key: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query("SELECT number FROM credit_notes WHERE request_key = $1")
+        .bind(request_key)
+        .fetch_optional(&db.pool)
+        .await?
+        .map(|r| r.try_get("number"))
+        .transpose()
+}
+
+fn money(minor: i64, currency: &str) -> String {
+    crate::domain::Currency::parse(currency)
+        .map(|c| crate::domain::Money::from_minor(minor, c).to_string())
+        .unwrap_or_else(|_| format!("{minor} {currency}"))
+}
+
+/// The organisation's story, newest first: (time, kind, text).
+pub async fn timeline(db: &Db, org_id: &str) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+    let mut out: Vec<(i64, String, String)> = Vec::new();
+    let pool = &db.pool;
+    for r in sqlx::query("SELECT name, created_at FROM organizations WHERE id = $1")
+        .bind(org_id)
+        .fetch_all(pool)
+        .await?
+    {
+        out.push((
+            r.try_get("created_at")?,
+            "account".into(),
+            format!("Organisation {} created", r.try_get::<String, _>("name")?),
+        ));
+    }
+    for r in sqlx::query(
+        "SELECT u.email, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1",
+    )
+    .bind(org_id)
+    .fetch_all(pool)
+    .await?
+    {
+        out.push((
+            r.try_get("created_at")?,
+            "account".into(),
+            format!(
+                "{} joined as {}",
+                r.try_get::<String, _>("email")?,
+                r.try_get::<String, _>("role")?
+            ),
+        ));
+    }
+    for r in sqlx::query(
+        "SELECT created_at, actor, kind, detail FROM subscription_changes WHERE org_id = $1",
+    )
+    .bind(org_id)
+    .fetch_all(pool)
+    .await?
+    {
+        out.push((
+            r.try_get("created_at")?,
+            "plan".into(),
+            format!(
+                "{} ({}): {}",
+                r.try_get::<String, _>("kind")?.replace('_', " "),
+                r.try_get::<String, _>("actor")?,
+                r.try_get::<String, _>("detail")?
+            ),
+        ));
+    }
+    for r in sqlx::query(
+        "SELECT number, status, total, currency, created_at, paid_at, attempt_count, last_payment_error \
+         FROM invoices WHERE org_id = $1",
+    )
+    .bind(org_id)
+    .fetch_all(pool)
+    .await?
+    {
+        let number: String = r.try_get("number")?;
+        let currency: String = r.try_get("currency")?;
+        let total = money(r.try_get("total")?, &currency);
+        out.push((
+            r.try_get("created_at")?,
+            "invoice".into(),
+            format!("Invoice {number} issued for {total}"),
+        ));
+        if let Some(error) = r.try_get::<Option<String>, _>("last_payment_error")? {
+            out.push((
+                r.try_get("created_at")?,
+                "payment".into(),
+                format!(
+                    "Invoice {number}: {} failed attempt(s), last: {error}",
+                    r.try_get::<i64, _>("attempt_count")?
+                ),
+            ));
+        }
+        if let Some(paid_at) = r.try_get::<Option<i64>, _>("paid_at")? {
+            out.push((paid_at, "invoice".into(), format!("Invoice {number} paid")));
+        }
+    }
+    for r in sqlx::query(
+        "SELECT amount, currency, status, stripe_payment_intent_id, created_at FROM payments WHERE org_id = $1",
+    )
+    .bind(org_id)
+    .fetch_all(pool)
+    .await?
+    {
+        let currency: String = r.try_get("currency")?;
+        out.push((
+            r.try_get("created_at")?,
+            "payment".into(),
+            format!(
+                "Payment of {} {} ({})",
+                money(r.try_get("amount")?, &currency.to_uppercase()),
+                r.try_get::<String, _>("status")?,
+                r.try_get::<Option<String>, _>("stripe_payment_intent_id")?
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    for r in
+        sqlx::query("SELECT subject, to_address, created_at FROM email_outbox WHERE org_id = $1")
+            .bind(org_id)
+            .fetch_all(pool)
+            .await?
+    {
+        out.push((
+            r.try_get("created_at")?,
+            "email".into(),
+            format!(
+                "Email to {}: {}",
+                r.try_get::<String, _>("to_address")?,
+                r.try_get::<String, _>("subject")?
+            ),
+        ));
+    }
+    for r in sqlx::query(
+        "SELECT number, amount, currency, outcome, reason, actor, created_at FROM credit_notes WHERE org_id = $1",
+    )
+    .bind(org_id)
+    .fetch_all(pool)
+    .await?
+    {
+        let currency: String = r.try_get("currency")?;
+        out.push((
+            r.try_get("created_at")?,
+            "credit".into(),
+            format!(
+                "Credit note {} for {} ({}) by {}: {}",
+                r.try_get::<String, _>("number")?,
+                money(r.try_get("amount")?, &currency),
+                r.try_get::<String, _>("outcome")?.replace('_', " "),
+                r.try_get::<String, _>("actor")?,
+                r.try_get::<String, _>("reason")?
+            ),
+        ));
+    }
+    for r in sqlx::query("SELECT at, actor, action, note FROM audit_log WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_all(pool)
+        .await?
+    {
+        out.push((
+            r.try_get("at")?,
+            "staff".into(),
+            format!(
+                "{} by {}: {}",
+                r.try_get::<String, _>("action")?,
+                r.try_get::<String, _>("actor")?,
+                r.try_get::<String, _>("note")?
+            ),
+        ));
+    }
+    out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    Ok(out)
+}

@@ -1,0 +1,257 @@
+//! The support console on SQLite and PostgreSQL: who may call which console function, a partial
+//! refund then a too-large one, a repeated submission, the timeline, and the audit log's hash
+//! chain catching a changed row (through `billing-portal audit verify`).
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use billing_portal::store::seed::DEMO_PASSWORD;
+use common::TestApp;
+use reqwest::{Client, StatusCode};
+use sqlx::Row;
+
+on_both_databases!(
+    each_role_can_call_exactly_its_console_functions,
+    refunds_are_partial_bounded_idempotent_and_audited,
+    a_changed_audit_row_breaks_the_chain,
+);
+
+async fn staff(app: &TestApp, email: &str) -> Client {
+    let browser = TestApp::browser();
+    let response = app
+        .submit_form(
+            &browser,
+            "/support/sign-in",
+            "/api/support/sign-in",
+            &[("email", email), ("password", DEMO_PASSWORD)],
+        )
+        .await;
+    assert!(response.status().is_redirection(), "{email} signs in");
+    browser
+}
+
+/// A subscribed customer (Pro × 2, $24.00 paid) and its organisation id and first invoice id.
+async fn paying_customer(app: &TestApp) -> (Client, String, String) {
+    let browser = app.subscribed("pro_monthly", "2").await;
+    let r = sqlx::query("SELECT org_id, id FROM invoices")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    (browser, r.get("org_id"), r.get("id"))
+}
+
+async fn each_role_can_call_exactly_its_console_functions(app: TestApp) {
+    let (customer, org, invoice) = paying_customer(&app).await;
+    let agent = staff(&app, "agent@demo.test").await;
+    let admin = staff(&app, "admin@demo.test").await;
+    let approver = staff(&app, "approver@demo.test").await;
+    let nobody = TestApp::browser();
+    let token = "form_test_token_1";
+    let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("/api/support/search", vec![("q", "owner")]),
+        ("/api/support/customer", vec![("org_id", &org)]),
+        ("/api/support/audit", vec![]),
+        (
+            "/api/support/refund",
+            vec![
+                ("invoice_id", &invoice),
+                ("amount", "1.00"),
+                ("reason_code", "goodwill"),
+                ("note", "role check"),
+                ("token", token),
+            ],
+        ),
+    ];
+    // (who, allowed for each call above)
+    let table: [(&str, &Client, [bool; 4]); 5] = [
+        ("agent", &agent, [true, true, true, false]),
+        ("billing admin", &admin, [true, true, true, true]),
+        ("approver", &approver, [true, true, true, false]),
+        ("customer", &customer, [false, false, false, false]),
+        ("no session", &nobody, [false, false, false, false]),
+    ];
+    for (who, client, allowed) in table {
+        for ((endpoint, fields), allowed) in calls.iter().zip(allowed) {
+            let response = app.call(client, endpoint, fields).await;
+            let status = response.status();
+            let body = response.text().await.unwrap();
+            if allowed {
+                assert!(
+                    status.is_success(),
+                    "{who} may call {endpoint}: {status} {body}"
+                );
+            } else {
+                assert!(!status.is_success(), "{who} may not call {endpoint}");
+                let expected = if who == "customer" || who == "no session" {
+                    "Unauthenticated"
+                } else {
+                    "Forbidden"
+                };
+                assert!(body.contains(expected), "{who} → {endpoint}: {body}");
+            }
+        }
+    }
+    // Only the billing admin's refund happened.
+    assert_eq!(app.count("credit_notes").await, 1);
+}
+
+async fn refunds_are_partial_bounded_idempotent_and_audited(app: TestApp) {
+    let (_, org, invoice) = paying_customer(&app).await;
+    let admin = staff(&app, "admin@demo.test").await;
+    let refund = |amount: &'static str, token: &'static str| {
+        let admin = admin.clone();
+        let invoice = invoice.clone();
+        let app = &app;
+        async move {
+            let response = app
+                .call(
+                    &admin,
+                    "/api/support/refund",
+                    &[
+                        ("invoice_id", &invoice),
+                        ("amount", amount),
+                        ("reason_code", "service_issue"),
+                        ("note", "outage on 14 January"),
+                        ("token", token),
+                    ],
+                )
+                .await;
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    let (status, body) = refund("10.00", "form_first_refund").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.contains("Refunded $10.00 on invoice 0001 (credit note CN-0001)"),
+        "{body}"
+    );
+    // The same form submitted again is the same refund.
+    let (_, again) = refund("10.00", "form_first_refund").await;
+    assert!(
+        again.contains("Already done: credit note CN-0001"),
+        "{again}"
+    );
+    // $24.00 paid, $10.00 refunded: $14.01 is too much.
+    let (status, body) = refund("14.01", "form_second_refund").await;
+    assert!(!status.is_success());
+    assert!(
+        body.contains("At most $14.00 can still be refunded on invoice 0001"),
+        "{body}"
+    );
+    // A reason and a note are required.
+    let missing = app
+        .call(
+            &admin,
+            "/api/support/refund",
+            &[
+                ("invoice_id", &invoice),
+                ("amount", "1.00"),
+                ("reason_code", ""),
+                ("note", "x"),
+                ("token", "form_third"),
+            ],
+        )
+        .await;
+    assert!(missing.text().await.unwrap().contains("Choose a reason"));
+
+    // Stripe refunded exactly once; the customer's timeline and the audit log show it.
+    let events: serde_json::Value = reqwest::get(format!("{}/_emulator/events", app.emulator()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refunds = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "charge.refunded" || e["type"] == "refund.created")
+        .count();
+    assert!(refunds >= 1);
+    let view: serde_json::Value = app
+        .call(&admin, "/api/support/customer", &[("org_id", &org)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let timeline = view["timeline"].as_array().unwrap();
+    assert!(timeline.iter().any(|t| t["kind"] == "staff"
+        && t["text"]
+            .as_str()
+            .unwrap()
+            .contains("refund by admin@demo.test")));
+    assert!(timeline.iter().any(|t| t["kind"] == "credit"
+        && t["text"]
+            .as_str()
+            .unwrap()
+            .contains("Credit note CN-0001 for $10.00 (refund)")));
+    assert_eq!(view["invoices"][0]["refundable"], "$14.00");
+    let audit: serde_json::Value = app
+        .call(&admin, "/api/support/audit", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit.as_array().unwrap().len(), 1);
+    assert_eq!(audit[0]["amount"], "$10.00");
+    assert_eq!(audit[0]["reason"], "service_issue");
+    let refunded: i64 = sqlx::query("SELECT amount_refunded FROM payments")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+        .get("amount_refunded");
+    assert_eq!(refunded, 1000);
+}
+
+async fn a_changed_audit_row_breaks_the_chain(app: TestApp) {
+    use billing_portal::store::audit::{append, verify, AuditEntry, Verification};
+    for i in 0..5 {
+        let note = format!("entry {i}");
+        append(
+            app.db(),
+            &AuditEntry {
+                actor: "admin@demo.test",
+                actor_role: "billing_admin",
+                action: "credit",
+                target: "org:test",
+                amount: Some(100 * i),
+                currency: Some("USD"),
+                note: &note,
+                ..AuditEntry::default()
+            },
+            app.state.now() + i,
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        verify(app.db()).await.unwrap(),
+        Verification::Intact { entries: 5 }
+    );
+    let cli = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_billing-portal"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &app.state.config.database_url)
+            .args(["audit", "verify"])
+            .output()
+            .unwrap()
+    };
+    let out = cli();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("intact: 5 entries"));
+
+    // Someone lowers an amount in place: the chain breaks exactly there.
+    sqlx::query("UPDATE audit_log SET amount = 1 WHERE seq = 3")
+        .execute(&app.db().pool)
+        .await
+        .unwrap();
+    assert!(matches!(
+        verify(app.db()).await.unwrap(),
+        Verification::Broken { seq: 3, .. }
+    ));
+    let out = cli();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("audit log broken at entry 3"), "{stderr}");
+}
