@@ -6,7 +6,7 @@ use crate::ui::portal::{
     InvoicesPage, MembersPage, PaymentMethodsPage, PlanChangePage, PricingPage, SignInPage,
     SignUpPage,
 };
-use crate::ui::support::{AuditPage, CustomerPage, SupportHome, SupportSignInPage};
+use crate::ui::support::{ApprovalsPage, AuditPage, CustomerPage, SupportHome, SupportSignInPage};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/support/sign-in") view=SupportSignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/support/customers/:id") view=CustomerPage ssr=SsrMode::Async/>
                 <Route path=path!("/support/audit") view=AuditPage ssr=SsrMode::Async/>
+                <Route path=path!("/support/approvals") view=ApprovalsPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

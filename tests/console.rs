@@ -14,6 +14,7 @@ on_both_databases!(
     each_role_can_call_exactly_its_console_functions,
     refunds_are_partial_bounded_idempotent_and_audited,
     a_changed_audit_row_breaks_the_chain,
+    large_refunds_wait_for_a_different_approver,
 );
 
 async fn staff(app: &TestApp, email: &str) -> Client {
@@ -254,4 +255,111 @@ async fn a_changed_audit_row_breaks_the_chain(app: TestApp) {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("audit log broken at entry 3"), "{stderr}");
+}
+
+async fn large_refunds_wait_for_a_different_approver(app: TestApp) {
+    // Team × 5 = $125.00 paid; the default threshold is $100.00.
+    let _customer = app.subscribed("team_monthly", "5").await;
+    let invoice: String = sqlx::query("SELECT id FROM invoices")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+        .get("id");
+    let admin = staff(&app, "admin@demo.test").await;
+    let approver = staff(&app, "approver@demo.test").await;
+    let requested = app
+        .call(
+            &admin,
+            "/api/support/refund",
+            &[
+                ("invoice_id", &invoice),
+                ("amount", "110.00"),
+                ("reason_code", "billing_error"),
+                ("note", "charged the wrong plan"),
+                ("token", "form_large_refund"),
+            ],
+        )
+        .await;
+    let message = requested.text().await.unwrap();
+    assert!(
+        message.contains("waits for an approver. Nothing has moved yet."),
+        "{message}"
+    );
+    assert_eq!(app.count("credit_notes").await, 0);
+    let list: serde_json::Value = app
+        .call(&approver, "/api/support/approvals", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(list[0]["status"], "pending");
+    assert_eq!(list[0]["amount"], "$110.00");
+
+    // The billing admin cannot decide; an approver may not decide their own request.
+    let by_admin = app
+        .call(
+            &admin,
+            "/api/support/approvals/decide",
+            &[("id", &id), ("decision", "approve")],
+        )
+        .await;
+    assert!(by_admin.text().await.unwrap().contains("Forbidden"));
+    sqlx::query("UPDATE approval_requests SET requested_by = 'approver@demo.test' WHERE id = $1")
+        .bind(&id)
+        .execute(&app.db().pool)
+        .await
+        .unwrap();
+    let own = app
+        .call(
+            &approver,
+            "/api/support/approvals/decide",
+            &[("id", &id), ("decision", "approve")],
+        )
+        .await;
+    assert!(own
+        .text()
+        .await
+        .unwrap()
+        .contains("another approver must decide it"));
+    sqlx::query("UPDATE approval_requests SET requested_by = 'admin@demo.test' WHERE id = $1")
+        .bind(&id)
+        .execute(&app.db().pool)
+        .await
+        .unwrap();
+
+    // A different approver approves: the money moves once.
+    let approved = app
+        .call(
+            &approver,
+            "/api/support/approvals/decide",
+            &[("id", &id), ("decision", "approve")],
+        )
+        .await;
+    let message = approved.text().await.unwrap();
+    assert!(message.contains("Approved: $110.00 refunded."), "{message}");
+    assert_eq!(app.count("credit_notes").await, 1);
+    let again = app
+        .call(
+            &approver,
+            "/api/support/approvals/decide",
+            &[("id", &id), ("decision", "approve")],
+        )
+        .await;
+    assert!(again.text().await.unwrap().contains("already approved"));
+    assert_eq!(app.count("credit_notes").await, 1);
+    let actions: Vec<String> = sqlx::query("SELECT action FROM audit_log ORDER BY seq")
+        .fetch_all(&app.db().pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("action"))
+        .collect();
+    assert_eq!(actions, ["refund_requested", "refund", "refund_approved"]);
+    assert_eq!(
+        billing_portal::store::audit::verify(app.db())
+            .await
+            .unwrap(),
+        billing_portal::store::audit::Verification::Intact { entries: 3 }
+    );
 }

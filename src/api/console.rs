@@ -209,7 +209,6 @@ pub async fn refund_invoice(
     token: String,
 ) -> Result<String, AppError> {
     use crate::domain::{Currency, Money};
-    use crate::store::credit_notes::{self, CreditNoteError, CreditOutcome, NewCreditNote};
     let state = crate::server::state()?;
     let staff = staff_with(&state, &[StaffRole::BillingAdmin]).await?;
     let Some((_, reason_label)) = REFUND_REASONS
@@ -261,10 +260,94 @@ pub async fn refund_invoice(
             target.number
         ))
     })?;
+    if amount.minor_units() > state.config.approval_threshold_minor {
+        let target_name = format!("invoice:{}", target.id);
+        let id = crate::store::approvals::request_refund(
+            &state.db,
+            &crate::store::approvals::NewApproval {
+                org_id: &target.org_id,
+                invoice_id: &target.id,
+                amount: amount.minor_units(),
+                currency: currency.code(),
+                reason_code: reason_code.trim(),
+                note,
+                request_key: token,
+                requested_by: &staff.email,
+            },
+            &crate::store::audit::AuditEntry {
+                actor: &staff.email,
+                actor_role: staff.role.as_str(),
+                action: "refund_requested",
+                target: &target_name,
+                org_id: Some(&target.org_id),
+                amount: Some(amount.minor_units()),
+                currency: Some(currency.code()),
+                reason_code: Some(reason_code.trim()),
+                note,
+                request_id: None,
+            },
+            state.now(),
+        )
+        .await
+        .map_err(|e| {
+            if crate::store::is_unique_violation(&e) {
+                AppError::Conflict("This refund was already requested.".into())
+            } else {
+                AppError::internal(e)
+            }
+        })?;
+        return Ok(format!(
+            "A refund of {amount} is above the approval threshold: request {id} now waits for an approver. Nothing has moved yet."
+        ));
+    }
+    let number = perform_refund(
+        &state,
+        &staff,
+        &target,
+        &intent,
+        amount,
+        Refund {
+            reason_code: reason_code.trim(),
+            reason_label,
+            note,
+            key: token,
+        },
+    )
+    .await?;
+    Ok(format!(
+        "Refunded {} on invoice {} (credit note {number}).",
+        amount, target.number
+    ))
+}
+
+#[cfg(feature = "ssr")]
+struct Refund<'a> {
+    reason_code: &'a str,
+    reason_label: &'a str,
+    note: &'a str,
+    key: &'a str,
+}
+
+/// Moves the money at Stripe (keyed, so a retry is the same refund), then records the credit
+/// note and its audit entry together. Returns the credit note's number.
+#[cfg(feature = "ssr")]
+async fn perform_refund(
+    state: &crate::server::AppState,
+    staff: &crate::api::auth::StaffSession,
+    target: &crate::store::console::RefundTarget,
+    intent: &str,
+    amount: crate::domain::Money,
+    refund: Refund<'_>,
+) -> Result<String, AppError> {
+    use crate::store::credit_notes::{self, CreditNoteError, CreditOutcome, NewCreditNote};
     state
         .payments
         .gateway
-        .refund(&intent, amount.minor_units(), &format!("refund:{token}"))
+        .refund(
+            intent,
+            amount.minor_units(),
+            &format!("refund:{}", refund.key),
+        )
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "refund failed at Stripe");
@@ -272,9 +355,8 @@ pub async fn refund_invoice(
                 "Stripe did not make the refund ({e}). Nothing was recorded; try again."
             ))
         })?;
-    let detail = format!("{reason_label}: {note}");
+    let detail = format!("{}: {}", refund.reason_label, refund.note);
     let target_name = format!("invoice:{}", target.id);
-    let amount_code = currency.code();
     let note = credit_notes::issue_audited(
         &state.db,
         &NewCreditNote {
@@ -285,7 +367,7 @@ pub async fn refund_invoice(
             reason: &detail,
             actor: &staff.email,
         },
-        Some(token),
+        Some(refund.key),
         &crate::store::audit::AuditEntry {
             actor: &staff.email,
             actor_role: staff.role.as_str(),
@@ -293,9 +375,9 @@ pub async fn refund_invoice(
             target: &target_name,
             org_id: Some(&target.org_id),
             amount: Some(amount.minor_units()),
-            currency: Some(amount_code),
-            reason_code: Some(reason_code.trim()),
-            note,
+            currency: Some(amount.currency().code()),
+            reason_code: Some(refund.reason_code),
+            note: refund.note,
             request_id: None,
         },
         state.now(),
@@ -305,10 +387,148 @@ pub async fn refund_invoice(
         CreditNoteError::Db(e) => AppError::internal(e),
         other => AppError::Invalid(format!("{}.", capitalise(&other.to_string()))),
     })?;
-    Ok(format!(
-        "Refunded {} on invoice {} (credit note {}).",
-        amount, target.number, note.number
-    ))
+    Ok(note.number)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalView {
+    pub id: String,
+    pub org_id: String,
+    pub amount: String,
+    pub reason: String,
+    pub note: String,
+    pub requested_by: String,
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub created_at: i64,
+}
+
+#[server(endpoint = "support/approvals")]
+pub async fn load_approvals() -> Result<Vec<ApprovalView>, AppError> {
+    let state = crate::server::state()?;
+    staff_with(&state, &READERS).await?;
+    Ok(crate::store::approvals::list(&state.db, 100)
+        .await?
+        .into_iter()
+        .map(|a| ApprovalView {
+            amount: crate::domain::Currency::parse(&a.currency)
+                .map(|c| crate::domain::Money::from_minor(a.amount, c).to_string())
+                .unwrap_or_default(),
+            id: a.id,
+            org_id: a.org_id,
+            reason: a.reason_code,
+            note: a.note,
+            requested_by: a.requested_by,
+            status: a.status,
+            decided_by: a.decided_by,
+            created_at: a.created_at,
+        })
+        .collect())
+}
+
+/// An approver approves (the refund is made) or rejects a pending request; nobody decides their
+/// own request.
+#[server(endpoint = "support/approvals/decide")]
+pub async fn decide_approval(id: String, decision: String) -> Result<String, AppError> {
+    use crate::domain::{Currency, Money};
+    let state = crate::server::state()?;
+    let staff = staff_with(&state, &[StaffRole::Approver]).await?;
+    let request = crate::store::approvals::find(&state.db, &id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That request".into()))?;
+    if request.requested_by == staff.email {
+        return Err(AppError::Invalid(
+            "You asked for this refund; another approver must decide it.".into(),
+        ));
+    }
+    if request.status != "pending" {
+        return Err(AppError::Conflict(format!(
+            "This request was already {}.",
+            request.status
+        )));
+    }
+    let approve = match decision.trim() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(AppError::Invalid("Choose approve or reject.".into())),
+    };
+    let currency = Currency::parse(&request.currency).map_err(AppError::internal)?;
+    let amount = Money::from_minor(request.amount, currency);
+    let target_name = format!("approval:{}", request.id);
+    if approve {
+        let invoice_id = request.invoice_id.clone().unwrap_or_default();
+        let target = crate::store::console::invoice_for_refund(&state.db, &invoice_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("The request's invoice".into()))?;
+        let intent = target
+            .payment_intent_id
+            .clone()
+            .ok_or_else(|| AppError::Invalid("The invoice was not paid by card.".into()))?;
+        let reason_label = REFUND_REASONS
+            .iter()
+            .find(|(code, _)| *code == request.reason_code)
+            .map(|(_, label)| *label)
+            .unwrap_or("Refund");
+        let requester = crate::api::auth::StaffSession {
+            email: request.requested_by.clone(),
+            name: request.requested_by.clone(),
+            role: StaffRole::BillingAdmin,
+        };
+        let already =
+            crate::store::console::credit_note_for_request(&state.db, &request.request_key).await?;
+        if already.is_none() && request.amount > target.refundable {
+            return Err(AppError::Invalid(format!(
+                "Only {} can still be refunded on invoice {}; reject this request.",
+                Money::from_minor(target.refundable, currency),
+                target.number
+            )));
+        }
+        if already.is_none() {
+            perform_refund(
+                &state,
+                &requester,
+                &target,
+                &intent,
+                amount,
+                Refund {
+                    reason_code: &request.reason_code,
+                    reason_label,
+                    note: &request.note,
+                    key: &request.request_key,
+                },
+            )
+            .await?;
+        }
+    }
+    crate::store::approvals::decide(
+        &state.db,
+        &request.id,
+        approve,
+        &staff.email,
+        &crate::store::audit::AuditEntry {
+            actor: &staff.email,
+            actor_role: staff.role.as_str(),
+            action: if approve {
+                "refund_approved"
+            } else {
+                "refund_rejected"
+            },
+            target: &target_name,
+            org_id: Some(&request.org_id),
+            amount: Some(request.amount),
+            currency: Some(currency.code()),
+            reason_code: Some(&request.reason_code),
+            note: &request.note,
+            request_id: None,
+        },
+        state.now(),
+    )
+    .await?;
+    Ok(if approve {
+        format!("Approved: {amount} refunded.")
+    } else {
+        format!("Rejected: the refund of {amount} will not be made.")
+    })
 }
 
 #[cfg(feature = "ssr")]

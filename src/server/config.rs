@@ -53,6 +53,8 @@ pub struct Config {
     pub bill_run_interval_secs: u64,
     /// How long a worker's claim on a row lasts before another may take it (`JOB_LEASE_SECS`).
     pub job_lease_secs: i64,
+    /// Refunds above this many minor units need an approver (`APPROVAL_THRESHOLD_MINOR`).
+    pub approval_threshold_minor: i64,
 }
 
 /// A configuration value that cannot be used, with the variable it came from.
@@ -89,6 +91,7 @@ impl std::fmt::Debug for Config {
             .field("dunning", &self.dunning)
             .field("bill_run_interval_secs", &self.bill_run_interval_secs)
             .field("job_lease_secs", &self.job_lease_secs)
+            .field("approval_threshold_minor", &self.approval_threshold_minor)
             .finish()
     }
 }
@@ -222,6 +225,20 @@ impl Config {
                     problem: format!("{raw:?} is not a number of seconds from 1 to 86400"),
                 })?,
         };
+        let approval_threshold_minor = match get("APPROVAL_THRESHOLD_MINOR") {
+            None => 10_000,
+            Some(raw) => {
+                raw.parse::<i64>()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| ConfigError {
+                        variable: "APPROVAL_THRESHOLD_MINOR",
+                        problem: format!(
+                            "{raw:?} is not an amount in minor units (e.g. 10000 for $100.00)"
+                        ),
+                    })?
+            }
+        };
 
         Ok(Config {
             database_url,
@@ -235,6 +252,7 @@ impl Config {
             dunning,
             bill_run_interval_secs,
             job_lease_secs,
+            approval_threshold_minor,
         })
     }
 
@@ -279,6 +297,7 @@ mod tests {
             ("DUNNING_RETRY_DAYS", "3,five"),
             ("BILL_RUN_INTERVAL_SECS", "-1"),
             ("JOB_LEASE_SECS", "0"),
+            ("APPROVAL_THRESHOLD_MINOR", "-5"),
             ("STRIPE_SECRET_KEY", "pk_test_123"),
         ];
         for (variable, value) in cases {

@@ -2,6 +2,7 @@
 //! Timestamps are unix seconds, money is minor units, ids are prefixed random strings.
 
 pub mod accounts;
+pub mod approvals;
 pub mod audit;
 pub mod catalog;
 pub mod checkouts;
