@@ -15,6 +15,7 @@ on_both_databases!(
     refunds_are_partial_bounded_idempotent_and_audited,
     a_changed_audit_row_breaks_the_chain,
     large_refunds_wait_for_a_different_approver,
+    staff_credit_retry_void_and_extend_with_reasons,
 );
 
 async fn staff(app: &TestApp, email: &str) -> Client {
@@ -48,7 +49,41 @@ async fn each_role_can_call_exactly_its_console_functions(app: TestApp) {
     let approver = staff(&app, "approver@demo.test").await;
     let nobody = TestApp::browser();
     let token = "form_test_token_1";
+    let reason = [("reason_code", "customer_request"), ("note", "role check")];
     let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("/api/support/approvals", vec![]),
+        (
+            "/api/support/credit",
+            [
+                vec![
+                    ("org_id", org.as_str()),
+                    ("amount", "1.00"),
+                    ("token", "form_role_credit"),
+                ],
+                reason.to_vec(),
+            ]
+            .concat(),
+        ),
+        (
+            "/api/support/invoice/retry",
+            [vec![("invoice_id", "inv_none")], reason.to_vec()].concat(),
+        ),
+        (
+            "/api/support/invoice/close",
+            [
+                vec![("invoice_id", "inv_none"), ("action", "void")],
+                reason.to_vec(),
+            ]
+            .concat(),
+        ),
+        (
+            "/api/support/trial/extend",
+            [
+                vec![("org_id", org.as_str()), ("days", "3")],
+                reason.to_vec(),
+            ]
+            .concat(),
+        ),
         ("/api/support/search", vec![("q", "owner")]),
         ("/api/support/customer", vec![("org_id", &org)]),
         ("/api/support/audit", vec![]),
@@ -64,12 +99,25 @@ async fn each_role_can_call_exactly_its_console_functions(app: TestApp) {
         ),
     ];
     // (who, allowed for each call above)
-    let table: [(&str, &Client, [bool; 4]); 5] = [
-        ("agent", &agent, [true, true, true, false]),
-        ("billing admin", &admin, [true, true, true, true]),
-        ("approver", &approver, [true, true, true, false]),
-        ("customer", &customer, [false, false, false, false]),
-        ("no session", &nobody, [false, false, false, false]),
+    // approvals, credit, retry, close, extend, search, customer, audit, refund
+    let table: [(&str, &Client, [bool; 9]); 5] = [
+        (
+            "agent",
+            &agent,
+            [true, false, true, false, true, true, true, true, false],
+        ),
+        (
+            "billing admin",
+            &admin,
+            [true, true, true, true, true, true, true, true, true],
+        ),
+        (
+            "approver",
+            &approver,
+            [true, false, false, false, false, true, true, true, false],
+        ),
+        ("customer", &customer, [false; 9]),
+        ("no session", &nobody, [false; 9]),
     ];
     for (who, client, allowed) in table {
         for ((endpoint, fields), allowed) in calls.iter().zip(allowed) {
@@ -77,8 +125,11 @@ async fn each_role_can_call_exactly_its_console_functions(app: TestApp) {
             let status = response.status();
             let body = response.text().await.unwrap();
             if allowed {
+                // Allowed: done, or refused for what it asks (no such invoice, not on a trial),
+                // never for who is asking.
                 assert!(
-                    status.is_success(),
+                    status.is_success()
+                        || !(body.contains("Forbidden") || body.contains("Unauthenticated")),
                     "{who} may call {endpoint}: {status} {body}"
                 );
             } else {
@@ -92,8 +143,9 @@ async fn each_role_can_call_exactly_its_console_functions(app: TestApp) {
             }
         }
     }
-    // Only the billing admin's refund happened.
+    // Only the billing admin's refund and credit happened.
     assert_eq!(app.count("credit_notes").await, 1);
+    assert_eq!(app.count("credit_ledger").await, 1);
 }
 
 async fn refunds_are_partial_bounded_idempotent_and_audited(app: TestApp) {
@@ -362,4 +414,202 @@ async fn large_refunds_wait_for_a_different_approver(app: TestApp) {
             .unwrap(),
         billing_portal::store::audit::Verification::Intact { entries: 3 }
     );
+}
+
+async fn staff_credit_retry_void_and_extend_with_reasons(app: TestApp) {
+    let (customer, org, _) = paying_customer(&app).await;
+    let admin = staff(&app, "admin@demo.test").await;
+    let agent = staff(&app, "agent@demo.test").await;
+    let approver = staff(&app, "approver@demo.test").await;
+    let act = |client: &Client, endpoint: &'static str, fields: Vec<(&'static str, String)>| {
+        let client = client.clone();
+        let app = &app;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let response = app.call(&client, endpoint, &fields).await;
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    let credit = |amount: &str, token: &str| {
+        vec![
+            ("org_id", org.clone()),
+            ("amount", amount.to_string()),
+            ("reason_code", "goodwill".to_string()),
+            ("note", "sorry for the outage".to_string()),
+            ("token", token.to_string()),
+        ]
+    };
+    // $5.00 now; the same form again does nothing more; $150.00 waits for an approver.
+    let (_, body) = act(
+        &admin,
+        "/api/support/credit",
+        credit("5.00", "form_credit_small"),
+    )
+    .await;
+    assert!(body.contains("Added $5.00 of account credit"), "{body}");
+    let (_, body) = act(
+        &admin,
+        "/api/support/credit",
+        credit("5.00", "form_credit_small"),
+    )
+    .await;
+    assert!(body.contains("Already done"), "{body}");
+    let (_, body) = act(
+        &admin,
+        "/api/support/credit",
+        credit("150.00", "form_credit_large"),
+    )
+    .await;
+    assert!(body.contains("waits for an approver"), "{body}");
+    let balance = |app: &TestApp| {
+        let db = app.db().clone();
+        let org = org.clone();
+        async move {
+            billing_portal::store::credits::balance(
+                &db,
+                &org,
+                billing_portal::domain::Currency::USD,
+            )
+            .await
+            .unwrap()
+            .minor_units()
+        }
+    };
+    assert_eq!(balance(&app).await, 500);
+    let list: serde_json::Value = app
+        .call(&approver, "/api/support/approvals", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    let (_, body) = act(
+        &approver,
+        "/api/support/approvals/decide",
+        vec![("id", id.clone()), ("decision", "approve".into())],
+    )
+    .await;
+    assert!(body.contains("Approved: $150.00 credited."), "{body}");
+    assert_eq!(balance(&app).await, 15_500);
+
+    // A declining card and a month later: the renewal is open; the balance paid part of it.
+    app.add_card(&customer, "4000000000000341", 2).await;
+    let (_, clock) = app.first_org_on_test_clock().await;
+    let now = app.state.now();
+    billing_portal::jobs::test_clock::advance(&app.state, &clock, now + 31 * 86_400, &|_| {})
+        .await
+        .unwrap();
+    let r = sqlx::query("SELECT id, status, credit_applied, amount_due FROM invoices WHERE billing_reason = 'subscription_cycle'")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    let open: String = r.get("id");
+    // $24.00 renewal, all of it paid from $155.00 of credit: nothing left to charge.
+    assert_eq!(r.get::<String, _>("status"), "paid");
+    assert_eq!(r.get::<i64, _>("credit_applied"), 2400);
+    let _ = open;
+
+    // Use up the credit so the next renewal is charged (and declined).
+    sqlx::query("DELETE FROM credit_ledger")
+        .execute(&app.db().pool)
+        .await
+        .unwrap();
+    let now = test_clocks_time(&app, &clock).await;
+    billing_portal::jobs::test_clock::advance(&app.state, &clock, now + 29 * 86_400, &|_| {})
+        .await
+        .unwrap();
+    let open: String = sqlx::query("SELECT id FROM invoices WHERE status = 'open'")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+        .get("id");
+    let reason = |extra: Vec<(&'static str, String)>| {
+        [
+            extra,
+            vec![
+                ("reason_code", "payment_issue".to_string()),
+                ("note", "customer asked us to try again".to_string()),
+            ],
+        ]
+        .concat()
+    };
+    let (_, body) = act(
+        &agent,
+        "/api/support/invoice/retry",
+        reason(vec![("invoice_id", open.clone())]),
+    )
+    .await;
+    assert!(body.contains("declined again"), "{body}");
+    let attempts: i64 = sqlx::query("SELECT attempt_count FROM invoices WHERE id = $1")
+        .bind(&open)
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+        .get("attempt_count");
+    assert_eq!(attempts, 2);
+    let (_, body) = act(
+        &agent,
+        "/api/support/invoice/close",
+        reason(vec![
+            ("invoice_id", open.clone()),
+            ("action", "void".into()),
+        ]),
+    )
+    .await;
+    assert!(body.contains("Forbidden"), "{body}");
+    let (_, body) = act(
+        &admin,
+        "/api/support/invoice/close",
+        reason(vec![
+            ("invoice_id", open.clone()),
+            ("action", "void".into()),
+        ]),
+    )
+    .await;
+    assert!(body.contains("is void"), "{body}");
+    let (_, body) = act(
+        &agent,
+        "/api/support/trial/extend",
+        reason(vec![("org_id", org.clone()), ("days", "7".into())]),
+    )
+    .await;
+    assert!(body.contains("not on a trial"), "{body}");
+    // A reason is required for every action.
+    let (_, body) = act(
+        &admin,
+        "/api/support/invoice/close",
+        vec![
+            ("invoice_id", open.clone()),
+            ("action", "void".into()),
+            ("reason_code", "".into()),
+            ("note", "x".into()),
+        ],
+    )
+    .await;
+    assert!(body.contains("Choose a reason"), "{body}");
+    let actions: Vec<String> = sqlx::query("SELECT action FROM audit_log ORDER BY seq")
+        .fetch_all(&app.db().pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("action"))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "credit",
+            "credit_requested",
+            "credit_approved",
+            "retry_payment",
+            "void"
+        ]
+    );
+}
+
+async fn test_clocks_time(app: &TestApp, clock: &str) -> i64 {
+    billing_portal::store::test_clocks::find(app.db(), clock)
+        .await
+        .unwrap()
+        .unwrap()
+        .frozen_at
 }

@@ -96,31 +96,6 @@ async fn emulator_events(app: &TestApp, kind: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// Saves `card` through the hosted setup page, as the customer would, and waits until the
-/// portal has it.
-async fn add_card(app: &TestApp, browser: &Client, card: &str, expected_cards: i64) {
-    let response = app
-        .submit_form(
-            browser,
-            "/billing/payment-methods",
-            "/api/billing/payment-methods/add",
-            &[],
-        )
-        .await;
-    let url = location(&response).expect("redirect to the hosted page");
-    let session = url.rsplit('/').next().unwrap().to_string();
-    assert!(session.starts_with("cs_"), "{url}");
-    let done = app
-        .emulator_control(
-            &format!("/_emulator/checkout/{session}/complete"),
-            json!({ "card": card }),
-        )
-        .await;
-    assert_eq!(done.status(), StatusCode::OK);
-    app.eventually_count("payment_methods", expected_cards)
-        .await;
-}
-
 async fn a_year_of_monthly_renewals_on_a_test_clock_yields_twelve_invoices(app: TestApp) {
     app.subscribed("pro_monthly", "3").await;
     let (_, clock) = app.first_org_on_test_clock().await;
@@ -169,7 +144,7 @@ async fn a_year_of_monthly_renewals_on_a_test_clock_yields_twelve_invoices(app: 
 async fn a_card_that_always_declines_walks_the_whole_dunning_path(app: TestApp) {
     let browser = app.subscribed("pro_monthly", "2").await;
     // The customer saves 4000 0000 0000 0341: it attaches, but every charge is declined.
-    add_card(&app, &browser, "4000000000000341", 2).await;
+    app.add_card(&browser, "4000000000000341", 2).await;
     let (_, clock) = app.first_org_on_test_clock().await;
 
     // The renewal on 15 Feb fails: the invoice stays open, the plan is past due, the owner is told.
@@ -225,7 +200,7 @@ async fn a_card_that_always_declines_walks_the_whole_dunning_path(app: TestApp) 
 
 async fn paying_an_open_invoice_settles_it_and_reactivates_the_plan(app: TestApp) {
     let browser = app.subscribed("pro_monthly", "2").await;
-    add_card(&app, &browser, "4000000000000341", 2).await;
+    app.add_card(&browser, "4000000000000341", 2).await;
     let (_, clock) = app.first_org_on_test_clock().await;
     advance(&app, &clock, 31 * DAY).await;
     let invoice_id: String =
@@ -469,7 +444,7 @@ async fn cards_are_added_made_default_and_the_last_one_is_kept(app: TestApp) {
         .unwrap()
         .contains("Add another card first"));
 
-    add_card(&app, &browser, "5555555555554444", 2).await;
+    app.add_card(&browser, "5555555555554444", 2).await;
     let (code, page) = page_html(&app, &browser, "/billing/payment-methods").await;
     assert_eq!(code, StatusCode::OK);
     assert!(page.contains("Mastercard ending 4444"), "{page}");
@@ -650,7 +625,7 @@ async fn credit_notes_never_exceed_the_invoice_and_void_stops_collection(app: Te
 
     // A declining card leaves the next invoice open; reducing part of it, then voiding it,
     // stops collection and the plan is active again.
-    add_card(&app, &browser, "4000000000000341", 2).await;
+    app.add_card(&browser, "4000000000000341", 2).await;
     advance(&app, &clock, 29 * DAY).await;
     let open: String = sqlx::query("SELECT id FROM invoices WHERE status = 'open'")
         .fetch_one(&app.db().pool)

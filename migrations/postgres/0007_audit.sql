@@ -26,7 +26,7 @@ CREATE UNIQUE INDEX credit_notes_request ON credit_notes (request_key);
 -- Money actions above the approval threshold wait here for a second staff member (an approver).
 CREATE TABLE approval_requests (
     id            TEXT PRIMARY KEY NOT NULL,
-    kind          TEXT NOT NULL CHECK (kind IN ('refund')),
+    kind          TEXT NOT NULL CHECK (kind IN ('refund', 'credit')),
     org_id        TEXT NOT NULL REFERENCES organizations(id),
     invoice_id    TEXT REFERENCES invoices(id),
     amount        BIGINT NOT NULL,

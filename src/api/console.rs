@@ -59,6 +59,9 @@ pub struct CustomerView {
     pub invoices: Vec<StaffInvoice>,
     pub timeline: Vec<TimelineEntry>,
     pub can_refund: bool,
+    /// Agents and billing admins may retry payments and extend trials.
+    pub can_assist: bool,
+    pub trialing: bool,
     /// A fresh token for each action form: submitting the same form twice does the action once.
     pub form_token: String,
 }
@@ -141,6 +144,7 @@ pub async fn load_customer(org_id: String) -> Result<CustomerView, AppError> {
         stripe_customer_id: org.stripe_customer_id,
         test_clock: org.test_clock,
         members: crate::store::console::members(db, &org_id).await?,
+        trialing: sub.as_ref().is_some_and(|s| s.status == "trialing"),
         subscription: sub.map(|s| {
             format!(
                 "{} · {} seat(s) · {} · period ends {}",
@@ -192,6 +196,7 @@ pub async fn load_customer(org_id: String) -> Result<CustomerView, AppError> {
             .map(|(at, kind, text)| TimelineEntry { at, kind, text })
             .collect(),
         can_refund: staff.role == StaffRole::BillingAdmin,
+        can_assist: matches!(staff.role, StaffRole::Agent | StaffRole::BillingAdmin),
         form_token: crate::store::new_id("form"),
         org_id,
     })
@@ -262,11 +267,12 @@ pub async fn refund_invoice(
     })?;
     if amount.minor_units() > state.config.approval_threshold_minor {
         let target_name = format!("invoice:{}", target.id);
-        let id = crate::store::approvals::request_refund(
+        let id = crate::store::approvals::request(
             &state.db,
             &crate::store::approvals::NewApproval {
+                kind: "refund",
                 org_id: &target.org_id,
-                invoice_id: &target.id,
+                invoice_id: Some(&target.id),
                 amount: amount.minor_units(),
                 currency: currency.code(),
                 reason_code: reason_code.trim(),
@@ -455,7 +461,18 @@ pub async fn decide_approval(id: String, decision: String) -> Result<String, App
     let currency = Currency::parse(&request.currency).map_err(AppError::internal)?;
     let amount = Money::from_minor(request.amount, currency);
     let target_name = format!("approval:{}", request.id);
-    if approve {
+    let credit_reason = format!("Support credit: {}", request.note);
+    let grant = crate::store::credits::CreditEntry {
+        org_id: &request.org_id,
+        currency,
+        amount: request.amount,
+        reason: &credit_reason,
+        invoice_id: None,
+        credit_note_id: None,
+        actor: &request.requested_by,
+    };
+    // An approved credit is granted with the decision below; a refund moves at Stripe first.
+    if approve && request.kind != "credit" {
         let invoice_id = request.invoice_id.clone().unwrap_or_default();
         let target = crate::store::console::invoice_for_refund(&state.db, &invoice_id)
             .await?
@@ -500,19 +517,21 @@ pub async fn decide_approval(id: String, decision: String) -> Result<String, App
             .await?;
         }
     }
-    crate::store::approvals::decide(
+    let decision_action = format!(
+        "{}_{}",
+        request.kind,
+        if approve { "approved" } else { "rejected" }
+    );
+    let decided = crate::store::approvals::decide(
         &state.db,
         &request.id,
         approve,
         &staff.email,
+        (request.kind == "credit").then_some(&grant),
         &crate::store::audit::AuditEntry {
             actor: &staff.email,
             actor_role: staff.role.as_str(),
-            action: if approve {
-                "refund_approved"
-            } else {
-                "refund_rejected"
-            },
+            action: &decision_action,
             target: &target_name,
             org_id: Some(&request.org_id),
             amount: Some(request.amount),
@@ -524,10 +543,20 @@ pub async fn decide_approval(id: String, decision: String) -> Result<String, App
         state.now(),
     )
     .await?;
-    Ok(if approve {
-        format!("Approved: {amount} refunded.")
+    if !decided {
+        return Err(AppError::Conflict(
+            "Another approver decided this request first.".into(),
+        ));
+    }
+    let what = if request.kind == "credit" {
+        "credited"
     } else {
-        format!("Rejected: the refund of {amount} will not be made.")
+        "refunded"
+    };
+    Ok(if approve {
+        format!("Approved: {amount} {what}.")
+    } else {
+        format!("Rejected: {amount} will not be {what}.")
     })
 }
 
@@ -566,4 +595,273 @@ pub async fn load_audit_log(org_id: Option<String>) -> Result<Vec<AuditView>, Ap
             note: r.note,
         })
         .collect())
+}
+
+/// Reasons for the other staff actions (code, label).
+pub const ACTION_REASONS: [(&str, &str); 5] = [
+    ("customer_request", "Customer request"),
+    ("service_issue", "Service problem or outage"),
+    ("billing_error", "Billing error"),
+    ("goodwill", "Goodwill gesture"),
+    ("payment_issue", "Payment problem"),
+];
+
+/// A checked reason and note, and the audit entry's shared fields.
+#[cfg(feature = "ssr")]
+fn reason_and_note<'a>(
+    reason_code: &'a str,
+    note: &'a str,
+) -> Result<(&'a str, &'a str), AppError> {
+    let reason = reason_code.trim();
+    if !ACTION_REASONS.iter().any(|(code, _)| *code == reason) {
+        return Err(AppError::Invalid("Choose a reason.".into()));
+    }
+    let note = note.trim();
+    if note.is_empty() {
+        return Err(AppError::Invalid(
+            "Write a note: what happened and what the customer was told.".into(),
+        ));
+    }
+    Ok((reason, note))
+}
+
+/// Adds account credit, which the organisation's next invoices use first. Billing admins; above
+/// the approval threshold it becomes a request that an approver decides, like a refund.
+#[server(endpoint = "support/credit")]
+pub async fn credit_account(
+    org_id: String,
+    amount: String,
+    reason_code: String,
+    note: String,
+    token: String,
+) -> Result<String, AppError> {
+    use crate::domain::{Currency, Money};
+    let state = crate::server::state()?;
+    let staff = staff_with(&state, &[StaffRole::BillingAdmin]).await?;
+    let (reason, note) = reason_and_note(&reason_code, &note)?;
+    let org = crate::store::console::organization(&state.db, &org_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That customer".into()))?;
+    let currency = crate::store::invoices::list_for_org(&state.db, &org_id)
+        .await?
+        .first()
+        .map(|i| i.currency)
+        .unwrap_or(Currency::USD);
+    let amount = Money::parse(amount.trim(), currency)
+        .ok()
+        .filter(|m| m.minor_units() > 0)
+        .ok_or_else(|| {
+            AppError::Invalid(format!(
+                "Enter an amount above zero in {}, e.g. 25.00.",
+                currency.code()
+            ))
+        })?;
+    if crate::store::console::audit_key_used(&state.db, token.trim()).await? {
+        return Ok("Already done.".into());
+    }
+    let target = format!("org:{org_id}");
+    let request = format!("form:{}", token.trim());
+    if amount.minor_units() > state.config.approval_threshold_minor {
+        let id = crate::store::approvals::request(
+            &state.db,
+            &crate::store::approvals::NewApproval {
+                kind: "credit",
+                org_id: &org_id,
+                invoice_id: None,
+                amount: amount.minor_units(),
+                currency: currency.code(),
+                reason_code: reason,
+                note,
+                request_key: token.trim(),
+                requested_by: &staff.email,
+            },
+            &crate::store::audit::AuditEntry {
+                actor: &staff.email,
+                actor_role: staff.role.as_str(),
+                action: "credit_requested",
+                target: &target,
+                org_id: Some(&org_id),
+                amount: Some(amount.minor_units()),
+                currency: Some(currency.code()),
+                reason_code: Some(reason),
+                note,
+                request_id: Some(&request),
+            },
+            state.now(),
+        )
+        .await
+        .map_err(|e| {
+            if crate::store::is_unique_violation(&e) {
+                AppError::Conflict("This credit was already requested.".into())
+            } else {
+                AppError::internal(e)
+            }
+        })?;
+        return Ok(format!(
+            "A credit of {amount} is above the approval threshold: request {id} now waits for an approver."
+        ));
+    }
+    crate::store::credits::grant_audited(
+        &state.db,
+        &crate::store::credits::CreditEntry {
+            org_id: &org_id,
+            currency,
+            amount: amount.minor_units(),
+            reason: &format!("Support credit: {note}"),
+            invoice_id: None,
+            credit_note_id: None,
+            actor: &staff.email,
+        },
+        &crate::store::audit::AuditEntry {
+            actor: &staff.email,
+            actor_role: staff.role.as_str(),
+            action: "credit",
+            target: &target,
+            org_id: Some(&org_id),
+            amount: Some(amount.minor_units()),
+            currency: Some(currency.code()),
+            reason_code: Some(reason),
+            note,
+            request_id: Some(&request),
+        },
+        state.now(),
+    )
+    .await?;
+    Ok(format!("Added {amount} of account credit to {}.", org.name))
+}
+
+/// Voids an open invoice or marks it uncollectible (`action` = `void` | `uncollectible`).
+/// Billing admins.
+#[server(endpoint = "support/invoice/close")]
+pub async fn close_invoice(
+    invoice_id: String,
+    action: String,
+    reason_code: String,
+    note: String,
+) -> Result<String, AppError> {
+    let state = crate::server::state()?;
+    let staff = staff_with(&state, &[StaffRole::BillingAdmin]).await?;
+    let (reason, note) = reason_and_note(&reason_code, &note)?;
+    let status = match action.trim() {
+        "void" => "void",
+        "uncollectible" => "uncollectible",
+        _ => return Err(AppError::Invalid("Choose void or uncollectible.".into())),
+    };
+    let target = crate::store::console::invoice_for_refund(&state.db, &invoice_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That invoice".into()))?;
+    let target_name = format!("invoice:{}", target.id);
+    crate::store::credit_notes::close_unpaid(
+        &state.db,
+        &target.org_id,
+        &target.id,
+        status,
+        Some(&crate::store::audit::AuditEntry {
+            actor: &staff.email,
+            actor_role: staff.role.as_str(),
+            action: if status == "void" {
+                "void"
+            } else {
+                "mark_uncollectible"
+            },
+            target: &target_name,
+            org_id: Some(&target.org_id),
+            reason_code: Some(reason),
+            note,
+            ..Default::default()
+        }),
+        state.now(),
+    )
+    .await
+    .map_err(|e| match e {
+        crate::store::credit_notes::CreditNoteError::Db(e) => AppError::internal(e),
+        other => AppError::Invalid(format!("{}.", capitalise(&other.to_string()))),
+    })?;
+    Ok(format!(
+        "Invoice {} is {}.",
+        target.number,
+        if status == "void" {
+            "void"
+        } else {
+            "marked uncollectible"
+        }
+    ))
+}
+
+/// Charges an open invoice now (agents and billing admins).
+#[server(endpoint = "support/invoice/retry")]
+pub async fn retry_payment(
+    invoice_id: String,
+    reason_code: String,
+    note: String,
+) -> Result<String, AppError> {
+    let state = crate::server::state()?;
+    let staff = staff_with(&state, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
+    let (reason, note) = reason_and_note(&reason_code, &note)?;
+    let target = crate::store::console::invoice_for_refund(&state.db, &invoice_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That invoice".into()))?;
+    let outcome = crate::jobs::retry_now(&state, &invoice_id)
+        .await
+        .map_err(|e| AppError::Invalid(format!("The payment was not retried: {e}.")))?;
+    let target_name = format!("invoice:{}", target.id);
+    crate::store::audit::append(
+        &state.db,
+        &crate::store::audit::AuditEntry {
+            actor: &staff.email,
+            actor_role: staff.role.as_str(),
+            action: "retry_payment",
+            target: &target_name,
+            org_id: Some(&target.org_id),
+            reason_code: Some(reason),
+            note: &format!("{note} ({outcome})"),
+            ..Default::default()
+        },
+        state.now(),
+    )
+    .await?;
+    Ok(format!("Invoice {}: {outcome}.", target.number))
+}
+
+/// Moves a trial's end later by 1 to 60 days (agents and billing admins).
+#[server(endpoint = "support/trial/extend")]
+pub async fn extend_trial(
+    org_id: String,
+    days: String,
+    reason_code: String,
+    note: String,
+) -> Result<String, AppError> {
+    let state = crate::server::state()?;
+    let staff = staff_with(&state, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
+    let (reason, note) = reason_and_note(&reason_code, &note)?;
+    let days: i64 = days
+        .trim()
+        .parse()
+        .ok()
+        .filter(|d| (1..=60).contains(d))
+        .ok_or_else(|| AppError::Invalid("Enter a number of days from 1 to 60.".into()))?;
+    let target = format!("org:{org_id}");
+    let detail = format!("{note} (+{days} days)");
+    let new_end = crate::store::subscriptions::extend_trial(
+        &state.db,
+        &org_id,
+        days,
+        &crate::store::audit::AuditEntry {
+            actor: &staff.email,
+            actor_role: staff.role.as_str(),
+            action: "extend_trial",
+            target: &target,
+            org_id: Some(&org_id),
+            reason_code: Some(reason),
+            note: &detail,
+            ..Default::default()
+        },
+        state.now(),
+    )
+    .await?
+    .ok_or_else(|| AppError::Invalid("This customer is not on a trial.".into()))?;
+    Ok(format!(
+        "The trial now ends on {}.",
+        crate::ui::portal::format_date(new_end)
+    ))
 }

@@ -453,6 +453,33 @@ async fn collect(
     }
 }
 
+/// Tries to collect one open invoice now (a staff "retry payment"): the attempt is due at once,
+/// then charged like any other, with dunning following a decline. Returns a short outcome.
+pub async fn retry_now(state: &AppState, invoice_id: &str) -> Result<String, String> {
+    let db = &state.db;
+    let invoice = renewals::collectable(db, invoice_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("there is no such invoice")?;
+    if invoice.status != "open" {
+        return Err(format!("the invoice is {}, not open", invoice.status));
+    }
+    let org_now = crate::store::test_clocks::org_now(db, &invoice.org_id, state.now())
+        .await
+        .map_err(|e| e.to_string())?;
+    renewals::due_now(db, invoice_id, org_now)
+        .await
+        .map_err(|e| e.to_string())?;
+    let catalog = crate::store::catalog::load(db)
+        .await
+        .map_err(|e| e.to_string())?;
+    match collect(state, &catalog, invoice_id, state.now()).await? {
+        Collected::Paid(amount) => Ok(format!("paid {amount}")),
+        Collected::Failed { .. } => Ok("declined again; the dunning schedule continues".into()),
+        Collected::Skipped => Ok("nothing to do (another worker settled it)".into()),
+    }
+}
+
 /// The idempotency key of one payment attempt: a retried request is the same charge.
 pub fn attempt_key(invoice_id: &str, attempt: i64) -> String {
     format!("invoice:{invoice_id}:attempt:{attempt}")

@@ -21,8 +21,10 @@ pub struct ApprovalRow {
 }
 
 pub struct NewApproval<'a> {
+    /// `refund` (of an invoice) or `credit` (to the account).
+    pub kind: &'a str,
     pub org_id: &'a str,
-    pub invoice_id: &'a str,
+    pub invoice_id: Option<&'a str>,
     pub amount: i64,
     pub currency: &'a str,
     pub reason_code: &'a str,
@@ -31,9 +33,9 @@ pub struct NewApproval<'a> {
     pub requested_by: &'a str,
 }
 
-/// Records a pending refund request with its audit entry. A second submission of the same form
-/// (same key) is refused by the unique key.
-pub async fn request_refund(
+/// Records a pending request with its audit entry. A second submission of the same form (same
+/// key) is refused by the unique key.
+pub async fn request(
     db: &Db,
     new: &NewApproval<'_>,
     audit: &super::audit::AuditEntry<'_>,
@@ -43,7 +45,7 @@ pub async fn request_refund(
     let id = new_id("apr");
     sqlx::query(
         "INSERT INTO approval_requests (id, kind, org_id, invoice_id, amount, currency, reason_code, note, request_key, \
-         requested_by, status, created_at) VALUES ($1, 'refund', $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10)",
+         requested_by, status, created_at) VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10)",
     )
     .bind(&id)
     .bind(new.org_id)
@@ -55,6 +57,7 @@ pub async fn request_refund(
     .bind(new.request_key)
     .bind(new.requested_by)
     .bind(now)
+    .bind(new.kind)
     .execute(&mut *tx)
     .await?;
     super::audit::append_in_tx(&mut tx, db.dialect, audit, now).await?;
@@ -119,13 +122,14 @@ pub async fn list(db: &Db, limit: i64) -> Result<Vec<ApprovalRow>, sqlx::Error> 
     .collect()
 }
 
-/// Moves a pending request to `approved` or `rejected` once. Returns false when it was decided
-/// before.
+/// Moves a pending request to `approved` or `rejected` once (granting an approved credit in the
+/// same transaction). Returns false when it was decided before.
 pub async fn decide(
     db: &Db,
     id: &str,
     approved: bool,
     decided_by: &str,
+    grant: Option<&super::credits::CreditEntry<'_>>,
     audit: &super::audit::AuditEntry<'_>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
@@ -141,6 +145,10 @@ pub async fn decide(
     .await?;
     if updated.rows_affected() != 1 {
         return Ok(false);
+    }
+    // An approved credit is granted with the decision, so two approvers cannot grant it twice.
+    if let Some(entry) = grant.filter(|_| approved) {
+        super::credits::record_in_tx(&mut tx, entry, now).await?;
     }
     super::audit::append_in_tx(&mut tx, db.dialect, audit, now).await?;
     tx.commit().await?;

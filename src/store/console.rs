@@ -323,3 +323,13 @@ pub async fn timeline(db: &Db, org_id: &str) -> Result<Vec<(i64, String, String)
     out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     Ok(out)
 }
+
+/// Whether a staff form with this one-time key was already acted on (its audit entry exists).
+pub async fn audit_key_used(db: &Db, token: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE request_id = $1")
+        .bind(format!("form:{token}"))
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")?;
+    Ok(n > 0)
+}

@@ -229,18 +229,39 @@ pub async fn void(
     invoice_id: &str,
     now: i64,
 ) -> Result<(), CreditNoteError> {
+    close_unpaid(db, org_id, invoice_id, "void", None, now).await
+}
+
+/// Closes an unpaid invoice as `void` (not owed) or `uncollectible` (owed, no longer chased),
+/// with the staff action's audit entry in the same transaction.
+pub async fn close_unpaid(
+    db: &Db,
+    org_id: &str,
+    invoice_id: &str,
+    status: &str,
+    audit: Option<&super::audit::AuditEntry<'_>>,
+    now: i64,
+) -> Result<(), CreditNoteError> {
     let mut tx = db.begin_write().await?;
+    // Void from open or uncollectible; uncollectible only from open.
+    let also_from = if status == "void" {
+        "uncollectible"
+    } else {
+        "open"
+    };
     let updated = sqlx::query(
-        "UPDATE invoices SET status = 'void', voided_at = $3, next_attempt_at = NULL \
-         WHERE id = $1 AND org_id = $2 AND status IN ('open', 'uncollectible')",
+        "UPDATE invoices SET status = $4, voided_at = CASE WHEN $4 = 'void' THEN $3 ELSE voided_at END, \
+         next_attempt_at = NULL WHERE id = $1 AND org_id = $2 AND (status = 'open' OR status = $5)",
     )
     .bind(invoice_id)
     .bind(org_id)
     .bind(now)
+    .bind(status)
+    .bind(also_from)
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() != 1 {
-        let status: Option<String> =
+        let current: Option<String> =
             sqlx::query("SELECT status FROM invoices WHERE id = $1 AND org_id = $2")
                 .bind(invoice_id)
                 .bind(org_id)
@@ -248,13 +269,20 @@ pub async fn void(
                 .await?
                 .map(|r| r.try_get("status"))
                 .transpose()?;
-        return Err(match status {
+        return Err(match current {
             None => CreditNoteError::NotFound,
-            Some(status) => CreditNoteError::WrongState {
-                status,
-                hint: "only an open invoice can be voided; credit or refund a paid one",
+            Some(current) => CreditNoteError::WrongState {
+                status: current,
+                hint: if status == "void" {
+                    "only an open invoice can be voided; credit or refund a paid one"
+                } else {
+                    "only an open invoice can be marked uncollectible"
+                },
             },
         });
+    }
+    if let Some(entry) = audit {
+        super::audit::append_in_tx(&mut tx, db.dialect, entry, now).await?;
     }
     // A past-due subscription with nothing else unpaid is active again.
     sqlx::query(

@@ -69,3 +69,17 @@ pub async fn balance(db: &Db, org_id: &str, currency: Currency) -> Result<Money,
         .try_get("balance")?;
     Ok(Money::from_minor(minor, currency))
 }
+
+/// Grants account credit on a staff member's decision, with its audit entry, together.
+pub async fn grant_audited(
+    db: &Db,
+    entry: &CreditEntry<'_>,
+    audit: &super::audit::AuditEntry<'_>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    record_in_tx(&mut tx, entry, now).await?;
+    super::audit::append_in_tx(&mut tx, db.dialect, audit, now).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -478,3 +478,15 @@ pub async fn count_due(
     .try_get("n")?;
     Ok((subs, invoices))
 }
+
+/// Makes an open invoice's next payment attempt due at `at`.
+pub async fn due_now(db: &Db, invoice_id: &str, at: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE invoices SET next_attempt_at = $2, lease_holder = NULL, lease_until = NULL WHERE id = $1 AND status = 'open'",
+    )
+    .bind(invoice_id)
+    .bind(at)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}

@@ -355,3 +355,30 @@ pub async fn set_coupon(
     tx.commit().await?;
     Ok(())
 }
+
+/// Moves a trialing subscription's trial end (and first billing date) later by `days`, with the
+/// audit entry. Returns the new trial end, or `None` when the organisation is not trialing.
+pub async fn extend_trial(
+    db: &Db,
+    org_id: &str,
+    days: i64,
+    audit: &super::audit::AuditEntry<'_>,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query(
+        "UPDATE subscriptions SET current_period_end = current_period_end + $2, billing_anchor = billing_anchor + $2, \
+         trial_end = current_period_end + $2, version = version + 1 \
+         WHERE org_id = $1 AND status = 'trialing' RETURNING current_period_end",
+    )
+    .bind(org_id)
+    .bind(days * 86_400)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    super::audit::append_in_tx(&mut tx, db.dialect, audit, now).await?;
+    tx.commit().await?;
+    Ok(Some(row.try_get("current_period_end")?))
+}

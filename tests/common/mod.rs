@@ -479,3 +479,30 @@ impl TestApp {
         (org, clock)
     }
 }
+
+impl TestApp {
+    /// Saves `card` through the hosted setup page, as the customer would, and waits until the
+    /// portal has `expected_cards` cards.
+    pub async fn add_card(&self, browser: &Client, card: &str, expected_cards: i64) {
+        let response = self
+            .submit_form(
+                browser,
+                "/billing/payment-methods",
+                "/api/billing/payment-methods/add",
+                &[],
+            )
+            .await;
+        let url = location(&response).expect("redirect to the hosted page");
+        let session = url.rsplit('/').next().expect("session").to_string();
+        assert!(session.starts_with("cs_"), "{url}");
+        let done = self
+            .emulator_control(
+                &format!("/_emulator/checkout/{session}/complete"),
+                serde_json::json!({ "card": card }),
+            )
+            .await;
+        assert_eq!(done.status(), StatusCode::OK);
+        self.eventually_count("payment_methods", expected_cards)
+            .await;
+    }
+}

@@ -1,8 +1,8 @@
 //! The support console (staff only), at `/support`.
 
 use crate::api::console::{
-    load_approvals, load_audit_log, load_customer, search_customers, DecideApproval, RefundInvoice,
-    REFUND_REASONS,
+    load_approvals, load_audit_log, load_customer, search_customers, CloseInvoice, CreditAccount,
+    DecideApproval, ExtendTrial, RefundInvoice, RetryPayment, ACTION_REASONS, REFUND_REASONS,
 };
 use crate::api::support::{current_staff, StaffSignIn, StaffSignOut};
 use crate::api::AppError;
@@ -132,12 +132,45 @@ pub fn CustomerPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let refund = ServerAction::<RefundInvoice>::new();
+    let credit = ServerAction::<CreditAccount>::new();
+    let close = ServerAction::<CloseInvoice>::new();
+    let retry = ServerAction::<RetryPayment>::new();
+    let extend = ServerAction::<ExtendTrial>::new();
     let org_id = move || params.read().get("id").unwrap_or_default();
-    let customer = Resource::new(
-        move || (org_id(), refund.version().get()),
-        |(id, _)| load_customer(id),
-    );
-    let error = Signal::derive(move || refund.value().get().and_then(Result::err));
+    let versions = move || {
+        (
+            refund.version().get(),
+            credit.version().get(),
+            close.version().get(),
+            retry.version().get(),
+            extend.version().get(),
+        )
+    };
+    let customer = Resource::new(move || (org_id(), versions()), |(id, _)| load_customer(id));
+    let error = Signal::derive(move || {
+        [
+            refund.value().get().and_then(Result::err),
+            credit.value().get().and_then(Result::err),
+            close.value().get().and_then(Result::err),
+            retry.value().get().and_then(Result::err),
+            extend.value().get().and_then(Result::err),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+    });
+    let done = Signal::derive(move || {
+        [
+            refund.value().get().and_then(Result::ok),
+            credit.value().get().and_then(Result::ok),
+            close.value().get().and_then(Result::ok),
+            retry.value().get().and_then(Result::ok),
+            extend.value().get().and_then(Result::ok),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+    });
     let kind = move || query.read().get("kind").unwrap_or_default();
     let cell = "px-3 py-2 text-sm";
     view! {
@@ -152,13 +185,19 @@ pub fn CustomerPage() -> impl IntoView {
                     };
                     let filter = kind();
                     let can_refund = c.can_refund;
+                    let can_assist = c.can_assist;
                     let token = c.form_token.clone();
+                    let credit_token = c.form_token.clone();
+                    let (credit_org, trial_org) = (c.org_id.clone(), c.org_id.clone());
+                    let trialing = c.trialing;
+                    let reasons = || ACTION_REASONS.iter().map(|(code, label)| view! { <option value=*code>{*label}</option> }).collect_view();
+                    let input = "rounded border border-slate-300 px-2 py-1 text-sm";
                     let org_path = format!("/support/customers/{}", c.org_id);
                     view! {
                         <h1 class="text-2xl font-semibold tracking-tight" data-testid="customer-name">{c.org_name.clone()}</h1>
                         <p class="mt-1 text-sm text-slate-600">{format!("Customer since {} · Stripe {}{}", format_date(c.created_at), c.stripe_customer_id.clone().unwrap_or_else(|| "—".into()), c.test_clock.clone().map(|t| format!(" · test clock {t}")).unwrap_or_default())}</p>
                         <div class="mt-4"><FormError error/></div>
-                        {move || refund.value().get().and_then(Result::ok).map(|m| view! { <p role="status" data-testid="refund-result" class="mt-4 rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{m}</p> })}
+                        {move || done.get().map(|m| view! { <p role="status" data-testid="refund-result" class="mt-4 rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{m}</p> })}
                         <div class="mt-6 grid gap-4 md:grid-cols-3">
                             <section class="rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
                                 <h2 class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Plan"</h2>
@@ -175,6 +214,31 @@ pub fn CustomerPage() -> impl IntoView {
                                 <ul class="mt-2 space-y-1 text-sm">{c.cards.iter().map(|card| view! { <li>{card.clone()}</li> }).collect_view()}</ul>
                             </section>
                         </div>
+                        {(can_refund || (can_assist && trialing)).then(|| view! {
+                            <section class="mt-6 flex flex-wrap gap-4">
+                                {can_refund.then(|| view! {
+                                    <ActionForm action=credit attr:class="flex flex-wrap items-center gap-2 rounded-xl border border-slate-200 bg-white p-3 shadow-sm" attr:data-testid="credit-form">
+                                        <span class="text-sm font-semibold">"Account credit"</span>
+                                        <input type="hidden" name="org_id" value=credit_org/>
+                                        <input type="hidden" name="token" value=credit_token/>
+                                        <input type="text" name="amount" placeholder="Amount" class=format!("{input} w-24")/>
+                                        <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
+                                        <input type="text" name="note" placeholder="Note (required)" class=format!("{input} w-44")/>
+                                        <button type="submit" class="rounded bg-slate-900 px-3 py-1 text-sm font-semibold text-white">"Add credit"</button>
+                                    </ActionForm>
+                                })}
+                                {(can_assist && trialing).then(|| view! {
+                                    <ActionForm action=extend attr:class="flex flex-wrap items-center gap-2 rounded-xl border border-slate-200 bg-white p-3 shadow-sm" attr:data-testid="extend-trial-form">
+                                        <span class="text-sm font-semibold">"Extend trial"</span>
+                                        <input type="hidden" name="org_id" value=trial_org/>
+                                        <input type="number" name="days" min="1" max="60" placeholder="Days" class=format!("{input} w-20")/>
+                                        <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
+                                        <input type="text" name="note" placeholder="Note (required)" class=format!("{input} w-44")/>
+                                        <button type="submit" class="rounded bg-slate-900 px-3 py-1 text-sm font-semibold text-white">"Extend"</button>
+                                    </ActionForm>
+                                })}
+                            </section>
+                        })}
                         <h2 class="mt-8 text-lg font-semibold">"Invoices"</h2>
                         <div class="mt-2 overflow-x-auto rounded-xl border border-slate-200 bg-white shadow-sm">
                             <table class="min-w-full divide-y divide-slate-200" data-testid="staff-invoices">
@@ -184,6 +248,8 @@ pub fn CustomerPage() -> impl IntoView {
                                 <tbody class="divide-y divide-slate-100">
                                     {c.invoices.iter().map(|i| {
                                         let show_refund = can_refund && i.refundable_minor > 0;
+                                        let open = i.status == "open";
+                                        let (close_id, retry_id) = (i.id.clone(), i.id.clone());
                                         let invoice_id = i.id.clone();
                                         let token = token.clone();
                                         let testid = format!("refund-{}", i.number);
@@ -206,6 +272,23 @@ pub fn CustomerPage() -> impl IntoView {
                                                             </select>
                                                             <input type="text" name="note" placeholder="Note (required)" class="w-48 rounded border border-slate-300 px-2 py-1"/>
                                                             <button type="submit" class="rounded bg-red-700 px-3 py-1 text-sm font-semibold text-white hover:bg-red-600">"Refund"</button>
+                                                        </ActionForm>
+                                                    })}
+                                                    {(open && can_assist).then(|| view! {
+                                                        <ActionForm action=retry attr:class="flex flex-wrap items-center gap-2" attr:data-testid="retry-form">
+                                                            <input type="hidden" name="invoice_id" value=retry_id/>
+                                                            <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
+                                                            <input type="text" name="note" placeholder="Note (required)" class=format!("{input} w-40")/>
+                                                            <button type="submit" class="rounded bg-slate-900 px-3 py-1 text-sm font-semibold text-white">"Retry payment now"</button>
+                                                        </ActionForm>
+                                                    })}
+                                                    {(open && can_refund).then(|| view! {
+                                                        <ActionForm action=close attr:class="mt-2 flex flex-wrap items-center gap-2" attr:data-testid="close-form">
+                                                            <input type="hidden" name="invoice_id" value=close_id/>
+                                                            <select name="action" class=input><option value="void">"Void"</option><option value="uncollectible">"Mark uncollectible"</option></select>
+                                                            <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
+                                                            <input type="text" name="note" placeholder="Note (required)" class=format!("{input} w-40")/>
+                                                            <button type="submit" class="rounded border border-slate-300 px-3 py-1 text-sm font-semibold">"Apply"</button>
                                                         </ActionForm>
                                                     })}
                                                 </td>
