@@ -74,9 +74,22 @@ for (const js of [true, false]) {
       const timeline = await page.textContent('[data-testid="timeline"]');
       assert.match(timeline, /refund by admin@demo\.test: Late delivery of the invoice/);
       assert.match(timeline, /Credit note CN-0001 for \$5\.00 \(refund\)/);
+      // Account credit with a reason and a note.
+      const credit = page.locator('[data-testid="credit-form"]');
+      await credit.locator('input[name="amount"]').fill('3.00');
+      await credit.locator('select[name="reason_code"]').selectOption('goodwill');
+      await credit.locator('input[name="note"]').fill('Thanks for your patience');
+      await credit.locator('button[type="submit"]').click();
+      if (js) {
+        await page.waitForFunction(() => /Added \$3\.00 of account credit/.test(document.querySelector('[data-testid="refund-result"]')?.textContent ?? ''));
+      } else {
+        await page.waitForLoadState('load');
+      }
+      await visit(page, new URL(page.url()).pathname, js);
+      assert.match(await page.textContent('main'), /ACCOUNT CREDIT\s*\$3\.00|Account credit\s*\$3\.00/i);
       await shot(page, `${mode}-71-console-customer`);
       await visit(page, `${new URL(page.url()).pathname}?kind=staff`, js);
-      assert.equal(await page.locator('[data-testid="timeline"] li').count(), 1);
+      assert.equal(await page.locator('[data-testid="timeline"] li').count(), 2);
       await shot(page, `${mode}-72-console-timeline-staff`);
 
       await visit(page, '/support/audit', js);
