@@ -16,6 +16,7 @@ on_both_databases!(
     a_changed_audit_row_breaks_the_chain,
     large_refunds_wait_for_a_different_approver,
     staff_credit_retry_void_and_extend_with_reasons,
+    viewing_as_a_customer_reads_everything_and_changes_nothing,
 );
 
 async fn staff(app: &TestApp, email: &str) -> Client {
@@ -612,4 +613,86 @@ async fn test_clocks_time(app: &TestApp, clock: &str) -> i64 {
         .unwrap()
         .unwrap()
         .frozen_at
+}
+
+async fn viewing_as_a_customer_reads_everything_and_changes_nothing(app: TestApp) {
+    let (_, org, invoice) = paying_customer(&app).await;
+    let agent = staff(&app, "agent@demo.test").await;
+    let opened = app
+        .submit_form(
+            &agent,
+            "/support",
+            "/api/support/view-as",
+            &[("org_id", &org)],
+        )
+        .await;
+    assert_eq!(common::location(&opened).as_deref(), Some("/billing"));
+    // Pages and reads work, under a banner.
+    let page = app.get_with(&agent, "/billing").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("data-testid=\"viewing-banner\""), "{html}");
+    assert!(html.contains("read-only. Signed in to support as agent@demo.test"));
+    for read in [
+        "/api/billing/overview",
+        "/api/billing/plan",
+        "/api/billing/invoices",
+    ] {
+        assert!(
+            app.call(&agent, read, &[]).await.status().is_success(),
+            "{read}"
+        );
+    }
+    // Every write is refused, whatever it is.
+    let writes: [(&str, Vec<(&str, &str)>); 8] = [
+        (
+            "/api/billing/plan/cancel",
+            vec![("reason", "other"), ("details", ""), ("version", "1")],
+        ),
+        (
+            "/api/billing/plan/change",
+            vec![
+                ("price_id", "team_monthly"),
+                ("seats", "3"),
+                ("expected_due", "0"),
+                ("version", "1"),
+            ],
+        ),
+        (
+            "/api/billing/checkout",
+            vec![("price_id", "pro_monthly"), ("seats", "1")],
+        ),
+        ("/api/billing/invoice/pay", vec![("id", &invoice)]),
+        ("/api/billing/payment-methods/add", vec![]),
+        (
+            "/api/members/invite",
+            vec![("email", "new@example.com"), ("role", "member")],
+        ),
+        (
+            "/api/auth/sign-up",
+            vec![
+                ("email", "x@example.com"),
+                ("password", "correct horse battery"),
+                ("org_name", "X"),
+            ],
+        ),
+        (
+            "/api/billing/plan/promotion-code",
+            vec![("code", "LAUNCH20"), ("version", "1")],
+        ),
+    ];
+    for (endpoint, fields) in writes {
+        let response = app.call(&agent, endpoint, &fields).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{endpoint}");
+        assert!(response.text().await.unwrap().contains("read-only"));
+    }
+    assert_eq!(app.count("checkouts").await, 1);
+    assert_eq!(app.count("invitations").await, 0);
+    let viewed: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'view_as_customer'")
+            .fetch_one(&app.db().pool)
+            .await
+            .unwrap()
+            .get("n");
+    assert_eq!(viewed, 1);
 }

@@ -103,6 +103,14 @@ for (const js of [true, false]) {
       const agent = await newPage(browser, js);
       await staffFinds(agent.page, js, 'agent@demo.test', email);
       assert.equal(await agent.page.locator('[data-testid^="refund-0"]').count(), 0);
+      // View as the customer: the portal as they see it, under a read-only banner.
+      await agent.page.click('[data-testid="view-as"]');
+      await agent.page.waitForURL(`${BASE}/billing`);
+      await settled(agent.page, js);
+      await agent.page.waitForSelector('[data-testid="viewing-banner"]');
+      assert.match(await agent.page.textContent('[data-testid="viewing-banner"]'), /read-only\. Signed in to support as agent@demo\.test/);
+      assert.equal(await agent.page.textContent('[data-testid="current-plan"]'), 'Pro');
+      await shot(agent.page, `${mode}-74-view-as-customer`);
       assertNoErrors(agent.errors);
     } finally {
       await browser.close();

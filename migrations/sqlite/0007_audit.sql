@@ -41,3 +41,6 @@ CREATE TABLE approval_requests (
     created_at    BIGINT NOT NULL
 );
 CREATE INDEX approval_requests_status ON approval_requests (status, created_at);
+
+-- A customer session opened by a staff member to see the portal as the customer does: read-only.
+ALTER TABLE sessions ADD COLUMN viewed_by TEXT;

@@ -184,6 +184,9 @@ pub struct CustomerSession {
     pub org_id: String,
     pub org_name: String,
     pub role: Role,
+    /// Set when a staff member is viewing the portal as this customer: nothing may be changed.
+    #[serde(default)]
+    pub viewed_by: Option<String>,
 }
 
 /// The signed-in staff member.

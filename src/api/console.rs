@@ -865,3 +865,32 @@ pub async fn extend_trial(
         crate::ui::portal::format_date(new_end)
     ))
 }
+
+/// Opens the customer portal as the organisation's owner sees it, read-only, in this browser
+/// (replacing any customer sign-in it had). The viewing is audited.
+#[server(endpoint = "support/view-as")]
+pub async fn view_as_customer(org_id: String) -> Result<(), AppError> {
+    let state = crate::server::state()?;
+    let staff = staff_with(&state, &READERS).await?;
+    let owner = crate::store::console::owner_user(&state.db, &org_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That customer's owner".into()))?;
+    let target = format!("org:{org_id}");
+    crate::store::audit::append(
+        &state.db,
+        &crate::store::audit::AuditEntry {
+            actor: &staff.email,
+            actor_role: staff.role.as_str(),
+            action: "view_as_customer",
+            target: &target,
+            org_id: Some(&org_id),
+            note: "opened the portal read-only",
+            ..Default::default()
+        },
+        state.now(),
+    )
+    .await?;
+    crate::server::auth::start_view_session(&state, &owner, &org_id, &staff.email).await?;
+    leptos_axum::redirect("/billing");
+    Ok(())
+}

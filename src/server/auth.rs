@@ -179,6 +179,32 @@ pub async fn start_customer_session(
     start_session(state, SessionKind::Customer, user_id, Some(org_id)).await
 }
 
+/// Opens a read-only customer session for a staff member viewing the portal as `user_id` of
+/// `org_id`; it lasts an hour.
+pub async fn start_view_session(
+    state: &AppState,
+    user_id: &str,
+    org_id: &str,
+    staff_email: &str,
+) -> Result<(), AppError> {
+    let https = state.config.is_https();
+    let (token, hash) = new_session_token();
+    let now = state.now();
+    let ttl = 3600;
+    sessions::create(
+        &state.db,
+        &hash,
+        SessionKind::Customer,
+        user_id,
+        Some(org_id),
+        now,
+        now + ttl,
+    )
+    .await?;
+    sessions::mark_viewed_by(&state.db, &hash, staff_email).await?;
+    append_set_cookie(set_cookie_value(SessionKind::Customer, &token, ttl, https))
+}
+
 pub async fn start_staff_session(state: &AppState, staff_id: &str) -> Result<(), AppError> {
     start_session(state, SessionKind::Staff, staff_id, None).await
 }
@@ -240,6 +266,7 @@ pub async fn customer_of(
         org_id: membership.org_id,
         org_name: membership.org_name,
         role: membership.role,
+        viewed_by: session.viewed_by,
     }))
 }
 

@@ -78,6 +78,56 @@ pub fn origin_allowed(origin: Option<&str>, public_base_url: &str, host: Option<
     host.is_some_and(|h| origin.eq_ignore_ascii_case(&format!("{scheme}://{h}")))
 }
 
+/// Server functions a staff member viewing as a customer may call: they only read (and sign out).
+const VIEW_READS: [&str; 10] = [
+    "/api/auth/session",
+    "/api/auth/sign-out",
+    "/api/billing/overview",
+    "/api/billing/plan",
+    "/api/billing/invoices",
+    "/api/billing/invoice",
+    "/api/billing/payment-methods",
+    "/api/billing/checkout-status",
+    "/api/catalog/plans",
+    "/api/members/list",
+];
+
+/// A staff member viewing the portal as a customer may look but not change anything: every
+/// other server function is refused, whatever it is.
+pub async fn read_only_views(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if is_safe_method(request.method())
+        || !path.starts_with("/api/")
+        || path.starts_with("/api/support/")
+        || VIEW_READS.contains(&path)
+    {
+        return next.run(request).await;
+    }
+    let viewer = match super::auth::customer_of(&state, request.headers()).await {
+        Ok(Some(session)) => session.viewed_by,
+        _ => None,
+    };
+    match viewer {
+        None => next.run(request).await,
+        Some(staff) => {
+            tracing::warn!(%path, %staff, "write refused in a view-as-customer session");
+            (
+                StatusCode::FORBIDDEN,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                Body::from(
+                    "You are viewing the portal as this customer, read-only: nothing can be changed here. \
+                     Act from the support console instead.",
+                ),
+            )
+                .into_response()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,10 @@ pub fn router(state: AppState) -> Router {
         >(context, shell))
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            guard::read_only_views,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             guard::same_origin,
         ))
         .layer(middleware::from_fn(security_headers))

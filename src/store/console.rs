@@ -333,3 +333,15 @@ pub async fn audit_key_used(db: &Db, token: &str) -> Result<bool, sqlx::Error> {
         .try_get("n")?;
     Ok(n > 0)
 }
+
+/// The user id of the organisation's first owner.
+pub async fn owner_user(db: &Db, org_id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query(
+        "SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'owner' ORDER BY created_at, user_id LIMIT 1",
+    )
+    .bind(org_id)
+    .fetch_optional(&db.pool)
+    .await?
+    .map(|r| r.try_get("user_id"))
+    .transpose()
+}

@@ -24,6 +24,8 @@ pub struct SessionRow {
     pub principal_id: String,
     pub org_id: Option<String>,
     pub expires_at: i64,
+    /// The staff member viewing the portal as this customer (a read-only session).
+    pub viewed_by: Option<String>,
 }
 
 pub async fn create(
@@ -50,6 +52,20 @@ pub async fn create(
     Ok(())
 }
 
+/// Marks a just-created customer session as a staff member's read-only view.
+pub async fn mark_viewed_by(
+    db: &Db,
+    token_hash: &str,
+    staff_email: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET viewed_by = $2 WHERE token_hash = $1")
+        .bind(token_hash)
+        .bind(staff_email)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
 /// The live session of `kind` with this token hash; an expired one is treated as absent.
 pub async fn find(
     db: &Db,
@@ -58,7 +74,7 @@ pub async fn find(
     now: i64,
 ) -> Result<Option<SessionRow>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT principal_id, org_id, expires_at FROM sessions \
+        "SELECT principal_id, org_id, expires_at, viewed_by FROM sessions \
          WHERE token_hash = $1 AND kind = $2 AND expires_at > $3",
     )
     .bind(token_hash)
@@ -71,6 +87,7 @@ pub async fn find(
             principal_id: r.try_get("principal_id")?,
             org_id: r.try_get("org_id")?,
             expires_at: r.try_get("expires_at")?,
+            viewed_by: r.try_get("viewed_by")?,
         })
     })
     .transpose()

@@ -11,6 +11,15 @@ pub fn PortalLayout(children: Children) -> impl IntoView {
     let session = Resource::new(|| (), |_| current_customer());
     let sign_out = ServerAction::<SignOut>::new();
     view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                session.await.ok().flatten().and_then(|s| s.viewed_by.map(|staff| view! {
+                    <div class="bg-amber-400 px-4 py-2 text-center text-sm font-semibold text-amber-950" role="status" data-testid="viewing-banner">
+                        {format!("Viewing as {} ({}), read-only. Signed in to support as {staff}.", s.email, s.org_name)}
+                    </div>
+                }))
+            })}
+        </Transition>
         <header class="border-b border-slate-200 bg-white">
             <nav class="mx-auto flex max-w-6xl items-center justify-between gap-4 px-4 py-3 sm:px-6">
                 <a href="/" class="flex items-center gap-2 text-lg font-semibold tracking-tight text-slate-900">

@@ -2,7 +2,8 @@
 
 use crate::api::console::{
     load_approvals, load_audit_log, load_customer, search_customers, CloseInvoice, CreditAccount,
-    DecideApproval, ExtendTrial, RefundInvoice, RetryPayment, ACTION_REASONS, REFUND_REASONS,
+    DecideApproval, ExtendTrial, RefundInvoice, RetryPayment, ViewAsCustomer, ACTION_REASONS,
+    REFUND_REASONS,
 };
 use crate::api::support::{current_staff, StaffSignIn, StaffSignOut};
 use crate::api::AppError;
@@ -136,6 +137,7 @@ pub fn CustomerPage() -> impl IntoView {
     let close = ServerAction::<CloseInvoice>::new();
     let retry = ServerAction::<RetryPayment>::new();
     let extend = ServerAction::<ExtendTrial>::new();
+    let view_as = ServerAction::<ViewAsCustomer>::new();
     let org_id = move || params.read().get("id").unwrap_or_default();
     let versions = move || {
         (
@@ -194,7 +196,13 @@ pub fn CustomerPage() -> impl IntoView {
                     let input = "rounded border border-slate-300 px-2 py-1 text-sm";
                     let org_path = format!("/support/customers/{}", c.org_id);
                     view! {
-                        <h1 class="text-2xl font-semibold tracking-tight" data-testid="customer-name">{c.org_name.clone()}</h1>
+                        <div class="flex flex-wrap items-center justify-between gap-3">
+                            <h1 class="text-2xl font-semibold tracking-tight" data-testid="customer-name">{c.org_name.clone()}</h1>
+                            <ActionForm action=view_as>
+                                <input type="hidden" name="org_id" value=c.org_id.clone()/>
+                                <button type="submit" data-testid="view-as" class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100">"View as customer (read-only)"</button>
+                            </ActionForm>
+                        </div>
                         <p class="mt-1 text-sm text-slate-600">{format!("Customer since {} · Stripe {}{}", format_date(c.created_at), c.stripe_customer_id.clone().unwrap_or_else(|| "—".into()), c.test_clock.clone().map(|t| format!(" · test clock {t}")).unwrap_or_default())}</p>
                         <div class="mt-4"><FormError error/></div>
                         {move || done.get().map(|m| view! { <p role="status" data-testid="refund-result" class="mt-4 rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{m}</p> })}
