@@ -167,158 +167,168 @@ fn money(minor: i64, currency: &str) -> String {
         .unwrap_or_else(|_| format!("{minor} {currency}"))
 }
 
+type AnyRow = sqlx::any::AnyRow;
+
+fn text(r: &AnyRow, column: &str) -> Result<String, sqlx::Error> {
+    r.try_get(column)
+}
+
+/// Entries of one source: (time, text) pairs for each row.
+type Entries = Result<Vec<(i64, String)>, sqlx::Error>;
+
+fn organisation_entries(r: &AnyRow) -> Entries {
+    Ok(vec![(
+        r.try_get("created_at")?,
+        format!("Organisation {} created", text(r, "name")?),
+    )])
+}
+
+fn member_entries(r: &AnyRow) -> Entries {
+    Ok(vec![(
+        r.try_get("created_at")?,
+        format!("{} joined as {}", text(r, "email")?, text(r, "role")?),
+    )])
+}
+
+fn change_entries(r: &AnyRow) -> Entries {
+    Ok(vec![(
+        r.try_get("created_at")?,
+        format!(
+            "{} ({}): {}",
+            text(r, "kind")?.replace('_', " "),
+            text(r, "actor")?,
+            text(r, "detail")?
+        ),
+    )])
+}
+
+fn invoice_entries(r: &AnyRow) -> Entries {
+    let number = text(r, "number")?;
+    let created: i64 = r.try_get("created_at")?;
+    let total = money(r.try_get("total")?, &text(r, "currency")?);
+    let mut entries = vec![(created, format!("Invoice {number} issued for {total}"))];
+    if let Some(paid_at) = r.try_get::<Option<i64>, _>("paid_at")? {
+        entries.push((paid_at, format!("Invoice {number} paid")));
+    }
+    Ok(entries)
+}
+
+fn failure_entries(r: &AnyRow) -> Entries {
+    Ok(vec![(
+        r.try_get("created_at")?,
+        format!(
+            "Invoice {}: {} failed attempt(s), last: {}",
+            text(r, "number")?,
+            r.try_get::<i64, _>("attempt_count")?,
+            text(r, "last_payment_error")?
+        ),
+    )])
+}
+
+fn payment_entries(r: &AnyRow) -> Entries {
+    Ok(vec![(
+        r.try_get("created_at")?,
+        format!(
+            "Payment of {} {} ({})",
+            money(r.try_get("amount")?, &text(r, "currency")?.to_uppercase()),
+            text(r, "status")?,
+            r.try_get::<Option<String>, _>("stripe_payment_intent_id")?
+                .unwrap_or_default()
+        ),
+    )])
+}
+
+fn email_entries(r: &AnyRow) -> Entries {
+    Ok(vec![(
+        r.try_get("created_at")?,
+        format!(
+            "Email to {}: {}",
+            text(r, "to_address")?,
+            text(r, "subject")?
+        ),
+    )])
+}
+
+fn credit_note_entries(r: &AnyRow) -> Entries {
+    Ok(vec![(
+        r.try_get("created_at")?,
+        format!(
+            "Credit note {} for {} ({}) by {}: {}",
+            text(r, "number")?,
+            money(r.try_get("amount")?, &text(r, "currency")?),
+            text(r, "outcome")?.replace('_', " "),
+            text(r, "actor")?,
+            text(r, "reason")?
+        ),
+    )])
+}
+
+fn staff_entries(r: &AnyRow) -> Entries {
+    Ok(vec![(
+        r.try_get("at")?,
+        format!(
+            "{} by {}: {}",
+            text(r, "action")?,
+            text(r, "actor")?,
+            text(r, "note")?
+        ),
+    )])
+}
+
+/// Where the timeline comes from: the kind shown, the query (with the organisation as `$1`), and
+/// how each row reads.
+type Source = (&'static str, &'static str, fn(&AnyRow) -> Entries);
+
+const TIMELINE_SOURCES: [Source; 9] = [
+    ("account", "SELECT name, created_at FROM organizations WHERE id = $1", organisation_entries),
+    (
+        "account",
+        "SELECT u.email, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1",
+        member_entries,
+    ),
+    (
+        "plan",
+        "SELECT created_at, actor, kind, detail FROM subscription_changes WHERE org_id = $1",
+        change_entries,
+    ),
+    (
+        "invoice",
+        "SELECT number, total, currency, created_at, paid_at FROM invoices WHERE org_id = $1",
+        invoice_entries,
+    ),
+    (
+        "payment",
+        "SELECT number, created_at, attempt_count, last_payment_error FROM invoices \
+         WHERE org_id = $1 AND last_payment_error IS NOT NULL",
+        failure_entries,
+    ),
+    (
+        "payment",
+        "SELECT amount, currency, status, stripe_payment_intent_id, created_at FROM payments WHERE org_id = $1",
+        payment_entries,
+    ),
+    (
+        "email",
+        "SELECT subject, to_address, created_at FROM email_outbox WHERE org_id = $1",
+        email_entries,
+    ),
+    (
+        "credit",
+        "SELECT number, amount, currency, outcome, reason, actor, created_at FROM credit_notes WHERE org_id = $1",
+        credit_note_entries,
+    ),
+    ("staff", "SELECT at, actor, action, note FROM audit_log WHERE org_id = $1", staff_entries),
+];
+
 /// The organisation's story, newest first: (time, kind, text).
 pub async fn timeline(db: &Db, org_id: &str) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
     let mut out: Vec<(i64, String, String)> = Vec::new();
-    let pool = &db.pool;
-    for r in sqlx::query("SELECT name, created_at FROM organizations WHERE id = $1")
-        .bind(org_id)
-        .fetch_all(pool)
-        .await?
-    {
-        out.push((
-            r.try_get("created_at")?,
-            "account".into(),
-            format!("Organisation {} created", r.try_get::<String, _>("name")?),
-        ));
-    }
-    for r in sqlx::query(
-        "SELECT u.email, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1",
-    )
-    .bind(org_id)
-    .fetch_all(pool)
-    .await?
-    {
-        out.push((
-            r.try_get("created_at")?,
-            "account".into(),
-            format!(
-                "{} joined as {}",
-                r.try_get::<String, _>("email")?,
-                r.try_get::<String, _>("role")?
-            ),
-        ));
-    }
-    for r in sqlx::query(
-        "SELECT created_at, actor, kind, detail FROM subscription_changes WHERE org_id = $1",
-    )
-    .bind(org_id)
-    .fetch_all(pool)
-    .await?
-    {
-        out.push((
-            r.try_get("created_at")?,
-            "plan".into(),
-            format!(
-                "{} ({}): {}",
-                r.try_get::<String, _>("kind")?.replace('_', " "),
-                r.try_get::<String, _>("actor")?,
-                r.try_get::<String, _>("detail")?
-            ),
-        ));
-    }
-    for r in sqlx::query(
-        "SELECT number, status, total, currency, created_at, paid_at, attempt_count, last_payment_error \
-         FROM invoices WHERE org_id = $1",
-    )
-    .bind(org_id)
-    .fetch_all(pool)
-    .await?
-    {
-        let number: String = r.try_get("number")?;
-        let currency: String = r.try_get("currency")?;
-        let total = money(r.try_get("total")?, &currency);
-        out.push((
-            r.try_get("created_at")?,
-            "invoice".into(),
-            format!("Invoice {number} issued for {total}"),
-        ));
-        if let Some(error) = r.try_get::<Option<String>, _>("last_payment_error")? {
-            out.push((
-                r.try_get("created_at")?,
-                "payment".into(),
-                format!(
-                    "Invoice {number}: {} failed attempt(s), last: {error}",
-                    r.try_get::<i64, _>("attempt_count")?
-                ),
-            ));
+    for (kind, sql, read) in TIMELINE_SOURCES {
+        for row in sqlx::query(sql).bind(org_id).fetch_all(&db.pool).await? {
+            for (at, line) in read(&row)? {
+                out.push((at, kind.to_string(), line));
+            }
         }
-        if let Some(paid_at) = r.try_get::<Option<i64>, _>("paid_at")? {
-            out.push((paid_at, "invoice".into(), format!("Invoice {number} paid")));
-        }
-    }
-    for r in sqlx::query(
-        "SELECT amount, currency, status, stripe_payment_intent_id, created_at FROM payments WHERE org_id = $1",
-    )
-    .bind(org_id)
-    .fetch_all(pool)
-    .await?
-    {
-        let currency: String = r.try_get("currency")?;
-        out.push((
-            r.try_get("created_at")?,
-            "payment".into(),
-            format!(
-                "Payment of {} {} ({})",
-                money(r.try_get("amount")?, &currency.to_uppercase()),
-                r.try_get::<String, _>("status")?,
-                r.try_get::<Option<String>, _>("stripe_payment_intent_id")?
-                    .unwrap_or_default()
-            ),
-        ));
-    }
-    for r in
-        sqlx::query("SELECT subject, to_address, created_at FROM email_outbox WHERE org_id = $1")
-            .bind(org_id)
-            .fetch_all(pool)
-            .await?
-    {
-        out.push((
-            r.try_get("created_at")?,
-            "email".into(),
-            format!(
-                "Email to {}: {}",
-                r.try_get::<String, _>("to_address")?,
-                r.try_get::<String, _>("subject")?
-            ),
-        ));
-    }
-    for r in sqlx::query(
-        "SELECT number, amount, currency, outcome, reason, actor, created_at FROM credit_notes WHERE org_id = $1",
-    )
-    .bind(org_id)
-    .fetch_all(pool)
-    .await?
-    {
-        let currency: String = r.try_get("currency")?;
-        out.push((
-            r.try_get("created_at")?,
-            "credit".into(),
-            format!(
-                "Credit note {} for {} ({}) by {}: {}",
-                r.try_get::<String, _>("number")?,
-                money(r.try_get("amount")?, &currency),
-                r.try_get::<String, _>("outcome")?.replace('_', " "),
-                r.try_get::<String, _>("actor")?,
-                r.try_get::<String, _>("reason")?
-            ),
-        ));
-    }
-    for r in sqlx::query("SELECT at, actor, action, note FROM audit_log WHERE org_id = $1")
-        .bind(org_id)
-        .fetch_all(pool)
-        .await?
-    {
-        out.push((
-            r.try_get("at")?,
-            "staff".into(),
-            format!(
-                "{} by {}: {}",
-                r.try_get::<String, _>("action")?,
-                r.try_get::<String, _>("actor")?,
-                r.try_get::<String, _>("note")?
-            ),
-        ));
     }
     out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     Ok(out)
