@@ -281,8 +281,6 @@ pub async fn refund_invoice(
                 requested_by: &staff.email,
             },
             &crate::store::audit::AuditEntry {
-                actor: &staff.email,
-                actor_role: staff.role.as_str(),
                 action: "refund_requested",
                 target: &target_name,
                 org_id: Some(&target.org_id),
@@ -290,7 +288,7 @@ pub async fn refund_invoice(
                 currency: Some(currency.code()),
                 reason_code: Some(reason_code.trim()),
                 note,
-                request_id: None,
+                ..by_staff(&staff)
             },
             state.now(),
         )
@@ -375,8 +373,6 @@ async fn perform_refund(
         },
         Some(refund.key),
         &crate::store::audit::AuditEntry {
-            actor: &staff.email,
-            actor_role: staff.role.as_str(),
             action: "refund",
             target: &target_name,
             org_id: Some(&target.org_id),
@@ -384,7 +380,7 @@ async fn perform_refund(
             currency: Some(amount.currency().code()),
             reason_code: Some(refund.reason_code),
             note: refund.note,
-            request_id: None,
+            ..by_staff(staff)
         },
         state.now(),
     )
@@ -529,8 +525,6 @@ pub async fn decide_approval(id: String, decision: String) -> Result<String, App
         &staff.email,
         (request.kind == "credit").then_some(&grant),
         &crate::store::audit::AuditEntry {
-            actor: &staff.email,
-            actor_role: staff.role.as_str(),
             action: &decision_action,
             target: &target_name,
             org_id: Some(&request.org_id),
@@ -538,7 +532,7 @@ pub async fn decide_approval(id: String, decision: String) -> Result<String, App
             currency: Some(currency.code()),
             reason_code: Some(&request.reason_code),
             note: &request.note,
-            request_id: None,
+            ..by_staff(&staff)
         },
         state.now(),
     )
@@ -558,6 +552,16 @@ pub async fn decide_approval(id: String, decision: String) -> Result<String, App
     } else {
         format!("Rejected: {amount} will not be {what}.")
     })
+}
+
+/// The audit entry's actor fields for a staff member; the rest is filled in per action.
+#[cfg(feature = "ssr")]
+fn by_staff(staff: &crate::api::auth::StaffSession) -> crate::store::audit::AuditEntry<'_> {
+    crate::store::audit::AuditEntry {
+        actor: &staff.email,
+        actor_role: staff.role.as_str(),
+        ..Default::default()
+    }
 }
 
 #[cfg(feature = "ssr")]
@@ -676,8 +680,6 @@ pub async fn credit_account(
                 requested_by: &staff.email,
             },
             &crate::store::audit::AuditEntry {
-                actor: &staff.email,
-                actor_role: staff.role.as_str(),
                 action: "credit_requested",
                 target: &target,
                 org_id: Some(&org_id),
@@ -686,6 +688,7 @@ pub async fn credit_account(
                 reason_code: Some(reason),
                 note,
                 request_id: Some(&request),
+                ..by_staff(&staff)
             },
             state.now(),
         )
@@ -713,8 +716,6 @@ pub async fn credit_account(
             actor: &staff.email,
         },
         &crate::store::audit::AuditEntry {
-            actor: &staff.email,
-            actor_role: staff.role.as_str(),
             action: "credit",
             target: &target,
             org_id: Some(&org_id),
@@ -723,6 +724,7 @@ pub async fn credit_account(
             reason_code: Some(reason),
             note,
             request_id: Some(&request),
+            ..by_staff(&staff)
         },
         state.now(),
     )
@@ -757,8 +759,6 @@ pub async fn close_invoice(
         &target.id,
         status,
         Some(&crate::store::audit::AuditEntry {
-            actor: &staff.email,
-            actor_role: staff.role.as_str(),
             action: if status == "void" {
                 "void"
             } else {
@@ -768,7 +768,7 @@ pub async fn close_invoice(
             org_id: Some(&target.org_id),
             reason_code: Some(reason),
             note,
-            ..Default::default()
+            ..by_staff(&staff)
         }),
         state.now(),
     )
@@ -808,14 +808,12 @@ pub async fn retry_payment(
     crate::store::audit::append(
         &state.db,
         &crate::store::audit::AuditEntry {
-            actor: &staff.email,
-            actor_role: staff.role.as_str(),
             action: "retry_payment",
             target: &target_name,
             org_id: Some(&target.org_id),
             reason_code: Some(reason),
             note: &format!("{note} ({outcome})"),
-            ..Default::default()
+            ..by_staff(&staff)
         },
         state.now(),
     )
@@ -847,14 +845,12 @@ pub async fn extend_trial(
         &org_id,
         days,
         &crate::store::audit::AuditEntry {
-            actor: &staff.email,
-            actor_role: staff.role.as_str(),
             action: "extend_trial",
             target: &target,
             org_id: Some(&org_id),
             reason_code: Some(reason),
             note: &detail,
-            ..Default::default()
+            ..by_staff(&staff)
         },
         state.now(),
     )
@@ -879,13 +875,11 @@ pub async fn view_as_customer(org_id: String) -> Result<(), AppError> {
     crate::store::audit::append(
         &state.db,
         &crate::store::audit::AuditEntry {
-            actor: &staff.email,
-            actor_role: staff.role.as_str(),
             action: "view_as_customer",
             target: &target,
             org_id: Some(&org_id),
             note: "opened the portal read-only",
-            ..Default::default()
+            ..by_staff(&staff)
         },
         state.now(),
     )
