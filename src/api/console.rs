@@ -173,11 +173,8 @@ pub async fn load_customer(org_id: String) -> Result<CustomerView, AppError> {
             .map(|i| {
                 let money = |minor: i64| Money::from_minor(minor, i.currency).to_string();
                 let already = credited.get(&i.id).copied().unwrap_or(0);
-                let refundable = if i.status == "paid" {
-                    (i.amount_paid.min(i.total) - already).max(0)
-                } else {
-                    0
-                };
+                let refundable =
+                    crate::store::console::refundable(&i.status, i.amount_paid, i.total, already);
                 StaffInvoice {
                     id: i.id.clone(),
                     number: i.number.clone(),

@@ -102,6 +102,16 @@ pub async fn credited_by_invoice(
     .collect()
 }
 
+/// What the console may still refund on an invoice: what a paid invoice took, less every credit
+/// note so far; nothing on an invoice that is not paid.
+pub fn refundable(status: &str, amount_paid: i64, total: i64, credited: i64) -> i64 {
+    if status == "paid" {
+        (amount_paid.min(total) - credited).max(0)
+    } else {
+        0
+    }
+}
+
 /// A paid invoice as a refund needs it.
 pub struct RefundTarget {
     pub id: String,
@@ -139,11 +149,7 @@ pub async fn invoice_for_refund(
         org_id: r.try_get("org_id")?,
         number: r.try_get("number")?,
         currency: r.try_get("currency")?,
-        refundable: if status == "paid" {
-            (paid.min(total) - credited).max(0)
-        } else {
-            0
-        },
+        refundable: refundable(&status, paid, total, credited),
         payment_intent_id: r.try_get("intent")?,
     }))
 }
