@@ -6,7 +6,9 @@ use crate::ui::portal::{
     InvoicesPage, MembersPage, PaymentMethodsPage, PlanChangePage, PricingPage, SignInPage,
     SignUpPage,
 };
-use crate::ui::support::{ApprovalsPage, AuditPage, CustomerPage, SupportHome, SupportSignInPage};
+use crate::ui::support::{
+    ApprovalsPage, AuditPage, ConfirmPage, CustomerPage, SupportHome, SupportSignInPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -58,6 +60,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/support/sign-in") view=SupportSignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/support/customers/:id") view=CustomerPage ssr=SsrMode::Async/>
                 <Route path=path!("/support/audit") view=AuditPage ssr=SsrMode::Async/>
+                <Route path=path!("/support/confirm") view=ConfirmPage ssr=SsrMode::Async/>
                 <Route path=path!("/support/approvals") view=ApprovalsPage ssr=SsrMode::Async/>
             </Routes>
         </Router>

@@ -17,7 +17,64 @@ on_both_databases!(
     large_refunds_wait_for_a_different_approver,
     staff_credit_retry_void_and_extend_with_reasons,
     viewing_as_a_customer_reads_everything_and_changes_nothing,
+    plan_changes_credit_notes_emails_and_clocks_from_the_console,
+    the_audit_log_filters_and_exports_csv,
 );
+
+/// Submits a console action as the console does: the first submission answers with a redirect
+/// to the confirmation page, whose effect (fetched as the page fetches it) is then confirmed with
+/// its key. Returns the last status and body, and the confirmation that was shown, if any.
+async fn confirmed(
+    app: &TestApp,
+    client: &Client,
+    endpoint: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String, Option<serde_json::Value>) {
+    let first = app.call(client, endpoint, fields).await;
+    let location = first
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let status = first.status();
+    let body = first.text().await.unwrap();
+    let Some(query) = location.strip_prefix("/support/confirm?") else {
+        return (status, body, None);
+    };
+    assert!(body.starts_with("\"Confirm on the next page"), "{body}");
+    let preview: serde_json::Value = app
+        .call(client, "/api/support/confirm", &[("query", query)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    if let Some(done) = preview["done"].as_str() {
+        return (StatusCode::OK, done.to_string(), Some(preview));
+    }
+    let key = preview["key"]
+        .as_str()
+        .expect("a confirmation key")
+        .to_string();
+    let mut again = fields.to_vec();
+    again.push(("confirm", &key));
+    let response = app.call(client, endpoint, &again).await;
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = response.text().await.unwrap();
+    if status.is_success() {
+        assert!(
+            location.starts_with("/support/customers/"),
+            "a confirmed action returns to the customer: {location} {body}"
+        );
+    }
+    (status, body, Some(preview))
+}
 
 async fn staff(app: &TestApp, email: &str) -> Client {
     let browser = TestApp::browser();
@@ -98,33 +155,69 @@ async fn each_role_can_call_exactly_its_console_functions(app: TestApp) {
                 ("token", token),
             ],
         ),
+        (
+            "/api/support/plan/change",
+            [
+                vec![
+                    ("org_id", org.as_str()),
+                    ("price_id", "pro_monthly"),
+                    ("seats", "2"),
+                ],
+                reason.to_vec(),
+            ]
+            .concat(),
+        ),
+        (
+            "/api/support/invoice/reduce",
+            [
+                vec![
+                    ("invoice_id", "inv_none"),
+                    ("amount", "1.00"),
+                    ("token", "form_role_reduce"),
+                ],
+                reason.to_vec(),
+            ]
+            .concat(),
+        ),
+        (
+            "/api/support/invoice/resend",
+            [vec![("invoice_id", invoice.as_str())], reason.to_vec()].concat(),
+        ),
+        (
+            "/api/support/test-clock/advance",
+            [
+                vec![("org_id", org.as_str()), ("days", "1")],
+                reason.to_vec(),
+            ]
+            .concat(),
+        ),
     ];
     // (who, allowed for each call above)
-    // approvals, credit, retry, close, extend, search, customer, audit, refund
-    let table: [(&str, &Client, [bool; 9]); 5] = [
+    // approvals, credit, retry, close, extend, search, customer, audit, refund,
+    // change plan, credit note, resend email, advance clock
+    let table: [(&str, &Client, [bool; 13]); 5] = [
         (
             "agent",
             &agent,
-            [true, false, true, false, true, true, true, true, false],
+            [
+                true, false, true, false, true, true, true, true, false, false, false, true, false,
+            ],
         ),
-        (
-            "billing admin",
-            &admin,
-            [true, true, true, true, true, true, true, true, true],
-        ),
+        ("billing admin", &admin, [true; 13]),
         (
             "approver",
             &approver,
-            [true, false, false, false, false, true, true, true, false],
+            [
+                true, false, false, false, false, true, true, true, false, false, false, false,
+                false,
+            ],
         ),
-        ("customer", &customer, [false; 9]),
-        ("no session", &nobody, [false; 9]),
+        ("customer", &customer, [false; 13]),
+        ("no session", &nobody, [false; 13]),
     ];
     for (who, client, allowed) in table {
         for ((endpoint, fields), allowed) in calls.iter().zip(allowed) {
-            let response = app.call(client, endpoint, fields).await;
-            let status = response.status();
-            let body = response.text().await.unwrap();
+            let (status, body, _) = confirmed(&app, client, endpoint, fields).await;
             if allowed {
                 // Allowed: done, or refused for what it asks (no such invoice, not on a trial),
                 // never for who is asking.
@@ -144,9 +237,36 @@ async fn each_role_can_call_exactly_its_console_functions(app: TestApp) {
             }
         }
     }
-    // Only the billing admin's refund and credit happened.
+    // Only the billing admin's refund and credit happened, and the agent's and the admin's
+    // invoice emails were sent.
     assert_eq!(app.count("credit_notes").await, 1);
     assert_eq!(app.count("credit_ledger").await, 1);
+    let resent: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM email_outbox WHERE subject = 'Invoice 0001 for $24.00 (paid)'",
+    )
+    .fetch_one(&app.db().pool)
+    .await
+    .unwrap()
+    .get("n");
+    assert_eq!(resent, 2);
+    // The confirmation page itself answers only to the roles of the action it shows.
+    let query = format!(
+        "do=refund&invoice_id={invoice}&amount=1.00&reason_code=goodwill&note=x&token=form_role_preview"
+    );
+    for (who, client, allowed) in [
+        ("agent", &agent, false),
+        ("billing admin", &admin, true),
+        ("approver", &approver, false),
+    ] {
+        let response = app
+            .call(client, "/api/support/confirm", &[("query", &query)])
+            .await;
+        assert_eq!(
+            response.status().is_success(),
+            allowed,
+            "{who} previews a refund"
+        );
+    }
 }
 
 async fn refunds_are_partial_bounded_idempotent_and_audited(app: TestApp) {
@@ -157,20 +277,20 @@ async fn refunds_are_partial_bounded_idempotent_and_audited(app: TestApp) {
         let invoice = invoice.clone();
         let app = &app;
         async move {
-            let response = app
-                .call(
-                    &admin,
-                    "/api/support/refund",
-                    &[
-                        ("invoice_id", &invoice),
-                        ("amount", amount),
-                        ("reason_code", "service_issue"),
-                        ("note", "outage on 14 January"),
-                        ("token", token),
-                    ],
-                )
-                .await;
-            (response.status(), response.text().await.unwrap())
+            let (status, body, _) = confirmed(
+                app,
+                &admin,
+                "/api/support/refund",
+                &[
+                    ("invoice_id", &invoice),
+                    ("amount", amount),
+                    ("reason_code", "service_issue"),
+                    ("note", "outage on 14 January"),
+                    ("token", token),
+                ],
+            )
+            .await;
+            (status, body)
         }
     };
     let (status, body) = refund("10.00", "form_first_refund").await;
@@ -241,14 +361,24 @@ async fn refunds_are_partial_bounded_idempotent_and_audited(app: TestApp) {
             .contains("Credit note CN-0001 for $10.00 (refund)")));
     assert_eq!(view["invoices"][0]["refundable"], "$14.00");
     let audit: serde_json::Value = app
-        .call(&admin, "/api/support/audit", &[])
+        .call(&admin, "/api/support/audit", &[("action", "refund")])
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(audit.as_array().unwrap().len(), 1);
-    assert_eq!(audit[0]["amount"], "$10.00");
-    assert_eq!(audit[0]["reason"], "service_issue");
+    let rows = audit["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["amount"], "$10.00");
+    assert_eq!(rows[0]["reason"], "service_issue");
+    // The checkout's payment is in the log too, as the system's.
+    let payments: serde_json::Value = app
+        .call(&admin, "/api/support/audit", &[("actor", "system")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(payments["rows"][0]["action"], "payment_received");
+    assert_eq!(payments["rows"][0]["amount"], "$24.00");
     let refunded: i64 = sqlx::query("SELECT amount_refunded FROM payments")
         .fetch_one(&app.db().pool)
         .await
@@ -295,6 +425,24 @@ async fn a_changed_audit_row_breaks_the_chain(app: TestApp) {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("intact: 5 entries"));
 
+    // The request id is covered too: changing which submission an entry came from breaks it.
+    sqlx::query("UPDATE audit_log SET request_id = 'form:other' WHERE seq = 5")
+        .execute(&app.db().pool)
+        .await
+        .unwrap();
+    assert!(matches!(
+        verify(app.db()).await.unwrap(),
+        Verification::Broken { seq: 5, .. }
+    ));
+    sqlx::query("UPDATE audit_log SET request_id = NULL WHERE seq = 5")
+        .execute(&app.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        verify(app.db()).await.unwrap(),
+        Verification::Intact { entries: 5 }
+    );
+
     // Someone lowers an amount in place: the chain breaks exactly there.
     sqlx::query("UPDATE audit_log SET amount = 1 WHERE seq = 3")
         .execute(&app.db().pool)
@@ -320,20 +468,28 @@ async fn large_refunds_wait_for_a_different_approver(app: TestApp) {
         .get("id");
     let admin = staff(&app, "admin@demo.test").await;
     let approver = staff(&app, "approver@demo.test").await;
-    let requested = app
-        .call(
-            &admin,
-            "/api/support/refund",
-            &[
-                ("invoice_id", &invoice),
-                ("amount", "110.00"),
-                ("reason_code", "billing_error"),
-                ("note", "charged the wrong plan"),
-                ("token", "form_large_refund"),
-            ],
-        )
-        .await;
-    let message = requested.text().await.unwrap();
+    let (_, message, shown) = confirmed(
+        &app,
+        &admin,
+        "/api/support/refund",
+        &[
+            ("invoice_id", &invoice),
+            ("amount", "110.00"),
+            ("reason_code", "billing_error"),
+            ("note", "charged the wrong plan"),
+            ("token", "form_large_refund"),
+        ],
+    )
+    .await;
+    let shown = shown.expect("a confirmation");
+    assert_eq!(
+        shown["title"],
+        "Ask an approver to refund $110.00 on invoice 0001"
+    );
+    assert!(shown["lines"][0]
+        .as_str()
+        .unwrap()
+        .contains("above the approval threshold of $100.00"));
     assert!(
         message.contains("waits for an approver. Nothing has moved yet."),
         "{message}"
@@ -401,19 +557,21 @@ async fn large_refunds_wait_for_a_different_approver(app: TestApp) {
         .await;
     assert!(again.text().await.unwrap().contains("already approved"));
     assert_eq!(app.count("credit_notes").await, 1);
-    let actions: Vec<String> = sqlx::query("SELECT action FROM audit_log ORDER BY seq")
-        .fetch_all(&app.db().pool)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get("action"))
-        .collect();
-    assert_eq!(actions, ["refund_requested", "refund", "refund_approved"]);
+    let actions = audit_actions(&app).await;
+    assert_eq!(
+        actions,
+        [
+            "payment_received",
+            "refund_requested",
+            "refund",
+            "refund_approved"
+        ]
+    );
     assert_eq!(
         billing_portal::store::audit::verify(app.db())
             .await
             .unwrap(),
-        billing_portal::store::audit::Verification::Intact { entries: 3 }
+        billing_portal::store::audit::Verification::Intact { entries: 4 }
     );
 }
 
@@ -427,8 +585,8 @@ async fn staff_credit_retry_void_and_extend_with_reasons(app: TestApp) {
         let app = &app;
         async move {
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let response = app.call(&client, endpoint, &fields).await;
-            (response.status(), response.text().await.unwrap())
+            let (status, body, _) = confirmed(app, &client, endpoint, &fields).await;
+            (status, body)
         }
     };
     let credit = |amount: &str, token: &str| {
@@ -588,16 +746,11 @@ async fn staff_credit_retry_void_and_extend_with_reasons(app: TestApp) {
     )
     .await;
     assert!(body.contains("Choose a reason"), "{body}");
-    let actions: Vec<String> = sqlx::query("SELECT action FROM audit_log ORDER BY seq")
-        .fetch_all(&app.db().pool)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get("action"))
-        .collect();
+    let actions = audit_actions(&app).await;
     assert_eq!(
         actions,
         [
+            "payment_received",
             "credit",
             "credit_requested",
             "credit_approved",
@@ -605,6 +758,17 @@ async fn staff_credit_retry_void_and_extend_with_reasons(app: TestApp) {
             "void"
         ]
     );
+}
+
+/// Every audit entry's action, oldest first.
+async fn audit_actions(app: &TestApp) -> Vec<String> {
+    sqlx::query("SELECT action FROM audit_log ORDER BY seq")
+        .fetch_all(&app.db().pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("action"))
+        .collect()
 }
 
 async fn test_clocks_time(app: &TestApp, clock: &str) -> i64 {
@@ -695,4 +859,361 @@ async fn viewing_as_a_customer_reads_everything_and_changes_nothing(app: TestApp
             .unwrap()
             .get("n");
     assert_eq!(viewed, 1);
+}
+
+async fn plan_changes_credit_notes_emails_and_clocks_from_the_console(app: TestApp) {
+    let (customer, org, _) = paying_customer(&app).await;
+    let (_, clock) = app.first_org_on_test_clock().await;
+    let admin = staff(&app, "admin@demo.test").await;
+    let agent = staff(&app, "agent@demo.test").await;
+    let reason = [
+        ("reason_code", "customer_request"),
+        ("note", "asked by phone"),
+    ];
+    let upgrade = [
+        vec![
+            ("org_id", org.as_str()),
+            ("price_id", "team_monthly"),
+            ("seats", "3"),
+        ],
+        reason.to_vec(),
+    ]
+    .concat();
+
+    // The first submission changes nothing and shows the exact effect.
+    let first = app.call(&admin, "/api/support/plan/change", &upgrade).await;
+    assert!(first.status().is_success());
+    assert_eq!(app.count("subscription_changes").await, 0);
+    // A key that is not the effect's does nothing either.
+    let mut forged = upgrade.clone();
+    forged.push(("confirm", "0123456789abcdef01234567"));
+    let response = app.call(&admin, "/api/support/plan/change", &forged).await;
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Confirm on the next page"));
+    let live = |app: &TestApp| {
+        let db = app.db().clone();
+        let org = org.clone();
+        async move {
+            let r = sqlx::query("SELECT price_id, quantity FROM subscriptions WHERE org_id = $1")
+                .bind(&org)
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+            (r.get::<String, _>("price_id"), r.get::<i64, _>("quantity"))
+        }
+    };
+    assert_eq!(live(&app).await, ("pro_monthly".to_string(), 2));
+
+    // Confirmed: the same engine as the portal charges the prorated difference. On the first day
+    // of the period, Team × 3 ($75.00) less the unused Pro × 2 ($24.00) is $51.00.
+    let (status, body, shown) = confirmed(&app, &admin, "/api/support/plan/change", &upgrade).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let shown = shown.expect("a confirmation");
+    assert_eq!(shown["title"], "Change the plan from Pro × 2 to Team × 3");
+    let lines: Vec<&str> = shown["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        lines[0].starts_with("$51.00 is charged now to the customer's default card"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Then $75.00 per month from")),
+        "{lines:?}"
+    );
+    assert!(
+        body.contains("Plan changed: Pro × 2 → Team × 3, $51.00 charged"),
+        "{body}"
+    );
+    assert_eq!(live(&app).await, ("team_monthly".to_string(), 3));
+    let actor: String = sqlx::query("SELECT actor FROM subscription_changes")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+        .get("actor");
+    assert_eq!(actor, "admin@demo.test");
+    let audit: (String, i64) = {
+        let r = sqlx::query("SELECT action, amount FROM audit_log WHERE action = 'change_plan'")
+            .fetch_one(&app.db().pool)
+            .await
+            .unwrap();
+        (r.get("action"), r.get("amount"))
+    };
+    assert_eq!(audit, ("change_plan".to_string(), 5100));
+
+    // An agent may resend an invoice email but not change plans.
+    let (_, body, _) = confirmed(&app, &agent, "/api/support/plan/change", &upgrade).await;
+    assert!(body.contains("Forbidden"), "{body}");
+    let invoice: String = sqlx::query("SELECT id FROM invoices WHERE number = '0001'")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+        .get("id");
+    let (_, body, shown) = confirmed(
+        &app,
+        &agent,
+        "/api/support/invoice/resend",
+        &[vec![("invoice_id", invoice.as_str())], reason.to_vec()].concat(),
+    )
+    .await;
+    assert_eq!(
+        shown.unwrap()["title"],
+        "Email invoice 0001 to owner@example.com"
+    );
+    assert!(body.contains("was emailed to owner@example.com"), "{body}");
+
+    // Advancing the clock a month renews at Team × 3 with a declining card: an open invoice.
+    app.add_card(&customer, "4000000000000341", 2).await;
+    let advance = [
+        vec![("org_id", org.as_str()), ("days", "31")],
+        reason.to_vec(),
+    ]
+    .concat();
+    let (_, body, shown) =
+        confirmed(&app, &admin, "/api/support/test-clock/advance", &advance).await;
+    let shown = shown.expect("a confirmation");
+    assert!(shown["lines"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("On the way: 1 period end(s) and 0 payment attempt(s) are due"));
+    assert!(body.contains("Test clock test is now at"), "{body}");
+    assert!(test_clocks_time(&app, &clock).await >= app.state.now() + 31 * 86_400);
+    let (open, due): (String, i64) = {
+        let r = sqlx::query("SELECT id, amount_due FROM invoices WHERE status = 'open'")
+            .fetch_one(&app.db().pool)
+            .await
+            .unwrap();
+        (r.get("id"), r.get("amount_due"))
+    };
+    assert_eq!(due, 7500);
+
+    // A credit note takes $5.00 off what it owes; never more than it owes.
+    let reduce = |amount: &'static str, token: &'static str| {
+        [
+            vec![
+                ("invoice_id", open.as_str()),
+                ("amount", amount),
+                ("token", token),
+            ],
+            reason.to_vec(),
+        ]
+        .concat()
+    };
+    let (status, body, _) = confirmed(
+        &app,
+        &admin,
+        "/api/support/invoice/reduce",
+        &reduce("75.01", "form_reduce_big"),
+    )
+    .await;
+    assert!(!status.is_success());
+    assert!(
+        body.contains("owes $75.00: take off at most that"),
+        "{body}"
+    );
+    let (_, body, shown) = confirmed(
+        &app,
+        &admin,
+        "/api/support/invoice/reduce",
+        &reduce("5.00", "form_reduce_1"),
+    )
+    .await;
+    assert!(shown.unwrap()["lines"][0]
+        .as_str()
+        .unwrap()
+        .contains("owes $75.00 now and will owe $70.00"));
+    assert!(body.contains("it now owes $70.00"), "{body}");
+    let (_, again, _) = confirmed(
+        &app,
+        &admin,
+        "/api/support/invoice/reduce",
+        &reduce("5.00", "form_reduce_1"),
+    )
+    .await;
+    assert!(again.contains("Already done"), "{again}");
+    let due: i64 = sqlx::query("SELECT amount_due FROM invoices WHERE id = $1")
+        .bind(&open)
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+        .get("amount_due");
+    assert_eq!(due, 7000);
+
+    // A confirmation goes stale when what it showed changes: the retry shown for $70.00 is not
+    // made once the invoice owes less; the new amount is shown instead.
+    let retry = [vec![("invoice_id", open.as_str())], reason.to_vec()].concat();
+    let first = app.call(&admin, "/api/support/invoice/retry", &retry).await;
+    let query = first
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/support/confirm?")
+        .to_string();
+    let preview: serde_json::Value = app
+        .call(&admin, "/api/support/confirm", &[("query", &query)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(preview["title"], "Charge $70.00 now for invoice 0003");
+    let (_, _, _) = confirmed(
+        &app,
+        &admin,
+        "/api/support/invoice/reduce",
+        &reduce("10.00", "form_reduce_2"),
+    )
+    .await;
+    let key = preview["key"].as_str().unwrap();
+    let mut stale = retry.clone();
+    stale.push(("confirm", key));
+    let body = app
+        .call(&admin, "/api/support/invoice/retry", &stale)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains("Confirm on the next page: Charge $60.00 now"),
+        "{body}"
+    );
+    let attempts: i64 = sqlx::query("SELECT attempt_count FROM invoices WHERE id = $1")
+        .bind(&open)
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+        .get("attempt_count");
+    assert_eq!(attempts, 1, "the stale confirmation charged nothing");
+
+    let actions = audit_actions(&app).await;
+    assert_eq!(
+        actions,
+        [
+            "payment_received",
+            "payment_received",
+            "change_plan",
+            "resend_invoice",
+            "advance_test_clock",
+            "credit_note",
+            "credit_note"
+        ]
+    );
+    assert!(matches!(
+        billing_portal::store::audit::verify(app.db())
+            .await
+            .unwrap(),
+        billing_portal::store::audit::Verification::Intact { entries: 7 }
+    ));
+}
+
+async fn the_audit_log_filters_and_exports_csv(app: TestApp) {
+    let (_, org, invoice) = paying_customer(&app).await;
+    let admin = staff(&app, "admin@demo.test").await;
+    for (amount, token) in [("1.00", "form_csv_1"), ("2.50", "form_csv_2")] {
+        let (status, body, _) = confirmed(
+            &app,
+            &admin,
+            "/api/support/refund",
+            &[
+                ("invoice_id", &invoice),
+                ("amount", amount),
+                ("reason_code", "goodwill"),
+                ("note", "=HYPERLINK(\"x\"), with a comma"),
+                ("token", token),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let list = |fields: Vec<(&'static str, String)>| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let response = app.call(&admin, "/api/support/audit", &fields).await;
+            let status = response.status();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (_, all) = list(vec![]).await;
+    assert_eq!(all["rows"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        all["actions"],
+        serde_json::json!(["payment_received", "refund"])
+    );
+    let (_, refunds) = list(vec![("action", "refund".into())]).await;
+    let amounts: Vec<&str> = refunds["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["amount"].as_str().unwrap())
+        .collect();
+    assert_eq!(amounts, ["$2.50", "$1.00"], "newest first");
+    let (_, by_admin) = list(vec![("actor", "admin@demo.test".into())]).await;
+    assert_eq!(by_admin["rows"].as_array().unwrap().len(), 2);
+    let (_, by_role) = list(vec![("actor", "system".into())]).await;
+    assert_eq!(by_role["rows"].as_array().unwrap().len(), 1);
+    let (_, other_org) = list(vec![("org_id", "org_nobody".into())]).await;
+    assert_eq!(other_org["rows"].as_array().unwrap().len(), 0);
+    let today = chrono::DateTime::from_timestamp(app.state.now(), 0)
+        .unwrap()
+        .format("%Y-%m-%d")
+        .to_string();
+    let (_, dated) = list(vec![("from", today.clone()), ("until", today.clone())]).await;
+    assert_eq!(dated["rows"].as_array().unwrap().len(), 3);
+    let (_, earlier) = list(vec![("until", "2020-01-01".into())]).await;
+    assert_eq!(earlier["rows"].as_array().unwrap().len(), 0);
+    let (status, bad) = list(vec![("from", "last week".into())]).await;
+    assert!(!status.is_success());
+    assert!(
+        bad.to_string().contains("is not a date: use YYYY-MM-DD"),
+        "{bad}"
+    );
+
+    // The export has the same filter, every field, and formulas made inert.
+    let csv = admin
+        .get(app.url(&format!("/support/audit.csv?action=refund&org_id={org}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(
+        lines[0],
+        "seq,at_utc,actor,role,action,target,org_id,amount_minor,currency,reason,note,request_id"
+    );
+    assert!(
+        lines[1].contains(",admin@demo.test,billing_admin,refund,"),
+        "{text}"
+    );
+    assert!(
+        lines[1]
+            .contains(",100,USD,goodwill,\"'=HYPERLINK(\"\"x\"\"), with a comma\",form:form_csv_1"),
+        "{text}"
+    );
+    assert!(lines[2].contains(",250,USD,"), "{text}");
+    // Staff only.
+    let outsider = TestApp::browser()
+        .get(app.url("/support/audit.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        outsider.url().path().starts_with("/support/sign-in") || outsider.status().is_redirection()
+    );
 }

@@ -3,6 +3,8 @@
 
 #[cfg(feature = "ssr")]
 use super::auth::StaffRole;
+#[cfg(feature = "ssr")]
+use super::staff_actions::{gate, reply, Effect, Form, Outcome, Step};
 use super::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -62,6 +64,10 @@ pub struct CustomerView {
     /// Agents and billing admins may retry payments and extend trials.
     pub can_assist: bool,
     pub trialing: bool,
+    /// The live subscription's price and seats, for the plan change form.
+    pub plan: Option<(String, i64)>,
+    /// Every price a plan can change to (id, label).
+    pub prices: Vec<(String, String)>,
     /// A fresh token for each action form: submitting the same form twice does the action once.
     pub form_token: String,
 }
@@ -80,7 +86,7 @@ pub struct AuditView {
 }
 
 #[cfg(feature = "ssr")]
-async fn staff_with(
+pub(crate) async fn staff_with(
     state: &crate::server::AppState,
     allowed: &[StaffRole],
 ) -> Result<crate::api::auth::StaffSession, AppError> {
@@ -138,7 +144,16 @@ pub async fn load_customer(org_id: String) -> Result<CustomerView, AppError> {
     let credit = crate::store::credits::balance(db, &org_id, currency).await?;
     let sub = crate::store::subscriptions::current_for_org(db, &org_id).await?;
     let cards = crate::store::payment_methods::list(db, &org_id).await?;
+    let live = crate::store::subscriptions::live_for_org(db, &org_id).await?;
+    let prices = crate::store::catalog::load(db)
+        .await
+        .map_err(AppError::internal)?
+        .into_iter()
+        .flat_map(|plan| plan.prices.into_iter().map(|p| (p.id, p.nickname)))
+        .collect();
     Ok(CustomerView {
+        plan: live.map(|s| (s.price_id, s.quantity)),
+        prices,
         org_name: org.name,
         created_at: org.created_at,
         stripe_customer_id: org.stripe_customer_id,
@@ -201,7 +216,8 @@ pub async fn load_customer(org_id: String) -> Result<CustomerView, AppError> {
 
 /// Refunds part or all of a paid invoice to the card it was paid with: a credit note records it,
 /// Stripe moves the money (keyed by the form's token, so a repeated submission is one refund),
-/// and the audit log records who, why and how much. Billing admins only.
+/// and the audit log records who, why and how much. Billing admins only; confirmed first (see
+/// [`super::staff_actions`]).
 #[server(endpoint = "support/refund")]
 pub async fn refund_invoice(
     invoice_id: String,
@@ -209,33 +225,44 @@ pub async fn refund_invoice(
     reason_code: String,
     note: String,
     token: String,
+    confirm: Option<String>,
 ) -> Result<String, AppError> {
-    use crate::domain::{Currency, Money};
     let state = crate::server::state()?;
-    let staff = staff_with(&state, &[StaffRole::BillingAdmin]).await?;
-    let Some((_, reason_label)) = REFUND_REASONS
-        .iter()
-        .find(|(code, _)| *code == reason_code.trim())
+    let form = Form::new("refund", [invoice_id, amount, reason_code, note, token]);
+    let outcome = refund_step(&state, &form, Step::Act(confirm.as_deref())).await?;
+    Ok(reply(&form, outcome))
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn refund_step(
+    state: &crate::server::AppState,
+    form: &Form,
+    step: Step<'_>,
+) -> Result<Outcome, AppError> {
+    use crate::domain::{Currency, Money};
+    let staff = staff_with(state, &[StaffRole::BillingAdmin]).await?;
+    let reason_code = form.get("reason_code");
+    let Some((_, reason_label)) = REFUND_REASONS.iter().find(|(code, _)| *code == reason_code)
     else {
         return Err(AppError::Invalid("Choose a reason for the refund.".into()));
     };
-    let note = note.trim();
+    let note = form.get("note");
     if note.is_empty() {
         return Err(AppError::Invalid(
             "Write a note: what happened and what the customer was told.".into(),
         ));
     }
-    let token = token.trim();
+    let token = form.get("token");
     if token.len() < 8 {
         return Err(AppError::Invalid(
             "Reload the page and submit the form again.".into(),
         ));
     }
-    let target = crate::store::console::invoice_for_refund(&state.db, &invoice_id)
+    let target = crate::store::console::invoice_for_refund(&state.db, form.get("invoice_id"))
         .await?
         .ok_or_else(|| AppError::NotFound("That invoice".into()))?;
     let currency = Currency::parse(&target.currency).map_err(AppError::internal)?;
-    let amount = Money::parse(amount.trim(), currency).map_err(|_| {
+    let amount = Money::parse(form.get("amount"), currency).map_err(|_| {
         AppError::Invalid(format!(
             "Enter the amount to refund in {}, e.g. 10.00.",
             currency.code()
@@ -247,7 +274,10 @@ pub async fn refund_invoice(
         ));
     }
     if let Some(done) = crate::store::console::credit_note_for_request(&state.db, token).await? {
-        return Ok(format!("Already done: credit note {done}."));
+        return Ok(Outcome::Done {
+            org_id: target.org_id,
+            message: format!("Already done: credit note {done}."),
+        });
     }
     if amount.minor_units() > target.refundable {
         return Err(AppError::Invalid(format!(
@@ -262,8 +292,38 @@ pub async fn refund_invoice(
             target.number
         ))
     })?;
-    if amount.minor_units() > state.config.approval_threshold_minor {
+    let needs_approval = amount.minor_units() > state.config.approval_threshold_minor;
+    let before = Money::from_minor(target.refundable, currency);
+    let after = Money::from_minor(target.refundable - amount.minor_units(), currency);
+    let effect = Effect {
+        org_id: target.org_id.clone(),
+        title: if needs_approval {
+            format!("Ask an approver to refund {amount} on invoice {}", target.number)
+        } else {
+            format!("Refund {amount} on invoice {}", target.number)
+        },
+        lines: [
+            needs_approval.then(|| format!(
+                "{amount} is above the approval threshold of {}: nothing moves until a different staff member with the approver role approves it.",
+                Money::from_minor(state.config.approval_threshold_minor, currency)
+            )),
+            Some(format!(
+                "Stripe returns {amount} to the card that paid invoice {} (payment {intent}); a credit note records it.",
+                target.number
+            )),
+            Some(format!("Still refundable on the invoice: {before} now, {after} after.")),
+            Some(format!("Reason: {reason_label}. Note: {note}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    };
+    if let Some(ask) = gate(&staff, form, effect, step) {
+        return Ok(ask);
+    }
+    if needs_approval {
         let target_name = format!("invoice:{}", target.id);
+        let request = format!("form:{token}");
         let id = crate::store::approvals::request(
             &state.db,
             &crate::store::approvals::NewApproval {
@@ -272,7 +332,7 @@ pub async fn refund_invoice(
                 invoice_id: Some(&target.id),
                 amount: amount.minor_units(),
                 currency: currency.code(),
-                reason_code: reason_code.trim(),
+                reason_code,
                 note,
                 request_key: token,
                 requested_by: &staff.email,
@@ -283,8 +343,9 @@ pub async fn refund_invoice(
                 org_id: Some(&target.org_id),
                 amount: Some(amount.minor_units()),
                 currency: Some(currency.code()),
-                reason_code: Some(reason_code.trim()),
+                reason_code: Some(reason_code),
                 note,
+                request_id: Some(&request),
                 ..by_staff(&staff)
             },
             state.now(),
@@ -297,28 +358,34 @@ pub async fn refund_invoice(
                 AppError::internal(e)
             }
         })?;
-        return Ok(format!(
-            "A refund of {amount} is above the approval threshold: request {id} now waits for an approver. Nothing has moved yet."
-        ));
+        return Ok(Outcome::Done {
+            org_id: target.org_id,
+            message: format!(
+                "A refund of {amount} is above the approval threshold: request {id} now waits for an approver. Nothing has moved yet."
+            ),
+        });
     }
     let number = perform_refund(
-        &state,
+        state,
         &staff,
         &target,
         &intent,
         amount,
         Refund {
-            reason_code: reason_code.trim(),
+            reason_code,
             reason_label,
             note,
             key: token,
         },
     )
     .await?;
-    Ok(format!(
-        "Refunded {} on invoice {} (credit note {number}).",
-        amount, target.number
-    ))
+    Ok(Outcome::Done {
+        org_id: target.org_id.clone(),
+        message: format!(
+            "Refunded {} on invoice {} (credit note {number}).",
+            amount, target.number
+        ),
+    })
 }
 
 #[cfg(feature = "ssr")]
@@ -358,6 +425,7 @@ async fn perform_refund(
         })?;
     let detail = format!("{}: {}", refund.reason_label, refund.note);
     let target_name = format!("invoice:{}", target.id);
+    let request = format!("form:{}", refund.key);
     let note = credit_notes::issue_audited(
         &state.db,
         &NewCreditNote {
@@ -377,6 +445,7 @@ async fn perform_refund(
             currency: Some(amount.currency().code()),
             reason_code: Some(refund.reason_code),
             note: refund.note,
+            request_id: Some(&request),
             ..by_staff(staff)
         },
         state.now(),
@@ -553,7 +622,9 @@ pub async fn decide_approval(id: String, decision: String) -> Result<String, App
 
 /// The audit entry's actor fields for a staff member; the rest is filled in per action.
 #[cfg(feature = "ssr")]
-fn by_staff(staff: &crate::api::auth::StaffSession) -> crate::store::audit::AuditEntry<'_> {
+pub(crate) fn by_staff(
+    staff: &crate::api::auth::StaffSession,
+) -> crate::store::audit::AuditEntry<'_> {
     crate::store::audit::AuditEntry {
         actor: &staff.email,
         actor_role: staff.role.as_str(),
@@ -562,7 +633,7 @@ fn by_staff(staff: &crate::api::auth::StaffSession) -> crate::store::audit::Audi
 }
 
 #[cfg(feature = "ssr")]
-fn capitalise(text: &str) -> String {
+pub(crate) fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
     chars
         .next()
@@ -570,32 +641,89 @@ fn capitalise(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The audit page: entries matching the filter (newest first, at most 500) and the action names
+/// to filter by.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPageView {
+    pub rows: Vec<AuditView>,
+    pub actions: Vec<String>,
+    /// More entries match than are shown; the CSV export has them all.
+    pub truncated: bool,
+}
+
+/// The most entries the page shows; the CSV export is not limited.
+pub const AUDIT_PAGE_ROWS: usize = 500;
+
 #[server(endpoint = "support/audit")]
-pub async fn load_audit_log(org_id: Option<String>) -> Result<Vec<AuditView>, AppError> {
+pub async fn load_audit_log(
+    #[server(default)] org_id: String,
+    #[server(default)] actor: String,
+    #[server(default)] action: String,
+    #[server(default)] from: String,
+    #[server(default)] until: String,
+) -> Result<AuditPageView, AppError> {
     let state = crate::server::state()?;
     staff_with(&state, &READERS).await?;
-    let rows =
-        crate::store::audit::recent(&state.db, org_id.as_deref().filter(|s| !s.is_empty()), 200)
-            .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| AuditView {
-            amount: match (r.amount, r.currency.as_deref()) {
-                (Some(a), Some(c)) => crate::domain::Currency::parse(c)
-                    .ok()
-                    .map(|c| crate::domain::Money::from_minor(a, c).to_string()),
-                _ => None,
-            },
-            seq: r.seq,
-            at: r.at,
-            actor: r.actor,
-            role: r.actor_role,
-            action: r.action,
-            target: r.target,
-            reason: r.reason_code,
-            note: r.note,
-        })
-        .collect())
+    let (from, until) = audit_dates(&from, &until)?;
+    let filter = crate::store::audit::AuditFilter {
+        org_id: org_id.trim(),
+        actor: actor.trim(),
+        action: action.trim(),
+        from,
+        until,
+    };
+    let mut rows =
+        crate::store::audit::search(&state.db, &filter, AUDIT_PAGE_ROWS as i64 + 1).await?;
+    let truncated = rows.len() > AUDIT_PAGE_ROWS;
+    rows.truncate(AUDIT_PAGE_ROWS);
+    Ok(AuditPageView {
+        rows: rows.into_iter().map(audit_view).collect(),
+        actions: crate::store::audit::actions(&state.db).await?,
+        truncated,
+    })
+}
+
+/// A filter's dates (`YYYY-MM-DD`, both inclusive, UTC) as unix seconds `[from, until)`.
+#[cfg(feature = "ssr")]
+pub(crate) fn audit_dates(from: &str, until: &str) -> Result<(Option<i64>, Option<i64>), AppError> {
+    let day = |text: &str| -> Result<Option<i64>, AppError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(|d| Some(d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()))
+            .map_err(|_| AppError::Invalid(format!("{text:?} is not a date: use YYYY-MM-DD.")))
+    };
+    let (from, until) = (day(from)?, day(until)?.map(|t| t + 86_400));
+    if let (Some(f), Some(u)) = (from, until) {
+        if u <= f {
+            return Err(AppError::Invalid(
+                "The end date is before the start date.".into(),
+            ));
+        }
+    }
+    Ok((from, until))
+}
+
+#[cfg(feature = "ssr")]
+fn audit_view(r: crate::store::audit::AuditRow) -> AuditView {
+    AuditView {
+        amount: match (r.amount, r.currency.as_deref()) {
+            (Some(a), Some(c)) => crate::domain::Currency::parse(c)
+                .ok()
+                .map(|c| crate::domain::Money::from_minor(a, c).to_string()),
+            _ => None,
+        },
+        seq: r.seq,
+        at: r.at,
+        actor: r.actor,
+        role: r.actor_role,
+        action: r.action,
+        target: r.target,
+        reason: r.reason_code,
+        note: r.note,
+    }
 }
 
 /// Reasons for the other staff actions (code, label).
@@ -609,7 +737,7 @@ pub const ACTION_REASONS: [(&str, &str); 5] = [
 
 /// A checked reason and note, and the audit entry's shared fields.
 #[cfg(feature = "ssr")]
-fn reason_and_note<'a>(
+pub(crate) fn reason_and_note<'a>(
     reason_code: &'a str,
     note: &'a str,
 ) -> Result<(&'a str, &'a str), AppError> {
@@ -635,20 +763,34 @@ pub async fn credit_account(
     reason_code: String,
     note: String,
     token: String,
+    confirm: Option<String>,
 ) -> Result<String, AppError> {
-    use crate::domain::{Currency, Money};
     let state = crate::server::state()?;
-    let staff = staff_with(&state, &[StaffRole::BillingAdmin]).await?;
-    let (reason, note) = reason_and_note(&reason_code, &note)?;
-    let org = crate::store::console::organization(&state.db, &org_id)
+    let form = Form::new("credit", [org_id, amount, reason_code, note, token]);
+    let outcome = credit_step(&state, &form, Step::Act(confirm.as_deref())).await?;
+    Ok(reply(&form, outcome))
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn credit_step(
+    state: &crate::server::AppState,
+    form: &Form,
+    step: Step<'_>,
+) -> Result<Outcome, AppError> {
+    use crate::domain::{Currency, Money};
+    let staff = staff_with(state, &[StaffRole::BillingAdmin]).await?;
+    let (reason, note) = reason_and_note(form.get("reason_code"), form.get("note"))?;
+    let org_id = form.get("org_id");
+    let token = form.get("token");
+    let org = crate::store::console::organization(&state.db, org_id)
         .await?
         .ok_or_else(|| AppError::NotFound("That customer".into()))?;
-    let currency = crate::store::invoices::list_for_org(&state.db, &org_id)
+    let currency = crate::store::invoices::list_for_org(&state.db, org_id)
         .await?
         .first()
         .map(|i| i.currency)
         .unwrap_or(Currency::USD);
-    let amount = Money::parse(amount.trim(), currency)
+    let amount = Money::parse(form.get("amount"), currency)
         .ok()
         .filter(|m| m.minor_units() > 0)
         .ok_or_else(|| {
@@ -657,29 +799,59 @@ pub async fn credit_account(
                 currency.code()
             ))
         })?;
-    if crate::store::console::audit_key_used(&state.db, token.trim()).await? {
-        return Ok("Already done.".into());
+    if crate::store::console::audit_key_used(&state.db, token).await? {
+        return Ok(Outcome::Done {
+            org_id: org_id.to_string(),
+            message: "Already done.".into(),
+        });
+    }
+    let needs_approval = amount.minor_units() > state.config.approval_threshold_minor;
+    let balance = crate::store::credits::balance(&state.db, org_id, currency).await?;
+    let after = Money::from_minor(balance.minor_units() + amount.minor_units(), currency);
+    let effect = Effect {
+        org_id: org_id.to_string(),
+        title: if needs_approval {
+            format!("Ask an approver to add {amount} of account credit for {}", org.name)
+        } else {
+            format!("Add {amount} of account credit for {}", org.name)
+        },
+        lines: [
+            needs_approval.then(|| format!(
+                "{amount} is above the approval threshold of {}: nothing changes until a different staff member with the approver role approves it.",
+                Money::from_minor(state.config.approval_threshold_minor, currency)
+            )),
+            Some(format!(
+                "Account credit: {balance} now, {after} after. The next invoices use it before charging the card; no money moves at Stripe."
+            )),
+            Some(format!("Reason: {reason}. Note: {note}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    };
+    if let Some(ask) = gate(&staff, form, effect, step) {
+        return Ok(ask);
     }
     let target = format!("org:{org_id}");
-    let request = format!("form:{}", token.trim());
-    if amount.minor_units() > state.config.approval_threshold_minor {
+    let request = format!("form:{token}");
+    if needs_approval {
         let id = crate::store::approvals::request(
             &state.db,
             &crate::store::approvals::NewApproval {
                 kind: "credit",
-                org_id: &org_id,
+                org_id,
                 invoice_id: None,
                 amount: amount.minor_units(),
                 currency: currency.code(),
                 reason_code: reason,
                 note,
-                request_key: token.trim(),
+                request_key: token,
                 requested_by: &staff.email,
             },
             &crate::store::audit::AuditEntry {
                 action: "credit_requested",
                 target: &target,
-                org_id: Some(&org_id),
+                org_id: Some(org_id),
                 amount: Some(amount.minor_units()),
                 currency: Some(currency.code()),
                 reason_code: Some(reason),
@@ -697,14 +869,17 @@ pub async fn credit_account(
                 AppError::internal(e)
             }
         })?;
-        return Ok(format!(
-            "A credit of {amount} is above the approval threshold: request {id} now waits for an approver."
-        ));
+        return Ok(Outcome::Done {
+            org_id: org_id.to_string(),
+            message: format!(
+                "A credit of {amount} is above the approval threshold: request {id} now waits for an approver."
+            ),
+        });
     }
     crate::store::credits::grant_audited(
         &state.db,
         &crate::store::credits::CreditEntry {
-            org_id: &org_id,
+            org_id,
             currency,
             amount: amount.minor_units(),
             reason: &format!("Support credit: {note}"),
@@ -715,7 +890,7 @@ pub async fn credit_account(
         &crate::store::audit::AuditEntry {
             action: "credit",
             target: &target,
-            org_id: Some(&org_id),
+            org_id: Some(org_id),
             amount: Some(amount.minor_units()),
             currency: Some(currency.code()),
             reason_code: Some(reason),
@@ -726,7 +901,10 @@ pub async fn credit_account(
         state.now(),
     )
     .await?;
-    Ok(format!("Added {amount} of account credit to {}.", org.name))
+    Ok(Outcome::Done {
+        org_id: org_id.to_string(),
+        message: format!("Added {amount} of account credit to {}.", org.name),
+    })
 }
 
 /// Voids an open invoice or marks it uncollectible (`action` = `void` | `uncollectible`).
@@ -737,23 +915,64 @@ pub async fn close_invoice(
     action: String,
     reason_code: String,
     note: String,
+    confirm: Option<String>,
 ) -> Result<String, AppError> {
     let state = crate::server::state()?;
-    let staff = staff_with(&state, &[StaffRole::BillingAdmin]).await?;
-    let (reason, note) = reason_and_note(&reason_code, &note)?;
-    let status = match action.trim() {
+    let form = Form::new("close", [invoice_id, action, reason_code, note]);
+    let outcome = close_step(&state, &form, Step::Act(confirm.as_deref())).await?;
+    Ok(reply(&form, outcome))
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn close_step(
+    state: &crate::server::AppState,
+    form: &Form,
+    step: Step<'_>,
+) -> Result<Outcome, AppError> {
+    use crate::domain::Money;
+    let staff = staff_with(state, &[StaffRole::BillingAdmin]).await?;
+    let (reason, note) = reason_and_note(form.get("reason_code"), form.get("note"))?;
+    let status = match form.get("action") {
         "void" => "void",
         "uncollectible" => "uncollectible",
         _ => return Err(AppError::Invalid("Choose void or uncollectible.".into())),
     };
-    let target = crate::store::console::invoice_for_refund(&state.db, &invoice_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("That invoice".into()))?;
-    let target_name = format!("invoice:{}", target.id);
+    let (org_id, invoice) =
+        super::staff_actions::any_invoice(state, form.get("invoice_id")).await?;
+    if invoice.status != "open" {
+        return Err(AppError::Invalid(format!(
+            "Invoice {} is {}: only an open invoice can be voided or marked uncollectible.",
+            invoice.number, invoice.status
+        )));
+    }
+    let due = Money::from_minor(invoice.amount_due, invoice.currency);
+    let effect = Effect {
+        org_id: org_id.clone(),
+        title: if status == "void" {
+            format!("Void invoice {}", invoice.number)
+        } else {
+            format!("Mark invoice {} uncollectible", invoice.number)
+        },
+        lines: vec![
+            if status == "void" {
+                format!(
+                    "It owes {due}; after this it owes nothing, as if it had never been issued."
+                )
+            } else {
+                format!("{due} is written off as not collectable; the invoice stays on record.")
+            },
+            "No further payment attempts are made and no money moves.".into(),
+            format!("Reason: {reason}. Note: {note}"),
+        ],
+    };
+    if let Some(ask) = gate(&staff, form, effect, step) {
+        return Ok(ask);
+    }
+    let target_name = format!("invoice:{}", invoice.id);
     crate::store::credit_notes::close_unpaid(
         &state.db,
-        &target.org_id,
-        &target.id,
+        &org_id,
+        &invoice.id,
         status,
         Some(&crate::store::audit::AuditEntry {
             action: if status == "void" {
@@ -762,7 +981,9 @@ pub async fn close_invoice(
                 "mark_uncollectible"
             },
             target: &target_name,
-            org_id: Some(&target.org_id),
+            org_id: Some(&org_id),
+            amount: Some(invoice.amount_due),
+            currency: Some(invoice.currency.code()),
             reason_code: Some(reason),
             note,
             ..by_staff(&staff)
@@ -774,15 +995,18 @@ pub async fn close_invoice(
         crate::store::credit_notes::CreditNoteError::Db(e) => AppError::internal(e),
         other => AppError::Invalid(format!("{}.", capitalise(&other.to_string()))),
     })?;
-    Ok(format!(
-        "Invoice {} is {}.",
-        target.number,
-        if status == "void" {
-            "void"
-        } else {
-            "marked uncollectible"
-        }
-    ))
+    Ok(Outcome::Done {
+        org_id,
+        message: format!(
+            "Invoice {} is {}.",
+            invoice.number,
+            if status == "void" {
+                "void"
+            } else {
+                "marked uncollectible"
+            }
+        ),
+    })
 }
 
 /// Charges an open invoice now (agents and billing admins).
@@ -791,23 +1015,64 @@ pub async fn retry_payment(
     invoice_id: String,
     reason_code: String,
     note: String,
+    confirm: Option<String>,
 ) -> Result<String, AppError> {
     let state = crate::server::state()?;
-    let staff = staff_with(&state, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
-    let (reason, note) = reason_and_note(&reason_code, &note)?;
-    let target = crate::store::console::invoice_for_refund(&state.db, &invoice_id)
+    let form = Form::new("retry", [invoice_id, reason_code, note]);
+    let outcome = retry_step(&state, &form, Step::Act(confirm.as_deref())).await?;
+    Ok(reply(&form, outcome))
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn retry_step(
+    state: &crate::server::AppState,
+    form: &Form,
+    step: Step<'_>,
+) -> Result<Outcome, AppError> {
+    use crate::domain::Money;
+    let staff = staff_with(state, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
+    let (reason, note) = reason_and_note(form.get("reason_code"), form.get("note"))?;
+    let (org_id, invoice) =
+        super::staff_actions::any_invoice(state, form.get("invoice_id")).await?;
+    if invoice.status != "open" {
+        return Err(AppError::Invalid(format!(
+            "Invoice {} is {}: only an open invoice can be charged.",
+            invoice.number, invoice.status
+        )));
+    }
+    let card = crate::store::payment_methods::list(&state.db, &org_id)
         .await?
-        .ok_or_else(|| AppError::NotFound("That invoice".into()))?;
-    let outcome = crate::jobs::retry_now(&state, &invoice_id)
+        .into_iter()
+        .find(|c| c.is_default);
+    let due = Money::from_minor(invoice.amount_due, invoice.currency);
+    let effect = Effect {
+        org_id: org_id.clone(),
+        title: format!("Charge {due} now for invoice {}", invoice.number),
+        lines: vec![
+            match card {
+                Some(c) => format!("To the default card, {} ending {}.", c.brand, c.last4),
+                None => "There is no card on file: the attempt will fail.".into(),
+            },
+            format!(
+                "It counts as payment attempt {}: if it fails, the dunning schedule continues from it.",
+                invoice.attempt_count + 1
+            ),
+            format!("Reason: {reason}. Note: {note}"),
+        ],
+    };
+    if let Some(ask) = gate(&staff, form, effect, step) {
+        return Ok(ask);
+    }
+    let outcome = crate::jobs::retry_now(state, &invoice.id)
         .await
         .map_err(|e| AppError::Invalid(format!("The payment was not retried: {e}.")))?;
-    let target_name = format!("invoice:{}", target.id);
+    let target_name = format!("invoice:{}", invoice.id);
     crate::store::audit::append(
         &state.db,
         &crate::store::audit::AuditEntry {
             action: "retry_payment",
             target: &target_name,
-            org_id: Some(&target.org_id),
+            org_id: Some(&org_id),
             reason_code: Some(reason),
             note: &format!("{note} ({outcome})"),
             ..by_staff(&staff)
@@ -815,7 +1080,10 @@ pub async fn retry_payment(
         state.now(),
     )
     .await?;
-    Ok(format!("Invoice {}: {outcome}.", target.number))
+    Ok(Outcome::Done {
+        org_id,
+        message: format!("Invoice {}: {outcome}.", invoice.number),
+    })
 }
 
 /// Moves a trial's end later by 1 to 60 days (agents and billing admins).
@@ -825,26 +1093,60 @@ pub async fn extend_trial(
     days: String,
     reason_code: String,
     note: String,
+    confirm: Option<String>,
 ) -> Result<String, AppError> {
     let state = crate::server::state()?;
-    let staff = staff_with(&state, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
-    let (reason, note) = reason_and_note(&reason_code, &note)?;
-    let days: i64 = days
-        .trim()
+    let form = Form::new("extend_trial", [org_id, days, reason_code, note]);
+    let outcome = extend_trial_step(&state, &form, Step::Act(confirm.as_deref())).await?;
+    Ok(reply(&form, outcome))
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn extend_trial_step(
+    state: &crate::server::AppState,
+    form: &Form,
+    step: Step<'_>,
+) -> Result<Outcome, AppError> {
+    use crate::ui::portal::format_date;
+    let staff = staff_with(state, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
+    let (reason, note) = reason_and_note(form.get("reason_code"), form.get("note"))?;
+    let org_id = form.get("org_id");
+    let days: i64 = form
+        .get("days")
         .parse()
         .ok()
         .filter(|d| (1..=60).contains(d))
         .ok_or_else(|| AppError::Invalid("Enter a number of days from 1 to 60.".into()))?;
+    let sub = crate::store::subscriptions::live_for_org(&state.db, org_id)
+        .await?
+        .filter(|s| s.status == "trialing")
+        .ok_or_else(|| AppError::Invalid("This customer is not on a trial.".into()))?;
+    let new_end = sub.current_period_end + days * 86_400;
+    let effect = Effect {
+        org_id: org_id.to_string(),
+        title: format!("Extend the trial by {days} day(s)"),
+        lines: vec![
+            format!(
+                "The trial ends on {}; after this on {}. The first charge moves to that day, and nothing is charged now.",
+                format_date(sub.current_period_end),
+                format_date(new_end)
+            ),
+            format!("Reason: {reason}. Note: {note}"),
+        ],
+    };
+    if let Some(ask) = gate(&staff, form, effect, step) {
+        return Ok(ask);
+    }
     let target = format!("org:{org_id}");
     let detail = format!("{note} (+{days} days)");
     let new_end = crate::store::subscriptions::extend_trial(
         &state.db,
-        &org_id,
+        org_id,
         days,
         &crate::store::audit::AuditEntry {
             action: "extend_trial",
             target: &target,
-            org_id: Some(&org_id),
+            org_id: Some(org_id),
             reason_code: Some(reason),
             note: &detail,
             ..by_staff(&staff)
@@ -853,10 +1155,10 @@ pub async fn extend_trial(
     )
     .await?
     .ok_or_else(|| AppError::Invalid("This customer is not on a trial.".into()))?;
-    Ok(format!(
-        "The trial now ends on {}.",
-        crate::ui::portal::format_date(new_end)
-    ))
+    Ok(Outcome::Done {
+        org_id: org_id.to_string(),
+        message: format!("The trial now ends on {}.", format_date(new_end)),
+    })
 }
 
 /// Opens the customer portal as the organisation's owner sees it, read-only, in this browser

@@ -9,6 +9,7 @@ pub mod console;
 pub mod invoices;
 pub mod members;
 pub mod payment_methods;
+pub mod staff_actions;
 pub mod subscription;
 pub mod support;
 

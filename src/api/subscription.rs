@@ -358,6 +358,37 @@ pub(crate) mod server {
     ) -> Result<ChangeResult, AppError> {
         let state = crate::server::state()?;
         let (customer, sub) = editable(&state, &version).await?;
+        let prepared = prepare_change(&state, &customer.org_id, &sub, &price_id, &seats).await?;
+        apply_change(
+            &state,
+            &customer.org_id,
+            &customer.email,
+            &sub,
+            &prepared,
+            &expected_due,
+        )
+        .await
+    }
+
+    /// A plan or seat change checked against the catalog, the seats in use and the
+    /// subscription's state, with its preview at the organisation's time (none while trialing:
+    /// nothing is charged during a trial).
+    pub struct PreparedChange {
+        pub plan: PlanOffer,
+        pub price: Price,
+        pub quantity: i64,
+        pub current: CurrentPlan,
+        pub now: DateTime<Utc>,
+        pub preview: Option<ProrationPreview>,
+    }
+
+    pub async fn prepare_change(
+        state: &AppState,
+        org_id: &str,
+        sub: &SubscriptionRow,
+        price_id: &str,
+        seats: &str,
+    ) -> Result<PreparedChange, AppError> {
         if sub.cancel_at_period_end {
             return Err(AppError::Conflict(
                 "This subscription is set to cancel. Resume it before changing the plan.".into(),
@@ -370,21 +401,56 @@ pub(crate) mod server {
         let plans = crate::store::catalog::load(&state.db)
             .await
             .map_err(AppError::internal)?;
-        let current = current_plan(&plans, &sub)?;
+        let current = current_plan(&plans, sub)?;
         let (plan, price) =
-            find_price(&plans, &price_id).ok_or_else(|| AppError::NotFound("That plan".into()))?;
+            find_price(&plans, price_id).ok_or_else(|| AppError::NotFound("That plan".into()))?;
         price.check_quantity(quantity).map_err(|e| {
             AppError::Invalid(crate::api::catalog::explain_quantity(plan, price, e))
         })?;
-        let in_use =
-            crate::store::members::seats_in_use(&state.db, &customer.org_id, state.now()).await?;
+        let in_use = crate::store::members::seats_in_use(&state.db, org_id, state.now()).await?;
         if quantity < in_use {
             return Err(AppError::Invalid(format!(
                 "{in_use} seats are taken by members and pending invitations; keep at least {in_use} or remove some first."
             )));
         }
-        let now = org_time(&state, &customer.org_id).await?;
-        if sub.status == "trialing" {
+        let now = org_time(state, org_id).await?;
+        let preview = if sub.status == "trialing" {
+            None
+        } else {
+            Some(
+                preview(&current, price, quantity, now, &ChangePolicies::default())
+                    .map_err(AppError::Invalid)?,
+            )
+        };
+        Ok(PreparedChange {
+            plan: plan.clone(),
+            price: price.clone(),
+            quantity,
+            current,
+            now,
+            preview,
+        })
+    }
+
+    /// Applies or schedules a prepared change for `actor` (a customer or a staff member),
+    /// provided the amount due now is still `expected_due` (minor units).
+    pub async fn apply_change(
+        state: &AppState,
+        org_id: &str,
+        actor: &str,
+        sub: &SubscriptionRow,
+        prepared: &PreparedChange,
+        expected_due: &str,
+    ) -> Result<ChangeResult, AppError> {
+        let PreparedChange {
+            plan,
+            price,
+            quantity,
+            now,
+            ..
+        } = prepared;
+        let (quantity, now) = (*quantity, *now);
+        let Some(preview) = &prepared.preview else {
             // Nothing is charged during a trial: the plan and seats simply change, and the first
             // charge at the trial end is for what is chosen then.
             if expected_due.trim() != "0" {
@@ -395,12 +461,12 @@ pub(crate) mod server {
             let detail = format!("during the trial: {} × {quantity}", plan.name);
             subscriptions::apply_now(
                 &state.db,
-                &sub,
+                sub,
                 None,
                 false,
                 subscriptions::Settlement::default(),
                 &ChangeRecord {
-                    actor: &customer.email,
+                    actor,
                     kind: "trial_change",
                     to_price_id: &price.id,
                     to_quantity: quantity,
@@ -416,16 +482,14 @@ pub(crate) mod server {
             return Ok(ChangeResult::Applied {
                 charged: Money::zero(price.currency).to_string(),
             });
-        }
-        let preview = preview(&current, price, quantity, now, &ChangePolicies::default())
-            .map_err(AppError::Invalid)?;
+        };
         let due = preview.amount_due_now;
         if expected_due.trim() != due.minor_units().to_string() {
             return Err(AppError::Conflict(format!(
                 "The amount due now is {due}, not what the page showed (time has passed or the plan changed). Review it and confirm again."
             )));
         }
-        let actor = customer.email.clone();
+        let actor = actor.to_string();
         let kind = format!("{:?}", preview.kind).to_lowercase();
         if let Some(scheduled) = &preview.scheduled {
             let effective_on = crate::ui::portal::format_date(scheduled.effective_at.timestamp());
@@ -435,7 +499,7 @@ pub(crate) mod server {
             );
             subscriptions::set_scheduled(
                 &state.db,
-                &sub,
+                sub,
                 Some((&scheduled.price_id, scheduled.quantity)),
                 &ChangeRecord {
                     actor: &actor,
@@ -459,7 +523,7 @@ pub(crate) mod server {
         let key = format!("change:{}:{}", sub.id, sub.version);
         let mut payment_intent = None;
         if due.minor_units() > 0 {
-            payment_intent = Some(charge_default_card(&state, &customer.org_id, due, &key).await?);
+            payment_intent = Some(charge_default_card(state, org_id, due, &key).await?);
         }
         let new_period = (preview.kind == ChangeKind::IntervalSwitch).then(|| {
             (
@@ -470,7 +534,7 @@ pub(crate) mod server {
         let detail = format!("{kind}: {} × {quantity}, {due} due now", plan.name);
         let applied = subscriptions::apply_now(
             &state.db,
-            &sub,
+            sub,
             new_period,
             matches!(
                 preview.kind,

@@ -219,13 +219,6 @@ pub async fn end_session(state: &AppState, kind: SessionKind) -> Result<(), AppE
     append_set_cookie(set_cookie_value(kind, "", 0, https))
 }
 
-async fn live_session(
-    state: &AppState,
-    kind: SessionKind,
-) -> Result<Option<sessions::SessionRow>, AppError> {
-    live_session_of(state, kind, &request_headers()).await
-}
-
 async fn live_session_of(
     state: &AppState,
     kind: SessionKind,
@@ -276,7 +269,15 @@ pub async fn require_customer(state: &AppState) -> Result<CustomerSession, AppEr
 }
 
 pub async fn staff(state: &AppState) -> Result<Option<StaffSession>, AppError> {
-    let Some(session) = live_session(state, SessionKind::Staff).await? else {
+    staff_of(state, &request_headers()).await
+}
+
+/// The signed-in staff member of a request outside a server function (a plain route).
+pub async fn staff_of(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<StaffSession>, AppError> {
+    let Some(session) = live_session_of(state, SessionKind::Staff, headers).await? else {
         return Ok(None);
     };
     Ok(staff::find(&state.db, &session.principal_id)

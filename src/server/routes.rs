@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(super::webhooks::stripe),
         )
         .route("/billing/invoices/{id}/pdf", get(invoice_pdf))
+        .route("/support/audit.csv", get(audit_csv))
         .leptos_routes_with_context(&state, routes, context.clone(), app_shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
@@ -120,6 +121,104 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::
 }
 
 /// The invoice as a PDF file, for its organisation's signed-in members only.
+/// Query of the audit export: the console's audit filters.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct AuditQuery {
+    org_id: String,
+    actor: String,
+    action: String,
+    from: String,
+    until: String,
+}
+
+/// `/support/audit.csv`: every audit entry matching the console's filters, for staff. Amounts are
+/// in minor units beside their currency, so a spreadsheet sums them exactly.
+async fn audit_csv(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<AuditQuery>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match super::auth::staff_of(&state, &headers).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return axum::response::Redirect::to("/support/sign-in").into_response(),
+        Err(e) => {
+            tracing::warn!(error = ?e, "audit export: session lookup failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    }
+    let (from, until) = match crate::api::console::audit_dates(&q.from, &q.until) {
+        Ok(dates) => dates,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    let filter = crate::store::audit::AuditFilter {
+        org_id: q.org_id.trim(),
+        actor: q.actor.trim(),
+        action: q.action.trim(),
+        from,
+        until,
+    };
+    let rows = match crate::store::audit::search(&state.db, &filter, i64::MAX).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "audit export: database error");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let mut csv = String::from(
+        "seq,at_utc,actor,role,action,target,org_id,amount_minor,currency,reason,note,request_id\r\n",
+    );
+    for r in rows.iter().rev() {
+        let at = chrono::DateTime::from_timestamp(r.at, 0)
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default();
+        let fields = [
+            r.seq.to_string(),
+            at,
+            r.actor.clone(),
+            r.actor_role.clone(),
+            r.action.clone(),
+            r.target.clone(),
+            r.org_id.clone().unwrap_or_default(),
+            r.amount.map(|a| a.to_string()).unwrap_or_default(),
+            r.currency.clone().unwrap_or_default(),
+            r.reason_code.clone().unwrap_or_default(),
+            r.note.clone(),
+            r.request_id.clone().unwrap_or_default(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        csv.push_str(&line.join(","));
+        csv.push_str("\r\n");
+    }
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"audit-log.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response()
+}
+
+/// One CSV field (RFC 4180), with text that a spreadsheet would run as a formula made inert.
+fn csv_field(value: &str) -> String {
+    let numeric = value.parse::<i64>().is_ok();
+    let value = if !numeric && value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
 async fn invoice_pdf(
     State(state): State<AppState>,
     axum::extract::Path(id): axum::extract::Path<String>,

@@ -26,7 +26,11 @@ pub struct AuditEntry<'a> {
     pub request_id: Option<&'a str>,
 }
 
-fn digest(prev_hash: &str, seq: i64, at: i64, fields: [&str; 9]) -> String {
+/// The hash version new entries are written with: 1 covered every field but the request id; 2
+/// covers it too.
+pub const HASH_VERSION: i64 = 2;
+
+fn digest(prev_hash: &str, seq: i64, at: i64, fields: &[&str]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
     hasher.update(seq.to_string().as_bytes());
@@ -39,8 +43,9 @@ fn digest(prev_hash: &str, seq: i64, at: i64, fields: [&str; 9]) -> String {
     hex::encode(hasher.finalize())
 }
 
-fn fields<'a>(e: &'a AuditEntry<'a>, amount: &'a str) -> [&'a str; 9] {
-    [
+/// The fields a hash of `version` covers, in order.
+fn fields<'a>(e: &'a AuditEntry<'a>, amount: &'a str, version: i64) -> Vec<&'a str> {
+    let mut fields = vec![
         e.actor,
         e.actor_role,
         e.action,
@@ -50,7 +55,11 @@ fn fields<'a>(e: &'a AuditEntry<'a>, amount: &'a str) -> [&'a str; 9] {
         e.currency.unwrap_or(""),
         e.reason_code.unwrap_or(""),
         e.note,
-    ]
+    ];
+    if version >= 2 {
+        fields.push(e.request_id.unwrap_or(""));
+    }
+    fields
 }
 
 /// Appends an entry inside the caller's transaction (so it lands with what it records, or not at
@@ -78,10 +87,11 @@ pub async fn append_in_tx(
         None => (1, GENESIS.to_string()),
     };
     let amount = entry.amount.map(|a| a.to_string()).unwrap_or_default();
-    let hash = digest(&prev_hash, seq, now, fields(entry, &amount));
+    let hash = digest(&prev_hash, seq, now, &fields(entry, &amount, HASH_VERSION));
     sqlx::query(
         "INSERT INTO audit_log (seq, at, actor, actor_role, action, target, org_id, amount, currency, reason_code, \
-         note, request_id, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         note, request_id, prev_hash, hash, hash_version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(seq)
     .bind(now)
@@ -97,6 +107,7 @@ pub async fn append_in_tx(
     .bind(entry.request_id)
     .bind(&prev_hash)
     .bind(&hash)
+    .bind(HASH_VERSION)
     .execute(&mut **tx)
     .await?;
     Ok(seq)
@@ -127,7 +138,7 @@ pub enum Verification {
 pub async fn verify(db: &Db) -> Result<Verification, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT seq, at, actor, actor_role, action, target, org_id, amount, currency, reason_code, note, \
-         prev_hash, hash FROM audit_log ORDER BY seq",
+         request_id, prev_hash, hash, CAST(hash_version AS BIGINT) AS hash_version FROM audit_log ORDER BY seq",
     )
     .fetch_all(&db.pool)
     .await?;
@@ -158,6 +169,8 @@ pub async fn verify(db: &Db) -> Result<Verification, sqlx::Error> {
         let currency: Option<String> = r.try_get("currency")?;
         let reason: Option<String> = r.try_get("reason_code")?;
         let note: String = r.try_get("note")?;
+        let request_id: Option<String> = r.try_get("request_id")?;
+        let version: i64 = r.try_get("hash_version")?;
         let entry = AuditEntry {
             actor: &actor,
             actor_role: &role,
@@ -168,11 +181,17 @@ pub async fn verify(db: &Db) -> Result<Verification, sqlx::Error> {
             currency: currency.as_deref(),
             reason_code: reason.as_deref(),
             note: &note,
-            request_id: None,
+            request_id: request_id.as_deref(),
         };
         let amount_text = amount.map(|a| a.to_string()).unwrap_or_default();
         let hash: String = r.try_get("hash")?;
-        if digest(&prev, seq, r.try_get("at")?, fields(&entry, &amount_text)) != hash {
+        if digest(
+            &prev,
+            seq,
+            r.try_get("at")?,
+            &fields(&entry, &amount_text, version),
+        ) != hash
+        {
             return Ok(Verification::Broken {
                 seq,
                 problem: "its contents do not match its hash (the row was changed)".into(),
@@ -199,19 +218,38 @@ pub struct AuditRow {
     pub currency: Option<String>,
     pub reason_code: Option<String>,
     pub note: String,
+    pub request_id: Option<String>,
 }
 
-/// The newest entries, optionally of one organisation.
-pub async fn recent(
+/// Which entries to list; empty strings and `None` match everything.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter<'a> {
+    pub org_id: &'a str,
+    /// An actor's email, or a role (`agent`, `billing_admin`, `approver`, `system`).
+    pub actor: &'a str,
+    pub action: &'a str,
+    /// Unix seconds, inclusive.
+    pub from: Option<i64>,
+    /// Unix seconds, exclusive.
+    pub until: Option<i64>,
+}
+
+/// The newest entries that match `filter`, newest first.
+pub async fn search(
     db: &Db,
-    org_id: Option<&str>,
+    filter: &AuditFilter<'_>,
     limit: i64,
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
     sqlx::query(
-        "SELECT seq, at, actor, actor_role, action, target, org_id, amount, currency, reason_code, note \
-         FROM audit_log WHERE ($1 = '' OR org_id = $1) ORDER BY seq DESC LIMIT $2",
+        "SELECT seq, at, actor, actor_role, action, target, org_id, amount, currency, reason_code, note, request_id \
+         FROM audit_log WHERE ($1 = '' OR org_id = $1) AND ($2 = '' OR actor = $2 OR actor_role = $2) \
+         AND ($3 = '' OR action = $3) AND at >= $4 AND at < $5 ORDER BY seq DESC LIMIT $6",
     )
-    .bind(org_id.unwrap_or(""))
+    .bind(filter.org_id)
+    .bind(filter.actor)
+    .bind(filter.action)
+    .bind(filter.from.unwrap_or(i64::MIN))
+    .bind(filter.until.unwrap_or(i64::MAX))
     .bind(limit)
     .fetch_all(&db.pool)
     .await?
@@ -229,7 +267,18 @@ pub async fn recent(
             currency: r.try_get("currency")?,
             reason_code: r.try_get("reason_code")?,
             note: r.try_get("note")?,
+            request_id: r.try_get("request_id")?,
         })
     })
     .collect()
+}
+
+/// Every action name in the log, for the console's filter.
+pub async fn actions(db: &Db) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query("SELECT DISTINCT action FROM audit_log ORDER BY action")
+        .fetch_all(&db.pool)
+        .await?
+        .into_iter()
+        .map(|r| r.try_get("action"))
+        .collect()
 }

@@ -40,12 +40,14 @@ pub struct OrganizationRow {
     pub name: String,
     pub created_at: i64,
     pub stripe_customer_id: Option<String>,
+    /// The test clock's name and time, when the organisation is on one.
     pub test_clock: Option<String>,
+    pub test_clock_id: Option<String>,
 }
 
 pub async fn organization(db: &Db, org_id: &str) -> Result<Option<OrganizationRow>, sqlx::Error> {
     sqlx::query(
-        "SELECT o.name, o.created_at, o.stripe_customer_id, tc.name AS clock_name, tc.frozen_at \
+        "SELECT o.name, o.created_at, o.stripe_customer_id, o.test_clock_id, tc.name AS clock_name, tc.frozen_at \
          FROM organizations o LEFT JOIN test_clocks tc ON tc.id = o.test_clock_id WHERE o.id = $1",
     )
     .bind(org_id)
@@ -58,6 +60,7 @@ pub async fn organization(db: &Db, org_id: &str) -> Result<Option<OrganizationRo
             name: r.try_get("name")?,
             created_at: r.try_get("created_at")?,
             stripe_customer_id: r.try_get("stripe_customer_id")?,
+            test_clock_id: r.try_get("test_clock_id")?,
             test_clock: clock.map(|name| {
                 format!(
                     "{name} at {}",

@@ -125,7 +125,9 @@ fn line_kind_name(kind: LineKind) -> &'static str {
     }
 }
 
-/// Records money received (optionally for an invoice).
+/// Records money received (optionally for an invoice), with its entry in the audit log in the
+/// same transaction: every payment is in the log, whatever took it (checkout, renewal, pay now,
+/// a plan change).
 pub async fn insert_payment(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     org_id: &str,
@@ -146,6 +148,37 @@ pub async fn insert_payment(
     .bind(amount.currency().code().to_lowercase())
     .bind(now)
     .execute(&mut **tx)
+    .await?;
+    let dialect = if tx.backend_name() == "PostgreSQL" {
+        super::Dialect::Postgres
+    } else {
+        super::Dialect::Sqlite
+    };
+    let target = match invoice_id {
+        Some(id) => format!("invoice:{id}"),
+        None => format!("org:{org_id}"),
+    };
+    let note = match payment_intent_id {
+        Some(intent) => format!("card payment {intent}"),
+        None => "payment".to_string(),
+    };
+    super::audit::append_in_tx(
+        tx,
+        dialect,
+        &super::audit::AuditEntry {
+            actor: "system",
+            actor_role: "system",
+            action: "payment_received",
+            target: &target,
+            org_id: Some(org_id),
+            amount: Some(amount.minor_units()),
+            currency: Some(amount.currency().code()),
+            note: &note,
+            request_id: payment_intent_id,
+            ..Default::default()
+        },
+        now,
+    )
     .await?;
     Ok(())
 }

@@ -93,3 +93,31 @@ pub async fn next_due(db: &Db, clock_id: &str, until: i64) -> Result<Option<i64>
     .await?;
     row.try_get::<Option<i64>, _>("t")
 }
+
+/// What falls due for a clock's organisations by `until`, as of the clock's time now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DueOnTheWay {
+    /// Subscriptions that reach at least one period end.
+    pub period_ends: i64,
+    /// Open invoices with a payment attempt due.
+    pub attempts: i64,
+}
+
+pub async fn due_between(db: &Db, clock_id: &str, until: i64) -> Result<DueOnTheWay, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT \
+           (SELECT COUNT(*) FROM subscriptions s JOIN organizations o ON o.id = s.org_id \
+             WHERE o.test_clock_id = $1 AND s.status IN ('active', 'trialing', 'past_due') \
+             AND s.current_period_end <= $2) AS period_ends, \
+           (SELECT COUNT(*) FROM invoices i JOIN organizations o ON o.id = i.org_id \
+             WHERE o.test_clock_id = $1 AND i.status = 'open' AND i.next_attempt_at <= $2) AS attempts",
+    )
+    .bind(clock_id)
+    .bind(until)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(DueOnTheWay {
+        period_ends: row.try_get("period_ends")?,
+        attempts: row.try_get("attempts")?,
+    })
+}

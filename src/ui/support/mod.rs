@@ -5,6 +5,9 @@ use crate::api::console::{
     DecideApproval, ExtendTrial, RefundInvoice, RetryPayment, ViewAsCustomer, ACTION_REASONS,
     REFUND_REASONS,
 };
+use crate::api::staff_actions::{
+    preview_staff_action, AdvanceTestClock, ChangePlanForCustomer, ReduceInvoice, ResendInvoice,
+};
 use crate::api::support::{current_staff, StaffSignIn, StaffSignOut};
 use crate::api::AppError;
 use crate::ui::components::{AuthCard, Field, FormError, SubmitButton};
@@ -12,7 +15,7 @@ use crate::ui::portal::format_date;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
 /// The console's frame: a dark bar that makes it plain this is not the customer portal.
 #[component]
@@ -138,6 +141,10 @@ pub fn CustomerPage() -> impl IntoView {
     let retry = ServerAction::<RetryPayment>::new();
     let extend = ServerAction::<ExtendTrial>::new();
     let view_as = ServerAction::<ViewAsCustomer>::new();
+    let change_plan = ServerAction::<ChangePlanForCustomer>::new();
+    let reduce = ServerAction::<ReduceInvoice>::new();
+    let resend = ServerAction::<ResendInvoice>::new();
+    let advance = ServerAction::<AdvanceTestClock>::new();
     let org_id = move || params.read().get("id").unwrap_or_default();
     let versions = move || {
         (
@@ -156,23 +163,17 @@ pub fn CustomerPage() -> impl IntoView {
             close.value().get().and_then(Result::err),
             retry.value().get().and_then(Result::err),
             extend.value().get().and_then(Result::err),
+            change_plan.value().get().and_then(Result::err),
+            reduce.value().get().and_then(Result::err),
+            resend.value().get().and_then(Result::err),
+            advance.value().get().and_then(Result::err),
         ]
         .into_iter()
         .flatten()
         .next()
     });
-    let done = Signal::derive(move || {
-        [
-            refund.value().get().and_then(Result::ok),
-            credit.value().get().and_then(Result::ok),
-            close.value().get().and_then(Result::ok),
-            retry.value().get().and_then(Result::ok),
-            extend.value().get().and_then(Result::ok),
-        ]
-        .into_iter()
-        .flatten()
-        .next()
-    });
+    // What a confirmed action did, carried back from the confirmation page.
+    let done = move || query.read().get("done").filter(|d| !d.is_empty());
     let kind = move || query.read().get("kind").unwrap_or_default();
     let cell = "px-3 py-2 text-sm";
     view! {
@@ -192,6 +193,10 @@ pub fn CustomerPage() -> impl IntoView {
                     let credit_token = c.form_token.clone();
                     let (credit_org, trial_org) = (c.org_id.clone(), c.org_id.clone());
                     let trialing = c.trialing;
+                    let (plan_org, clock_org) = (c.org_id.clone(), c.org_id.clone());
+                    let plan = c.plan.clone();
+                    let prices = c.prices.clone();
+                    let on_clock = c.test_clock.is_some();
                     let reasons = || ACTION_REASONS.iter().map(|(code, label)| view! { <option value=*code>{*label}</option> }).collect_view();
                     let input = "rounded border border-slate-300 px-2 py-1 text-sm";
                     let org_path = format!("/support/customers/{}", c.org_id);
@@ -205,7 +210,7 @@ pub fn CustomerPage() -> impl IntoView {
                         </div>
                         <p class="mt-1 text-sm text-slate-600">{format!("Customer since {} · Stripe {}{}", format_date(c.created_at), c.stripe_customer_id.clone().unwrap_or_else(|| "—".into()), c.test_clock.clone().map(|t| format!(" · test clock {t}")).unwrap_or_default())}</p>
                         <div class="mt-4"><FormError error/></div>
-                        {move || done.get().map(|m| view! { <p role="status" data-testid="refund-result" class="mt-4 rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{m}</p> })}
+                        {move || done().map(|m| view! { <p role="status" data-testid="refund-result" class="mt-4 rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{m}</p> })}
                         <div class="mt-6 grid gap-4 md:grid-cols-3">
                             <section class="rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
                                 <h2 class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Plan"</h2>
@@ -222,7 +227,7 @@ pub fn CustomerPage() -> impl IntoView {
                                 <ul class="mt-2 space-y-1 text-sm">{c.cards.iter().map(|card| view! { <li>{card.clone()}</li> }).collect_view()}</ul>
                             </section>
                         </div>
-                        {(can_refund || (can_assist && trialing)).then(|| view! {
+                        {(can_refund || (can_assist && trialing)).then(move || view! {
                             <section class="mt-6 flex flex-wrap gap-4">
                                 {can_refund.then(|| view! {
                                     <ActionForm action=credit attr:class="flex flex-wrap items-center gap-2 rounded-xl border border-slate-200 bg-white p-3 shadow-sm" attr:data-testid="credit-form">
@@ -245,6 +250,29 @@ pub fn CustomerPage() -> impl IntoView {
                                         <button type="submit" class="rounded bg-slate-900 px-3 py-1 text-sm font-semibold text-white">"Extend"</button>
                                     </ActionForm>
                                 })}
+                                {plan.filter(|_| can_refund).map(|(price_id, seats)| view! {
+                                    <ActionForm action=change_plan attr:class="flex flex-wrap items-center gap-2 rounded-xl border border-slate-200 bg-white p-3 shadow-sm" attr:data-testid="change-plan-form">
+                                        <span class="text-sm font-semibold">"Change plan"</span>
+                                        <input type="hidden" name="org_id" value=plan_org/>
+                                        <select name="price_id" class=input>
+                                            {prices.into_iter().map(|(id, label)| { let selected = id == price_id; view! { <option value=id selected=selected>{label}</option> } }).collect_view()}
+                                        </select>
+                                        <input type="number" name="seats" min="1" value=seats.to_string() class=format!("{input} w-20") aria-label="Seats"/>
+                                        <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
+                                        <input type="text" name="note" placeholder="Note (required)" class=format!("{input} w-44")/>
+                                        <button type="submit" class="rounded bg-slate-900 px-3 py-1 text-sm font-semibold text-white">"Preview change"</button>
+                                    </ActionForm>
+                                })}
+                                {(can_refund && on_clock).then(|| view! {
+                                    <ActionForm action=advance attr:class="flex flex-wrap items-center gap-2 rounded-xl border border-amber-300 bg-amber-50 p-3 shadow-sm" attr:data-testid="advance-clock-form">
+                                        <span class="text-sm font-semibold">"Advance test clock"</span>
+                                        <input type="hidden" name="org_id" value=clock_org/>
+                                        <input type="number" name="days" min="1" max="400" placeholder="Days" class=format!("{input} w-20")/>
+                                        <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
+                                        <input type="text" name="note" placeholder="Note (required)" class=format!("{input} w-44")/>
+                                        <button type="submit" class="rounded bg-amber-600 px-3 py-1 text-sm font-semibold text-white">"Preview"</button>
+                                    </ActionForm>
+                                })}
                             </section>
                         })}
                         <h2 class="mt-8 text-lg font-semibold">"Invoices"</h2>
@@ -258,6 +286,8 @@ pub fn CustomerPage() -> impl IntoView {
                                         let show_refund = can_refund && i.refundable_minor > 0;
                                         let open = i.status == "open";
                                         let (close_id, retry_id) = (i.id.clone(), i.id.clone());
+                                        let (resend_id, reduce_id) = (i.id.clone(), i.id.clone());
+                                        let reduce_token = token.clone();
                                         let invoice_id = i.id.clone();
                                         let token = token.clone();
                                         let testid = format!("refund-{}", i.number);
@@ -290,8 +320,11 @@ pub fn CustomerPage() -> impl IntoView {
                                                             <button type="submit" class="rounded bg-slate-900 px-3 py-1 text-sm font-semibold text-white">"Retry payment now"</button>
                                                         </ActionForm>
                                                     })}
+                                                    <details class="mt-2 text-sm" data-testid="more-actions">
+                                                        <summary class="cursor-pointer text-slate-600 hover:text-slate-900">"More actions"</summary>
+                                                        <div class="mt-2 space-y-2">
                                                     {(open && can_refund).then(|| view! {
-                                                        <ActionForm action=close attr:class="mt-2 flex flex-wrap items-center gap-2" attr:data-testid="close-form">
+                                                        <ActionForm action=close attr:class="flex flex-wrap items-center gap-2" attr:data-testid="close-form">
                                                             <input type="hidden" name="invoice_id" value=close_id/>
                                                             <select name="action" class=input><option value="void">"Void"</option><option value="uncollectible">"Mark uncollectible"</option></select>
                                                             <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
@@ -299,6 +332,26 @@ pub fn CustomerPage() -> impl IntoView {
                                                             <button type="submit" class="rounded border border-slate-300 px-3 py-1 text-sm font-semibold">"Apply"</button>
                                                         </ActionForm>
                                                     })}
+                                                            {(open && can_refund).then(|| view! {
+                                                                <ActionForm action=reduce attr:class="flex flex-wrap items-center gap-2" attr:data-testid="reduce-form">
+                                                                    <input type="hidden" name="invoice_id" value=reduce_id/>
+                                                                    <input type="hidden" name="token" value=reduce_token/>
+                                                                    <input type="text" name="amount" placeholder="Take off, e.g. 5.00" class=format!("{input} w-32")/>
+                                                                    <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
+                                                                    <input type="text" name="note" placeholder="Note (required)" class=format!("{input} w-40")/>
+                                                                    <button type="submit" class="rounded border border-slate-300 px-3 py-1 text-sm font-semibold">"Credit note"</button>
+                                                                </ActionForm>
+                                                            })}
+                                                            {can_assist.then(|| view! {
+                                                                <ActionForm action=resend attr:class="flex flex-wrap items-center gap-2" attr:data-testid="resend-form">
+                                                                    <input type="hidden" name="invoice_id" value=resend_id/>
+                                                                    <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
+                                                                    <input type="text" name="note" placeholder="Note (required)" class=format!("{input} w-40")/>
+                                                                    <button type="submit" class="rounded border border-slate-300 px-3 py-1 text-sm font-semibold">"Resend email"</button>
+                                                                </ActionForm>
+                                                            })}
+                                                        </div>
+                                                    </details>
                                                 </td>
                                             </tr>
                                         }
@@ -333,49 +386,190 @@ pub fn CustomerPage() -> impl IntoView {
     }
 }
 
-/// `/support/audit`: the newest entries of the hash-chained audit log.
+/// One confirm form for a server function type: the previewed fields again, with the effect's key.
+macro_rules! confirm_form {
+    ($action:ty, $view:expr) => {{
+        let action = ServerAction::<$action>::new();
+        let error = Signal::derive(move || action.value().get().and_then(Result::err));
+        let v = $view;
+        let cancel = format!("/support/customers/{}", v.org_id);
+        view! {
+            <div class="mt-4"><FormError error/></div>
+            <ActionForm action=action attr:class="mt-6 flex flex-wrap items-center gap-3" attr:data-testid="confirm-form">
+                {v.fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value/> }).collect_view()}
+                <input type="hidden" name="confirm" value=v.key/>
+                <button type="submit" data-testid="confirm-button" class="rounded-md bg-slate-900 px-4 py-2 text-sm font-semibold text-white hover:bg-slate-700 disabled:opacity-60" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Working…" } else { "Confirm" }}
+                </button>
+                <a href=cancel class="rounded-md border border-slate-300 px-4 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100">"Cancel"</a>
+            </ActionForm>
+        }
+        .into_any()
+    }};
+}
+
+/// `/support/confirm?do=…`: what a console action will do, exactly, before it is done.
+#[component]
+pub fn ConfirmPage() -> impl IntoView {
+    let location = use_location();
+    let preview = Resource::new(move || location.search.get(), preview_staff_action);
+    view! {
+        <Title text="Confirm · Support console"/>
+        <ConsoleLayout>
+            <Suspense fallback=|| view! { <p class="text-slate-500">"Working out the effect…"</p> }>
+                {move || Suspend::new(async move {
+                    let v = match preview.await {
+                        Err(AppError::Unauthenticated) => return view! { <Redirect path="/support/sign-in"/> }.into_any(),
+                        Err(e) => return view! {
+                            <p role="alert" data-testid="confirm-error" class="rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">{e.to_string()}</p>
+                            <p class="mt-4 text-sm"><a class="text-indigo-700 hover:underline" href="/support">"Back to the console"</a></p>
+                        }.into_any(),
+                        Ok(v) => v,
+                    };
+                    let back = format!("/support/customers/{}", v.org_id);
+                    if let Some(done) = v.done.clone() {
+                        return view! {
+                            <p role="status" class="rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{done}</p>
+                            <p class="mt-4 text-sm"><a class="text-indigo-700 hover:underline" href=back>"Back to the customer"</a></p>
+                        }.into_any();
+                    }
+                    let form = match v.action.as_str() {
+                        "refund" => confirm_form!(RefundInvoice, v.clone()),
+                        "credit" => confirm_form!(CreditAccount, v.clone()),
+                        "close" => confirm_form!(CloseInvoice, v.clone()),
+                        "retry" => confirm_form!(RetryPayment, v.clone()),
+                        "extend_trial" => confirm_form!(ExtendTrial, v.clone()),
+                        "change_plan" => confirm_form!(ChangePlanForCustomer, v.clone()),
+                        "reduce_invoice" => confirm_form!(ReduceInvoice, v.clone()),
+                        "resend_invoice" => confirm_form!(ResendInvoice, v.clone()),
+                        _ => confirm_form!(AdvanceTestClock, v.clone()),
+                    };
+                    view! {
+                        <p class="text-sm"><a class="text-indigo-700 hover:underline" href=back>"← Back to the customer"</a></p>
+                        <section class="mt-4 max-w-2xl rounded-xl border border-slate-200 bg-white p-6 shadow-sm" data-testid="confirm-effect">
+                            <p class="text-xs font-semibold uppercase tracking-wide text-amber-700">"Check before you confirm"</p>
+                            <h1 class="mt-1 text-xl font-semibold tracking-tight" data-testid="confirm-title">{v.title.clone()}</h1>
+                            <ul class="mt-4 list-disc space-y-1 pl-5 text-sm text-slate-700">
+                                {v.lines.iter().map(|l| view! { <li>{l.clone()}</li> }).collect_view()}
+                            </ul>
+                            {form}
+                        </section>
+                    }.into_any()
+                })}
+            </Suspense>
+        </ConsoleLayout>
+    }
+}
+
+/// `/support/audit`: the hash-chained audit log, filtered by customer, actor or role, action and
+/// dates (a GET form, so a filtered view is a link), with the same filter as a CSV export.
 #[component]
 pub fn AuditPage() -> impl IntoView {
-    let rows = Resource::new(|| (), |_| load_audit_log(None));
+    let query = use_query_map();
+    let param = move |name: &str| query.read().get(name).unwrap_or_default();
+    let rows = Resource::new(
+        move || {
+            (
+                param("org_id"),
+                param("actor"),
+                param("action"),
+                param("from"),
+                param("until"),
+            )
+        },
+        |(org_id, actor, action, from, until)| load_audit_log(org_id, actor, action, from, until),
+    );
+    let export = move || {
+        let q = query.read();
+        let pairs: Vec<String> = ["org_id", "actor", "action", "from", "until"]
+            .into_iter()
+            .filter_map(|k| {
+                q.get(k)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| format!("{k}={}", urlencode(&v)))
+            })
+            .collect();
+        format!("/support/audit.csv?{}", pairs.join("&"))
+    };
     let cell = "px-3 py-2 text-sm";
+    let input = "rounded border border-slate-300 px-2 py-1 text-sm";
     view! {
         <Title text="Audit log · Support console"/>
         <ConsoleLayout>
-            <h1 class="text-2xl font-semibold tracking-tight">"Audit log"</h1>
-            <p class="mt-1 text-sm text-slate-600">"Every staff action and money movement, each entry chained to the one before by its hash. Check the chain with billing-portal audit verify."</p>
+            <div class="flex flex-wrap items-end justify-between gap-3">
+                <div>
+                    <h1 class="text-2xl font-semibold tracking-tight">"Audit log"</h1>
+                    <p class="mt-1 text-sm text-slate-600">"Every staff action and payment, each entry chained to the one before by its hash. Check the chain with billing-portal audit verify."</p>
+                </div>
+                <a href=export data-testid="audit-export" class="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-100">"Export CSV"</a>
+            </div>
             <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match rows.await {
                         Err(AppError::Unauthenticated) => view! { <Redirect path="/support/sign-in"/> }.into_any(),
-                        Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
-                        Ok(rows) => view! {
-                            <div class="mt-4 overflow-x-auto rounded-xl border border-slate-200 bg-white shadow-sm">
-                                <table class="min-w-full divide-y divide-slate-200" data-testid="audit-log">
-                                    <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-500">
-                                        <tr><th class="px-3 py-2">"#"</th><th class="px-3 py-2">"When"</th><th class="px-3 py-2">"Who"</th><th class="px-3 py-2">"Action"</th><th class="px-3 py-2">"Target"</th><th class="px-3 py-2">"Amount"</th><th class="px-3 py-2">"Reason"</th><th class="px-3 py-2">"Note"</th></tr>
-                                    </thead>
-                                    <tbody class="divide-y divide-slate-100">
-                                        {rows.into_iter().map(|r| view! {
-                                            <tr>
-                                                <td class=cell>{r.seq}</td>
-                                                <td class=cell>{chrono::DateTime::from_timestamp(r.at, 0).map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()}</td>
-                                                <td class=cell>{format!("{} ({})", r.actor, r.role)}</td>
-                                                <td class=cell>{r.action}</td>
-                                                <td class=cell>{r.target}</td>
-                                                <td class=cell>{r.amount.unwrap_or_default()}</td>
-                                                <td class=cell>{r.reason.unwrap_or_default()}</td>
-                                                <td class=cell>{r.note}</td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                        }.into_any(),
+                        Err(e) => view! { <p role="alert" class="mt-4 text-red-700">{e.to_string()}</p> }.into_any(),
+                        Ok(page) => {
+                            let chosen = param("action");
+                            view! {
+                                <form method="get" action="/support/audit" class="mt-4 flex flex-wrap items-end gap-2 rounded-xl border border-slate-200 bg-white p-3 shadow-sm" data-testid="audit-filters">
+                                    <label class="text-xs font-medium text-slate-600">"Actor or role"<br/>
+                                        <input type="text" name="actor" value=param("actor") placeholder="admin@… or system" class=input/></label>
+                                    <label class="text-xs font-medium text-slate-600">"Action"<br/>
+                                        <select name="action" class=input>
+                                            <option value="">"Any"</option>
+                                            {page.actions.iter().map(|a| { let selected = *a == chosen; view! { <option value=a.clone() selected=selected>{a.clone()}</option> } }).collect_view()}
+                                        </select></label>
+                                    <label class="text-xs font-medium text-slate-600">"Customer id"<br/>
+                                        <input type="text" name="org_id" value=param("org_id") placeholder="org_…" class=input/></label>
+                                    <label class="text-xs font-medium text-slate-600">"From"<br/>
+                                        <input type="date" name="from" value=param("from") class=input/></label>
+                                    <label class="text-xs font-medium text-slate-600">"Until"<br/>
+                                        <input type="date" name="until" value=param("until") class=input/></label>
+                                    <button type="submit" class="rounded bg-slate-900 px-3 py-1.5 text-sm font-semibold text-white">"Filter"</button>
+                                    <a href="/support/audit" class="px-2 py-1.5 text-sm text-slate-600 hover:underline">"Clear"</a>
+                                </form>
+                                <p class="mt-3 text-sm text-slate-500" data-testid="audit-count">{format!("{} entr{}{}", page.rows.len(), if page.rows.len() == 1 { "y" } else { "ies" }, if page.truncated { " shown (the newest); the export has them all" } else { "" })}</p>
+                                <div class="mt-2 overflow-x-auto rounded-xl border border-slate-200 bg-white shadow-sm">
+                                    <table class="min-w-full divide-y divide-slate-200" data-testid="audit-log">
+                                        <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-500">
+                                            <tr><th class="px-3 py-2">"#"</th><th class="px-3 py-2">"When"</th><th class="px-3 py-2">"Who"</th><th class="px-3 py-2">"Action"</th><th class="px-3 py-2">"Target"</th><th class="px-3 py-2">"Amount"</th><th class="px-3 py-2">"Reason"</th><th class="px-3 py-2">"Note"</th></tr>
+                                        </thead>
+                                        <tbody class="divide-y divide-slate-100">
+                                            {page.rows.into_iter().map(|r| view! {
+                                                <tr>
+                                                    <td class=cell>{r.seq}</td>
+                                                    <td class=format!("{cell} whitespace-nowrap")>{chrono::DateTime::from_timestamp(r.at, 0).map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()}</td>
+                                                    <td class=cell>{format!("{} ({})", r.actor, r.role)}</td>
+                                                    <td class=cell>{r.action}</td>
+                                                    <td class=cell>{r.target}</td>
+                                                    <td class=cell>{r.amount.unwrap_or_default()}</td>
+                                                    <td class=cell>{r.reason.unwrap_or_default()}</td>
+                                                    <td class=cell>{r.note}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                            }.into_any()
+                        }
                     }
                 })}
             </Suspense>
         </ConsoleLayout>
     }
+}
+
+/// Percent-encodes a query value.
+fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// `/support/approvals`: refunds above the threshold, waiting for an approver.

@@ -1,0 +1,730 @@
+//! How a console action is confirmed, and the console actions that act through the customer's own
+//! engine: a plan or seat change on the customer's behalf, a credit note that lowers what an open
+//! invoice owes, resending an invoice email, and advancing the organisation's test clock.
+//!
+//! Every console action runs in two steps. The first submission checks the role and the input,
+//! works out exactly what the action would do (amounts, balances, dates) and sends the browser to
+//! `/support/confirm`, which shows that effect with a confirm button. The confirm button submits
+//! the same fields again with the effect's key: a digest of the staff member, the action, its
+//! fields and the effect's text. The server works the effect out again; only if its key is the one
+//! confirmed does the action happen, so what happens is what was shown. If anything changed in
+//! between (a payment arrived, time passed), the keys differ and the new effect is shown instead.
+
+#[cfg(feature = "ssr")]
+use super::auth::StaffRole;
+use super::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Each console action that moves money or changes what a customer gets: its name in
+/// `/support/confirm?do=…`, and its form's fields in the order of its server function's
+/// arguments (every one also takes `confirm`).
+pub const ACTIONS: [(&str, &[&str]); 9] = [
+    (
+        "refund",
+        &["invoice_id", "amount", "reason_code", "note", "token"],
+    ),
+    (
+        "credit",
+        &["org_id", "amount", "reason_code", "note", "token"],
+    ),
+    ("close", &["invoice_id", "action", "reason_code", "note"]),
+    ("retry", &["invoice_id", "reason_code", "note"]),
+    ("extend_trial", &["org_id", "days", "reason_code", "note"]),
+    (
+        "change_plan",
+        &["org_id", "price_id", "seats", "reason_code", "note"],
+    ),
+    (
+        "reduce_invoice",
+        &["invoice_id", "amount", "reason_code", "note", "token"],
+    ),
+    ("resend_invoice", &["invoice_id", "reason_code", "note"]),
+    ("advance_clock", &["org_id", "days", "reason_code", "note"]),
+];
+
+/// What the confirmation page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmView {
+    /// The action's name (see [`ACTIONS`]).
+    pub action: String,
+    pub org_id: String,
+    /// One sentence, e.g. "Refund $10.00 on invoice 0001".
+    pub title: String,
+    /// The exact effect: amounts before and after, who is charged or paid, what is emailed.
+    pub lines: Vec<String>,
+    /// The form's fields to submit again, with `confirm` set to `key`.
+    pub fields: Vec<(String, String)>,
+    pub key: String,
+    /// Set when the action has already been done (the same form was confirmed before).
+    pub done: Option<String>,
+}
+
+/// The form of one console action: its name and its fields by name.
+#[cfg(feature = "ssr")]
+pub(crate) struct Form {
+    pub action: &'static str,
+    fields: Vec<(&'static str, String)>,
+}
+
+#[cfg(feature = "ssr")]
+impl Form {
+    /// The form of `action` from its server function's arguments, in [`ACTIONS`] order.
+    pub fn new<const N: usize>(action: &'static str, values: [String; N]) -> Form {
+        let names = fields_of(action).unwrap_or(&[]);
+        debug_assert_eq!(names.len(), N, "{action} takes {} fields", names.len());
+        Form {
+            action,
+            fields: names.iter().copied().zip(values).collect(),
+        }
+    }
+
+    /// The form of the action a confirmation page's query names (`do=…&field=…`).
+    pub fn from_query(query: &str) -> Result<Form, AppError> {
+        let pairs: std::collections::HashMap<String, String> =
+            form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
+                .into_owned()
+                .collect();
+        let name = pairs.get("do").map(String::as_str).unwrap_or_default();
+        let (action, names) = ACTIONS
+            .iter()
+            .find(|(a, _)| *a == name)
+            .ok_or_else(|| AppError::NotFound("That console action".into()))?;
+        Ok(Form {
+            action,
+            fields: names
+                .iter()
+                .map(|n| (*n, pairs.get(*n).cloned().unwrap_or_default()))
+                .collect(),
+        })
+    }
+
+    /// A field's value, trimmed ("" when absent).
+    pub fn get(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.trim())
+            .unwrap_or("")
+    }
+
+    fn query(&self) -> String {
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        out.append_pair("do", self.action);
+        for (name, value) in &self.fields {
+            out.append_pair(name, value);
+        }
+        out.finish()
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn fields_of(action: &str) -> Option<&'static [&'static str]> {
+    ACTIONS.iter().find(|(a, _)| *a == action).map(|(_, f)| *f)
+}
+
+/// The exact effect of an action, as worked out just now.
+#[cfg(feature = "ssr")]
+pub(crate) struct Effect {
+    pub org_id: String,
+    pub title: String,
+    pub lines: Vec<String>,
+}
+
+/// Whether the action is being previewed, or submitted (with the key of the effect confirmed, if
+/// any).
+#[cfg(feature = "ssr")]
+#[derive(Clone, Copy)]
+pub(crate) enum Step<'a> {
+    Preview,
+    Act(Option<&'a str>),
+}
+
+/// What a step ended with.
+#[cfg(feature = "ssr")]
+pub(crate) enum Outcome {
+    /// Not done: this effect waits for confirmation.
+    Confirm { effect: Effect, key: String },
+    /// Done (now, or by an earlier submission of the same form).
+    Done { org_id: String, message: String },
+}
+
+/// Lets the action go ahead only when `step` confirms exactly `effect`; otherwise returns the
+/// confirmation to show.
+#[cfg(feature = "ssr")]
+pub(crate) fn gate(
+    staff: &super::auth::StaffSession,
+    form: &Form,
+    effect: Effect,
+    step: Step<'_>,
+) -> Option<Outcome> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in [staff.email.as_str(), form.action]
+        .into_iter()
+        .chain(form.fields.iter().flat_map(|(n, v)| [*n, v.trim()]))
+        .chain([effect.org_id.as_str(), effect.title.as_str()])
+        .chain(effect.lines.iter().map(String::as_str))
+    {
+        hasher.update(part.as_bytes());
+        hasher.update([0x1f]);
+    }
+    let key = hex::encode(&hasher.finalize()[..12]);
+    match step {
+        Step::Act(Some(confirmed)) if confirmed.trim() == key => None,
+        _ => Some(Outcome::Confirm { effect, key }),
+    }
+}
+
+/// Sends the browser on: to the confirmation page, or back to the customer with what was done.
+/// Returns the message for callers that do not follow redirects.
+#[cfg(feature = "ssr")]
+pub(crate) fn reply(form: &Form, outcome: Outcome) -> String {
+    match outcome {
+        Outcome::Confirm { effect, .. } => {
+            leptos_axum::redirect(&format!("/support/confirm?{}", form.query()));
+            format!("Confirm on the next page: {}.", effect.title)
+        }
+        Outcome::Done { org_id, message } => {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("done", &message)
+                .finish();
+            leptos_axum::redirect(&format!("/support/customers/{org_id}?{query}"));
+            message
+        }
+    }
+}
+
+/// The confirmation page's content: the action named by `query` worked out now, without doing it.
+#[server(endpoint = "support/confirm")]
+pub async fn preview_staff_action(query: String) -> Result<ConfirmView, AppError> {
+    use super::console as c;
+    let state = crate::server::state()?;
+    let form = Form::from_query(&query)?;
+    let step = Step::Preview;
+    let outcome = match form.action {
+        "refund" => c::refund_step(&state, &form, step).await?,
+        "credit" => c::credit_step(&state, &form, step).await?,
+        "close" => c::close_step(&state, &form, step).await?,
+        "retry" => c::retry_step(&state, &form, step).await?,
+        "extend_trial" => c::extend_trial_step(&state, &form, step).await?,
+        "change_plan" => change_plan_step(&state, &form, step).await?,
+        "reduce_invoice" => reduce_invoice_step(&state, &form, step).await?,
+        "resend_invoice" => resend_invoice_step(&state, &form, step).await?,
+        _ => advance_clock_step(&state, &form, step).await?,
+    };
+    let fields = form
+        .fields
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.clone()))
+        .collect();
+    Ok(match outcome {
+        Outcome::Confirm { effect, key } => ConfirmView {
+            action: form.action.to_string(),
+            org_id: effect.org_id,
+            title: effect.title,
+            lines: effect.lines,
+            fields,
+            key,
+            done: None,
+        },
+        Outcome::Done { org_id, message } => ConfirmView {
+            action: form.action.to_string(),
+            org_id,
+            title: message.clone(),
+            lines: Vec::new(),
+            fields,
+            key: String::new(),
+            done: Some(message),
+        },
+    })
+}
+
+/// Changes the customer's plan or seats on their behalf, through the same checks, preview and
+/// charge as the portal's plan page. Billing admins.
+#[server(endpoint = "support/plan/change")]
+pub async fn change_plan_for_customer(
+    org_id: String,
+    price_id: String,
+    seats: String,
+    reason_code: String,
+    note: String,
+    confirm: Option<String>,
+) -> Result<String, AppError> {
+    let state = crate::server::state()?;
+    let form = Form::new("change_plan", [org_id, price_id, seats, reason_code, note]);
+    let outcome = change_plan_step(&state, &form, Step::Act(confirm.as_deref())).await?;
+    Ok(reply(&form, outcome))
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn change_plan_step(
+    state: &crate::server::AppState,
+    form: &Form,
+    step: Step<'_>,
+) -> Result<Outcome, AppError> {
+    use super::subscription::{server as engine, ChangeResult};
+    use crate::domain::Money;
+    let staff = super::console::staff_with(state, &[StaffRole::BillingAdmin]).await?;
+    let (reason, note) =
+        super::console::reason_and_note(form.get("reason_code"), form.get("note"))?;
+    let org_id = form.get("org_id");
+    let sub = crate::store::subscriptions::live_for_org(&state.db, org_id)
+        .await?
+        .ok_or_else(|| AppError::Invalid("This customer has no plan to change.".into()))?;
+    let prepared =
+        engine::prepare_change(state, org_id, &sub, form.get("price_id"), form.get("seats"))
+            .await?;
+    let from = format!(
+        "{} × {}",
+        prepared.current.plan_name, prepared.current.quantity
+    );
+    let to = format!("{} × {}", prepared.plan.name, prepared.quantity);
+    let interval = |price: &crate::domain::Price| match price.interval.total_months() {
+        Ok(1) => "month".to_string(),
+        Ok(12) => "year".to_string(),
+        Ok(n) => format!("{n} months"),
+        Err(_) => "period".to_string(),
+    };
+    let mut lines = Vec::new();
+    let due = match &prepared.preview {
+        None => {
+            lines.push(format!(
+                "The customer is on a trial: nothing is charged now. The first charge, at the trial end on {}, is for {to}.",
+                crate::ui::portal::format_date(sub.current_period_end)
+            ));
+            Money::zero(prepared.price.currency)
+        }
+        Some(p) => {
+            if let Some(s) = &p.scheduled {
+                lines.push(format!(
+                    "Nothing is charged now: the change waits for the period end on {}.",
+                    crate::ui::portal::format_date(s.effective_at.timestamp())
+                ));
+            } else if p.credit_to_balance.minor_units() > 0 {
+                lines.push(format!(
+                    "The unused time is worth more than the new charge: {} goes to the account credit, which the next invoices use first.",
+                    p.credit_to_balance
+                ));
+            } else if p.amount_due_now.minor_units() > 0 {
+                lines.push(format!(
+                    "{} is charged now to the customer's default card, on an invoice for the rest of this period.",
+                    p.amount_due_now
+                ));
+            } else {
+                lines.push("Nothing is charged now.".into());
+            }
+            for line in &p.lines {
+                lines.push(line.explanation.clone());
+            }
+            lines.push(format!(
+                "Then {} per {} from {}.",
+                p.new_recurring_amount,
+                interval(&prepared.price),
+                crate::ui::portal::format_date(p.next_period.start.timestamp())
+            ));
+            p.amount_due_now
+        }
+    };
+    lines.push(format!("Reason: {reason}. Note: {note}"));
+    let effect = super::staff_actions::Effect {
+        org_id: org_id.to_string(),
+        title: format!("Change the plan from {from} to {to}"),
+        lines,
+    };
+    if let Some(ask) = gate(&staff, form, effect, step) {
+        return Ok(ask);
+    }
+    let result = engine::apply_change(
+        state,
+        org_id,
+        &staff.email,
+        &sub,
+        &prepared,
+        &due.minor_units().to_string(),
+    )
+    .await?;
+    let (summary, amount) = match &result {
+        ChangeResult::Applied { charged } => (format!("{from} → {to}, {charged} charged"), due),
+        ChangeResult::Scheduled { effective_on } => (
+            format!("{from} → {to}, scheduled for {effective_on}"),
+            Money::zero(due.currency()),
+        ),
+        ChangeResult::Credited { credit } => (
+            format!("{from} → {to}, {credit} to account credit"),
+            Money::zero(due.currency()),
+        ),
+    };
+    let target = format!("org:{org_id}");
+    let detail = format!("{note} ({summary})");
+    crate::store::audit::append(
+        &state.db,
+        &crate::store::audit::AuditEntry {
+            action: "change_plan",
+            target: &target,
+            org_id: Some(org_id),
+            amount: (amount.minor_units() > 0).then_some(amount.minor_units()),
+            currency: (amount.minor_units() > 0).then_some(amount.currency().code()),
+            reason_code: Some(reason),
+            note: &detail,
+            ..super::console::by_staff(&staff)
+        },
+        state.now(),
+    )
+    .await?;
+    Ok(Outcome::Done {
+        org_id: org_id.to_string(),
+        message: format!("Plan changed: {summary}."),
+    })
+}
+
+/// Issues a credit note that lowers what an open invoice still owes. Billing admins; the form's
+/// one-time key makes a repeated submission one credit note.
+#[server(endpoint = "support/invoice/reduce")]
+pub async fn reduce_invoice(
+    invoice_id: String,
+    amount: String,
+    reason_code: String,
+    note: String,
+    token: String,
+    confirm: Option<String>,
+) -> Result<String, AppError> {
+    let state = crate::server::state()?;
+    let form = Form::new(
+        "reduce_invoice",
+        [invoice_id, amount, reason_code, note, token],
+    );
+    let outcome = reduce_invoice_step(&state, &form, Step::Act(confirm.as_deref())).await?;
+    Ok(reply(&form, outcome))
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn reduce_invoice_step(
+    state: &crate::server::AppState,
+    form: &Form,
+    step: Step<'_>,
+) -> Result<Outcome, AppError> {
+    use crate::domain::Money;
+    use crate::store::credit_notes::{self, CreditNoteError, CreditOutcome, NewCreditNote};
+    let staff = super::console::staff_with(state, &[StaffRole::BillingAdmin]).await?;
+    let (reason, note) =
+        super::console::reason_and_note(form.get("reason_code"), form.get("note"))?;
+    let token = form.get("token");
+    if token.len() < 8 {
+        return Err(AppError::Invalid(
+            "Reload the page and submit the form again.".into(),
+        ));
+    }
+    let (org_id, invoice) = open_invoice(state, form.get("invoice_id")).await?;
+    if let Some(number) = crate::store::console::credit_note_for_request(&state.db, token).await? {
+        return Ok(Outcome::Done {
+            org_id,
+            message: format!("Already done: credit note {number}."),
+        });
+    }
+    let amount = Money::parse(form.get("amount"), invoice.currency)
+        .ok()
+        .filter(|m| m.minor_units() > 0)
+        .ok_or_else(|| {
+            AppError::Invalid(format!(
+                "Enter the amount to take off in {}, e.g. 5.00.",
+                invoice.currency.code()
+            ))
+        })?;
+    if amount.minor_units() > invoice.amount_due {
+        return Err(AppError::Invalid(format!(
+            "Invoice {} owes {}: take off at most that, or void it.",
+            invoice.number,
+            Money::from_minor(invoice.amount_due, invoice.currency)
+        )));
+    }
+    let after = Money::from_minor(invoice.amount_due - amount.minor_units(), invoice.currency);
+    let effect = Effect {
+        org_id: org_id.clone(),
+        title: format!("Take {amount} off invoice {}", invoice.number),
+        lines: vec![
+            format!(
+                "Invoice {} owes {} now and will owe {after}; the next payment attempt charges {after}.",
+                invoice.number,
+                Money::from_minor(invoice.amount_due, invoice.currency)
+            ),
+            "A credit note records it; the invoice's lines do not change, and no money moves.".into(),
+            format!("Reason: {reason}. Note: {note}"),
+        ],
+    };
+    if let Some(ask) = gate(&staff, form, effect, step) {
+        return Ok(ask);
+    }
+    let target = format!("invoice:{}", invoice.id);
+    let request = format!("form:{token}");
+    let credit_note = credit_notes::issue_audited(
+        &state.db,
+        &NewCreditNote {
+            org_id: &org_id,
+            invoice_id: &invoice.id,
+            amount: amount.minor_units(),
+            outcome: CreditOutcome::ReduceDue,
+            reason: &format!("{reason}: {note}"),
+            actor: &staff.email,
+        },
+        Some(token),
+        &crate::store::audit::AuditEntry {
+            action: "credit_note",
+            target: &target,
+            org_id: Some(&org_id),
+            amount: Some(amount.minor_units()),
+            currency: Some(invoice.currency.code()),
+            reason_code: Some(reason),
+            note,
+            request_id: Some(&request),
+            ..super::console::by_staff(&staff)
+        },
+        state.now(),
+    )
+    .await
+    .map_err(|e| match e {
+        CreditNoteError::Db(e) if crate::store::is_unique_violation(&e) => {
+            AppError::Conflict("This credit note was already issued.".into())
+        }
+        CreditNoteError::Db(e) => AppError::internal(e),
+        other => AppError::Invalid(format!(
+            "{}.",
+            super::console::capitalise(&other.to_string())
+        )),
+    })?;
+    Ok(Outcome::Done {
+        org_id,
+        message: format!(
+            "Credit note {} takes {amount} off invoice {}: it now owes {after}.",
+            credit_note.number, invoice.number
+        ),
+    })
+}
+
+/// The invoice and its organisation, when it is open.
+#[cfg(feature = "ssr")]
+async fn open_invoice(
+    state: &crate::server::AppState,
+    invoice_id: &str,
+) -> Result<(String, crate::store::invoices::InvoiceRow), AppError> {
+    let (org_id, invoice) = any_invoice(state, invoice_id).await?;
+    if invoice.status != "open" {
+        return Err(AppError::Invalid(format!(
+            "Invoice {} is {}: only an open invoice can be reduced.",
+            invoice.number, invoice.status
+        )));
+    }
+    Ok((org_id, invoice))
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn any_invoice(
+    state: &crate::server::AppState,
+    invoice_id: &str,
+) -> Result<(String, crate::store::invoices::InvoiceRow), AppError> {
+    let target = crate::store::console::invoice_for_refund(&state.db, invoice_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That invoice".into()))?;
+    let invoice = crate::store::invoices::find_for_org(&state.db, &target.org_id, invoice_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That invoice".into()))?;
+    Ok((target.org_id, invoice.0))
+}
+
+/// Emails the invoice again to the organisation's billing contact, with a link to it (agents and
+/// billing admins).
+#[server(endpoint = "support/invoice/resend")]
+pub async fn resend_invoice(
+    invoice_id: String,
+    reason_code: String,
+    note: String,
+    confirm: Option<String>,
+) -> Result<String, AppError> {
+    let state = crate::server::state()?;
+    let form = Form::new("resend_invoice", [invoice_id, reason_code, note]);
+    let outcome = resend_invoice_step(&state, &form, Step::Act(confirm.as_deref())).await?;
+    Ok(reply(&form, outcome))
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn resend_invoice_step(
+    state: &crate::server::AppState,
+    form: &Form,
+    step: Step<'_>,
+) -> Result<Outcome, AppError> {
+    use crate::domain::Money;
+    let staff =
+        super::console::staff_with(state, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
+    let (reason, note) =
+        super::console::reason_and_note(form.get("reason_code"), form.get("note"))?;
+    let (org_id, invoice) = any_invoice(state, form.get("invoice_id")).await?;
+    let to = crate::store::renewals::billing_contact(&state.db, &org_id)
+        .await?
+        .ok_or_else(|| AppError::Invalid("This customer has no owner to email.".into()))?;
+    let money = |minor| Money::from_minor(minor, invoice.currency);
+    let subject = format!(
+        "Invoice {} for {} ({})",
+        invoice.number,
+        money(invoice.total),
+        invoice.status
+    );
+    let effect = Effect {
+        org_id: org_id.clone(),
+        title: format!("Email invoice {} to {to}", invoice.number),
+        lines: vec![
+            format!("Subject: {subject}"),
+            "The email links to the invoice and its PDF in the portal. No money moves.".into(),
+            format!("Reason: {reason}. Note: {note}"),
+        ],
+    };
+    if let Some(ask) = gate(&staff, form, effect, step) {
+        return Ok(ask);
+    }
+    let link = format!(
+        "{}/billing/invoices/{}",
+        state.config.public_base_url, invoice.id
+    );
+    let owed = if invoice.status == "open" {
+        format!(
+            "It is open: {} is still due. You can pay it at the link.",
+            money(invoice.amount_due)
+        )
+    } else {
+        format!("Its status is {}.", invoice.status)
+    };
+    let body = format!(
+        "Here is invoice {} for {}, issued on {}. {owed}\n\nView it and download the PDF: {link}\n",
+        invoice.number,
+        money(invoice.total),
+        crate::ui::portal::format_date(invoice.created_at)
+    );
+    let target = format!("invoice:{}", invoice.id);
+    let detail = format!("{note} (to {to})");
+    let mut tx = state.db.begin_write().await?;
+    crate::store::members::queue_email(
+        &mut tx,
+        Some(&org_id),
+        &crate::store::members::OutgoingEmail {
+            to: &to,
+            subject: &subject,
+            body: &body,
+        },
+        state.now(),
+    )
+    .await?;
+    crate::store::audit::append_in_tx(
+        &mut tx,
+        state.db.dialect,
+        &crate::store::audit::AuditEntry {
+            action: "resend_invoice",
+            target: &target,
+            org_id: Some(&org_id),
+            reason_code: Some(reason),
+            note: &detail,
+            ..super::console::by_staff(&staff)
+        },
+        state.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Outcome::Done {
+        org_id,
+        message: format!("Invoice {} was emailed to {to}.", invoice.number),
+    })
+}
+
+/// Moves the organisation's test clock forward by 1 to 400 days, running every renewal and
+/// payment retry due on the way, in order. Billing admins.
+#[server(endpoint = "support/test-clock/advance")]
+pub async fn advance_test_clock(
+    org_id: String,
+    days: String,
+    reason_code: String,
+    note: String,
+    confirm: Option<String>,
+) -> Result<String, AppError> {
+    let state = crate::server::state()?;
+    let form = Form::new("advance_clock", [org_id, days, reason_code, note]);
+    let outcome = advance_clock_step(&state, &form, Step::Act(confirm.as_deref())).await?;
+    Ok(reply(&form, outcome))
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn advance_clock_step(
+    state: &crate::server::AppState,
+    form: &Form,
+    step: Step<'_>,
+) -> Result<Outcome, AppError> {
+    use crate::ui::portal::format_date;
+    let staff = super::console::staff_with(state, &[StaffRole::BillingAdmin]).await?;
+    let (reason, note) =
+        super::console::reason_and_note(form.get("reason_code"), form.get("note"))?;
+    let org_id = form.get("org_id");
+    let days: i64 = form
+        .get("days")
+        .parse()
+        .ok()
+        .filter(|d| (1..=400).contains(d))
+        .ok_or_else(|| AppError::Invalid("Enter a number of days from 1 to 400.".into()))?;
+    let clock_id = crate::store::console::organization(&state.db, org_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That customer".into()))?
+        .test_clock_id
+        .ok_or_else(|| {
+            AppError::Invalid(
+                "This customer is not on a test clock; only test clocks can be advanced.".into(),
+            )
+        })?;
+    let clock = crate::store::test_clocks::find(&state.db, &clock_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That test clock".into()))?;
+    let until = clock.frozen_at + days * 86_400;
+    let due = crate::store::test_clocks::due_between(&state.db, &clock_id, until).await?;
+    let effect = Effect {
+        org_id: org_id.to_string(),
+        title: format!(
+            "Advance test clock {} by {days} day(s), from {} to {}",
+            clock.name,
+            format_date(clock.frozen_at),
+            format_date(until)
+        ),
+        lines: vec![
+            format!(
+                "On the way: {} period end(s) and {} payment attempt(s) are due, for every organisation on this clock. Each charges the test card on file, through the Stripe {}.",
+                due.period_ends,
+                due.attempts,
+                if state.config.stripe.secret_key.is_none() { "emulator" } else { "test mode" }
+            ),
+            format!("Reason: {reason}. Note: {note}"),
+        ],
+    };
+    if let Some(ask) = gate(&staff, form, effect, step) {
+        return Ok(ask);
+    }
+    let summary = crate::jobs::test_clock::advance(state, &clock_id, until, &|_| {})
+        .await
+        .map_err(|e| AppError::Invalid(format!("The clock was not advanced: {e}.")))?;
+    let target = format!("test_clock:{clock_id}");
+    let detail = format!("{note} (to {}: {summary})", format_date(until));
+    crate::store::audit::append(
+        &state.db,
+        &crate::store::audit::AuditEntry {
+            action: "advance_test_clock",
+            target: &target,
+            org_id: Some(org_id),
+            reason_code: Some(reason),
+            note: &detail,
+            ..super::console::by_staff(&staff)
+        },
+        state.now(),
+    )
+    .await?;
+    Ok(Outcome::Done {
+        org_id: org_id.to_string(),
+        message: format!(
+            "Test clock {} is now at {}: {summary}.",
+            clock.name,
+            format_date(until)
+        ),
+    })
+}
