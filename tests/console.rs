@@ -1146,6 +1146,21 @@ async fn the_audit_log_filters_and_exports_csv(app: TestApp) {
     };
     let (_, all) = list(vec![]).await;
     assert_eq!(all["rows"].as_array().unwrap().len(), 3);
+    // The customer's timeline shows the payment once (as a payment), and staff entries only for
+    // what staff did.
+    let view: serde_json::Value = app
+        .call(&admin, "/api/support/customer", &[("org_id", &org)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let staff_entries = view["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"] == "staff")
+        .count();
+    assert_eq!(staff_entries, 2);
     assert_eq!(
         all["actions"],
         serde_json::json!(["payment_received", "refund"])

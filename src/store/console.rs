@@ -326,7 +326,7 @@ const TIMELINE_SOURCES: [Source; 9] = [
         "SELECT number, amount, currency, outcome, reason, actor, created_at FROM credit_notes WHERE org_id = $1",
         credit_note_entries,
     ),
-    ("staff", "SELECT at, actor, action, note FROM audit_log WHERE org_id = $1", staff_entries),
+    ("staff", "SELECT at, actor, action, note FROM audit_log WHERE org_id = $1 AND actor_role <> 'system'", staff_entries),
 ];
 
 /// The organisation's story, newest first: (time, kind, text).
