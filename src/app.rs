@@ -4,7 +4,7 @@ use crate::ui::components::NotFound;
 use crate::ui::portal::{
     BillingPage, CheckoutSuccessPage, DevMailboxPage, HomePage, InvitationPage, InvoicePage,
     InvoicesPage, MembersPage, PaymentMethodsPage, PlanChangePage, PricingPage, SignInPage,
-    SignUpPage,
+    SignUpPage, UsagePage,
 };
 use crate::ui::support::{
     ApprovalsPage, AuditPage, ConfirmPage, CustomerPage, SupportHome, SupportSignInPage,
@@ -51,6 +51,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/billing/plan") view=PlanChangePage ssr=SsrMode::Async/>
                 <Route path=path!("/billing/members") view=MembersPage ssr=SsrMode::Async/>
                 <Route path=path!("/billing/invoices") view=InvoicesPage ssr=SsrMode::Async/>
+                <Route path=path!("/billing/usage") view=UsagePage ssr=SsrMode::Async/>
                 <Route path=path!("/billing/invoices/:id") view=InvoicePage ssr=SsrMode::Async/>
                 <Route path=path!("/billing/payment-methods") view=PaymentMethodsPage ssr=SsrMode::Async/>
                 <Route path=path!("/invite/:token") view=InvitationPage ssr=SsrMode::Async/>

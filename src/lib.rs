@@ -15,6 +15,8 @@ pub mod payments;
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod store;
+#[cfg(feature = "ssr")]
+pub mod usage;
 
 /// Browser entry point: attaches the reactive app to the server-rendered page.
 #[cfg(feature = "hydrate")]

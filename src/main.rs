@@ -53,6 +53,11 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Create API keys for the REST API under /api/v1.
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyAction,
+    },
     /// Create a support staff account.
     CreateStaff {
         #[arg(long)]
@@ -65,6 +70,21 @@ enum Command {
         /// Read from the STAFF_PASSWORD environment variable when not given.
         #[arg(long, env = "STAFF_PASSWORD", hide_env_values = true)]
         password: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyAction {
+    /// Create a key and print its secret (shown this once). With --server, a key for the
+    /// product's own services that may act for any organisation; with --org, one organisation's.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, conflicts_with = "org", required_unless_present = "org")]
+        server: bool,
+        /// The organisation's id, or the email of a member (their first organisation).
+        #[arg(long)]
+        org: Option<String>,
     },
 }
 
@@ -268,6 +288,38 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             }
         }
         Command::TestClock { action } => test_clock(&state, action).await,
+        Command::ApiKey {
+            action: ApiKeyAction::Create { name, server, org },
+        } => {
+            let name = name.trim();
+            if name.is_empty() {
+                return Err("--name must not be empty".into());
+            }
+            let org = match org {
+                Some(org) if !server => Some(org_of(&state, &org).await?),
+                _ => None,
+            };
+            let (key, secret) = billing_portal::store::usage::create_key(
+                &state.db,
+                org.as_deref(),
+                name,
+                "cli",
+                state.now(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            eprintln!(
+                "created {} key {} ({name}); its secret is shown this once:",
+                if org.is_some() {
+                    "organisation"
+                } else {
+                    "server"
+                },
+                key.id
+            );
+            println!("{secret}");
+            Ok(())
+        }
         Command::Audit {
             action: AuditAction::Verify,
         } => {
@@ -322,6 +374,26 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
     }
 }
 
+/// An organisation id from `--org`: the id itself, or a member's email (their first
+/// organisation).
+async fn org_of(state: &server::AppState, org: &str) -> Result<String, String> {
+    if !org.contains('@') {
+        return Ok(org.to_string());
+    }
+    let email = Email::parse(org).map_err(|e| format!("--org {org:?}: {e}"))?;
+    let user = billing_portal::store::accounts::find_user_by_email(&state.db, &email)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("--org {org}: no account has this email"))?;
+    Ok(
+        billing_portal::store::accounts::first_membership(&state.db, &user.id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("--org {org}: this account belongs to no organisation"))?
+            .org_id,
+    )
+}
+
 async fn test_clock(state: &server::AppState, action: TestClockAction) -> Result<(), String> {
     use billing_portal::store::test_clocks;
     match action {
@@ -344,20 +416,7 @@ async fn test_clock(state: &server::AppState, action: TestClockAction) -> Result
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("--clock {clock}: there is no such test clock"))?;
-            let org = if org.contains('@') {
-                let email = Email::parse(&org).map_err(|e| format!("--org {org:?}: {e}"))?;
-                let user = billing_portal::store::accounts::find_user_by_email(&state.db, &email)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("--org {org}: no account has this email"))?;
-                billing_portal::store::accounts::first_membership(&state.db, &user.id)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("--org {org}: this account belongs to no organisation"))?
-                    .org_id
-            } else {
-                org
-            };
+            let org = org_of(state, &org).await?;
             if !test_clocks::attach(&state.db, &org, &clock)
                 .await
                 .map_err(|e| e.to_string())?

@@ -12,6 +12,7 @@ pub mod payment_methods;
 pub mod staff_actions;
 pub mod subscription;
 pub mod support;
+pub mod usage;
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};

@@ -36,17 +36,6 @@ fn brand_name(brand: &str) -> String {
     }
 }
 
-#[cfg(feature = "ssr")]
-async fn manager(
-    state: &crate::server::AppState,
-) -> Result<crate::api::auth::CustomerSession, AppError> {
-    let customer = crate::server::auth::require_customer(state).await?;
-    if !customer.role.can_manage_billing() {
-        return Err(AppError::Forbidden);
-    }
-    Ok(customer)
-}
-
 #[server(endpoint = "billing/payment-methods")]
 pub async fn load_payment_methods() -> Result<PaymentMethodsPage, AppError> {
     let state = crate::server::state()?;
@@ -70,7 +59,7 @@ pub async fn load_payment_methods() -> Result<PaymentMethodsPage, AppError> {
 #[server(endpoint = "billing/payment-methods/add")]
 pub async fn add_payment_method() -> Result<(), AppError> {
     let state = crate::server::state()?;
-    let customer = manager(&state).await?;
+    let customer = crate::server::auth::require_billing_manager(&state).await?;
     let customer_id = crate::api::checkout::stripe_customer(&state, &customer).await?;
     let base = &state.config.public_base_url;
     // The currency the organisation pays in: its plan's, else the catalog's first.
@@ -111,7 +100,7 @@ pub async fn add_payment_method() -> Result<(), AppError> {
 #[server(endpoint = "billing/payment-methods/default")]
 pub async fn make_default_payment_method(id: String) -> Result<(), AppError> {
     let state = crate::server::state()?;
-    let customer = manager(&state).await?;
+    let customer = crate::server::auth::require_billing_manager(&state).await?;
     if !crate::store::payment_methods::set_default(&state.db, &customer.org_id, &id).await? {
         return Err(AppError::NotFound("That card".into()));
     }
@@ -123,7 +112,7 @@ pub async fn make_default_payment_method(id: String) -> Result<(), AppError> {
 #[server(endpoint = "billing/payment-methods/remove")]
 pub async fn remove_payment_method(id: String) -> Result<(), AppError> {
     let state = crate::server::state()?;
-    let customer = manager(&state).await?;
+    let customer = crate::server::auth::require_billing_manager(&state).await?;
     let cards = crate::store::payment_methods::list(&state.db, &customer.org_id).await?;
     if !cards.iter().any(|c| c.id == id) {
         return Err(AppError::NotFound("That card".into()));

@@ -15,8 +15,11 @@ use super::rounding::{round_to_minor_units, LINE_ROUNDING_NAME};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LineKind {
-    /// A full period of a price, billed in advance (or usage, in arrears).
+    /// A full period of a price, billed in advance.
     Recurring,
+    /// A meter's usage over a period, billed in arrears (or the difference late events made to a
+    /// period already billed).
+    Usage,
     /// Negative: unused time on the price being left.
     ProrationCredit,
     /// Remaining time on the price being moved to.

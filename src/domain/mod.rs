@@ -12,6 +12,7 @@ pub mod coupon;
 pub mod currency;
 pub mod invariants;
 pub mod invoice;
+pub mod metering;
 pub mod money;
 pub mod period;
 pub mod pricing;
@@ -30,7 +31,7 @@ pub use invoice::{
 };
 pub use money::{Money, MoneyError};
 pub use period::{BillingPeriod, Interval, IntervalUnit, PeriodError, PeriodFraction};
-pub use pricing::{Price, PriceModel, PricingError, Tier};
+pub use pricing::{Price, PriceModel, PriceQuote, PricingError, Tier};
 pub use proration::{
     preview_change, ChangeKind, ChangePolicies, CurrentSubscription, ProrationError,
     ProrationPolicy, ProrationPreview, ScheduledChange, SubscriptionChange,

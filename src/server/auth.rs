@@ -268,6 +268,15 @@ pub async fn require_customer(state: &AppState) -> Result<CustomerSession, AppEr
     customer(state).await?.ok_or(AppError::Unauthenticated)
 }
 
+/// The signed-in customer, who must be allowed to manage billing (an owner or billing admin).
+pub async fn require_billing_manager(state: &AppState) -> Result<CustomerSession, AppError> {
+    let customer = require_customer(state).await?;
+    if !customer.role.can_manage_billing() {
+        return Err(AppError::Forbidden);
+    }
+    Ok(customer)
+}
+
 pub async fn staff(state: &AppState) -> Result<Option<StaffSession>, AppError> {
     staff_of(state, &request_headers()).await
 }

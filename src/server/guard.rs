@@ -79,7 +79,7 @@ pub fn origin_allowed(origin: Option<&str>, public_base_url: &str, host: Option<
 }
 
 /// Server functions a staff member viewing as a customer may call: they only read (and sign out).
-const VIEW_READS: [&str; 10] = [
+const VIEW_READS: [&str; 11] = [
     "/api/auth/session",
     "/api/auth/sign-out",
     "/api/billing/overview",
@@ -90,6 +90,7 @@ const VIEW_READS: [&str; 10] = [
     "/api/billing/checkout-status",
     "/api/catalog/plans",
     "/api/members/list",
+    "/api/billing/usage",
 ];
 
 /// A staff member viewing the portal as a customer may look but not change anything: every

@@ -1,5 +1,6 @@
 //! Server-only parts: state, configuration, authentication, the origin guard and the router.
 
+pub mod api_v1;
 pub mod auth;
 pub mod config;
 pub mod guard;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock + Send + Sync>,
     pub leptos_options: leptos::config::LeptosOptions,
+    /// Entitlements per organisation, cached for the entitlements API.
+    pub entitlements: Arc<crate::usage::EntitlementCache>,
 }
 
 impl AppState {
@@ -138,6 +141,9 @@ pub async fn build_state(
         config: Arc::new(config),
         clock,
         leptos_options,
+        entitlements: Arc::new(crate::usage::EntitlementCache::new(
+            std::time::Duration::from_secs(5),
+        )),
     })
 }
 

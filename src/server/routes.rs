@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/billing/invoices/{id}/pdf", get(invoice_pdf))
         .route("/support/audit.csv", get(audit_csv))
+        .merge(super::api_v1::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), app_shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,

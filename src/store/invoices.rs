@@ -119,6 +119,7 @@ pub async fn insert(
 fn line_kind_name(kind: LineKind) -> &'static str {
     match kind {
         LineKind::Recurring => "recurring",
+        LineKind::Usage => "usage",
         LineKind::ProrationCredit => "prorationcredit",
         LineKind::ProrationCharge => "prorationcharge",
         LineKind::Discount => "discount",

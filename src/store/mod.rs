@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod staff;
 pub mod subscriptions;
 pub mod test_clocks;
+pub mod usage;
 
 pub use db::{connect, is_unique_violation, migrate, Db, Dialect};
 

@@ -91,6 +91,7 @@ pub async fn apply_period_end(
     db: &Db,
     sub: &SubscriptionRow,
     decision: &PeriodEndDecision,
+    ratings: &[super::usage::Rating],
     reason: &str,
     now: i64,
 ) -> Result<PeriodEndOutcome, ChangeError> {
@@ -244,6 +245,7 @@ pub async fn apply_period_end(
         now,
     )
     .await?;
+    super::usage::record_ratings(&mut tx, &sub.id, invoice_id.as_deref(), ratings, now).await?;
     tx.commit().await?;
     Ok(outcome)
 }

@@ -1,7 +1,7 @@
 //! Demo data: a realistic catalog, a customer organisation and support staff. Running it again
 //! changes nothing that is already there.
 
-use super::{accounts, catalog, staff};
+use super::{accounts, catalog, staff, Db};
 use crate::api::auth::{Email, StaffRole};
 use crate::api::catalog::PlanOffer;
 use crate::domain::{Currency, Interval, Price, PriceModel};
@@ -186,6 +186,120 @@ pub fn demo_coupons() -> Vec<(
     ]
 }
 
+/// The demo's meters, the usage prices of Pro and Team, and what each plan entitles.
+pub async fn seed_metering(db: &Db, now: i64) -> Result<(), sqlx::Error> {
+    use super::usage::{put_entitlement, put_meter, put_usage_price, EntitlementRow, UsagePrice};
+    use crate::domain::metering::{Aggregation, Meter};
+    let meter = |id: &str, name: &str, aggregation, property: Option<&str>, unit: &str| Meter {
+        id: id.into(),
+        name: name.into(),
+        aggregation,
+        property: property.map(str::to_string),
+        filter: Default::default(),
+        unit_label: unit.into(),
+    };
+    for m in [
+        meter(
+            "build_minutes",
+            "Build minutes",
+            Aggregation::Sum,
+            None,
+            "minute",
+        ),
+        meter("api_calls", "API calls", Aggregation::Count, None, "call"),
+        meter(
+            "active_users",
+            "Active users",
+            Aggregation::UniqueCount,
+            Some("user"),
+            "user",
+        ),
+        meter("storage_gb", "Peak storage", Aggregation::Max, None, "GB"),
+    ] {
+        put_meter(db, &m, now).await?;
+    }
+    let overage = |id: &str, nickname: &str, included: i64, cents: i64| UsagePrice {
+        meter_id: "build_minutes".into(),
+        price: Price {
+            id: id.into(),
+            nickname: nickname.into(),
+            currency: Currency::USD,
+            interval: Interval::monthly(),
+            // Tenths of a cent per minute.
+            model: PriceModel::IncludedThenOverage {
+                included,
+                base_amount: 0,
+                overage_unit_amount: rust_decimal::Decimal::new(cents, 1),
+            },
+            trial_days: 0,
+            unit_label: Some("minute".into()),
+            min_quantity: None,
+            max_quantity: None,
+        },
+    };
+    put_usage_price(
+        db,
+        "pro",
+        &overage("pro_build_minutes", "Pro build minutes", 1_000, 8),
+    )
+    .await?;
+    put_usage_price(
+        db,
+        "team",
+        &overage("team_build_minutes", "Team build minutes", 5_000, 6),
+    )
+    .await?;
+    let limit = |key: &str, value: Option<i64>, meter: Option<&str>| EntitlementRow {
+        key: key.into(),
+        kind: "limit".into(),
+        value,
+        meter_id: meter.map(str::to_string),
+    };
+    let feature = |key: &str, on: bool| EntitlementRow {
+        key: key.into(),
+        kind: "feature".into(),
+        value: Some(i64::from(on)),
+        meter_id: None,
+    };
+    for (plan, rows) in [
+        (
+            "free",
+            vec![
+                feature("sso", false),
+                feature("audit_log", false),
+                limit("seats", Some(1), None),
+                limit("private_repos", Some(3), None),
+                limit("build_minutes", Some(100), Some("build_minutes")),
+            ],
+        ),
+        (
+            "pro",
+            vec![
+                feature("sso", false),
+                feature("audit_log", true),
+                limit("seats", None, None),
+                limit("private_repos", Some(50), None),
+                limit("build_minutes", Some(1_000), Some("build_minutes")),
+            ],
+        ),
+        (
+            "team",
+            vec![
+                feature("sso", true),
+                feature("audit_log", true),
+                limit("seats", None, None),
+                limit("private_repos", None, None),
+                limit("build_minutes", Some(5_000), Some("build_minutes")),
+            ],
+        ),
+    ] {
+        for row in rows {
+            put_entitlement(db, plan, &row).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Loads the demo catalog and accounts; returns a summary for the terminal.
 pub async fn seed_demo(state: &AppState) -> Result<String, String> {
     let db = &state.db;
@@ -195,6 +309,7 @@ pub async fn seed_demo(state: &AppState) -> Result<String, String> {
             .map_err(|e| e.to_string())?;
     }
     let now = state.now();
+    seed_metering(db, now).await.map_err(|e| e.to_string())?;
     let owner = Email::parse(DEMO_OWNER).map_err(|e| e.to_string())?;
     if accounts::find_user_by_email(db, &owner)
         .await
@@ -232,7 +347,7 @@ pub async fn seed_demo(state: &AppState) -> Result<String, String> {
             .map_err(|e| e.to_string())?;
     }
     Ok(format!(
-        "demo data ready: plans Free, Pro, Team; promotion codes LAUNCH20, WELCOME10 (SUMMER25 has expired); customer {DEMO_OWNER} (owner of Demo Corp); \
+        "demo data ready: plans Free, Pro, Team with metered build minutes; promotion codes LAUNCH20, WELCOME10 (SUMMER25 has expired); customer {DEMO_OWNER} (owner of Demo Corp); \
          staff agent@demo.test, admin@demo.test, approver@demo.test; password {DEMO_PASSWORD}"
     ))
 }

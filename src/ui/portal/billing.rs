@@ -51,6 +51,7 @@ pub fn BillingPage() -> impl IntoView {
                                     <h2 class="text-sm font-semibold uppercase tracking-wide text-slate-500">"Invoices and payment"</h2>
                                     <a href="/billing/invoices" data-testid="invoices-link" class="mt-3 block font-medium text-indigo-600 hover:underline">"Invoice history"</a>
                                     <a href="/billing/payment-methods" data-testid="payment-methods-link" class="mt-1 block font-medium text-indigo-600 hover:underline">"Payment methods"</a>
+                                    <a href="/billing/usage" data-testid="usage-link" class="mt-1 block font-medium text-indigo-600 hover:underline">"Usage and API keys"</a>
                                     <h2 class="mt-6 text-sm font-semibold uppercase tracking-wide text-slate-500">"Your role"</h2>
                                     <p class="mt-3 text-xl font-semibold">{o.role.label()}</p>
                                     <p class="mt-1 text-sm text-slate-600">

@@ -7,6 +7,7 @@ mod invoices;
 mod members;
 mod plan;
 mod pricing;
+mod usage;
 
 pub use auth::{SignInPage, SignUpPage};
 pub use billing::BillingPage;
@@ -15,3 +16,4 @@ pub use invoices::{InvoicePage, InvoicesPage, PaymentMethodsPage};
 pub use members::{DevMailboxPage, InvitationPage, MembersPage};
 pub use plan::PlanChangePage;
 pub use pricing::{HomePage, PricingPage};
+pub use usage::UsagePage;

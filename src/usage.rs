@@ -1,0 +1,555 @@
+//! Usage-based billing on the server: an organisation's usage this period with its charges and
+//! projection, spend alerts and caps, what its plan entitles it to (cached), and the usage lines
+//! a renewal invoice bills for the period that ended.
+
+use crate::api::catalog::PlanOffer;
+use crate::domain::metering::{rate, Aggregation, Meter};
+use crate::domain::{BillingPeriod, Currency, InvoiceLine, LineKind, Money, PeriodFraction};
+use crate::server::AppState;
+use crate::store::usage::{self as store, Rating, SpendAlert, UsagePrice};
+use crate::store::{subscriptions::SubscriptionRow, Db};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// One meter's usage this period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeterUsage {
+    pub meter_id: String,
+    pub name: String,
+    pub unit_label: String,
+    /// How the meter counts, in words.
+    pub counts: String,
+    pub quantity: i64,
+    /// The quantity at the period end if use goes on at the same rate (sum and count meters;
+    /// the others stay as they are).
+    pub projected_quantity: i64,
+    /// The plan's price for this meter, if it has one: what the usage so far costs, and how.
+    pub amount: Option<Money>,
+    pub projected_amount: Option<Money>,
+    pub formula: Option<String>,
+}
+
+/// An organisation's usage for its current period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UsageSummary {
+    pub org_id: String,
+    pub plan_id: Option<String>,
+    pub plan_name: Option<String>,
+    pub status: Option<String>,
+    pub period_start: i64,
+    pub period_end: i64,
+    pub now: i64,
+    pub currency: Currency,
+    pub meters: Vec<MeterUsage>,
+    /// Usage charges so far this period.
+    pub usage_so_far: Money,
+    pub projected_usage: Money,
+    /// The plan's recurring amount for the next period (what renews).
+    pub recurring: Money,
+    /// Recurring plus projected usage.
+    pub projected_total: Money,
+    pub alert: Option<(Money, bool)>,
+    /// A hard cap is set and the usage charges so far have reached it.
+    pub capped: bool,
+}
+
+/// The plan offering a price.
+pub fn plan_of<'a>(catalog: &'a [PlanOffer], price_id: &str) -> Option<&'a PlanOffer> {
+    catalog
+        .iter()
+        .find(|plan| plan.prices.iter().any(|p| p.id == price_id))
+}
+
+/// The organisation's usage this period: its subscription's period, or the calendar month at its
+/// time when it has none.
+pub async fn summary(state: &AppState, org_id: &str) -> Result<UsageSummary, String> {
+    let db = &state.db;
+    let err = |e: sqlx::Error| e.to_string();
+    let now = crate::store::test_clocks::org_now(db, org_id, state.now())
+        .await
+        .map_err(err)?;
+    let catalog = crate::store::catalog::load(db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let sub = crate::store::subscriptions::live_for_org(db, org_id)
+        .await
+        .map_err(err)?;
+    let plan = sub.as_ref().and_then(|s| plan_of(&catalog, &s.price_id));
+    let price = sub
+        .as_ref()
+        .and_then(|s| plan.and_then(|p| p.prices.iter().find(|x| x.id == s.price_id)));
+    let (period_start, period_end) = match &sub {
+        Some(s) => (s.current_period_start, s.current_period_end),
+        None => calendar_month(now),
+    };
+    let currency = price.map_or(Currency::USD, |p| p.currency);
+    let meters = store::meters(db).await.map_err(err)?;
+    let prices = match plan {
+        Some(p) => store::usage_prices(db, &p.id).await.map_err(err)?,
+        None => Vec::new(),
+    };
+    // Projections start after a day of the period, so the first minutes do not extrapolate.
+    let elapsed = (now.min(period_end) - period_start).max(86_400);
+    let length = (period_end - period_start).max(1);
+    let mut usage = Vec::new();
+    let (mut so_far, mut projected) = (0_i64, 0_i64);
+    for meter in &meters {
+        let quantity = store::meter_total(db, org_id, meter, period_start, period_end)
+            .await
+            .map_err(err)?;
+        let projected_quantity = match meter.aggregation {
+            Aggregation::Sum | Aggregation::Count => {
+                ((i128::from(quantity) * i128::from(length)) / i128::from(elapsed)) as i64
+            }
+            _ => quantity,
+        };
+        let price = prices
+            .iter()
+            .find(|p| p.meter_id == meter.id && p.price.currency == currency);
+        let (amount, projected_amount, formula) = match price {
+            Some(p) => {
+                let now_rated = rate(&p.price, quantity).map_err(|e| e.to_string())?;
+                let later = rate(&p.price, projected_quantity).map_err(|e| e.to_string())?;
+                so_far += now_rated.amount.minor_units();
+                projected += later.amount.minor_units();
+                (
+                    Some(now_rated.amount),
+                    Some(later.amount),
+                    Some(now_rated.quote.formula),
+                )
+            }
+            None => (None, None, None),
+        };
+        usage.push(MeterUsage {
+            meter_id: meter.id.clone(),
+            name: meter.name.clone(),
+            unit_label: meter.unit_label.clone(),
+            counts: meter.describe(),
+            quantity,
+            projected_quantity,
+            amount,
+            projected_amount,
+            formula,
+        });
+    }
+    let recurring = match (price, &sub) {
+        (Some(p), Some(s)) => p.amount_for(s.quantity).map_err(|e| e.to_string())?,
+        _ => Money::zero(currency),
+    };
+    let alert = store::spend_alert(db, org_id)
+        .await
+        .map_err(err)?
+        .filter(|a| a.currency == currency);
+    let capped = alert
+        .as_ref()
+        .is_some_and(|a| a.hard_cap && so_far >= a.amount);
+    Ok(UsageSummary {
+        org_id: org_id.to_string(),
+        plan_id: plan.map(|p| p.id.clone()),
+        plan_name: plan.map(|p| p.name.clone()),
+        status: sub.as_ref().map(|s| s.status.clone()),
+        period_start,
+        period_end,
+        now,
+        currency,
+        meters: usage,
+        usage_so_far: Money::from_minor(so_far, currency),
+        projected_usage: Money::from_minor(projected, currency),
+        recurring,
+        projected_total: Money::from_minor(recurring.minor_units() + projected, currency),
+        alert: alert.map(|a| (Money::from_minor(a.amount, a.currency), a.hard_cap)),
+        capped,
+    })
+}
+
+/// The calendar month (UTC) around `at`.
+fn calendar_month(at: i64) -> (i64, i64) {
+    use chrono::{Datelike, TimeZone};
+    let t = chrono::DateTime::from_timestamp(at, 0).unwrap_or_default();
+    let start = chrono::Utc
+        .with_ymd_and_hms(t.year(), t.month(), 1, 0, 0, 0)
+        .single()
+        .unwrap_or(t);
+    let end = start
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(start);
+    (start.timestamp(), end.timestamp())
+}
+
+/// Emails the organisation's owner, once per period, when the projected usage charges reach the
+/// alert's amount. Returns whether an email was queued now.
+pub async fn check_alert(state: &AppState, summary: &UsageSummary) -> Result<bool, String> {
+    let Some((amount, _)) = summary.alert else {
+        return Ok(false);
+    };
+    if summary.projected_usage.minor_units() < amount.minor_units() {
+        return Ok(false);
+    }
+    let db = &state.db;
+    let to = crate::store::renewals::billing_contact(db, &summary.org_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let subject = format!(
+        "Usage alert: projected usage charges of {} reach your {amount} alert",
+        summary.projected_usage
+    );
+    let body = format!(
+        "Your usage so far this period costs {}; at this rate the period ends at {} (period ends {}).\n\n\
+         See the details or change the alert: {}/billing/usage\n",
+        summary.usage_so_far,
+        summary.projected_usage,
+        crate::ui::portal::format_date(summary.period_end),
+        state.config.public_base_url
+    );
+    let mail = to
+        .as_deref()
+        .map(|to| crate::store::members::OutgoingEmail {
+            to,
+            subject: &subject,
+            body: &body,
+        });
+    store::claim_alert_email(
+        db,
+        &summary.org_id,
+        summary.period_start,
+        mail.as_ref(),
+        state.now(),
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entitlements
+
+/// A limit and how much of it is used this period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limit {
+    /// `None`: unlimited.
+    pub limit: Option<i64>,
+    pub used: i64,
+    pub remaining: Option<i64>,
+    /// Whether more use is allowed now: within the limit, or beyond it when the plan prices the
+    /// overage and no hard cap has been reached.
+    pub allowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meter: Option<String>,
+}
+
+/// What an organisation may use right now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entitlements {
+    pub customer: String,
+    pub plan: Option<String>,
+    pub status: Option<String>,
+    pub period_start: i64,
+    pub period_end: i64,
+    pub features: BTreeMap<String, bool>,
+    pub limits: BTreeMap<String, Limit>,
+    /// Usage charges so far this period, and the hard cap if one is set.
+    pub usage_charges: String,
+    pub hard_cap: Option<String>,
+    pub capped: bool,
+}
+
+/// Works entitlements out from the plan, the seats and this period's usage.
+pub async fn entitlements(state: &AppState, org_id: &str) -> Result<Entitlements, String> {
+    let summary = summary(state, org_id).await?;
+    let db = &state.db;
+    let rows = match &summary.plan_id {
+        Some(plan) => store::entitlements(db, plan)
+            .await
+            .map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    let active = matches!(
+        summary.status.as_deref(),
+        Some("active" | "trialing" | "past_due")
+    );
+    let prices = match &summary.plan_id {
+        Some(plan) => store::usage_prices(db, plan)
+            .await
+            .map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    let seats = crate::store::subscriptions::live_for_org(db, org_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .map(|s| s.quantity);
+    let mut features = BTreeMap::new();
+    let mut limits = BTreeMap::new();
+    for row in rows {
+        if row.kind == "feature" {
+            features.insert(row.key, active && row.value.unwrap_or(0) == 1);
+            continue;
+        }
+        let (limit, used, meter) = if row.key == "seats" && row.meter_id.is_none() {
+            let used = crate::store::members::seats_in_use(db, org_id, state.now())
+                .await
+                .map_err(|e| e.to_string())?;
+            (row.value.or(seats), used, None)
+        } else if let Some(meter) = &row.meter_id {
+            let used = summary
+                .meters
+                .iter()
+                .find(|m| &m.meter_id == meter)
+                .map_or(0, |m| m.quantity);
+            (row.value, used, Some(meter.clone()))
+        } else {
+            (row.value, 0, None)
+        };
+        let remaining = limit.map(|l| (l - used).max(0));
+        let priced_overage = meter
+            .as_ref()
+            .is_some_and(|m| prices.iter().any(|p| &p.meter_id == m));
+        let within = remaining.is_none_or(|r| r > 0);
+        let capped = meter.is_some() && summary.capped;
+        limits.insert(
+            row.key,
+            Limit {
+                limit,
+                used,
+                remaining,
+                allowed: active && !capped && (within || priced_overage),
+                meter,
+            },
+        );
+    }
+    Ok(Entitlements {
+        customer: org_id.to_string(),
+        plan: summary.plan_id.clone(),
+        status: summary.status.clone(),
+        period_start: summary.period_start,
+        period_end: summary.period_end,
+        features,
+        limits,
+        usage_charges: summary.usage_so_far.to_string(),
+        hard_cap: summary
+            .alert
+            .filter(|(_, cap)| *cap)
+            .map(|(m, _)| m.to_string()),
+        capped: summary.capped,
+    })
+}
+
+/// Entitlements cached per organisation. An entry is used while it is younger than its time to
+/// live and the subscription's version is the one it was computed at; recording usage for the
+/// organisation (on this instance) drops it at once. Another instance's usage is seen within the
+/// time to live.
+pub struct EntitlementCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, CachedEntitlements>>,
+}
+
+/// When an entry was computed, at which subscription version, and the answer.
+type CachedEntitlements = (Instant, Option<i64>, Entitlements);
+
+impl EntitlementCache {
+    pub fn new(ttl: Duration) -> EntitlementCache {
+        EntitlementCache {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn invalidate(&self, org_id: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(org_id);
+        }
+    }
+
+    /// The organisation's entitlements, from the cache when still good.
+    pub async fn get(&self, state: &AppState, org_id: &str) -> Result<Entitlements, String> {
+        let version = subscription_version(&state.db, org_id).await?;
+        if let Ok(entries) = self.entries.lock() {
+            if let Some((at, v, cached)) = entries.get(org_id) {
+                if at.elapsed() < self.ttl && *v == version {
+                    return Ok(cached.clone());
+                }
+            }
+        }
+        let fresh = entitlements(state, org_id).await?;
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() > 100_000 {
+                entries.clear();
+            }
+            entries.insert(org_id.to_string(), (Instant::now(), version, fresh.clone()));
+        }
+        Ok(fresh)
+    }
+}
+
+async fn subscription_version(db: &Db, org_id: &str) -> Result<Option<i64>, String> {
+    use sqlx::Row;
+    sqlx::query(
+        "SELECT version FROM subscriptions WHERE org_id = $1 AND status IN ('active', 'trialing', 'past_due') \
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(org_id)
+    .fetch_optional(&db.pool)
+    .await
+    .map_err(|e| e.to_string())?
+    .map(|r| r.try_get::<i64, _>("version"))
+    .transpose()
+    .map_err(|e| e.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rating at the period end
+
+/// The usage lines a renewal bills: the period that ended, rated by the plan's usage prices, and
+/// for each earlier period rated in the last 35 days whose total late events changed, the
+/// difference. Usage during a trial is not billed.
+pub async fn lines_for_period_end(
+    db: &Db,
+    catalog: &[PlanOffer],
+    sub: &SubscriptionRow,
+) -> Result<(Vec<InvoiceLine>, Vec<Rating>), String> {
+    let err = |e: sqlx::Error| e.to_string();
+    let Some(plan) = plan_of(catalog, &sub.price_id) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let Some(currency) = plan
+        .prices
+        .iter()
+        .find(|p| p.id == sub.price_id)
+        .map(|p| p.currency)
+    else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let prices: Vec<UsagePrice> = store::usage_prices(db, &plan.id)
+        .await
+        .map_err(err)?
+        .into_iter()
+        .filter(|p| p.price.currency == currency)
+        .collect();
+    if prices.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let meters = store::by_id(store::meters(db).await.map_err(err)?);
+    let mut periods = Vec::new();
+    if sub.status != "trialing" {
+        periods.push((sub.current_period_start, sub.current_period_end));
+    }
+    for earlier in store::rated_periods(db, &sub.id, sub.current_period_end - 35 * 86_400)
+        .await
+        .map_err(err)?
+    {
+        if earlier.0 != sub.current_period_start {
+            periods.push(earlier);
+        }
+    }
+    let (mut lines, mut ratings) = (Vec::new(), Vec::new());
+    for (start, end) in periods {
+        for usage in &prices {
+            let Some(meter) = meters.get(&usage.meter_id) else {
+                continue;
+            };
+            let quantity = store::meter_total(db, &sub.org_id, meter, start, end)
+                .await
+                .map_err(err)?;
+            let billed = store::billed(db, &sub.id, &usage.price.id, start)
+                .await
+                .map_err(err)?;
+            let rated = rate(&usage.price, quantity).map_err(|e| e.to_string())?;
+            let (amount, late) = match billed {
+                None if start == sub.current_period_start => (rated.amount.minor_units(), None),
+                None => continue,
+                Some((q, _)) if q == quantity => continue,
+                Some((q, already)) => (rated.amount.minor_units() - already, Some((q, already))),
+            };
+            ratings.push(Rating {
+                usage_price_id: usage.price.id.clone(),
+                period_start: start,
+                period_end: end,
+                quantity,
+                amount,
+            });
+            if amount == 0 && late.is_none() && quantity == 0 {
+                continue;
+            }
+            lines.push(usage_line(
+                meter,
+                usage,
+                currency,
+                (start, end),
+                &rated,
+                amount,
+                late,
+            )?);
+        }
+    }
+    Ok((lines, ratings))
+}
+
+fn usage_line(
+    meter: &Meter,
+    usage: &UsagePrice,
+    currency: Currency,
+    (start, end): (i64, i64),
+    rated: &crate::domain::metering::Rated,
+    amount: i64,
+    late: Option<(i64, i64)>,
+) -> Result<InvoiceLine, String> {
+    let date = crate::ui::portal::format_date;
+    let ts = |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap_or_default();
+    let period = BillingPeriod::new(ts(start), ts(end)).map_err(|e| e.to_string())?;
+    let money = |minor: i64| Money::from_minor(minor, currency);
+    let reproduce = format!(
+        "{} of meter {} from {} to {}",
+        meter.describe(),
+        meter.id,
+        ts(start).format("%Y-%m-%d %H:%M UTC"),
+        ts(end).format("%Y-%m-%d %H:%M UTC")
+    );
+    let (description, explanation) = match late {
+        None => (
+            format!("{} ({} – {})", usage.price.nickname, date(start), date(end)),
+            format!(
+                "{} {} = {}: {}. Counted as {reproduce}.",
+                rated.quantity,
+                meter.unit_label,
+                rated.amount,
+                rated.quote.formula
+            ),
+        ),
+        Some((was, billed)) => (
+            format!(
+                "{}: late usage for {} – {}",
+                usage.price.nickname,
+                date(start),
+                date(end)
+            ),
+            format!(
+                "Late events changed the period's usage from {was} to {} {}: it now rates {} ({}), {} was billed, so {} more. Counted as {reproduce}.",
+                rated.quantity,
+                meter.unit_label,
+                rated.amount,
+                rated.quote.formula,
+                money(billed),
+                money(amount)
+            ),
+        ),
+    };
+    Ok(InvoiceLine {
+        kind: LineKind::Usage,
+        description,
+        price_id: Some(usage.price.id.clone()),
+        quantity: rated.quantity,
+        period,
+        fraction: PeriodFraction::new(end - start, end - start).map_err(|e| e.to_string())?,
+        exact_minor: rust_decimal::Decimal::from(amount),
+        amount: money(amount),
+        explanation,
+    })
+}
+
+/// The alert's figures as stored.
+pub fn alert_of(alert: &SpendAlert) -> (Money, bool) {
+    (
+        Money::from_minor(alert.amount, alert.currency),
+        alert.hard_cap,
+    )
+}
