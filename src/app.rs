@@ -8,6 +8,7 @@ use crate::ui::portal::{
 };
 use crate::ui::support::{
     ApprovalsPage, AuditPage, ConfirmPage, CustomerPage, SupportHome, SupportSignInPage,
+    UsageEventsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -60,6 +61,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/support") view=SupportHome ssr=SsrMode::Async/>
                 <Route path=path!("/support/sign-in") view=SupportSignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/support/customers/:id") view=CustomerPage ssr=SsrMode::Async/>
+                <Route path=path!("/support/customers/:id/usage") view=UsageEventsPage ssr=SsrMode::Async/>
                 <Route path=path!("/support/audit") view=AuditPage ssr=SsrMode::Async/>
                 <Route path=path!("/support/confirm") view=ConfirmPage ssr=SsrMode::Async/>
                 <Route path=path!("/support/approvals") view=ApprovalsPage ssr=SsrMode::Async/>

@@ -191,29 +191,31 @@ async fn each_role_can_call_exactly_its_console_functions(app: TestApp) {
             ]
             .concat(),
         ),
+        ("/api/support/usage", vec![("org_id", org.as_str())]),
     ];
     // (who, allowed for each call above)
     // approvals, credit, retry, close, extend, search, customer, audit, refund,
-    // change plan, credit note, resend email, advance clock
-    let table: [(&str, &Client, [bool; 13]); 5] = [
+    // change plan, credit note, resend email, advance clock, usage events
+    let table: [(&str, &Client, [bool; 14]); 5] = [
         (
             "agent",
             &agent,
             [
                 true, false, true, false, true, true, true, true, false, false, false, true, false,
+                true,
             ],
         ),
-        ("billing admin", &admin, [true; 13]),
+        ("billing admin", &admin, [true; 14]),
         (
             "approver",
             &approver,
             [
                 true, false, false, false, false, true, true, true, false, false, false, false,
-                false,
+                false, true,
             ],
         ),
-        ("customer", &customer, [false; 13]),
-        ("no session", &nobody, [false; 13]),
+        ("customer", &customer, [false; 14]),
+        ("no session", &nobody, [false; 14]),
     ];
     for (who, client, allowed) in table {
         for ((endpoint, fields), allowed) in calls.iter().zip(allowed) {

@@ -397,6 +397,53 @@ async fn usage_is_rated_onto_the_renewal_and_late_events_onto_the_next(app: Test
         .unwrap();
     let (total, _, lines) = renewal("0004").await;
     assert_eq!(total, 2400, "{lines:?}");
+
+    // The console's drill-down lists the events behind the first period's figure.
+    let staff = TestApp::browser();
+    let signed_in = app
+        .submit_form(
+            &staff,
+            "/support/sign-in",
+            "/api/support/sign-in",
+            &[
+                ("email", "agent@demo.test"),
+                ("password", billing_portal::store::seed::DEMO_PASSWORD),
+            ],
+        )
+        .await;
+    assert!(signed_in.status().is_redirection());
+    let (from, until) = (start.to_string(), (start + 31 * 86_400).to_string());
+    let drill: Value = app
+        .call(
+            &staff,
+            "/api/support/usage",
+            &[
+                ("org_id", &org),
+                ("meter", "build_minutes"),
+                ("from", &from),
+                ("until", &until),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(drill["total"], 1750);
+    let ids: Vec<&str> = drill["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["p1-a", "p1-b", "p1-late"]);
+    let outsider = app
+        .call(
+            &TestApp::browser(),
+            "/api/support/usage",
+            &[("org_id", &org)],
+        )
+        .await;
+    assert!(!outsider.status().is_success());
 }
 
 async fn entitlements(app: &TestApp, key: &str, org: &str) -> Value {

@@ -1187,3 +1187,94 @@ pub async fn view_as_customer(org_id: String) -> Result<(), AppError> {
     leptos_axum::redirect("/billing");
     Ok(())
 }
+
+/// One usage event as the console lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageEventView {
+    pub id: String,
+    pub quantity: i64,
+    pub at: i64,
+    /// The event's properties as JSON.
+    pub properties: String,
+}
+
+/// The events behind a meter's figure for a customer over `[from, until)` (unix seconds; both
+/// empty: the current period), with the meter's value over the same range: the drill-down behind
+/// a usage line on an invoice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageDrillDown {
+    pub org_id: String,
+    pub org_name: String,
+    pub meter: String,
+    pub meter_name: String,
+    /// How the meter counts, in words.
+    pub counts: String,
+    pub unit_label: String,
+    pub from: i64,
+    pub until: i64,
+    pub total: i64,
+    /// The first 1,000 events, oldest first.
+    pub events: Vec<UsageEventView>,
+    /// Every meter (id, name), to switch between them.
+    pub meters: Vec<(String, String)>,
+}
+
+#[server(endpoint = "support/usage")]
+pub async fn load_usage_events(
+    org_id: String,
+    #[server(default)] meter: String,
+    #[server(default)] from: String,
+    #[server(default)] until: String,
+) -> Result<UsageDrillDown, AppError> {
+    let state = crate::server::state()?;
+    staff_with(&state, &READERS).await?;
+    let org = crate::store::console::organization(&state.db, &org_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That customer".into()))?;
+    let meters = crate::store::usage::meters(&state.db).await?;
+    let chosen = meters
+        .iter()
+        .find(|m| m.id == meter.trim())
+        .or_else(|| meters.first())
+        .cloned()
+        .ok_or_else(|| AppError::NotFound("A meter".into()))?;
+    let summary = crate::usage::summary(&state, &org_id)
+        .await
+        .map_err(AppError::internal)?;
+    let bound = |text: &str, default: i64| -> Result<i64, AppError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(default);
+        }
+        text.parse()
+            .map_err(|_| AppError::Invalid(format!("{text:?} is not a time in unix seconds.")))
+    };
+    let (from, until) = (
+        bound(&from, summary.period_start)?,
+        bound(&until, summary.period_end)?,
+    );
+    let total = crate::store::usage::meter_total(&state.db, &org_id, &chosen, from, until).await?;
+    let events = crate::store::usage::meter_events(&state.db, &org_id, &chosen, from, until, 1_000)
+        .await?
+        .into_iter()
+        .map(|(id, e)| UsageEventView {
+            id,
+            quantity: e.quantity,
+            at: e.occurred_at,
+            properties: serde_json::Value::Object(e.properties).to_string(),
+        })
+        .collect();
+    Ok(UsageDrillDown {
+        org_name: org.name,
+        org_id,
+        meter: chosen.id.clone(),
+        meter_name: chosen.name.clone(),
+        counts: chosen.describe(),
+        unit_label: chosen.unit_label.clone(),
+        from,
+        until,
+        total,
+        events,
+        meters: meters.into_iter().map(|m| (m.id, m.name)).collect(),
+    })
+}
