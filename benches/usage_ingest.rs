@@ -24,10 +24,19 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// The i-th event of the run: (customer, id, quantity, timestamp). Every tenth one repeats the
-/// id (and customer) of an earlier event.
+/// The i-th event of the run: (customer, id, quantity, timestamp). Every tenth one (i ending in
+/// 9) repeats an earlier event whole: one about half-way back, itself not a repeat.
 fn event(i: usize, customers: usize, now: i64) -> (String, String, i64, i64) {
-    let unique = if i % 10 == 9 { i / 2 } else { i };
+    let unique = if i % 10 == 9 {
+        let earlier = i / 2;
+        if earlier % 10 == 9 {
+            earlier - 1
+        } else {
+            earlier
+        }
+    } else {
+        i
+    };
     (
         format!("org_bench_{}", unique % customers),
         format!("evt_{unique}"),

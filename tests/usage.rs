@@ -18,6 +18,7 @@ on_both_databases!(
     usage_is_rated_onto_the_renewal_and_late_events_onto_the_next,
     entitlements_follow_the_plan_the_usage_and_a_hard_cap,
     the_api_is_described_by_its_openapi_document,
+    a_plan_that_stops_bills_its_last_period_of_usage,
 );
 
 /// A Pro × 2 customer on the demo catalog, its organisation id, and a key made in the portal.
@@ -611,5 +612,57 @@ async fn the_api_is_described_by_its_openapi_document(app: TestApp) {
         doc["paths"]["/usage-events"]["post"]["requestBody"]["content"]["application/json"]
             ["schema"]["properties"]["events"]["maxItems"],
         1000
+    );
+}
+
+async fn a_plan_that_stops_bills_its_last_period_of_usage(app: TestApp) {
+    let (browser, org, key) = customer_with_key(&app).await;
+    let (_, clock) = app.first_org_on_test_clock().await;
+    let start: i64 = sqlx::query("SELECT current_period_start FROM subscriptions")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+        .get("current_period_start");
+    send(
+        &app,
+        &key,
+        json!([minutes(&org, "last-1", 1500, start + 1)]),
+    )
+    .await;
+    let version: i64 = sqlx::query("SELECT version FROM subscriptions")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+        .get("version");
+    let cancelled = app
+        .call(
+            &browser,
+            "/api/billing/plan/cancel",
+            &[
+                ("reason", "unused"),
+                ("details", ""),
+                ("version", &version.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(cancelled.status(), StatusCode::OK);
+    billing_portal::jobs::test_clock::advance(&app.state, &clock, start + 31 * 86_400, &|_| {})
+        .await
+        .unwrap();
+    // The plan moved to Free, and the period's 500 minutes over the included 1,000 were billed
+    // on an invoice of their own and charged: $4.00.
+    let price: String = sqlx::query("SELECT price_id FROM subscriptions")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+        .get("price_id");
+    assert_eq!(price, "free_monthly");
+    let r = sqlx::query("SELECT total, status FROM invoices WHERE billing_reason = 'final_usage'")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.get::<i64, _>("total"), r.get::<String, _>("status")),
+        (400, "paid".to_string())
     );
 }

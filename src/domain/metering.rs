@@ -250,6 +250,19 @@ pub fn check_event(
     })
 }
 
+/// The invoice for a period's usage alone (when the paid plan stops at the period end and there
+/// is no renewal invoice to carry the lines). Coupons discount plan fees, not usage.
+pub fn usage_invoice(
+    currency: super::Currency,
+    (start, end): (i64, i64),
+    lines: Vec<super::InvoiceLine>,
+) -> Result<super::InvoiceDraft, super::InvoiceError> {
+    let ts = |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap_or_default();
+    let period = super::BillingPeriod::new(ts(start), ts(end))
+        .map_err(|_| super::InvoiceError::EmptyPeriod)?;
+    super::invoice::draft_from_lines(currency, period, lines, None)
+}
+
 /// A period's usage rated by a price: the amount (rounded once) and how it was worked out.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rated {

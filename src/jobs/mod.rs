@@ -305,9 +305,9 @@ async fn renew(
     // Usage is billed in arrears on the renewal invoice: the period that ended, and what late
     // events changed in earlier ones.
     let mut decision = decision;
-    let mut ratings = Vec::new();
+    let (lines, ratings) = crate::usage::lines_for_period_end(db, catalog, &sub).await?;
+    let mut final_invoice = None;
     if let crate::domain::PeriodEndDecision::Renew { invoice, .. } = &mut decision {
-        let (lines, rated) = crate::usage::lines_for_period_end(db, catalog, &sub).await?;
         for line in lines {
             invoice.subtotal = invoice
                 .subtotal
@@ -319,14 +319,34 @@ async fn renew(
                 .map_err(|e| e.to_string())?;
             invoice.lines.push(line);
         }
-        ratings = rated;
+    } else if !lines.is_empty() {
+        final_invoice = Some(
+            crate::domain::metering::usage_invoice(
+                price.currency,
+                (sub.current_period_start, sub.current_period_end),
+                lines,
+            )
+            .map_err(|e| e.to_string())?,
+        );
     }
     let reason = if no_card {
         "the trial ended without a card"
     } else {
         "cancelled at the period end"
     };
-    match renewals::apply_period_end(db, &sub, &decision, &ratings, reason, org_now).await {
+    match renewals::apply_period_end(
+        db,
+        &sub,
+        &decision,
+        &renewals::UsageBilling {
+            ratings: &ratings,
+            final_invoice: final_invoice.as_ref(),
+        },
+        reason,
+        org_now,
+    )
+    .await
+    {
         Ok(outcome) => Ok(Some(outcome)),
         Err(ChangeError::Stale) => Ok(None),
         Err(ChangeError::Db(e)) if crate::store::is_unique_violation(&e) => Ok(None),
@@ -537,7 +557,16 @@ async fn stop_after_failed_payments(
             "invoice {} unpaid after {attempts} attempts",
             invoice.number
         );
-        match renewals::apply_period_end(&state.db, &sub, &decision, &[], &reason, org_now).await {
+        match renewals::apply_period_end(
+            &state.db,
+            &sub,
+            &decision,
+            &renewals::UsageBilling::default(),
+            &reason,
+            org_now,
+        )
+        .await
+        {
             Ok(outcome) => return Ok(Some(outcome)),
             Err(ChangeError::Stale) => continue,
             Err(ChangeError::Db(e)) => return Err(e.to_string()),

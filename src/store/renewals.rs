@@ -85,13 +85,22 @@ pub enum PeriodEndOutcome {
     Ended,
 }
 
+/// The usage a period end bills: the ratings to record, and, when the paid plan stops there
+/// (moved to free or ended), the invoice for the period's usage (a renewal carries its usage
+/// lines on its own invoice instead).
+#[derive(Default)]
+pub struct UsageBilling<'a> {
+    pub ratings: &'a [super::usage::Rating],
+    pub final_invoice: Option<&'a crate::domain::InvoiceDraft>,
+}
+
 /// Applies `decision` to `sub` at its period end, all or nothing, if the subscription is still at
 /// the version that was read. `reason` says why paid service stops, for the record.
 pub async fn apply_period_end(
     db: &Db,
     sub: &SubscriptionRow,
     decision: &PeriodEndDecision,
-    ratings: &[super::usage::Rating],
+    usage: &UsageBilling<'_>,
     reason: &str,
     now: i64,
 ) -> Result<PeriodEndOutcome, ChangeError> {
@@ -245,7 +254,37 @@ pub async fn apply_period_end(
         now,
     )
     .await?;
-    super::usage::record_ratings(&mut tx, &sub.id, invoice_id.as_deref(), ratings, now).await?;
+    // A plan that stops at this period end still owes the period's usage: on an invoice of its
+    // own, collected like a renewal's.
+    let mut usage_invoice = invoice_id.clone();
+    if let (false, Some(draft)) = (
+        matches!(decision, PeriodEndDecision::Renew { .. }),
+        usage.final_invoice,
+    ) {
+        if draft.total.minor_units() != 0 {
+            let written = invoices::insert(
+                &mut tx,
+                &NewInvoice {
+                    org_id: &sub.org_id,
+                    subscription_id: Some(&sub.id),
+                    billing_reason: "final_usage",
+                    draft,
+                    paid: false,
+                    now,
+                },
+            )
+            .await?;
+            usage_invoice = Some(written.id);
+        }
+    }
+    super::usage::record_ratings(
+        &mut tx,
+        &sub.id,
+        usage_invoice.as_deref(),
+        usage.ratings,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(outcome)
 }
