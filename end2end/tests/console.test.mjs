@@ -153,7 +153,7 @@ for (const js of [true, false]) {
       await settled(agent.page, js);
       await agent.page.waitForSelector('[data-testid="viewing-banner"]');
       assert.match(await agent.page.textContent('[data-testid="viewing-banner"]'), /read-only\. Signed in to support as agent@demo\.test/);
-      assert.equal(await agent.page.textContent('[data-testid="current-plan"]'), 'Pro');
+      assert.equal(await agent.page.textContent('[data-testid="current-plan"]'), 'Team');
       await shot(agent.page, `${mode}-74-view-as-customer`);
       assertNoErrors(agent.errors);
     } finally {

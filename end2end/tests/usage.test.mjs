@@ -49,9 +49,9 @@ test('usage: an API key, events through the API, the dashboard and chart update'
     // Events through the HTTP API with that key: 1,500 build minutes (one sent twice).
     const now = Math.floor(Date.now() / 1000);
     const events = [
-      { id: 'build-1', customer: org, meter: 'build_minutes', quantity: 900, timestamp: now - 120, properties: { repo: 'api' } },
-      { id: 'build-2', customer: org, meter: 'build_minutes', quantity: 600, timestamp: now - 60, properties: { repo: 'web' } },
-      { id: 'build-1', customer: org, meter: 'build_minutes', quantity: 900, timestamp: now - 120 },
+      { id: 'build-1', customer: org, meter: 'build_minutes', quantity: 900, timestamp: now, properties: { repo: 'api' } },
+      { id: 'build-2', customer: org, meter: 'build_minutes', quantity: 600, timestamp: now, properties: { repo: 'web' } },
+      { id: 'build-1', customer: org, meter: 'build_minutes', quantity: 900, timestamp: now },
       { id: 'call-1', customer: org, meter: 'api_calls', timestamp: now },
       { id: 'bad-1', customer: org, meter: 'no_such_meter', timestamp: now },
     ];

@@ -81,8 +81,8 @@ pub async fn load_usage_page(#[server(default)] meter: String) -> Result<UsagePa
                 org,
                 m,
                 summary.period_start,
-                summary
-                    .now
+                // Every day of the period up to and including today.
+                ((summary.now.div_euclid(86_400) + 1) * 86_400)
                     .clamp(summary.period_start + 1, summary.period_end),
             )
             .await?
