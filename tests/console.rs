@@ -911,9 +911,32 @@ async fn plan_changes_credit_notes_emails_and_clocks_from_the_console(app: TestA
 
     // Confirmed: the same engine as the portal charges the prorated difference. On the first day
     // of the period, Team × 3 ($75.00) less the unused Pro × 2 ($24.00) is $51.00.
-    let (status, body, shown) = confirmed(&app, &admin, "/api/support/plan/change", &upgrade).await;
+    // The staff member reads the preview; five seconds pass (the proration's seconds move on,
+    // the amounts do not), and the confirmation still holds.
+    let first = app.call(&admin, "/api/support/plan/change", &upgrade).await;
+    let query = first.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/support/confirm?")
+        .to_string();
+    let shown: serde_json::Value = app
+        .call(&admin, "/api/support/confirm", &[("query", &query)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["detail"][1], "3 seats × $25.00 = $75.00", "{shown}");
+    let clock_now = test_clocks_time(&app, &clock).await;
+    billing_portal::store::test_clocks::set_time(app.db(), &clock, clock_now + 5)
+        .await
+        .unwrap();
+    let mut confirm = upgrade.clone();
+    let key = shown["key"].as_str().unwrap().to_string();
+    confirm.push(("confirm", &key));
+    let response = app.call(&admin, "/api/support/plan/change", &confirm).await;
+    let status = response.status();
+    let body = response.text().await.unwrap();
     assert_eq!(status, StatusCode::OK, "{body}");
-    let shown = shown.expect("a confirmation");
     assert_eq!(shown["title"], "Change the plan from Pro × 2 to Team × 3");
     let lines: Vec<&str> = shown["lines"]
         .as_array()

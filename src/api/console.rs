@@ -317,6 +317,7 @@ pub(crate) async fn refund_step(
         .into_iter()
         .flatten()
         .collect(),
+        detail: Vec::new(),
     };
     if let Some(ask) = gate(&staff, form, effect, step) {
         return Ok(ask);
@@ -828,6 +829,7 @@ pub(crate) async fn credit_step(
         .into_iter()
         .flatten()
         .collect(),
+        detail: Vec::new(),
     };
     if let Some(ask) = gate(&staff, form, effect, step) {
         return Ok(ask);
@@ -964,6 +966,7 @@ pub(crate) async fn close_step(
             "No further payment attempts are made and no money moves.".into(),
             format!("Reason: {reason}. Note: {note}"),
         ],
+        detail: Vec::new(),
     };
     if let Some(ask) = gate(&staff, form, effect, step) {
         return Ok(ask);
@@ -1059,6 +1062,7 @@ pub(crate) async fn retry_step(
             ),
             format!("Reason: {reason}. Note: {note}"),
         ],
+        detail: Vec::new(),
     };
     if let Some(ask) = gate(&staff, form, effect, step) {
         return Ok(ask);
@@ -1133,6 +1137,7 @@ pub(crate) async fn extend_trial_step(
             ),
             format!("Reason: {reason}. Note: {note}"),
         ],
+        detail: Vec::new(),
     };
     if let Some(ask) = gate(&staff, form, effect, step) {
         return Ok(ask);

@@ -53,6 +53,8 @@ pub struct ConfirmView {
     pub title: String,
     /// The exact effect: amounts before and after, who is charged or paid, what is emailed.
     pub lines: Vec<String>,
+    /// How the figures were worked out.
+    pub detail: Vec<String>,
     /// The form's fields to submit again, with `confirm` set to `key`.
     pub fields: Vec<(String, String)>,
     pub key: String,
@@ -127,8 +129,12 @@ fn fields_of(action: &str) -> Option<&'static [&'static str]> {
 #[cfg(feature = "ssr")]
 pub(crate) struct Effect {
     pub org_id: String,
+    /// The title and lines are what is confirmed: the amounts, dates and parties.
     pub title: String,
     pub lines: Vec<String>,
+    /// How the figures were worked out (e.g. proration to the second), shown but not part of
+    /// what is confirmed, so that it may move on between the preview and the confirmation.
+    pub detail: Vec<String>,
 }
 
 /// Whether the action is being previewed, or submitted (with the key of the effect confirmed, if
@@ -224,6 +230,7 @@ pub async fn preview_staff_action(query: String) -> Result<ConfirmView, AppError
             org_id: effect.org_id,
             title: effect.title,
             lines: effect.lines,
+            detail: effect.detail,
             fields,
             key,
             done: None,
@@ -233,6 +240,7 @@ pub async fn preview_staff_action(query: String) -> Result<ConfirmView, AppError
             org_id,
             title: message.clone(),
             lines: Vec::new(),
+            detail: Vec::new(),
             fields,
             key: String::new(),
             done: Some(message),
@@ -287,6 +295,7 @@ pub(crate) async fn change_plan_step(
         Err(_) => "period".to_string(),
     };
     let mut lines = Vec::new();
+    let mut detail = Vec::new();
     let due = match &prepared.preview {
         None => {
             lines.push(format!(
@@ -315,7 +324,7 @@ pub(crate) async fn change_plan_step(
                 lines.push("Nothing is charged now.".into());
             }
             for line in &p.lines {
-                lines.push(line.explanation.clone());
+                detail.push(line.explanation.clone());
             }
             lines.push(format!(
                 "Then {} per {} from {}.",
@@ -331,6 +340,7 @@ pub(crate) async fn change_plan_step(
         org_id: org_id.to_string(),
         title: format!("Change the plan from {from} to {to}"),
         lines,
+        detail,
     };
     if let Some(ask) = gate(&staff, form, effect, step) {
         return Ok(ask);
@@ -451,6 +461,7 @@ pub(crate) async fn reduce_invoice_step(
             "A credit note records it; the invoice's lines do not change, and no money moves.".into(),
             format!("Reason: {reason}. Note: {note}"),
         ],
+        detail: Vec::new(),
     };
     if let Some(ask) = gate(&staff, form, effect, step) {
         return Ok(ask);
@@ -576,6 +587,7 @@ pub(crate) async fn resend_invoice_step(
             "The email links to the invoice and its PDF in the portal. No money moves.".into(),
             format!("Reason: {reason}. Note: {note}"),
         ],
+        detail: Vec::new(),
     };
     if let Some(ask) = gate(&staff, form, effect, step) {
         return Ok(ask);
@@ -697,6 +709,7 @@ pub(crate) async fn advance_clock_step(
             ),
             format!("Reason: {reason}. Note: {note}"),
         ],
+        detail: Vec::new(),
     };
     if let Some(ask) = gate(&staff, form, effect, step) {
         return Ok(ask);

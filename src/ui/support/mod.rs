@@ -524,6 +524,12 @@ pub fn ConfirmPage() -> impl IntoView {
                             <ul class="mt-4 list-disc space-y-1 pl-5 text-sm text-slate-700">
                                 {v.lines.iter().map(|l| view! { <li>{l.clone()}</li> }).collect_view()}
                             </ul>
+                            {(!v.detail.is_empty()).then(|| view! {
+                                <p class="mt-4 text-xs font-semibold uppercase tracking-wide text-slate-500">"How it is worked out"</p>
+                                <ul class="mt-1 space-y-1 text-xs text-slate-600" data-testid="confirm-detail">
+                                    {v.detail.iter().map(|l| view! { <li>{l.clone()}</li> }).collect_view()}
+                                </ul>
+                            })}
                             {form}
                         </section>
                     }.into_any()
