@@ -13,10 +13,15 @@ use leptos_router::hooks::use_query_map;
 /// A bar chart of one value per day: bars scaled to the largest, the largest and the dates
 /// labelled, each bar titled with its day and value.
 #[component]
-fn DailyChart(daily: Vec<(i64, i64)>, unit: String) -> impl IntoView {
+fn DailyChart(daily: Vec<(i64, i64)>, unit: String, period_end: i64) -> impl IntoView {
     let (width, height, left, bottom) = (640.0_f64, 180.0_f64, 48.0_f64, 24.0_f64);
     let top = nice_ceiling(daily.iter().map(|(_, v)| *v).max().unwrap_or(0));
-    let slots = daily.len().max(1) as f64;
+    // A slot for every day of the period, so the days still to come show as room on the right.
+    let period_days = daily
+        .first()
+        .map_or(0, |(start, _)| (period_end - start + 86_399) / 86_400)
+        as usize;
+    let slots = daily.len().max(period_days).max(1) as f64;
     let slot = (width - left) / slots;
     let bar = (slot * 0.7).max(1.0);
     let plot = height - bottom - 8.0;
@@ -26,10 +31,11 @@ fn DailyChart(daily: Vec<(i64, i64)>, unit: String) -> impl IntoView {
             .unwrap_or_default()
     };
     let first = daily.first().map(|(t, _)| day(*t)).unwrap_or_default();
-    let last = daily.last().map(|(t, _)| day(*t)).unwrap_or_default();
+    let last = day(period_end - 1);
     let total: i64 = daily.iter().map(|(_, v)| *v).sum();
-    let label =
-        format!("Daily usage from {first} to {last}: {total} {unit} in all, at most {top} a day");
+    let label = format!(
+        "Daily usage from {first} to {last}: {total} {unit} so far, the scale's top is {top} a day"
+    );
     view! {
         <svg viewBox=format!("0 0 {width} {height}") class="h-48 w-full" role="img" aria-label=label data-testid="usage-chart">
             <line x1=left y1=8 x2=left y2=height - bottom stroke="#cbd5e1"/>
@@ -51,6 +57,21 @@ fn DailyChart(daily: Vec<(i64, i64)>, unit: String) -> impl IntoView {
             <text x=width y=height - 6.0 text-anchor="end" font-size="11" fill="#64748b">{last}</text>
         </svg>
     }
+}
+
+/// A count with its unit: "1 minute", "1,500 minutes", "3 GB".
+fn units(n: i64, unit: &str) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if n < 0 { "-" } else { "" };
+    let plural = n != 1 && unit.chars().all(|c| c.is_ascii_lowercase() || c == ' ');
+    format!("{sign}{grouped} {unit}{}", if plural { "s" } else { "" })
 }
 
 /// The smallest of 1, 2 or 5 × 10ⁿ at or above `value` (0 stays 0).
@@ -151,7 +172,7 @@ pub fn UsagePage() -> impl IntoView {
                                     }).collect_view()}
                                 </nav>
                             </div>
-                            <DailyChart daily=p.daily.clone() unit=chart_unit/>
+                            <DailyChart daily=p.daily.clone() unit=chart_unit period_end=p.period_end/>
                         </section>
                         <div class="mt-6 overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm">
                             <table class="min-w-full divide-y divide-slate-200" data-testid="meters">
@@ -162,10 +183,10 @@ pub fn UsagePage() -> impl IntoView {
                                     {p.meters.iter().map(|m| view! {
                                         <tr data-testid=format!("meter-{}", m.id)>
                                             <td class="px-4 py-3 text-sm"><span class="font-medium">{m.name.clone()}</span><br/><span class="text-xs text-slate-500">{m.counts.clone()}</span></td>
-                                            <td class="px-4 py-3 text-right text-sm" data-testid="meter-quantity">{format!("{} {}", m.quantity, m.unit_label)}</td>
-                                            <td class="px-4 py-3 text-right text-sm">{m.limit.map(|l| l.to_string()).unwrap_or_else(|| "—".into())}</td>
+                                            <td class="px-4 py-3 text-right text-sm" data-testid="meter-quantity">{units(m.quantity, &m.unit_label)}</td>
+                                            <td class="px-4 py-3 text-right text-sm">{m.limit.map(|l| units(l, &m.unit_label)).unwrap_or_else(|| "—".into())}</td>
                                             <td class="px-4 py-3 text-right text-sm" title=m.formula.clone().unwrap_or_default()>{m.amount.clone().unwrap_or_else(|| "—".into())}</td>
-                                            <td class="px-4 py-3 text-right text-sm">{m.projected_amount.clone().map(|a| format!("{a} ({} {})", m.projected_quantity, m.unit_label)).unwrap_or_else(|| "—".into())}</td>
+                                            <td class="px-4 py-3 text-right text-sm">{m.projected_amount.clone().map(|a| format!("{a} ({})", units(m.projected_quantity, &m.unit_label))).unwrap_or_else(|| "—".into())}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
@@ -234,6 +255,15 @@ pub fn UsagePage() -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn counts_read_with_their_units() {
+        assert_eq!(super::units(1, "minute"), "1 minute");
+        assert_eq!(super::units(1500, "minute"), "1,500 minutes");
+        assert_eq!(super::units(0, "user"), "0 users");
+        assert_eq!(super::units(1_234_567, "call"), "1,234,567 calls");
+        assert_eq!(super::units(12, "GB"), "12 GB");
+    }
+
     #[test]
     fn chart_scales_to_round_numbers() {
         let cases = [
