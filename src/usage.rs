@@ -53,6 +53,10 @@ pub struct UsageSummary {
     pub alert: Option<(Money, bool)>,
     /// A hard cap is set and the usage charges so far have reached it.
     pub capped: bool,
+    /// The subscription's seats, if it has one.
+    pub seats: Option<i64>,
+    /// The meters the plan prices (use beyond their limits is billed, not refused).
+    pub priced_meters: Vec<String>,
 }
 
 /// The plan offering a price.
@@ -161,6 +165,12 @@ pub async fn summary(state: &AppState, org_id: &str) -> Result<UsageSummary, Str
         projected_total: Money::from_minor(recurring.minor_units() + projected, currency),
         alert: alert.map(|a| (Money::from_minor(a.amount, a.currency), a.hard_cap)),
         capped,
+        seats: sub.as_ref().map(|s| s.quantity),
+        priced_meters: prices
+            .iter()
+            .filter(|p| p.price.currency == currency)
+            .map(|p| p.meter_id.clone())
+            .collect(),
     })
 }
 
@@ -268,16 +278,7 @@ pub async fn entitlements(state: &AppState, org_id: &str) -> Result<Entitlements
         summary.status.as_deref(),
         Some("active" | "trialing" | "past_due")
     );
-    let prices = match &summary.plan_id {
-        Some(plan) => store::usage_prices(db, plan)
-            .await
-            .map_err(|e| e.to_string())?,
-        None => Vec::new(),
-    };
-    let seats = crate::store::subscriptions::live_for_org(db, org_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .map(|s| s.quantity);
+    let seats = summary.seats;
     let mut features = BTreeMap::new();
     let mut limits = BTreeMap::new();
     for row in rows {
@@ -303,7 +304,7 @@ pub async fn entitlements(state: &AppState, org_id: &str) -> Result<Entitlements
         let remaining = limit.map(|l| (l - used).max(0));
         let priced_overage = meter
             .as_ref()
-            .is_some_and(|m| prices.iter().any(|p| &p.meter_id == m));
+            .is_some_and(|m| summary.priced_meters.contains(m));
         let within = remaining.is_none_or(|r| r > 0);
         let capped = meter.is_some() && summary.capped;
         limits.insert(
