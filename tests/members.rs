@@ -84,12 +84,7 @@ async fn an_invited_member_joins_through_the_emailed_link(app: TestApp) {
         response.text().await.unwrap()
     );
     let link = emailed_link(&app, "bob@example.com").await;
-    let mailbox = app
-        .get_with(&owner, "/dev/mailbox")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let mailbox = app.mailbox().await;
     assert!(mailbox.contains("owner@example.com invited you to Acme"));
     let members = app
         .get_with(&owner, "/billing/members")

@@ -56,3 +56,33 @@ export async function shot(page, name) {
 export function uniqueEmail(tag) {
   return `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
 }
+
+/** Signs `page` in to the support console as `email` (a demo staff account). */
+export async function staffSignIn(page, js, email) {
+  await visit(page, '/support/sign-in', js);
+  await page.fill('input[name="email"]', email);
+  await page.fill('input[name="password"]', DEMO_PASSWORD);
+  await page.click('main button[type="submit"]');
+  await page.waitForURL(`${BASE}/support`);
+  await settled(page, js);
+}
+
+/**
+ * The first link in the newest email to `to` whose URL matches `pattern`, read from the development
+ * mailbox by a support agent in a context of its own (the mailbox is for staff only).
+ */
+export async function mailboxLink(browser, to, pattern, screenshot) {
+  const { context, page } = await newPage(browser, false);
+  try {
+    await staffSignIn(page, false, 'agent@demo.test');
+    await visit(page, '/dev/mailbox', false);
+    const links = page.locator('[data-testid="mailbox"] li', { hasText: to }).first().locator('a');
+    const hrefs = await links.evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    const link = hrefs.find((h) => pattern.test(h));
+    if (!link) throw new Error(`no email to ${to} with a link matching ${pattern}`);
+    if (screenshot) await shot(page, screenshot);
+    return link;
+  } finally {
+    await context.close();
+  }
+}

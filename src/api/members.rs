@@ -348,12 +348,18 @@ pub struct MailboxEmail {
     pub created_at: i64,
 }
 
-/// The newest emails the portal queued; only when no SMTP server is configured.
+/// The newest emails the portal queued, for signed-in support staff, when the development
+/// mailbox is switched on (`DEV_MAILBOX=true`). To anyone else, and when it is off, it does not
+/// exist: the answer is the same as for any unknown page.
 #[server(endpoint = "dev/mailbox")]
 pub async fn dev_mailbox() -> Result<Vec<MailboxEmail>, AppError> {
     let state = crate::server::state()?;
-    if state.config.smtp_url.is_some() {
-        return Err(AppError::NotFound("The development mailbox".into()));
+    let missing = || AppError::NotFound("That page".into());
+    if !state.config.dev_mailbox {
+        return Err(missing());
+    }
+    if crate::server::auth::staff(&state).await?.is_none() {
+        return Err(missing());
     }
     Ok(crate::store::members::outbox(&state.db, 50)
         .await?

@@ -45,8 +45,11 @@ pub struct Config {
     pub stripe: StripeConfig,
     /// How long a sign-in lasts, in seconds.
     pub session_ttl_secs: i64,
-    /// Where email goes; with none, emails stay in the outbox and show at `/dev/mailbox`.
+    /// Where email goes; with none, emails stay in the outbox.
     pub smtp_url: Option<String>,
+    /// Whether support staff may read the email outbox at `/dev/mailbox` (`DEV_MAILBOX=true`);
+    /// off unless asked for, and never with a live Stripe key.
+    pub dev_mailbox: bool,
     /// Days between a failed renewal payment and each retry (`DUNNING_RETRY_DAYS`, default 3,5,7).
     pub dunning: crate::domain::RetrySchedule,
     /// Seconds between background bill runs; 0 turns them off (`BILL_RUN_INTERVAL_SECS`).
@@ -88,6 +91,7 @@ impl std::fmt::Debug for Config {
             .field("stripe", &self.stripe)
             .field("session_ttl_secs", &self.session_ttl_secs)
             .field("smtp_url", &self.smtp_url.as_deref().map(super::redact))
+            .field("dev_mailbox", &self.dev_mailbox)
             .field("dunning", &self.dunning)
             .field("bill_run_interval_secs", &self.bill_run_interval_secs)
             .field("job_lease_secs", &self.job_lease_secs)
@@ -240,6 +244,28 @@ impl Config {
             }
         };
 
+        let dev_mailbox = match get("DEV_MAILBOX").as_deref().map(str::trim) {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "DEV_MAILBOX",
+                    problem: format!("{other:?} is not a switch; use true or false"),
+                })
+            }
+        };
+        if dev_mailbox
+            && stripe
+                .secret_key
+                .as_deref()
+                .is_some_and(|k| k.starts_with("sk_live_") || k.starts_with("rk_live_"))
+        {
+            return Err(ConfigError {
+                variable: "DEV_MAILBOX",
+                problem: "cannot be on with a live Stripe key: the development mailbox shows every customer's email; unset DEV_MAILBOX".into(),
+            });
+        }
+
         Ok(Config {
             database_url,
             listen_addr,
@@ -249,6 +275,7 @@ impl Config {
             stripe,
             session_ttl_secs,
             smtp_url: get("SMTP_URL"),
+            dev_mailbox,
             dunning,
             bill_run_interval_secs,
             job_lease_secs,
@@ -299,12 +326,33 @@ mod tests {
             ("JOB_LEASE_SECS", "0"),
             ("APPROVAL_THRESHOLD_MINOR", "-5"),
             ("STRIPE_SECRET_KEY", "pk_test_123"),
+            ("DEV_MAILBOX", "yes"),
         ];
         for (variable, value) in cases {
             let err = config(&[(variable, value)]).unwrap_err();
             assert_eq!(err.variable, variable, "{value}");
             assert!(err.to_string().starts_with(variable));
         }
+    }
+
+    #[test]
+    fn the_mailbox_is_off_unless_asked_for_and_never_with_a_live_key() {
+        assert!(!config(&[]).unwrap().dev_mailbox);
+        assert!(config(&[("DEV_MAILBOX", "true")]).unwrap().dev_mailbox);
+        let test_key = config(&[
+            ("DEV_MAILBOX", "true"),
+            ("STRIPE_SECRET_KEY", "sk_test_abc"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+        ]);
+        assert!(test_key.unwrap().dev_mailbox);
+        let live = config(&[
+            ("DEV_MAILBOX", "true"),
+            ("STRIPE_SECRET_KEY", "sk_live_abc"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+        ])
+        .unwrap_err();
+        assert_eq!(live.variable, "DEV_MAILBOX");
+        assert!(!live.to_string().contains('\n'));
     }
 
     #[test]

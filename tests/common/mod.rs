@@ -150,18 +150,34 @@ pub const PASSWORD: &str = "correct horse battery";
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// Spawns the app with these environment variables on top of the tests' defaults.
+    pub async fn spawn_with(backend: Backend, vars: &[(&str, &str)]) -> Option<TestApp> {
         let database = TestDatabase::create(backend).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let url = database.url.clone();
-        let config = Config::from_lookup(|name| match name {
-            "DATABASE_URL" => Some(url.clone()),
-            "LISTEN_ADDR" => Some(addr.to_string()),
-            // Tests run bill runs themselves, at the times they choose.
-            "BILL_RUN_INTERVAL_SECS" => Some("0".to_string()),
-            _ => None,
+        let overrides: std::collections::HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let config = Config::from_lookup(|name| {
+            if let Some(value) = overrides.get(name) {
+                return Some(value.clone());
+            }
+            match name {
+                "DATABASE_URL" => Some(url.clone()),
+                "LISTEN_ADDR" => Some(addr.to_string()),
+                // Tests run bill runs themselves, at the times they choose.
+                "BILL_RUN_INTERVAL_SECS" => Some("0".to_string()),
+                // The tests read the emails the portal queues, as support staff.
+                "DEV_MAILBOX" => Some("true".to_string()),
+                _ => None,
+            }
         })
         .expect("test config");
         let clock = TestClock::at(Utc.with_ymd_and_hms(2026, 1, 15, 12, 0, 0).unwrap());
@@ -282,6 +298,37 @@ impl TestApp {
             .expect("GET redirect target");
         let status = page.status();
         (status, page.text().await.expect("body"))
+    }
+
+    /// A browser signed in to the support console as `email` (a demo staff account, so the
+    /// demo seed must have run).
+    pub async fn staff(&self, email: &str) -> Client {
+        let browser = TestApp::browser();
+        let response = self
+            .submit_form(
+                &browser,
+                "/support/sign-in",
+                "/api/support/sign-in",
+                &[
+                    ("email", email),
+                    ("password", billing_portal::store::seed::DEMO_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(
+            location(&response).as_deref(),
+            Some("/support"),
+            "{email} signs in to the console"
+        );
+        browser
+    }
+
+    /// The development mailbox's page, read by a support agent.
+    pub async fn mailbox(&self) -> String {
+        let agent = self.staff("agent@demo.test").await;
+        let page = self.get_with(&agent, "/dev/mailbox").await;
+        assert_eq!(page.status(), StatusCode::OK);
+        page.text().await.expect("mailbox")
     }
 
     pub async fn count(&self, table: &str) -> i64 {

@@ -4,7 +4,7 @@ use crate::api::members::{
 };
 use crate::api::subscription::{load_plan_page, preview};
 use crate::api::AppError;
-use crate::ui::components::{AuthCard, Field, FormError, PortalLayout, SubmitButton};
+use crate::ui::components::{AuthCard, Field, FormError, NotFound, PortalLayout, SubmitButton};
 use crate::ui::portal::format_date;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -212,20 +212,22 @@ pub fn InvitationPage() -> impl IntoView {
     }
 }
 
-/// `/dev/mailbox`: the emails the portal queued, when no SMTP server is configured.
+/// `/dev/mailbox`: the emails the portal queued, for support staff when the development mailbox
+/// is on; for everyone else it is a page that does not exist.
 #[component]
 pub fn DevMailboxPage() -> impl IntoView {
     let emails = Resource::new(|| (), |_| dev_mailbox());
     view! {
-        <Title text="Development mailbox"/>
-        <PortalLayout>
-            <h1 class="text-2xl font-semibold">"Development mailbox"</h1>
-            <p class="mt-1 text-sm text-slate-600">"No SMTP server is configured, so emails stay here."</p>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match emails.await {
-                        Err(e) => view! { <p role="alert" class="mt-4 text-red-700">{e.to_string()}</p> }.into_any(),
-                        Ok(list) => view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match emails.await {
+                    Err(AppError::NotFound(_)) => view! { <NotFound/> }.into_any(),
+                    Err(e) => view! { <PortalLayout><p role="alert" class="mt-4 text-red-700">{e.to_string()}</p></PortalLayout> }.into_any(),
+                    Ok(list) => view! {
+                        <Title text="Development mailbox"/>
+                        <PortalLayout>
+                            <h1 class="text-2xl font-semibold">"Development mailbox"</h1>
+                            <p class="mt-1 text-sm text-slate-600">"Emails the portal queued, newest first. Shown to support staff because DEV_MAILBOX is on."</p>
                             <ul class="mt-6 space-y-4" data-testid="mailbox">
                                 {list.into_iter().map(|m| view! {
                                     <li class="rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
@@ -235,11 +237,11 @@ pub fn DevMailboxPage() -> impl IntoView {
                                     </li>
                                 }).collect_view()}
                             </ul>
-                        }.into_any(),
-                    }
-                })}
-            </Suspense>
-        </PortalLayout>
+                        </PortalLayout>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 
