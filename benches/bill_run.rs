@@ -95,9 +95,10 @@ async fn main() {
         .await
         .unwrap();
     let base = stripe.base_url.clone();
+    let secret = stripe.secret.clone();
     let config = Config::from_lookup(|name| match name {
         "DATABASE_URL" => Some(url.clone()),
-        "STRIPE_SECRET_KEY" => Some("sk_test_bench".into()),
+        "STRIPE_SECRET_KEY" => Some(secret.clone()),
         "STRIPE_WEBHOOK_SECRET" => Some("whsec_bench".into()),
         "STRIPE_API_BASE" => Some(base.clone()),
         "BILL_RUN_INTERVAL_SECS" => Some("0".into()),
@@ -114,7 +115,7 @@ async fn main() {
         .iter()
         .enumerate()
     {
-        billing_portal::store::catalog::upsert_plan(&state.db, plan, order as i64)
+        billing_portal::store::catalog::upsert_plan(&state.db, plan, order as i64, state.now())
             .await
             .unwrap();
     }
@@ -128,6 +129,7 @@ async fn main() {
         let count = (n - fixtures.len()).min(20_000);
         let batch: Vec<serde_json::Value> = http
             .post(format!("{base}/_emulator/fixtures/customers"))
+            .bearer_auth(&secret)
             .json(&serde_json::json!({ "count": count, "card": "4242424242424242" }))
             .send()
             .await

@@ -66,6 +66,7 @@ async fn main() {
         "DATABASE_URL" => Some(url.clone()),
         "BILL_RUN_INTERVAL_SECS" => Some("0".into()),
         "LISTEN_ADDR" => Some("127.0.0.1:0".into()),
+        "STRIPE_MODE" => Some("emulator".into()),
         _ => None,
     })
     .unwrap();
@@ -77,7 +78,7 @@ async fn main() {
         .iter()
         .enumerate()
     {
-        billing_portal::store::catalog::upsert_plan(&state.db, plan, order as i64)
+        billing_portal::store::catalog::upsert_plan(&state.db, plan, order as i64, state.now())
             .await
             .unwrap();
     }
@@ -100,9 +101,15 @@ async fn main() {
         }
         q.execute(&state.db.pool).await.unwrap();
     }
-    let (_, key) = billing_portal::store::usage::create_key(&state.db, None, "bench", "bench", now)
-        .await
-        .unwrap();
+    let (_, key) = billing_portal::store::usage::create_key(
+        &state.db,
+        None,
+        "bench",
+        &billing_portal::store::audit::Actor::cli(),
+        now,
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(server::serve(listener, state.clone()));

@@ -4,7 +4,7 @@ use crate::ui::components::NotFound;
 use crate::ui::portal::{
     BillingPage, CheckoutSuccessPage, DevMailboxPage, HomePage, InvitationPage, InvoicePage,
     InvoicesPage, MembersPage, PaymentMethodsPage, PlanChangePage, PricingPage, SignInPage,
-    SignUpPage, UsagePage,
+    SignUpConfirmPage, SignUpPage, SignUpSentPage, UsagePage,
 };
 use crate::ui::support::{
     ApprovalsPage, AuditPage, ConfirmPage, CustomerPage, SupportHome, SupportSignInPage,
@@ -47,6 +47,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                 <Route path=path!("/pricing") view=PricingPage ssr=SsrMode::Async/>
                 <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
+                <Route path=path!("/sign-up/sent") view=SignUpSentPage ssr=SsrMode::Async/>
+                <Route path=path!("/sign-up/confirm/:token") view=SignUpConfirmPage ssr=SsrMode::Async/>
                 <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/billing") view=BillingPage ssr=SsrMode::Async/>
                 <Route path=path!("/billing/plan") view=PlanChangePage ssr=SsrMode::Async/>

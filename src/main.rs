@@ -25,10 +25,17 @@ enum Command {
     Migrate,
     /// Load the demo catalog and demo accounts (idempotent).
     SeedDemo,
-    /// Run the built-in Stripe emulator alone (no database needed).
+    /// Run the built-in Stripe emulator alone (no database or other configuration needed). It
+    /// prints its address and the secret key its APIs accept.
     StripeEmulator {
         #[arg(long, default_value_t = 12111)]
         port: u16,
+        /// The address to listen on; loopback unless told otherwise.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+        /// The sk_test_ key it accepts; a random one when not given.
+        #[arg(long, env = "STRIPE_EMULATOR_SECRET", hide_env_values = true)]
+        secret: Option<String>,
         /// Deliver signed webhooks here, e.g. http://127.0.0.1:3000/webhooks/stripe
         #[arg(long)]
         webhook_url: Option<String>,
@@ -58,7 +65,14 @@ enum Command {
         #[command(subcommand)]
         action: ApiKeyAction,
     },
-    /// Create a support staff account.
+    /// Give a staff member a new second-factor secret (a lost phone, a new app); prints it and its
+    /// otpauth:// URL. Codes of the old secret stop working.
+    StaffMfa {
+        #[arg(long)]
+        email: String,
+    },
+    /// Create a support staff account; prints the secret of its second factor (and its otpauth://
+    /// URL) to enrol in an authenticator app.
     CreateStaff {
         #[arg(long)]
         email: String,
@@ -90,8 +104,17 @@ enum ApiKeyAction {
 
 #[derive(Subcommand)]
 enum AuditAction {
-    /// Recompute every entry's hash; exits 1 at the first entry that does not match.
-    Verify,
+    /// Recompute every entry's hash and check every checkpoint; exits 1 at the first entry that
+    /// does not match.
+    Verify {
+        /// Only from the last checkpoint on: its entry must still be there with the same hash,
+        /// and every later entry must chain from it (catches entries removed from the end).
+        #[arg(long)]
+        since_checkpoint: bool,
+    },
+    /// Record the chain's head (sequence number and hash) as a checkpoint, and print it. Keep
+    /// the printed line somewhere the database's administrators cannot change.
+    Checkpoint,
 }
 
 #[derive(Subcommand)]
@@ -164,6 +187,23 @@ fn progress_bar(total: u64) -> impl Fn(&billing_portal::jobs::RunSummary) + Send
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::StripeEmulator {
+        port,
+        host,
+        secret,
+        webhook_url,
+        webhook_secret,
+    }) = cli.command
+    {
+        telemetry::init(telemetry_format());
+        return match run_emulator((host, port).into(), secret, webhook_url, webhook_secret).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("billing-portal: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {
@@ -172,20 +212,6 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_format);
-    if let Some(Command::StripeEmulator {
-        port,
-        webhook_url,
-        webhook_secret,
-    }) = cli.command
-    {
-        return match run_emulator(port, webhook_url, webhook_secret).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("billing-portal: {message}");
-                ExitCode::FAILURE
-            }
-        };
-    }
     match run(cli.command.unwrap_or(Command::Serve), config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -195,8 +221,17 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The log format for the emulator alone, which reads no other configuration.
+fn telemetry_format() -> billing_portal::server::config::LogFormat {
+    match std::env::var("LOG_FORMAT").as_deref() {
+        Ok("json") => billing_portal::server::config::LogFormat::Json,
+        _ => billing_portal::server::config::LogFormat::Pretty,
+    }
+}
+
 async fn run_emulator(
-    port: u16,
+    addr: std::net::SocketAddr,
+    secret: Option<String>,
     webhook_url: Option<String>,
     webhook_secret: Option<String>,
 ) -> Result<(), String> {
@@ -208,21 +243,27 @@ async fn run_emulator(
         }
         _ => Vec::new(),
     };
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+    if let Some(secret) = &secret {
+        if !secret.starts_with("sk_test_") || secret.len() < 24 {
+            return Err("--secret: use sk_test_ followed by at least 16 random characters".into());
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("--port {port}: cannot listen: {e}"))?;
+        .map_err(|e| format!("--host/--port {addr}: cannot listen: {e}"))?;
     let handle = emulator::start(
         listener,
         EmulatorConfig {
             webhook_endpoints,
+            secret,
             ..EmulatorConfig::default()
         },
     )
     .await
     .map_err(|e| e.to_string())?;
     println!(
-        "Stripe emulator at {} (any sk_test_ key; Ctrl-C to stop)",
-        handle.base_url
+        "Stripe emulator at {} with secret key {} (Ctrl-C to stop)",
+        handle.base_url, handle.secret
     );
     let _ = tokio::signal::ctrl_c().await;
     handle.shutdown();
@@ -250,6 +291,9 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::SeedDemo => {
+            if state.config.stripe.is_live() {
+                return Err("seed-demo is refused with a live Stripe key: the demo accounts have a published password".into());
+            }
             let summary = billing_portal::store::seed::seed_demo(&state)
                 .await
                 .map_err(|e| format!("seeding failed: {e}"))?;
@@ -291,10 +335,8 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         Command::ApiKey {
             action: ApiKeyAction::Create { name, server, org },
         } => {
-            let name = name.trim();
-            if name.is_empty() {
-                return Err("--name must not be empty".into());
-            }
+            let name = cli_text("--name", &name, 60)?;
+            let name = name.as_str();
             let org = match org {
                 Some(org) if !server => Some(org_of(&state, &org).await?),
                 _ => None,
@@ -303,7 +345,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 &state.db,
                 org.as_deref(),
                 name,
-                "cli",
+                &billing_portal::store::audit::Actor::cli(),
                 state.now(),
             )
             .await
@@ -321,12 +363,34 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Audit {
-            action: AuditAction::Verify,
+            action: AuditAction::Checkpoint,
         } => {
-            use billing_portal::store::audit::{verify, Verification};
-            match verify(&state.db).await.map_err(|e| e.to_string())? {
+            let checkpoint =
+                billing_portal::store::audit::checkpoint(&state.db, "cli", state.now())
+                    .await
+                    .map_err(|e| e.to_string())?;
+            println!(
+                "checkpoint {} at entry {} hash {}",
+                checkpoint.id, checkpoint.head_seq, checkpoint.head_hash
+            );
+            Ok(())
+        }
+        Command::Audit {
+            action: AuditAction::Verify { since_checkpoint },
+        } => {
+            use billing_portal::store::audit::{verify, verify_since_checkpoint, Verification};
+            let result = if since_checkpoint {
+                verify_since_checkpoint(&state.db).await
+            } else {
+                verify(&state.db).await
+            };
+            match result.map_err(|e| e.to_string())? {
                 Verification::Intact { entries } => {
-                    println!("audit log intact: {entries} entries, every hash matches");
+                    if since_checkpoint {
+                        println!("audit log intact since the last checkpoint: {entries} later entries, every hash matches");
+                    } else {
+                        println!("audit log intact: {entries} entries, every hash matches, every checkpoint holds");
+                    }
                     Ok(())
                 }
                 Verification::Broken { seq, problem } => {
@@ -345,21 +409,21 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let role = StaffRole::parse(&role).ok_or_else(|| {
                 format!("--role {role:?} is not a staff role; use agent, billing_admin or approver")
             })?;
-            let name = name.trim();
-            if name.is_empty() {
-                return Err("--name must not be empty".into());
-            }
+            let name = cli_text("--name", &name, 100)?;
             billing_portal::api::auth::check_new_password(&password, &email)
                 .map_err(|e| e.to_string())?;
             let hash = server::auth::hash_password(password)
                 .await
                 .map_err(|e| e.to_string())?;
+            let secret = server::mfa::new_secret();
             let id = billing_portal::store::staff::create(
                 &state.db,
                 &email,
-                name,
+                &name,
                 role,
                 &hash,
+                &secret,
+                &billing_portal::store::audit::Actor::cli(),
                 state.now(),
             )
             .await
@@ -369,9 +433,47 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 email.as_str(),
                 role.as_str()
             );
+            print_enrolment(&secret, email.as_str());
+            Ok(())
+        }
+        Command::StaffMfa { email } => {
+            let email = Email::parse(&email).map_err(|e| e.to_string())?;
+            let secret = server::mfa::new_secret();
+            let found = billing_portal::store::staff::set_totp_secret(
+                &state.db,
+                &email,
+                &secret,
+                &billing_portal::store::audit::Actor::cli(),
+                state.now(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            if !found {
+                return Err(format!(
+                    "--email {}: there is no staff account with this email",
+                    email.as_str()
+                ));
+            }
+            println!("new second factor for <{}>", email.as_str());
+            print_enrolment(&secret, email.as_str());
             Ok(())
         }
     }
+}
+
+/// Prints a second factor's secret and its otpauth:// URL for an authenticator app.
+fn print_enrolment(secret: &str, email: &str) {
+    println!("authenticator secret: {secret}");
+    if let Some(url) = server::mfa::otpauth_url(secret, email) {
+        println!("otpauth URL: {url}");
+    }
+    println!("Add it to an authenticator app now: the console asks for its code at every sign-in.");
+}
+
+/// A one-line name given on the command line, checked like the same text in the portal.
+fn cli_text(flag: &str, raw: &str, max: usize) -> Result<String, String> {
+    billing_portal::domain::text::clean(raw, max, billing_portal::domain::text::Lines::One, false)
+        .map_err(|problem| billing_portal::domain::text::explain(flag, problem))
 }
 
 /// An organisation id from `--org`: the id itself, or a member's email (their first
@@ -396,16 +498,15 @@ async fn org_of(state: &server::AppState, org: &str) -> Result<String, String> {
 
 async fn test_clock(state: &server::AppState, action: TestClockAction) -> Result<(), String> {
     use billing_portal::store::test_clocks;
+    billing_portal::jobs::test_clock::refuse_when_live(state)?;
     match action {
         TestClockAction::Create { name, at } => {
             let at = match at {
                 Some(text) => parse_time("--at", &text)?,
                 None => state.now(),
             };
-            if name.trim().is_empty() {
-                return Err("--name must not be empty".into());
-            }
-            let id = test_clocks::create(&state.db, name.trim(), at, state.now())
+            let name = cli_text("--name", &name, 100)?;
+            let id = test_clocks::create(&state.db, &name, at, state.now())
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{id}");
@@ -417,7 +518,7 @@ async fn test_clock(state: &server::AppState, action: TestClockAction) -> Result
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("--clock {clock}: there is no such test clock"))?;
             let org = org_of(state, &org).await?;
-            if !test_clocks::attach(&state.db, &org, &clock)
+            if !test_clocks::attach(&state.db, &org, &clock, state.now())
                 .await
                 .map_err(|e| e.to_string())?
             {

@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 on_both_databases!(
     sign_up_creates_an_organisation_with_its_owner_signed_in,
     sign_up_problems_are_shown_on_the_form_and_nothing_is_created,
+    sign_up_does_not_tell_who_has_an_account,
     sign_in_checks_the_password_and_rotates_the_session,
     sign_out_ends_the_session,
     sessions_expire,
@@ -71,19 +72,7 @@ async fn sign_up_problems_are_shown_on_the_form_and_nothing_is_created(app: Test
     let first = TestApp::browser();
     app.sign_up(&first, "ada@example.com", "Engines").await;
 
-    let cases: [(&str, &str, &str, &str); 6] = [
-        (
-            "ada@example.com",
-            PASSWORD,
-            "Another org",
-            "An account with this email already exists",
-        ),
-        (
-            "  ADA@example.com ",
-            PASSWORD,
-            "Another org",
-            "An account with this email already exists",
-        ),
+    let cases: [(&str, &str, &str, &str); 7] = [
         (
             "grace@example.com",
             "short",
@@ -102,6 +91,24 @@ async fn sign_up_problems_are_shown_on_the_form_and_nothing_is_created(app: Test
             PASSWORD,
             "   ",
             "Enter your organisation",
+        ),
+        (
+            "grace@example.com",
+            PASSWORD,
+            "Navy\r\nBcc: all@example.com",
+            "The organisation name contains a control character",
+        ),
+        (
+            "grace@example.com",
+            PASSWORD,
+            "Navy\u{202e}ecnaniF",
+            "The organisation name contains an invisible text-direction character",
+        ),
+        (
+            "grace@example.com\0",
+            PASSWORD,
+            "Navy",
+            "The email address contains a control character",
         ),
     ];
     for (email, password, org, message) in cases {
@@ -131,6 +138,150 @@ async fn sign_up_problems_are_shown_on_the_form_and_nothing_is_created(app: Test
     assert_eq!(app.count("users").await, 1);
     assert_eq!(app.count("organizations").await, 1);
     assert_eq!(app.count("memberships").await, 1);
+    assert_eq!(
+        app.count("signups").await,
+        1,
+        "only the first sign-up was recorded"
+    );
+}
+
+/// Signing up with an address that has an account answers exactly like a new sign-up; only the
+/// address's owner learns the difference, by email.
+async fn sign_up_does_not_tell_who_has_an_account(app: TestApp) {
+    let first = TestApp::browser();
+    app.sign_up(&first, "ada@example.com", "Engines").await;
+    let answer = |email: &'static str| {
+        let app = &app;
+        async move {
+            let browser = TestApp::browser();
+            let response = app
+                .submit_form(
+                    &browser,
+                    "/sign-up",
+                    "/api/auth/sign-up",
+                    &[
+                        ("email", email),
+                        ("password", PASSWORD),
+                        ("org_name", "Another"),
+                    ],
+                )
+                .await;
+            let status = response.status();
+            let location = location(&response);
+            let cookie = set_cookie(response.headers(), "bp_session");
+            let (page_status, page) = app.follow(&browser, response).await;
+            (status, location, cookie, page_status, page)
+        }
+    };
+    let taken = answer("ADA@example.com").await;
+    let new = answer("grace@example.com").await;
+    assert_eq!(taken.0, new.0);
+    assert_eq!(taken.1.as_deref(), Some("/sign-up/sent"));
+    assert_eq!(taken.1, new.1);
+    assert!(
+        taken.2.is_none() && new.2.is_none(),
+        "nobody is signed in yet"
+    );
+    assert_eq!(taken.3, new.3);
+    // The same page either way (each carries its own script nonce).
+    let without_nonces = |html: &str| -> String {
+        html.split('"')
+            .enumerate()
+            .map(|(i, part)| {
+                if i % 2 == 1 && part.len() == 22 && !part.contains(' ') {
+                    "N"
+                } else {
+                    part
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\"")
+    };
+    assert_eq!(
+        without_nonces(&taken.4),
+        without_nonces(&new.4),
+        "the same page either way"
+    );
+    assert!(new.4.contains("Check your email"));
+
+    // The owner of the taken address is told by email; the new address gets its link.
+    let told: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM email_outbox WHERE to_address = 'ada@example.com' AND subject LIKE '%already have%'",
+    )
+    .fetch_one(&app.db().pool)
+    .await
+    .unwrap();
+    assert_eq!(told, 1);
+    let link = app
+        .emailed_link("grace@example.com", "/sign-up/confirm/")
+        .await
+        .expect("a confirmation link");
+    assert_eq!(
+        app.count("users").await,
+        1,
+        "nothing exists before the link is used"
+    );
+
+    // The link's page names what it creates; the button creates it, once.
+    let grace = TestApp::browser();
+    let page = app.get_with(&grace, &link).await.text().await.unwrap();
+    assert!(
+        page.contains("Create the account grace@example.com and its organisation Another."),
+        "{page}"
+    );
+    let token = link.rsplit('/').next().unwrap();
+    let confirmed = app
+        .submit_form(
+            &grace,
+            &link,
+            "/api/auth/sign-up/confirm",
+            &[("token", token)],
+        )
+        .await;
+    assert_eq!(location(&confirmed).as_deref(), Some("/billing"));
+    assert!(set_cookie(confirmed.headers(), "bp_session").is_some());
+    let again = app
+        .submit_form(
+            &TestApp::browser(),
+            &link,
+            "/api/auth/sign-up/confirm",
+            &[("token", token)],
+        )
+        .await;
+    let (_, html) = app.follow(&TestApp::browser(), again).await;
+    assert!(html.contains("That sign-up link was not found."), "{html}");
+    assert_eq!(app.count("users").await, 2);
+    assert_eq!(app.count("organizations").await, 2);
+
+    // A link older than a day no longer works.
+    let late = TestApp::browser();
+    app.submit_form(
+        &late,
+        "/sign-up",
+        "/api/auth/sign-up",
+        &[
+            ("email", "late@example.com"),
+            ("password", PASSWORD),
+            ("org_name", "Late"),
+        ],
+    )
+    .await;
+    let link = app
+        .emailed_link("late@example.com", "/sign-up/confirm/")
+        .await
+        .unwrap();
+    app.clock.advance_secs(25 * 3600);
+    let token = link.rsplit('/').next().unwrap();
+    let expired = app
+        .submit_form(
+            &late,
+            &link,
+            "/api/auth/sign-up/confirm",
+            &[("token", token)],
+        )
+        .await;
+    assert!(set_cookie(expired.headers(), "bp_session").is_none());
+    assert_eq!(app.count("users").await, 2);
 }
 
 async fn sign_in_checks_the_password_and_rotates_the_session(app: TestApp) {
@@ -332,7 +483,7 @@ async fn writes_from_another_origin_are_refused(app: TestApp) {
     // A browser that sends only a same-origin Referer is let through.
     let referer_only = post(None, Some(app.url("/sign-up")), None).await.unwrap();
     assert_ne!(referer_only.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.count("users").await, 1);
+    assert_eq!(app.count("signups").await, 1);
     // Server functions answer POST only; a GET changes nothing.
     let get = app
         .client
@@ -356,7 +507,7 @@ async fn hydrated_calls_get_json_errors_and_redirect_headers(app: TestApp) {
     let body = response.text().await.unwrap();
     assert!(body.contains("is not an email address"), "{body}");
 
-    let ok = app
+    let asked = app
         .call(
             &browser,
             "/api/auth/sign-up",
@@ -365,6 +516,20 @@ async fn hydrated_calls_get_json_errors_and_redirect_headers(app: TestApp) {
                 ("password", PASSWORD),
                 ("org_name", "Engines"),
             ],
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::OK);
+    assert!(set_cookie(asked.headers(), "bp_session").is_none());
+    assert_eq!(location(&asked).as_deref(), Some("/sign-up/sent"));
+    let link = app
+        .emailed_link("ada@example.com", "/sign-up/confirm/")
+        .await
+        .unwrap();
+    let ok = app
+        .call(
+            &browser,
+            "/api/auth/sign-up/confirm",
+            &[("token", link.rsplit('/').next().unwrap())],
         )
         .await;
     assert_eq!(ok.status(), StatusCode::OK);
@@ -394,9 +559,20 @@ async fn staff_and_customers_are_separate_principals(app: TestApp) {
         .await
         .unwrap();
     let email = Email::parse("agent@support.test").unwrap();
-    billing_portal::store::staff::create(app.db(), &email, "Sam Agent", StaffRole::Agent, &hash, 0)
-        .await
-        .unwrap();
+    let secret = billing_portal::server::mfa::new_secret();
+    billing_portal::store::staff::create(
+        app.db(),
+        &email,
+        "Sam Agent",
+        StaffRole::Agent,
+        &hash,
+        &secret,
+        &billing_portal::store::audit::Actor::cli(),
+        0,
+    )
+    .await
+    .unwrap();
+    let code = billing_portal::server::mfa::code_at(&secret, app.state.now()).unwrap();
 
     // A staff account cannot sign in to the customer portal, nor a customer to the console.
     let staff = TestApp::browser();
@@ -413,10 +589,33 @@ async fn staff_and_customers_are_separate_principals(app: TestApp) {
             &staff,
             "/support/sign-in",
             "/api/support/sign-in",
-            &[("email", "ada@example.com"), ("password", PASSWORD)],
+            &[
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+                ("code", &code),
+            ],
         )
         .await;
     assert!(set_cookie(wrong.headers(), "bp_staff").is_none());
+    // The right password without the second factor's code does not sign in either.
+    let no_code = app
+        .submit_form(
+            &staff,
+            "/support/sign-in",
+            "/api/support/sign-in",
+            &[
+                ("email", "agent@support.test"),
+                ("password", "staff password 2026"),
+                ("code", "000000"),
+            ],
+        )
+        .await;
+    assert!(set_cookie(no_code.headers(), "bp_staff").is_none());
+    let (_, html) = app.follow(&staff, no_code).await;
+    assert!(
+        html.contains("That email, password and code do not match a staff account."),
+        "{html}"
+    );
 
     let ok = app
         .submit_form(
@@ -426,6 +625,7 @@ async fn staff_and_customers_are_separate_principals(app: TestApp) {
             &[
                 ("email", "agent@support.test"),
                 ("password", "staff password 2026"),
+                ("code", &code),
             ],
         )
         .await;
@@ -438,6 +638,40 @@ async fn staff_and_customers_are_separate_principals(app: TestApp) {
         StatusCode::FOUND,
         "a staff session is not a customer"
     );
+
+    // A code works once: signing in again with it, even with the password, is refused.
+    let replay = TestApp::browser();
+    let again = app
+        .submit_form(
+            &replay,
+            "/support/sign-in",
+            "/api/support/sign-in",
+            &[
+                ("email", "agent@support.test"),
+                ("password", "staff password 2026"),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert!(set_cookie(again.headers(), "bp_staff").is_none());
+    let (_, html) = app.follow(&replay, again).await;
+    assert!(html.contains("That code was used already."), "{html}");
+    // The next code does.
+    app.clock.advance_secs(30);
+    let next = billing_portal::server::mfa::code_at(&secret, app.state.now()).unwrap();
+    let ok = app
+        .submit_form(
+            &replay,
+            "/support/sign-in",
+            "/api/support/sign-in",
+            &[
+                ("email", "agent@support.test"),
+                ("password", "staff password 2026"),
+                ("code", &next),
+            ],
+        )
+        .await;
+    assert_eq!(location(&ok).as_deref(), Some("/support"));
 }
 
 async fn health_and_readiness_answer(app: TestApp) {

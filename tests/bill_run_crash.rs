@@ -22,7 +22,7 @@ fn bill_run(app: &TestApp) -> Command {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", &app.state.config.database_url)
         // The same Stripe (the test's emulator) the subscriptions were paid through.
-        .env("STRIPE_SECRET_KEY", "sk_test_bill_run")
+        .env("STRIPE_SECRET_KEY", app.emulator_secret())
         .env("STRIPE_WEBHOOK_SECRET", "whsec_bill_run")
         .env("STRIPE_API_BASE", app.emulator())
         .env("JOB_LEASE_SECS", "1")
@@ -148,14 +148,7 @@ async fn a_killed_bill_run_is_finished_by_the_next_without_double_charges(app: T
     // the process died was replayed under the same key, not made again.
     let payments: i64 = app.count("payments").await;
     assert_eq!(payments, ORGS as i64 + total);
-    let events: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/_emulator/events", app.emulator()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events: serde_json::Value = app.emulator_get("/_emulator/events").await;
     let list = events["data"]
         .as_array()
         .or_else(|| events.as_array())

@@ -133,12 +133,7 @@ async fn duplicated_and_resent_webhooks_change_nothing(app: TestApp) {
     complete(&app, &session.unwrap(), "4242424242424242").await;
     app.eventually_count("subscriptions", 1).await;
 
-    let events: serde_json::Value = reqwest::get(format!("{}/_emulator/events", app.emulator()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events: serde_json::Value = app.emulator_get("/_emulator/events").await;
     for event in events["data"].as_array().unwrap() {
         let id = event["id"].as_str().unwrap();
         app.emulator_control(&format!("/_emulator/events/{id}/resend"), json!({}))
@@ -175,13 +170,7 @@ async fn paying_twice_keeps_one_subscription_and_refunds_the_second(app: TestApp
     );
     let mut refunded = false;
     for _ in 0..100 {
-        let events: serde_json::Value =
-            reqwest::get(format!("{}/_emulator/events", app.emulator()))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+        let events: serde_json::Value = app.emulator_get("/_emulator/events").await;
         refunded = events["data"]
             .as_array()
             .unwrap()

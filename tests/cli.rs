@@ -10,7 +10,8 @@ fn billing_portal(database_url: &str) -> Command {
     command
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", database_url);
+        .env("DATABASE_URL", database_url)
+        .env("STRIPE_MODE", "emulator");
     command
 }
 
@@ -34,6 +35,38 @@ async fn a_bad_setting_stops_start_up_naming_the_variable() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("DATABASE_URL"));
+
+    // A deployment without a Stripe key does not quietly take payments on the emulator.
+    let out = billing_portal("sqlite::memory:")
+        .env_remove("STRIPE_MODE")
+        .env("PUBLIC_BASE_URL", "https://billing.example.com")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("STRIPE_SECRET_KEY: is not set") && stderr.contains("STRIPE_MODE=emulator"),
+        "{stderr}"
+    );
+
+    // The development mailbox never runs beside a live key.
+    let out = billing_portal("sqlite::memory:")
+        .env_remove("STRIPE_MODE")
+        .env("STRIPE_SECRET_KEY", "sk_live_123")
+        .env("STRIPE_WEBHOOK_SECRET", "whsec_123")
+        .env("DEV_MAILBOX", "true")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("DEV_MAILBOX: cannot be on with a live Stripe key"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -73,6 +106,22 @@ async fn migrate_seed_and_create_staff_work_and_repeat_safely() {
         ]);
         assert!(ok, "{out}");
         assert!(out.contains("<sam@support.test> as approver"), "{out}");
+        // The second factor's secret is printed once, with the URL an authenticator app reads.
+        let secret = out
+            .lines()
+            .find_map(|l| l.strip_prefix("authenticator secret: "))
+            .expect("the secret is printed")
+            .to_string();
+        assert_eq!(secret.len(), 32, "{out}");
+        assert!(out.contains("otpauth://totp/"), "{out}");
+        let (ok, out) = run(&["staff-mfa", "--email", "sam@support.test"]);
+        assert!(ok, "{out}");
+        assert!(
+            !out.contains(&secret),
+            "a new secret replaces the old: {out}"
+        );
+        let (ok, out) = run(&["staff-mfa", "--email", "nobody@support.test"]);
+        assert!(!ok && out.contains("no staff account"), "{out}");
         let (ok, out) = run(&[
             "create-staff",
             "--email",
@@ -125,9 +174,21 @@ async fn the_stripe_emulator_runs_alone() {
         .read_line(&mut line)
         .unwrap();
     assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
-    let customer: serde_json::Value = reqwest::Client::new()
+    let secret = line
+        .split_whitespace()
+        .find(|w| w.starts_with("sk_test_emu_"))
+        .expect("the secret key is printed");
+    let other_key = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{port}/v1/customers"))
         .bearer_auth("sk_test_anything")
+        .form(&[("email", "a@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_key.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let customer: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/v1/customers"))
+        .bearer_auth(secret)
         .form(&[("email", "a@example.com")])
         .send()
         .await
@@ -139,4 +200,41 @@ async fn the_stripe_emulator_runs_alone() {
     child.wait().unwrap();
     assert!(customer["id"].as_str().unwrap().starts_with("cus_"));
     assert_eq!(customer["email"], "a@example.com");
+}
+
+/// With a live key nothing that fakes time or publishes demo passwords runs.
+#[tokio::test]
+async fn a_live_key_refuses_test_clocks_and_the_demo_seed() {
+    let database = common::TestDatabase::create(common::Backend::Sqlite)
+        .await
+        .unwrap();
+    let live = |args: &[&str]| {
+        billing_portal(&database.url)
+            .env_remove("STRIPE_MODE")
+            .env("STRIPE_SECRET_KEY", "sk_live_not_a_real_key")
+            .env("STRIPE_WEBHOOK_SECRET", "whsec_live")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for args in [
+        &["test-clock", "create", "--name", "launch"][..],
+        &["test-clock", "advance", "--clock", "tc_x", "--by", "30d"][..],
+        &["seed-demo"][..],
+    ] {
+        let out = live(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("live Stripe key"), "{args:?}: {stderr}");
+    }
+    let db = billing_portal::store::connect(&database.url).await.unwrap();
+    let clocks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM test_clocks")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!((clocks, users), (0, 0));
 }

@@ -136,7 +136,7 @@ async fn a_changed_figure_is_not_charged(app: TestApp) {
     // An hour passes between preview and confirmation: the server's figure wins.
     app.clock.advance_secs(3600);
     let response = change(&app, &browser, "team_monthly", 5, due, version).await;
-    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(response.status(), StatusCode::CONFLICT);
     let body = response.text().await.unwrap();
     assert!(body.contains("The amount due now is $"), "{body}");
     assert_eq!(subscription(&app).await.0, "pro_monthly");

@@ -81,14 +81,7 @@ async fn subscription(app: &TestApp) -> (String, String, i64, i64) {
 
 /// Emulator events of one type.
 async fn emulator_events(app: &TestApp, kind: &str) -> usize {
-    let events: serde_json::Value = Client::new()
-        .get(format!("{}/_emulator/events", app.emulator()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events: serde_json::Value = app.emulator_get("/_emulator/events").await;
     events["data"]
         .as_array()
         .or_else(|| events.as_array())

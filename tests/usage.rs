@@ -167,10 +167,15 @@ async fn events_are_counted_once_and_rejected_one_by_one(app: TestApp) {
     assert!(revoked.status().is_success());
     let (status, _) = send(&app, &key, json!([minutes(&org, "after-revoke", 1, now)])).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (_, server_key) =
-        billing_portal::store::usage::create_key(app.db(), None, "metering service", "test", now)
-            .await
-            .unwrap();
+    let (_, server_key) = billing_portal::store::usage::create_key(
+        app.db(),
+        None,
+        "metering service",
+        &billing_portal::store::audit::Actor::cli(),
+        now,
+    )
+    .await
+    .unwrap();
     let (_, body) = send(
         &app,
         &server_key,
@@ -248,9 +253,15 @@ async fn each_aggregation_in_the_database_matches_a_hand_table(app: TestApp) {
             .await
             .unwrap();
     }
-    let (_, key) = billing_portal::store::usage::create_key(app.db(), None, "s", "test", now)
-        .await
-        .unwrap();
+    let (_, key) = billing_portal::store::usage::create_key(
+        app.db(),
+        None,
+        "s",
+        &billing_portal::store::audit::Actor::cli(),
+        now,
+    )
+    .await
+    .unwrap();
     let event = |i: i64, quantity: i64, at: i64, properties: Value| {
         json!({"id": format!("j-{i}"), "customer": org, "meter": "jobs", "quantity": quantity,
             "timestamp": now - 1000 + at, "properties": properties})
@@ -400,19 +411,7 @@ async fn usage_is_rated_onto_the_renewal_and_late_events_onto_the_next(app: Test
     assert_eq!(total, 2400, "{lines:?}");
 
     // The console's drill-down lists the events behind the first period's figure.
-    let staff = TestApp::browser();
-    let signed_in = app
-        .submit_form(
-            &staff,
-            "/support/sign-in",
-            "/api/support/sign-in",
-            &[
-                ("email", "agent@demo.test"),
-                ("password", billing_portal::store::seed::DEMO_PASSWORD),
-            ],
-        )
-        .await;
-    assert!(signed_in.status().is_redirection());
+    let staff = app.staff("agent@demo.test").await;
     let (from, until) = (start.to_string(), (start + 31 * 86_400).to_string());
     let drill: Value = app
         .call(
@@ -551,10 +550,15 @@ async fn entitlements_follow_the_plan_the_usage_and_a_hard_cap(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(other.status(), StatusCode::FORBIDDEN);
-    let (_, server_key) =
-        billing_portal::store::usage::create_key(app.db(), None, "s", "test", now)
-            .await
-            .unwrap();
+    let (_, server_key) = billing_portal::store::usage::create_key(
+        app.db(),
+        None,
+        "s",
+        &billing_portal::store::audit::Actor::cli(),
+        now,
+    )
+    .await
+    .unwrap();
     let missing = reqwest::Client::new()
         .get(app.url("/api/v1/customers/org_other/entitlements"))
         .bearer_auth(&server_key)

@@ -3,16 +3,10 @@
 // and cancelling comes back to the pricing page with nothing charged.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, assertNoErrors, launch, newPage, visit, settled, shot, uniqueEmail } from './helpers.mjs';
+import { BASE, assertNoErrors, launch, newPage, visit, settled, shot, uniqueEmail, signUp } from './helpers.mjs';
 
 async function signUpOwner(page, js, tag) {
-  await visit(page, '/sign-up', js);
-  await page.fill('input[name="email"]', uniqueEmail(tag));
-  await page.fill('input[name="password"]', 'correct horse battery');
-  await page.fill('input[name="org_name"]', `Checkout Co ${tag}`);
-  await page.click('main button[type="submit"]');
-  await page.waitForURL(`${BASE}/billing`);
-  await settled(page, js);
+  await signUp(page, js, { email: uniqueEmail(tag), org: `Checkout Co ${tag}` });
 }
 
 async function startProCheckout(page, js, seats) {

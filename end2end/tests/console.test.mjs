@@ -5,16 +5,11 @@
 // the same customer but has no refund form.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, DEMO_PASSWORD, assertNoErrors, launch, newPage, visit, settled, shot, uniqueEmail } from './helpers.mjs';
+import { BASE, DEMO_PASSWORD, assertNoErrors, launch, newPage, visit, settled, shot, uniqueEmail, signUp, staffSignIn } from './helpers.mjs';
 
 async function payingCustomer(browser, js, email) {
   const { context, page } = await newPage(browser, js);
-  await visit(page, '/sign-up', js);
-  await page.fill('input[name="email"]', email);
-  await page.fill('input[name="password"]', 'correct horse battery');
-  await page.fill('input[name="org_name"]', `Console Co ${js ? 'js' : 'nojs'}`);
-  await page.click('main button[type="submit"]');
-  await page.waitForURL(`${BASE}/billing`);
+  await signUp(page, js, { email: email, org: `Console Co ${js ? 'js' : 'nojs'}` });
   await visit(page, '/pricing', js);
   const form = page.locator('[data-testid="checkout-pro"]');
   await form.locator('input[name="seats"]').fill('2');
@@ -41,12 +36,7 @@ async function confirmEffect(page, js, title, result, screenshot) {
 }
 
 async function staffFinds(page, js, staffEmail, customerEmail) {
-  await visit(page, '/support/sign-in', js);
-  await page.fill('input[name="email"]', staffEmail);
-  await page.fill('input[name="password"]', DEMO_PASSWORD);
-  await page.click('main button[type="submit"]');
-  await page.waitForURL(`${BASE}/support`);
-  await settled(page, js);
+  await staffSignIn(page, js, staffEmail);
   if (js) {
     // Results as you type.
     await page.locator('[data-testid="search-input"]').pressSequentially(customerEmail.slice(0, 18));

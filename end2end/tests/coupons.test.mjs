@@ -3,7 +3,7 @@
 // page shows the discount with the periods it has left.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, assertNoErrors, launch, newPage, visit, settled, shot, uniqueEmail } from './helpers.mjs';
+import { BASE, assertNoErrors, launch, newPage, visit, settled, shot, uniqueEmail, signUp } from './helpers.mjs';
 
 async function checkoutWithCode(page, js, code) {
   await visit(page, '/pricing', js);
@@ -20,12 +20,7 @@ for (const js of [true, false]) {
     const browser = await launch();
     try {
       const { page, errors } = await newPage(browser, js);
-      await visit(page, '/sign-up', js);
-      await page.fill('input[name="email"]', uniqueEmail(`coupon-${mode}`));
-      await page.fill('input[name="password"]', 'correct horse battery');
-      await page.fill('input[name="org_name"]', `Coupon Co ${mode}`);
-      await page.click('main button[type="submit"]');
-      await page.waitForURL(`${BASE}/billing`);
+      await signUp(page, js, { email: uniqueEmail(`coupon-${mode}`), org: `Coupon Co ${mode}` });
 
       await checkoutWithCode(page, js, 'nope');
       await page.waitForSelector('[role="alert"]');

@@ -1,10 +1,15 @@
 // Shared browser helpers: Debian's Chromium through playwright-core, one screenshot per page visited.
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const BASE = process.env.BASE_URL ?? 'http://127.0.0.1:3000';
 export const SHOTS = process.env.SCREENSHOT_DIR ?? new URL('../screenshots/', import.meta.url).pathname;
 export const DEMO_PASSWORD = 'demo-billing-2026';
+/** The demo staff accounts' authenticator secret (base32), as the README publishes it. */
+export const DEMO_TOTP_SECRET = 'DEMOSTAFFTOTPSECRETFORTHEPORTAL2';
 mkdirSync(SHOTS, { recursive: true });
 
 export async function launch() {
@@ -57,14 +62,63 @@ export function uniqueEmail(tag) {
   return `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
 }
 
-/** Signs `page` in to the support console as `email` (a demo staff account). */
+/** The RFC 6238 code (HMAC-SHA1, 6 digits, 30-second steps) of a base32 secret for a step. */
+export function totp(secret, step) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return value.toString().padStart(6, '0');
+}
+
+// Each code works once per staff member, and the browser tests run one file per process: the
+// last step used per account is kept in a file beside the run, so a later sign-in waits for a
+// fresh code instead of being refused.
+const RUN = (process.env.BASE_URL ?? BASE).replace(/[^0-9a-z]+/gi, '_');
+function stepFile(email) { return join(tmpdir(), `bp-e2e-${RUN}-${email}.step`); }
+
+/** A code for `email` that has not been used yet, waiting for the next step when needed. */
+async function freshCode(email) {
+  const used = existsSync(stepFile(email)) ? Number(readFileSync(stepFile(email), 'utf8')) : 0;
+  let step = Math.floor(Date.now() / 30000);
+  while (step <= used) {
+    await new Promise((r) => setTimeout(r, 1000));
+    step = Math.floor(Date.now() / 30000);
+  }
+  writeFileSync(stepFile(email), String(step));
+  return totp(DEMO_TOTP_SECRET, step);
+}
+
+/** Signs `page` in to the support console as `email` (a demo staff account), with its code. */
 export async function staffSignIn(page, js, email) {
   await visit(page, '/support/sign-in', js);
   await page.fill('input[name="email"]', email);
   await page.fill('input[name="password"]', DEMO_PASSWORD);
+  await page.fill('input[name="code"]', await freshCode(email));
   await page.click('main button[type="submit"]');
   await page.waitForURL(`${BASE}/support`);
   await settled(page, js);
+}
+
+/** A context signed in to the console as `email`, reusing the run's session when there is one. */
+export async function staffContext(browser, email) {
+  const saved = join(tmpdir(), `bp-e2e-${RUN}-${email}.session.json`);
+  if (existsSync(saved)) {
+    const context = await browser.newContext({ javaScriptEnabled: false, storageState: saved });
+    const page = await context.newPage();
+    const response = await page.goto(`${BASE}/support`);
+    if (response.ok() && page.url() === `${BASE}/support`) return { context, page };
+    await context.close();
+  }
+  const { context, page } = await newPage(browser, false);
+  await staffSignIn(page, false, email);
+  await context.storageState({ path: saved });
+  return { context, page };
 }
 
 /**
@@ -72,17 +126,45 @@ export async function staffSignIn(page, js, email) {
  * mailbox by a support agent in a context of its own (the mailbox is for staff only).
  */
 export async function mailboxLink(browser, to, pattern, screenshot) {
-  const { context, page } = await newPage(browser, false);
+  const { context, page } = await staffContext(browser, 'agent@demo.test');
   try {
-    await staffSignIn(page, false, 'agent@demo.test');
-    await visit(page, '/dev/mailbox', false);
-    const links = page.locator('[data-testid="mailbox"] li', { hasText: to }).first().locator('a');
-    const hrefs = await links.evaluateAll((as) => as.map((a) => a.getAttribute('href')));
-    const link = hrefs.find((h) => pattern.test(h));
-    if (!link) throw new Error(`no email to ${to} with a link matching ${pattern}`);
-    if (screenshot) await shot(page, screenshot);
-    return link;
+    for (let tries = 0; ; tries++) {
+      await visit(page, '/dev/mailbox', false);
+      const links = page.locator('[data-testid="mailbox"] li', { hasText: to }).locator('a');
+      const hrefs = await links.evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+      const link = hrefs.find((h) => pattern.test(h));
+      if (link) {
+        if (screenshot) await shot(page, screenshot);
+        return link;
+      }
+      if (tries >= 20) throw new Error(`no email to ${to} with a link matching ${pattern}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
   } finally {
     await context.close();
   }
+}
+
+/**
+ * Signs up as a visitor does: the form, the emailed link (read from the mailbox), and its
+ * button; ends on /billing, signed in.
+ */
+export async function signUp(page, js, { email, password = 'correct horse battery', org, screenshots }) {
+  await visit(page, '/sign-up', js);
+  await page.fill('input[name="email"]', email);
+  await page.fill('input[name="password"]', password);
+  await page.fill('input[name="org_name"]', org);
+  if (screenshots) await shot(page, `${screenshots}-filled`);
+  await page.click('main button[type="submit"]');
+  await page.waitForURL(`${BASE}/sign-up/sent`);
+  await settled(page, js);
+  if (screenshots) await shot(page, `${screenshots}-sent`);
+  const link = await mailboxLink(page.context().browser(), email, /\/sign-up\/confirm\/[0-9a-f]{64}$/);
+  await page.goto(link);
+  await settled(page, js);
+  await page.waitForSelector('[data-testid="sign-up-summary"]');
+  if (screenshots) await shot(page, `${screenshots}-confirm`);
+  await page.click('main button[type="submit"]');
+  await page.waitForURL(`${BASE}/billing`);
+  await settled(page, js);
 }

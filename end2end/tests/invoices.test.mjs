@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { BASE, assertNoErrors, launch, newPage, visit, settled, shot, uniqueEmail } from './helpers.mjs';
+import { BASE, assertNoErrors, launch, newPage, visit, settled, shot, uniqueEmail, signUp } from './helpers.mjs';
 
 /** Runs the portal's CLI on the server's database, with the server's Stripe emulator. */
 function cli(...args) {
@@ -16,7 +16,8 @@ function cli(...args) {
   return execFileSync(bin, args, {
     env: {
       ...process.env,
-      STRIPE_SECRET_KEY: 'sk_test_e2e',
+      STRIPE_MODE: 'stripe',
+      STRIPE_SECRET_KEY: process.env.STRIPE_EMULATOR_SECRET,
       STRIPE_WEBHOOK_SECRET: 'whsec_e2e',
       STRIPE_API_BASE: process.env.E2E_STRIPE_API_BASE,
       LOG_FORMAT: 'json',
@@ -61,12 +62,7 @@ for (const js of [true, false]) {
     try {
       const { context, page, errors } = await newPage(browser, js);
       const email = uniqueEmail(`invoices-${mode}`);
-      await visit(page, '/sign-up', js);
-      await page.fill('input[name="email"]', email);
-      await page.fill('input[name="password"]', 'correct horse battery');
-      await page.fill('input[name="org_name"]', `Invoice Co ${mode}`);
-      await page.click('main button[type="submit"]');
-      await page.waitForURL(`${BASE}/billing`);
+      await signUp(page, js, { email: email, org: `Invoice Co ${mode}` });
       await visit(page, '/pricing', js);
       const form = page.locator('[data-testid="checkout-pro"]');
       await form.locator('input[name="seats"]').fill('2');

@@ -2,7 +2,7 @@
 // and with JavaScript off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, assertNoErrors, launch, mailboxLink, newPage, visit, settled, shot, uniqueEmail } from './helpers.mjs';
+import { BASE, assertNoErrors, launch, mailboxLink, newPage, visit, settled, shot, uniqueEmail, signUp } from './helpers.mjs';
 
 for (const js of [true, false]) {
   const mode = js ? 'js' : 'nojs';
@@ -11,12 +11,7 @@ for (const js of [true, false]) {
     const browser = await launch();
     try {
       const { page, errors } = await newPage(browser, js);
-      await visit(page, '/sign-up', js);
-      await page.fill('input[name="email"]', uniqueEmail(`owner-${mode}`));
-      await page.fill('input[name="password"]', 'correct horse battery');
-      await page.fill('input[name="org_name"]', `Seats Co ${mode}`);
-      await page.click('main button[type="submit"]');
-      await page.waitForURL(`${BASE}/billing`);
+      await signUp(page, js, { email: uniqueEmail(`owner-${mode}`), org: `Seats Co ${mode}` });
       await visit(page, '/pricing', js);
       const form = page.locator('[data-testid="checkout-pro"]');
       await form.locator('input[name="seats"]').fill('1');

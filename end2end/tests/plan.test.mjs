@@ -3,15 +3,10 @@
 // cancel with a reason and resume.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, assertNoErrors, launch, newPage, visit, settled, shot, uniqueEmail } from './helpers.mjs';
+import { BASE, assertNoErrors, launch, newPage, visit, settled, shot, uniqueEmail, signUp } from './helpers.mjs';
 
 async function subscribe(page, js, tag) {
-  await visit(page, '/sign-up', js);
-  await page.fill('input[name="email"]', uniqueEmail(tag));
-  await page.fill('input[name="password"]', 'correct horse battery');
-  await page.fill('input[name="org_name"]', `Plan Co ${tag}`);
-  await page.click('main button[type="submit"]');
-  await page.waitForURL(`${BASE}/billing`);
+  await signUp(page, js, { email: uniqueEmail(tag), org: `Plan Co ${tag}` });
   await visit(page, '/pricing', js);
   const form = page.locator('[data-testid="checkout-pro"]');
   await form.locator('input[name="seats"]').fill('2');

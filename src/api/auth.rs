@@ -10,9 +10,16 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Email, AppError> {
+        use crate::domain::text::{self, Lines, TextProblem};
         let email = raw.trim().to_lowercase();
         if email.is_empty() {
             return Err(AppError::Invalid("Enter your email address.".into()));
+        }
+        if let Some(problem) = text::problem(&email, Lines::One) {
+            return Err(AppError::Invalid(match problem {
+                TextProblem::DirectionControl => text::explain("The email address", problem),
+                _ => "The email address contains a control character (a line break, tab or similar): type it again without it.".into(),
+            }));
         }
         let valid = email.len() <= 254
             && !email.chars().any(char::is_whitespace)
@@ -88,18 +95,33 @@ pub fn check_new_password<'a>(password: &'a str, email: &Email) -> Result<&'a st
     Ok(password)
 }
 
-/// An organisation's display name, trimmed, 1 to 100 characters.
+/// An organisation's display name, trimmed, 1 to 100 characters, one line, with no control or
+/// text-direction characters (it goes into email subjects and staff screens).
 pub fn check_org_name(raw: &str) -> Result<String, AppError> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(AppError::Invalid("Enter your organisation's name.".into()));
-    }
-    if name.chars().count() > 100 {
-        return Err(AppError::Invalid(
-            "Keep the organisation name to 100 characters or fewer.".into(),
-        ));
-    }
-    Ok(name.to_string())
+    use crate::domain::text::{self, Lines, TextProblem};
+    text::clean(raw, 100, Lines::One, false).map_err(|problem| {
+        AppError::Invalid(match problem {
+            TextProblem::Empty => "Enter your organisation's name.".into(),
+            TextProblem::TooLong { .. } => {
+                "Keep the organisation name to 100 characters or fewer.".into()
+            }
+            other => text::explain("The organisation name", other),
+        })
+    })
+}
+
+/// Free text a person types for others to read (a note, a reason's details, a key's name):
+/// trimmed, at most `max` characters, no control or text-direction characters; `lines` says
+/// whether line breaks are allowed. `field` names it in the message, e.g. "The note".
+pub fn check_text(
+    field: &str,
+    raw: &str,
+    max: usize,
+    lines: crate::domain::text::Lines,
+    required: bool,
+) -> Result<String, AppError> {
+    crate::domain::text::clean(raw, max, lines, !required)
+        .map_err(|problem| AppError::Invalid(crate::domain::text::explain(field, problem)))
 }
 
 /// A member's role in an organisation.
@@ -197,6 +219,28 @@ pub struct StaffSession {
     pub role: StaffRole,
 }
 
+#[cfg(feature = "ssr")]
+impl CustomerSession {
+    /// This customer as the audit log names them; a staff member viewing as the customer is
+    /// named as themselves (their session writes nothing, but its reads are theirs).
+    pub fn actor(&self) -> crate::store::audit::Actor {
+        match &self.viewed_by {
+            Some(staff) => crate::store::audit::Actor {
+                name: staff.clone(),
+                role: "staff:view_as".into(),
+            },
+            None => crate::store::audit::Actor::customer(&self.email, self.role),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl StaffSession {
+    pub fn actor(&self) -> crate::store::audit::Actor {
+        crate::store::audit::Actor::staff(&self.email, self.role)
+    }
+}
+
 /// Only same-site paths are followed after sign-in, so a link cannot send a user elsewhere:
 /// a path must start with one `/` followed by neither `/` nor `\`, and carry no whitespace or
 /// control characters (browsers drop tabs and newlines from URLs, turning `/\t/x` into `//x`).
@@ -215,33 +259,132 @@ pub fn safe_next_path(next: Option<&str>) -> &str {
     }
 }
 
-/// Creates a user, their organisation (with them as owner) and a session, then goes to billing.
+/// How long a sign-up's confirmation link works.
+pub const SIGN_UP_LINK_HOURS: i64 = 24;
+
+/// Starts a sign-up: checks the form, then emails the address a link that creates the account
+/// and its organisation. The answer is the same whether or not the address already has an
+/// account (which is told so by email instead), so the form reveals nothing about who is a
+/// customer.
 #[server(endpoint = "auth/sign-up")]
 pub async fn sign_up(email: String, password: String, org_name: String) -> Result<(), AppError> {
     use crate::server::auth;
-    use crate::store::accounts::{self, CreateAccountError};
+    use crate::server::limits::Door;
+    use crate::store::members::OutgoingEmail;
     let state = crate::server::state()?;
     let email = Email::parse(&email)?;
     let org_name = check_org_name(&org_name)?;
     check_new_password(&password, &email)?;
+    let address = state.caller_address();
+    state.limits.check(Door::SignUpAddress, &address)?;
+    // Hashed either way, so both answers take as long.
     let hash = auth::hash_password(password).await?;
     let now = state.now();
-    let account = accounts::create_account(&state.db, &email, &hash, &org_name, now)
-        .await
-        .map_err(|e| match e {
-            CreateAccountError::EmailTaken => AppError::Conflict(
-                "An account with this email already exists. Sign in instead, or use another email."
-                    .into(),
-            ),
-            CreateAccountError::Db(e) => AppError::internal(e),
-        })?;
-    auth::start_customer_session(&state, &account.user_id, &account.org_id).await?;
+    let (token, token_hash) = auth::new_session_token();
+    let base = &state.config.public_base_url;
+    let link = format!("{base}/sign-up/confirm/{token}");
+    let new_body = format!(
+        "Confirm your email address to create your billing portal account for {org_name}:\n\n{link}\n\n\
+         The link works for {SIGN_UP_LINK_HOURS} hours. If you did not sign up, ignore this email: nothing is created without it."
+    );
+    let existing_body = format!(
+        "Someone (perhaps you) tried to create a billing portal account with this email address, which already has one.\n\n\
+         Sign in instead: {base}/sign-in\n\nIf it was not you, you can ignore this email; nothing was changed."
+    );
+    crate::store::accounts::request_sign_up(
+        &state.db,
+        &email,
+        &hash,
+        &org_name,
+        &token_hash,
+        now + SIGN_UP_LINK_HOURS * 3600,
+        &OutgoingEmail {
+            to: email.as_str(),
+            subject: "Confirm your email to finish signing up",
+            body: &new_body,
+        },
+        &OutgoingEmail {
+            to: email.as_str(),
+            subject: "You already have a billing portal account",
+            body: &existing_body,
+        },
+        &address,
+        now,
+    )
+    .await?;
+    leptos_axum::redirect("/sign-up/sent");
+    Ok(())
+}
+
+/// What a sign-up confirmation link's page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignUpDetails {
+    pub email: String,
+    pub org_name: String,
+}
+
+/// The sign-up a confirmation link is for, while it can still be confirmed.
+#[server(endpoint = "auth/sign-up/details")]
+pub async fn load_sign_up(token: String) -> Result<SignUpDetails, AppError> {
+    let state = crate::server::state()?;
+    let pending = crate::store::accounts::pending_sign_up(
+        &state.db,
+        &crate::server::auth::hash_token(token.trim()),
+    )
+    .await?
+    .filter(|p| !p.completed && p.expires_at > state.now())
+    .ok_or_else(link_used_up)?;
+    Ok(SignUpDetails {
+        email: pending.email,
+        org_name: pending.org_name,
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn link_used_up() -> AppError {
+    AppError::NotFound("That sign-up link".into())
+}
+
+/// Confirms a sign-up from its emailed link: creates the account and organisation, signs the
+/// new owner in and goes to billing.
+#[server(endpoint = "auth/sign-up/confirm")]
+pub async fn confirm_sign_up(token: String) -> Result<(), AppError> {
+    use crate::store::accounts::ConfirmSignUpError;
+    let state = crate::server::state()?;
+    let now = state.now();
+    let (account, email) = crate::store::accounts::confirm_sign_up(
+        &state.db,
+        &crate::server::auth::hash_token(token.trim()),
+        now,
+    )
+    .await
+    .map_err(|e| match e {
+        ConfirmSignUpError::NotPending => link_used_up(),
+        ConfirmSignUpError::EmailTaken => {
+            AppError::Conflict("This email address has an account already. Sign in instead.".into())
+        }
+        ConfirmSignUpError::Db(e) => AppError::internal(e),
+    })?;
+    let actor = crate::store::audit::Actor::customer(email.as_str(), Role::Owner);
+    let target = format!("user:{}", account.user_id);
+    crate::server::auth::start_customer_session(
+        &state,
+        &account.user_id,
+        &account.org_id,
+        &crate::store::audit::AuditEntry {
+            org_id: Some(&account.org_id),
+            note: "signed in by confirming the sign-up email",
+            ..actor.did("sign_in", &target)
+        },
+    )
+    .await?;
     tracing::info!(user_id = %account.user_id, org_id = %account.org_id, "signed up");
     leptos_axum::redirect("/billing");
     Ok(())
 }
 
-/// Signs a customer in and rotates their session token.
+/// Signs a customer in and rotates their session token. Attempts are rate limited per account
+/// and per client address; every failure answers the same and is audited as a security event.
 #[server(endpoint = "auth/sign-in")]
 pub async fn sign_in(
     email: String,
@@ -249,7 +392,8 @@ pub async fn sign_in(
     next: Option<String>,
 ) -> Result<(), AppError> {
     use crate::server::auth;
-    use crate::store::accounts;
+    use crate::server::limits::Door;
+    use crate::store::{accounts, audit};
     let state = crate::server::state()?;
     let wrong = || {
         AppError::Invalid(
@@ -260,12 +404,34 @@ pub async fn sign_in(
         return Err(AppError::Invalid("Enter your email and password.".into()));
     }
     let email = Email::parse(&email)?;
+    let address = state.caller_address();
+    state.limits.check_all(&[
+        (Door::SignInAddress, &address),
+        (Door::SignInAccount, email.as_str()),
+    ])?;
     let user = accounts::find_user_by_email(&state.db, &email).await?;
     let verified =
         auth::verify_password(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match (user, verified) {
         (Some(user), true) => user,
-        _ => return Err(wrong()),
+        (user, _) => {
+            let reason = if user.is_some() {
+                "wrong password"
+            } else {
+                "no account with this email"
+            };
+            let note = format!("{reason}; from {address}");
+            audit::append(
+                &state.db,
+                &audit::AuditEntry {
+                    note: &note,
+                    ..audit::Actor::visitor(email.as_str()).did("sign_in_failed", "portal")
+                },
+                state.now(),
+            )
+            .await?;
+            return Err(wrong());
+        }
     };
     let membership = accounts::first_membership(&state.db, &user.id)
         .await?
@@ -275,7 +441,20 @@ pub async fn sign_in(
                     .into(),
             )
         })?;
-    auth::start_customer_session(&state, &user.id, &membership.org_id).await?;
+    let actor = audit::Actor::customer(email.as_str(), membership.role);
+    let target = format!("user:{}", user.id);
+    let note = format!("password; from {address}");
+    auth::start_customer_session(
+        &state,
+        &user.id,
+        &membership.org_id,
+        &audit::AuditEntry {
+            org_id: Some(&membership.org_id),
+            note: &note,
+            ..actor.did("sign_in", &target)
+        },
+    )
+    .await?;
     leptos_axum::redirect(safe_next_path(next.as_deref()));
     Ok(())
 }
@@ -313,6 +492,9 @@ mod tests {
             "ada@example",
             "a da@example.com",
             "a@b@c.com",
+            "ada@example.com\r\nbcc:x@evil.example",
+            "ada\0@example.com",
+            "ada\u{202e}@example.com",
         ] {
             assert!(
                 matches!(Email::parse(bad), Err(AppError::Invalid(_))),

@@ -48,7 +48,7 @@ pub(crate) async fn stripe_customer(
                 "Payments are unavailable right now. Nothing was charged; please try again in a minute.".into(),
             )
         })?;
-    accounts::set_stripe_customer_id(&state.db, &customer.org_id, &id).await?;
+    accounts::set_stripe_customer_id(&state.db, &customer.org_id, &id, state.now()).await?;
     Ok(id)
 }
 
@@ -161,6 +161,7 @@ pub async fn start_checkout(
             promotion_code: promotion.as_ref().map(|p| p.code.as_str()),
             trial_end: None,
         },
+        &customer.actor(),
         state.now(),
     )
     .await?;
@@ -186,7 +187,14 @@ pub async fn start_checkout(
         )
         .await
         .map_err(unavailable)?;
-    checkouts::attach_session(&state.db, &checkout_id, &session.session_id, &session.url).await?;
+    checkouts::attach_session(
+        &state.db,
+        &checkout_id,
+        &session.session_id,
+        &session.url,
+        state.now(),
+    )
+    .await?;
     tracing::info!(checkout = %checkout_id, session = %session.session_id, "checkout started");
     leptos_axum::redirect(&session.url);
     Ok(())
@@ -222,6 +230,7 @@ async fn start_trial(
             promotion_code: promotion.map(|p| p.code.as_str()),
             trial_end: Some(trial_end),
         },
+        &customer.actor(),
         state.now(),
     )
     .await?;
@@ -242,7 +251,14 @@ async fn start_trial(
             tracing::warn!(error = %e, "trial checkout could not be started");
             AppError::Conflict("Payments are unavailable right now. Nothing was charged; please try again in a minute.".into())
         })?;
-    checkouts::attach_session(&state.db, &checkout_id, &session.session_id, &session.url).await?;
+    checkouts::attach_session(
+        &state.db,
+        &checkout_id,
+        &session.session_id,
+        &session.url,
+        state.now(),
+    )
+    .await?;
     tracing::info!(checkout = %checkout_id, plan = %plan.id, "trial checkout started");
     leptos_axum::redirect(&session.url);
     Ok(())

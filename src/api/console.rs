@@ -4,7 +4,10 @@
 #[cfg(feature = "ssr")]
 use super::auth::StaffRole;
 #[cfg(feature = "ssr")]
-use super::staff_actions::{gate, reply, Effect, Form, Outcome, Step};
+use super::staff_actions::{
+    acting_staff, approval_check, gate, reply, request_approval, ApprovalRequest, Effect, Form,
+    Outcome, Step,
+};
 use super::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -70,6 +73,8 @@ pub struct CustomerView {
     pub prices: Vec<(String, String)>,
     /// A fresh token for each action form: submitting the same form twice does the action once.
     pub form_token: String,
+    /// A renewal that failed too often and waits for staff: how often, and its last error.
+    pub renewal_problem: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,6 +215,16 @@ pub async fn load_customer(org_id: String) -> Result<CustomerView, AppError> {
         can_refund: staff.role == StaffRole::BillingAdmin,
         can_assist: matches!(staff.role, StaffRole::Agent | StaffRole::BillingAdmin),
         form_token: crate::store::new_id("form"),
+        renewal_problem: crate::store::renewals::stuck_renewals(db, Some(&org_id))
+            .await?
+            .into_iter()
+            .next()
+            .map(|r| {
+                format!(
+                    "The renewal failed {} times in a row and is no longer retried: {}",
+                    r.failures, r.error
+                )
+            }),
         org_id,
     })
 }
@@ -240,18 +255,14 @@ pub(crate) async fn refund_step(
     step: Step<'_>,
 ) -> Result<Outcome, AppError> {
     use crate::domain::{Currency, Money};
-    let staff = staff_with(state, &[StaffRole::BillingAdmin]).await?;
+    let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
     let reason_code = form.get("reason_code");
     let Some((_, reason_label)) = REFUND_REASONS.iter().find(|(code, _)| *code == reason_code)
     else {
         return Err(AppError::Invalid("Choose a reason for the refund.".into()));
     };
-    let note = form.get("note");
-    if note.is_empty() {
-        return Err(AppError::Invalid(
-            "Write a note: what happened and what the customer was told.".into(),
-        ));
-    }
+    let note = check_note(form.get("note"))?;
+    let note = note.as_str();
     let token = form.get("token");
     if token.len() < 8 {
         return Err(AppError::Invalid(
@@ -292,21 +303,18 @@ pub(crate) async fn refund_step(
             target.number
         ))
     })?;
-    let needs_approval = amount.minor_units() > state.config.approval_threshold_minor;
+    let check = approval_check(state, &staff, step, &target.org_id, amount).await?;
     let before = Money::from_minor(target.refundable, currency);
     let after = Money::from_minor(target.refundable - amount.minor_units(), currency);
     let effect = Effect {
         org_id: target.org_id.clone(),
-        title: if needs_approval {
+        title: if check.needed {
             format!("Ask an approver to refund {amount} on invoice {}", target.number)
         } else {
             format!("Refund {amount} on invoice {}", target.number)
         },
         lines: [
-            needs_approval.then(|| format!(
-                "{amount} is above the approval threshold of {}: nothing moves until a different staff member with the approver role approves it.",
-                Money::from_minor(state.config.approval_threshold_minor, currency)
-            )),
+            check.line(amount),
             Some(format!(
                 "Stripe returns {amount} to the card that paid invoice {} (payment {intent}); a credit note records it.",
                 target.number
@@ -322,49 +330,24 @@ pub(crate) async fn refund_step(
     if let Some(ask) = gate(&staff, form, effect, step) {
         return Ok(ask);
     }
-    if needs_approval {
-        let target_name = format!("invoice:{}", target.id);
-        let request = format!("form:{token}");
-        let id = crate::store::approvals::request(
-            &state.db,
-            &crate::store::approvals::NewApproval {
+    if check.needed {
+        let summary = format!("A refund of {amount} on invoice {}", target.number);
+        return request_approval(
+            state,
+            &staff,
+            form,
+            ApprovalRequest {
                 kind: "refund",
                 org_id: &target.org_id,
                 invoice_id: Some(&target.id),
-                amount: amount.minor_units(),
-                currency: currency.code(),
+                amount,
                 reason_code,
                 note,
-                request_key: token,
-                requested_by: &staff.email,
+                key: token,
+                summary: &summary,
             },
-            &crate::store::audit::AuditEntry {
-                action: "refund_requested",
-                target: &target_name,
-                org_id: Some(&target.org_id),
-                amount: Some(amount.minor_units()),
-                currency: Some(currency.code()),
-                reason_code: Some(reason_code),
-                note,
-                request_id: Some(&request),
-                ..by_staff(&staff)
-            },
-            state.now(),
         )
-        .await
-        .map_err(|e| {
-            if crate::store::is_unique_violation(&e) {
-                AppError::Conflict("This refund was already requested.".into())
-            } else {
-                AppError::internal(e)
-            }
-        })?;
-        return Ok(Outcome::Done {
-            org_id: target.org_id,
-            message: format!(
-                "A refund of {amount} is above the approval threshold: request {id} now waits for an approver. Nothing has moved yet."
-            ),
-        });
+        .await;
     }
     let number = perform_refund(
         state,
@@ -462,6 +445,8 @@ async fn perform_refund(
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalView {
     pub id: String,
+    /// What is asked, e.g. "Refund".
+    pub kind: String,
     pub org_id: String,
     pub amount: String,
     pub reason: String,
@@ -483,6 +468,7 @@ pub async fn load_approvals() -> Result<Vec<ApprovalView>, AppError> {
             amount: crate::domain::Currency::parse(&a.currency)
                 .map(|c| crate::domain::Money::from_minor(a.amount, c).to_string())
                 .unwrap_or_default(),
+            kind: kind_label(&a.kind).into(),
             id: a.id,
             org_id: a.org_id,
             reason: a.reason_code,
@@ -495,19 +481,21 @@ pub async fn load_approvals() -> Result<Vec<ApprovalView>, AppError> {
         .collect())
 }
 
-/// An approver approves (the refund is made) or rejects a pending request; nobody decides their
-/// own request.
+/// An approver approves or rejects a pending request; nobody decides their own. Approving
+/// claims the request, then carries out the action exactly as it was asked (its form, as its
+/// requester, with every check run again); if it can no longer be done, the request is pending
+/// again and the approver is told why.
 #[server(endpoint = "support/approvals/decide")]
 pub async fn decide_approval(id: String, decision: String) -> Result<String, AppError> {
     use crate::domain::{Currency, Money};
     let state = crate::server::state()?;
     let staff = staff_with(&state, &[StaffRole::Approver]).await?;
-    let request = crate::store::approvals::find(&state.db, &id)
+    let request = crate::store::approvals::find(&state.db, id.trim())
         .await?
         .ok_or_else(|| AppError::NotFound("That request".into()))?;
     if request.requested_by == staff.email {
         return Err(AppError::Invalid(
-            "You asked for this refund; another approver must decide it.".into(),
+            "You asked for this; another approver must decide it.".into(),
         ));
     }
     if request.status != "pending" {
@@ -523,63 +511,13 @@ pub async fn decide_approval(id: String, decision: String) -> Result<String, App
     };
     let currency = Currency::parse(&request.currency).map_err(AppError::internal)?;
     let amount = Money::from_minor(request.amount, currency);
-    let target_name = format!("approval:{}", request.id);
-    let credit_reason = format!("Support credit: {}", request.note);
-    let grant = crate::store::credits::CreditEntry {
-        org_id: &request.org_id,
-        currency,
-        amount: request.amount,
-        reason: &credit_reason,
-        invoice_id: None,
-        credit_note_id: None,
-        actor: &request.requested_by,
-    };
-    // An approved credit is granted with the decision below; a refund moves at Stripe first.
-    if approve && request.kind != "credit" {
-        let invoice_id = request.invoice_id.clone().unwrap_or_default();
-        let target = crate::store::console::invoice_for_refund(&state.db, &invoice_id)
-            .await?
-            .ok_or_else(|| AppError::NotFound("The request's invoice".into()))?;
-        let intent = target
-            .payment_intent_id
-            .clone()
-            .ok_or_else(|| AppError::Invalid("The invoice was not paid by card.".into()))?;
-        let reason_label = REFUND_REASONS
-            .iter()
-            .find(|(code, _)| *code == request.reason_code)
-            .map(|(_, label)| *label)
-            .unwrap_or("Refund");
-        let requester = crate::api::auth::StaffSession {
-            email: request.requested_by.clone(),
-            name: request.requested_by.clone(),
-            role: StaffRole::BillingAdmin,
-        };
-        let already =
-            crate::store::console::credit_note_for_request(&state.db, &request.request_key).await?;
-        if already.is_none() && request.amount > target.refundable {
-            return Err(AppError::Invalid(format!(
-                "Only {} can still be refunded on invoice {}; reject this request.",
-                Money::from_minor(target.refundable, currency),
-                target.number
-            )));
-        }
-        if already.is_none() {
-            perform_refund(
-                &state,
-                &requester,
-                &target,
-                &intent,
-                amount,
-                Refund {
-                    reason_code: &request.reason_code,
-                    reason_label,
-                    note: &request.note,
-                    key: &request.request_key,
-                },
-            )
-            .await?;
-        }
+    if approve && request.payload.is_empty() {
+        return Err(AppError::Conflict(
+            "This request was made before approvals kept the action's form: reject it and ask for it again."
+                .into(),
+        ));
     }
+    let target_name = format!("approval:{}", request.id);
     let decision_action = format!(
         "{}_{}",
         request.kind,
@@ -590,7 +528,6 @@ pub async fn decide_approval(id: String, decision: String) -> Result<String, App
         &request.id,
         approve,
         &staff.email,
-        (request.kind == "credit").then_some(&grant),
         &crate::store::audit::AuditEntry {
             action: &decision_action,
             target: &target_name,
@@ -609,16 +546,68 @@ pub async fn decide_approval(id: String, decision: String) -> Result<String, App
             "Another approver decided this request first.".into(),
         ));
     }
-    let what = if request.kind == "credit" {
-        "credited"
-    } else {
-        "refunded"
+    if !approve {
+        return Ok(format!(
+            "Rejected: the {} of {amount} will not happen.",
+            kind_label(&request.kind).to_lowercase()
+        ));
+    }
+    let requester = crate::api::auth::StaffSession {
+        email: request.requested_by.clone(),
+        name: request.requested_by.clone(),
+        role: StaffRole::BillingAdmin,
     };
-    Ok(if approve {
-        format!("Approved: {amount} {what}.")
-    } else {
-        format!("Rejected: {amount} will not be {what}.")
-    })
+    let form = Form::from_query(&request.payload)?;
+    let step = Step::Approved(&requester);
+    let carried = match form.action {
+        "refund" => refund_step(&state, &form, step).await,
+        "credit" => credit_step(&state, &form, step).await,
+        "close" => close_step(&state, &form, step).await,
+        "reduce_invoice" => super::staff_actions::reduce_invoice_step(&state, &form, step).await,
+        "change_plan" => super::staff_actions::change_plan_step(&state, &form, step).await,
+        other => Err(AppError::Invalid(format!(
+            "A {other} request cannot be approved."
+        ))),
+    };
+    match carried {
+        Ok(Outcome::Done { message, .. }) => Ok(format!("Approved: {message}")),
+        Ok(Outcome::Confirm { .. }) => Err(AppError::internal(
+            "an approved action asked for confirmation",
+        )),
+        Err(e) => {
+            let note = format!("could not be carried out: {e}");
+            let action = format!("{}_approval_failed", request.kind);
+            crate::store::approvals::reopen(
+                &state.db,
+                &request.id,
+                &crate::store::audit::AuditEntry {
+                    action: &action,
+                    target: &target_name,
+                    org_id: Some(&request.org_id),
+                    note: &note,
+                    ..by_staff(&staff)
+                },
+                state.now(),
+            )
+            .await?;
+            Err(AppError::Conflict(format!(
+                "Approved, but it could not be carried out: {e} The request is pending again; reject it if it no longer applies."
+            )))
+        }
+    }
+}
+
+/// What an approval request asks for, in words.
+pub fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "refund" => "Refund",
+        "credit" => "Account credit",
+        "credit_note" => "Credit note",
+        "void" => "Void",
+        "uncollectible" => "Write-off",
+        "plan_change" => "Plan change credit",
+        _ => "Request",
+    }
 }
 
 /// The audit entry's actor fields for a staff member; the rest is filled in per action.
@@ -631,6 +620,16 @@ pub(crate) fn by_staff(
         actor_role: staff.role.as_str(),
         ..Default::default()
     }
+}
+
+/// `text` with its first letter in lower case ("Void invoice" → "void invoice").
+#[cfg(feature = "ssr")]
+pub(crate) fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(feature = "ssr")]
@@ -650,6 +649,8 @@ pub struct AuditPageView {
     pub actions: Vec<String>,
     /// More entries match than are shown; the CSV export has them all.
     pub truncated: bool,
+    /// The last checkpoint, in words: which entry it anchored, its hash, when and by whom.
+    pub checkpoint: Option<String>,
 }
 
 /// The most entries the page shows; the CSV export is not limited.
@@ -677,10 +678,24 @@ pub async fn load_audit_log(
         crate::store::audit::search(&state.db, &filter, AUDIT_PAGE_ROWS as i64 + 1).await?;
     let truncated = rows.len() > AUDIT_PAGE_ROWS;
     rows.truncate(AUDIT_PAGE_ROWS);
+    let checkpoint = crate::store::audit::last_checkpoint(&state.db)
+        .await?
+        .map(|c| {
+            let at = chrono::DateTime::from_timestamp(c.created_at, 0)
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default();
+            format!(
+                "Last checkpoint: entry {} (hash {}…), taken {at} by {}.",
+                c.head_seq,
+                &c.head_hash[..c.head_hash.len().min(16)],
+                c.created_by
+            )
+        });
     Ok(AuditPageView {
         rows: rows.into_iter().map(audit_view).collect(),
         actions: crate::store::audit::actions(&state.db).await?,
         truncated,
+        checkpoint,
     })
 }
 
@@ -736,23 +751,38 @@ pub const ACTION_REASONS: [(&str, &str); 5] = [
     ("payment_issue", "Payment problem"),
 ];
 
-/// A checked reason and note, and the audit entry's shared fields.
+/// The longest note a console action takes.
+pub const NOTE_MAX: usize = 2_000;
+
+/// A staff action's note: what happened and what the customer was told; multi-line, no control
+/// or text-direction characters.
 #[cfg(feature = "ssr")]
-pub(crate) fn reason_and_note<'a>(
-    reason_code: &'a str,
-    note: &'a str,
-) -> Result<(&'a str, &'a str), AppError> {
-    let reason = reason_code.trim();
-    if !ACTION_REASONS.iter().any(|(code, _)| *code == reason) {
-        return Err(AppError::Invalid("Choose a reason.".into()));
-    }
-    let note = note.trim();
-    if note.is_empty() {
+pub(crate) fn check_note(note: &str) -> Result<String, AppError> {
+    if note.trim().is_empty() {
         return Err(AppError::Invalid(
             "Write a note: what happened and what the customer was told.".into(),
         ));
     }
-    Ok((reason, note))
+    super::auth::check_text(
+        "The note",
+        note,
+        NOTE_MAX,
+        crate::domain::text::Lines::Many,
+        true,
+    )
+}
+
+/// A checked reason and note, and the audit entry's shared fields.
+#[cfg(feature = "ssr")]
+pub(crate) fn reason_and_note<'a>(
+    reason_code: &'a str,
+    note: &str,
+) -> Result<(&'a str, String), AppError> {
+    let reason = reason_code.trim();
+    if !ACTION_REASONS.iter().any(|(code, _)| *code == reason) {
+        return Err(AppError::Invalid("Choose a reason.".into()));
+    }
+    Ok((reason, check_note(note)?))
 }
 
 /// Adds account credit, which the organisation's next invoices use first. Billing admins; above
@@ -779,10 +809,16 @@ pub(crate) async fn credit_step(
     step: Step<'_>,
 ) -> Result<Outcome, AppError> {
     use crate::domain::{Currency, Money};
-    let staff = staff_with(state, &[StaffRole::BillingAdmin]).await?;
+    let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
     let (reason, note) = reason_and_note(form.get("reason_code"), form.get("note"))?;
+    let note = note.as_str();
     let org_id = form.get("org_id");
     let token = form.get("token");
+    if token.len() < 8 {
+        return Err(AppError::Invalid(
+            "Reload the page and submit the form again.".into(),
+        ));
+    }
     let org = crate::store::console::organization(&state.db, org_id)
         .await?
         .ok_or_else(|| AppError::NotFound("That customer".into()))?;
@@ -800,27 +836,24 @@ pub(crate) async fn credit_step(
                 currency.code()
             ))
         })?;
-    if crate::store::console::audit_key_used(&state.db, token).await? {
+    if crate::store::console::audit_key_used(&state.db, token, "credit").await? {
         return Ok(Outcome::Done {
             org_id: org_id.to_string(),
             message: "Already done.".into(),
         });
     }
-    let needs_approval = amount.minor_units() > state.config.approval_threshold_minor;
+    let check = approval_check(state, &staff, step, org_id, amount).await?;
     let balance = crate::store::credits::balance(&state.db, org_id, currency).await?;
     let after = Money::from_minor(balance.minor_units() + amount.minor_units(), currency);
     let effect = Effect {
         org_id: org_id.to_string(),
-        title: if needs_approval {
+        title: if check.needed {
             format!("Ask an approver to add {amount} of account credit for {}", org.name)
         } else {
             format!("Add {amount} of account credit for {}", org.name)
         },
         lines: [
-            needs_approval.then(|| format!(
-                "{amount} is above the approval threshold of {}: nothing changes until a different staff member with the approver role approves it.",
-                Money::from_minor(state.config.approval_threshold_minor, currency)
-            )),
+            check.line(amount),
             Some(format!(
                 "Account credit: {balance} now, {after} after. The next invoices use it before charging the card; no money moves at Stripe."
             )),
@@ -836,47 +869,24 @@ pub(crate) async fn credit_step(
     }
     let target = format!("org:{org_id}");
     let request = format!("form:{token}");
-    if needs_approval {
-        let id = crate::store::approvals::request(
-            &state.db,
-            &crate::store::approvals::NewApproval {
+    if check.needed {
+        let summary = format!("A credit of {amount} for {}", org.name);
+        return request_approval(
+            state,
+            &staff,
+            form,
+            ApprovalRequest {
                 kind: "credit",
                 org_id,
                 invoice_id: None,
-                amount: amount.minor_units(),
-                currency: currency.code(),
+                amount,
                 reason_code: reason,
                 note,
-                request_key: token,
-                requested_by: &staff.email,
+                key: token,
+                summary: &summary,
             },
-            &crate::store::audit::AuditEntry {
-                action: "credit_requested",
-                target: &target,
-                org_id: Some(org_id),
-                amount: Some(amount.minor_units()),
-                currency: Some(currency.code()),
-                reason_code: Some(reason),
-                note,
-                request_id: Some(&request),
-                ..by_staff(&staff)
-            },
-            state.now(),
         )
-        .await
-        .map_err(|e| {
-            if crate::store::is_unique_violation(&e) {
-                AppError::Conflict("This credit was already requested.".into())
-            } else {
-                AppError::internal(e)
-            }
-        })?;
-        return Ok(Outcome::Done {
-            org_id: org_id.to_string(),
-            message: format!(
-                "A credit of {amount} is above the approval threshold: request {id} now waits for an approver."
-            ),
-        });
+        .await;
     }
     crate::store::credits::grant_audited(
         &state.db,
@@ -932,8 +942,9 @@ pub(crate) async fn close_step(
     step: Step<'_>,
 ) -> Result<Outcome, AppError> {
     use crate::domain::Money;
-    let staff = staff_with(state, &[StaffRole::BillingAdmin]).await?;
+    let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
     let (reason, note) = reason_and_note(form.get("reason_code"), form.get("note"))?;
+    let note = note.as_str();
     let status = match form.get("action") {
         "void" => "void",
         "uncollectible" => "uncollectible",
@@ -948,28 +959,61 @@ pub(crate) async fn close_step(
         )));
     }
     let due = Money::from_minor(invoice.amount_due, invoice.currency);
+    let check = approval_check(state, &staff, step, &org_id, due).await?;
+    let what = if status == "void" {
+        format!("Void invoice {}", invoice.number)
+    } else {
+        format!("Mark invoice {} uncollectible", invoice.number)
+    };
     let effect = Effect {
         org_id: org_id.clone(),
-        title: if status == "void" {
-            format!("Void invoice {}", invoice.number)
+        title: if check.needed {
+            format!("Ask an approver to {}", super::console::lower_first(&what))
         } else {
-            format!("Mark invoice {} uncollectible", invoice.number)
+            what.clone()
         },
-        lines: vec![
-            if status == "void" {
+        lines: [
+            check.line(due),
+            Some(if status == "void" {
                 format!(
                     "It owes {due}; after this it owes nothing, as if it had never been issued."
                 )
             } else {
                 format!("{due} is written off as not collectable; the invoice stays on record.")
-            },
-            "No further payment attempts are made and no money moves.".into(),
-            format!("Reason: {reason}. Note: {note}"),
-        ],
+            }),
+            Some("No further payment attempts are made and no money moves.".into()),
+            Some(format!("Reason: {reason}. Note: {note}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
         detail: Vec::new(),
     };
     if let Some(ask) = gate(&staff, form, effect, step) {
         return Ok(ask);
+    }
+    if check.needed {
+        let key = format!("{status}:{}", invoice.id);
+        return request_approval(
+            state,
+            &staff,
+            form,
+            ApprovalRequest {
+                kind: if status == "void" {
+                    "void"
+                } else {
+                    "uncollectible"
+                },
+                org_id: &org_id,
+                invoice_id: Some(&invoice.id),
+                amount: due,
+                reason_code: reason,
+                note,
+                key: &key,
+                summary: &what,
+            },
+        )
+        .await;
     }
     let target_name = format!("invoice:{}", invoice.id);
     crate::store::credit_notes::close_unpaid(
@@ -1033,8 +1077,9 @@ pub(crate) async fn retry_step(
     step: Step<'_>,
 ) -> Result<Outcome, AppError> {
     use crate::domain::Money;
-    let staff = staff_with(state, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
+    let staff = acting_staff(state, step, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
     let (reason, note) = reason_and_note(form.get("reason_code"), form.get("note"))?;
+    let note = note.as_str();
     let (org_id, invoice) =
         super::staff_actions::any_invoice(state, form.get("invoice_id")).await?;
     if invoice.status != "open" {
@@ -1112,8 +1157,9 @@ pub(crate) async fn extend_trial_step(
     step: Step<'_>,
 ) -> Result<Outcome, AppError> {
     use crate::ui::portal::format_date;
-    let staff = staff_with(state, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
+    let staff = acting_staff(state, step, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
     let (reason, note) = reason_and_note(form.get("reason_code"), form.get("note"))?;
+    let note = note.as_str();
     let org_id = form.get("org_id");
     let days: i64 = form
         .get("days")
@@ -1176,8 +1222,11 @@ pub async fn view_as_customer(org_id: String) -> Result<(), AppError> {
         .await?
         .ok_or_else(|| AppError::NotFound("That customer's owner".into()))?;
     let target = format!("org:{org_id}");
-    crate::store::audit::append(
-        &state.db,
+    crate::server::auth::start_view_session(
+        &state,
+        &owner,
+        &org_id,
+        &staff.email,
         &crate::store::audit::AuditEntry {
             action: "view_as_customer",
             target: &target,
@@ -1185,10 +1234,8 @@ pub async fn view_as_customer(org_id: String) -> Result<(), AppError> {
             note: "opened the portal read-only",
             ..by_staff(&staff)
         },
-        state.now(),
     )
     .await?;
-    crate::server::auth::start_view_session(&state, &owner, &org_id, &staff.email).await?;
     leptos_axum::redirect("/billing");
     Ok(())
 }

@@ -237,6 +237,20 @@ pub async fn pay_invoice(id: String) -> Result<(), AppError> {
                 "Payments are unavailable right now. Nothing was charged; please try again in a minute.".into(),
             )
         })?;
+    let target = format!("invoice:{}", invoice.id);
+    crate::store::audit::append(
+        &state.db,
+        &crate::store::audit::AuditEntry {
+            org_id: Some(&customer.org_id),
+            amount: Some(invoice.amount_due),
+            currency: Some(invoice.currency.code()),
+            note: "Stripe's hosted page opened to pay the invoice",
+            request_id: Some(&session.session_id),
+            ..customer.actor().did("invoice_payment_started", &target)
+        },
+        state.now(),
+    )
+    .await?;
     leptos_axum::redirect(&session.url);
     Ok(())
 }

@@ -47,7 +47,6 @@ pub struct InvitationDetails {
     /// "pending", "accepted", "expired" or "revoked".
     pub status: String,
     pub signed_in_as: Option<String>,
-    pub account_exists: bool,
 }
 
 #[server(endpoint = "members/list")]
@@ -112,8 +111,7 @@ pub async fn invite_member(
     }
     let now = state.now();
     let sub = crate::store::subscriptions::live_for_org(&state.db, &customer.org_id).await?;
-    let seats = sub.as_ref().map(|s| s.quantity).unwrap_or(1);
-    let in_use = members::seats_in_use(&state.db, &customer.org_id, now).await?;
+    let cap = members::current_seat_cap(&state.db, &customer.org_id, now).await?;
     let already = members::members(&state.db, &customer.org_id)
         .await?
         .iter()
@@ -128,7 +126,10 @@ pub async fn invite_member(
             email.as_str()
         )));
     }
-    if in_use + 1 > seats {
+    if cap.in_use + 1 > cap.limit() {
+        if let Some(after) = cap.scheduled.filter(|s| cap.in_use + 1 > *s) {
+            return Err(no_seat_after_scheduled_change(after));
+        }
         let Some(sub) = sub else {
             return Err(AppError::Invalid(
                 "The Free plan has one seat. Choose a paid plan on the pricing page to invite members.".into(),
@@ -169,7 +170,7 @@ pub async fn invite_member(
         email.as_str(),
         role,
         &token_hash,
-        &customer.email,
+        &customer.actor(),
         now,
         now + INVITATION_DAYS * 86_400,
         &OutgoingEmail {
@@ -184,10 +185,26 @@ pub async fn invite_member(
             "{} is already a member or invited.",
             email.as_str()
         )),
+        InviteError::NoSeat(cap) => match cap.scheduled {
+            Some(after) if cap.in_use + 1 > after => no_seat_after_scheduled_change(after),
+            _ => AppError::Conflict(format!(
+                "Every seat is taken ({} of {}): another invitation took the last one just now. Review the seats and invite again.",
+                cap.in_use,
+                cap.limit()
+            )),
+        },
         InviteError::Db(e) => AppError::internal(e),
     })?;
     tracing::info!(org = %customer.org_id, invited_by = %customer.email, "invitation sent");
     Ok(())
+}
+
+/// No seat is free for an invitation because a scheduled change leaves fewer seats.
+#[cfg(feature = "ssr")]
+fn no_seat_after_scheduled_change(after: i64) -> AppError {
+    AppError::Conflict(format!(
+        "A change scheduled for the period end leaves {after} seat(s), and they are all taken by members and pending invitations. Undo the scheduled change on the plan page, or remove someone, before inviting."
+    ))
 }
 
 #[server(endpoint = "members/revoke")]
@@ -197,7 +214,15 @@ pub async fn revoke_invitation(id: String) -> Result<(), AppError> {
     if !customer.role.can_manage_billing() {
         return Err(AppError::Forbidden);
     }
-    if crate::store::members::revoke(&state.db, &customer.org_id, &id, state.now()).await? {
+    if crate::store::members::revoke(
+        &state.db,
+        &customer.org_id,
+        id.trim(),
+        &customer.actor(),
+        state.now(),
+    )
+    .await?
+    {
         Ok(())
     } else {
         Err(AppError::NotFound("That invitation".into()))
@@ -210,20 +235,26 @@ pub async fn change_member_role(user_id: String, role: String) -> Result<(), App
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
     if customer.role != Role::Owner {
-        return Err(AppError::Invalid("Only owners can change roles.".into()));
+        return Err(AppError::Forbidden);
     }
     let role =
         Role::parse(role.trim()).ok_or_else(|| AppError::Invalid("Choose a role.".into()))?;
-    crate::store::members::set_role(&state.db, &customer.org_id, &user_id, role)
-        .await
-        .map_err(|e| match e {
-            MemberChangeError::LastOwner => AppError::Invalid(
-                "An organisation needs at least one owner. Make someone else an owner first."
-                    .into(),
-            ),
-            MemberChangeError::NotMember => AppError::NotFound("That member".into()),
-            MemberChangeError::Db(e) => AppError::internal(e),
-        })
+    crate::store::members::set_role(
+        &state.db,
+        &customer.org_id,
+        user_id.trim(),
+        role,
+        &customer.actor(),
+        state.now(),
+    )
+    .await
+    .map_err(|e| match e {
+        MemberChangeError::LastOwner => AppError::Invalid(
+            "An organisation needs at least one owner. Make someone else an owner first.".into(),
+        ),
+        MemberChangeError::NotMember => AppError::NotFound("That member".into()),
+        MemberChangeError::Db(e) => AppError::internal(e),
+    })
 }
 
 #[server(endpoint = "members/remove")]
@@ -234,15 +265,21 @@ pub async fn remove_member(user_id: String) -> Result<(), AppError> {
     if !customer.role.can_manage_billing() {
         return Err(AppError::Forbidden);
     }
-    crate::store::members::remove(&state.db, &customer.org_id, &user_id)
-        .await
-        .map_err(|e| match e {
-            MemberChangeError::LastOwner => AppError::Invalid(
-                "The last owner cannot be removed. Make someone else an owner first.".into(),
-            ),
-            MemberChangeError::NotMember => AppError::NotFound("That member".into()),
-            MemberChangeError::Db(e) => AppError::internal(e),
-        })
+    crate::store::members::remove(
+        &state.db,
+        &customer.org_id,
+        user_id.trim(),
+        &customer.actor(),
+        state.now(),
+    )
+    .await
+    .map_err(|e| match e {
+        MemberChangeError::LastOwner => AppError::Invalid(
+            "The last owner cannot be removed. Make someone else an owner first.".into(),
+        ),
+        MemberChangeError::NotMember => AppError::NotFound("That member".into()),
+        MemberChangeError::Db(e) => AppError::internal(e),
+    })
 }
 
 #[server(endpoint = "invitations/details")]
@@ -263,14 +300,10 @@ pub async fn load_invitation(token: String) -> Result<InvitationDetails, AppErro
     } else {
         "pending"
     };
-    let email = super::auth::Email::parse(&invitation.email)?;
     Ok(InvitationDetails {
         signed_in_as: crate::server::auth::customer(&state)
             .await?
             .map(|c| c.email),
-        account_exists: crate::store::accounts::find_user_by_email(&state.db, &email)
-            .await?
-            .is_some(),
         org_name: invitation.org_name,
         email: invitation.email,
         role: invitation.role,
@@ -278,32 +311,51 @@ pub async fn load_invitation(token: String) -> Result<InvitationDetails, AppErro
     })
 }
 
-/// Accepts an invitation: as the signed-in user when it is theirs, else by signing in to (or
-/// creating) the invited address's account with `password`.
+/// Accepts an invitation: as the signed-in user when it is theirs, else with `password`, which
+/// is the account's password when the invited address has one and becomes it when it does not.
+/// The answer does not say which: a wrong password for an existing account and a password too
+/// weak for a new one get the same message.
+/// Attempts are rate limited per client address and per invited address.
 #[server(endpoint = "invitations/accept")]
 pub async fn accept_invitation(token: String, password: Option<String>) -> Result<(), AppError> {
     use crate::server::auth;
+    use crate::server::limits::Door;
     use crate::store::accounts;
+    use crate::store::members::Acceptor;
     let state = crate::server::state()?;
+    let address = state.caller_address();
+    state.limits.check(Door::InvitationAddress, &address)?;
     let invitation =
-        crate::store::members::invitation_by_token(&state.db, &auth::hash_token(&token))
+        crate::store::members::invitation_by_token(&state.db, &auth::hash_token(token.trim()))
             .await?
             .ok_or_else(|| AppError::NotFound("That invitation".into()))?;
     let now = state.now();
+    let used_up =
+        || AppError::Conflict("This invitation can no longer be used. Ask for a new one.".into());
     if invitation.accepted_at.is_some()
         || invitation.revoked_at.is_some()
         || invitation.expires_at <= now
     {
-        return Err(AppError::Conflict(
-            "This invitation can no longer be used. Ask for a new one.".into(),
-        ));
+        return Err(used_up());
     }
     let email = super::auth::Email::parse(&invitation.email)?;
-    let user_id = match auth::customer(&state).await? {
-        Some(me) if me.email == invitation.email => accounts::find_user_by_email(&state.db, &email)
-            .await?
-            .map(|u| u.id)
-            .ok_or(AppError::Unauthenticated)?,
+    let signed_in = auth::customer(&state).await?;
+    let (user_id, how) = match signed_in {
+        Some(me) if me.email == invitation.email => {
+            let user = accounts::find_user_by_email(&state.db, &email)
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+            (
+                crate::store::members::accept(
+                    &state.db,
+                    &invitation,
+                    Acceptor::Existing { user_id: &user.id },
+                    now,
+                )
+                .await?,
+                "signed in already",
+            )
+        }
         Some(me) => {
             return Err(AppError::Conflict(format!(
                 "This invitation is for {}, but you are signed in as {}. Sign out first.",
@@ -311,32 +363,95 @@ pub async fn accept_invitation(token: String, password: Option<String>) -> Resul
             )))
         }
         None => {
+            state.limits.check(Door::SignInAccount, email.as_str())?;
             let password = password.unwrap_or_default();
-            match accounts::find_user_by_email(&state.db, &email).await? {
+            let existing = accounts::find_user_by_email(&state.db, &email).await?;
+            match existing {
                 Some(user) => {
                     if !auth::verify_password(password, Some(user.password_hash.clone())).await? {
-                        return Err(AppError::Invalid(
-                            "That password does not match the account for this email.".into(),
-                        ));
+                        let note =
+                            format!("wrong password on invitation acceptance; from {address}");
+                        crate::store::audit::append(
+                            &state.db,
+                            &crate::store::audit::AuditEntry {
+                                note: &note,
+                                ..crate::store::audit::Actor::visitor(email.as_str())
+                                    .did("sign_in_failed", "portal")
+                            },
+                            now,
+                        )
+                        .await?;
+                        return Err(password_does_not_work());
                     }
-                    user.id
+                    (
+                        crate::store::members::accept(
+                            &state.db,
+                            &invitation,
+                            Acceptor::Existing { user_id: &user.id },
+                            now,
+                        )
+                        .await?,
+                        "with their password",
+                    )
                 }
                 None => {
-                    super::auth::check_new_password(&password, &email)?;
+                    if super::auth::check_new_password(&password, &email).is_err() {
+                        return Err(password_does_not_work());
+                    }
                     let hash = auth::hash_password(password).await?;
-                    accounts::create_user(&state.db, &email, &hash, now).await?
+                    (
+                        crate::store::members::accept(
+                            &state.db,
+                            &invitation,
+                            Acceptor::New {
+                                email: &email,
+                                password_hash: &hash,
+                            },
+                            now,
+                        )
+                        .await
+                        .map_err(|e| {
+                            if crate::store::is_unique_violation(&e) {
+                                AppError::Conflict(
+                                    "An account with this address was created just now. Enter its password to accept.".into(),
+                                )
+                            } else {
+                                AppError::internal(e)
+                            }
+                        })?,
+                        "with a new account",
+                    )
                 }
             }
         }
     };
-    if !crate::store::members::accept(&state.db, &invitation, &user_id, now).await? {
-        return Err(AppError::Conflict(
-            "This invitation can no longer be used. Ask for a new one.".into(),
-        ));
-    }
-    auth::start_customer_session(&state, &user_id, &invitation.org_id).await?;
+    let user_id = user_id.ok_or_else(used_up)?;
+    let actor = crate::store::audit::Actor::customer(&invitation.email, invitation.role);
+    let target = format!("user:{user_id}");
+    let note = format!("accepted an invitation {how}; from {address}");
+    auth::start_customer_session(
+        &state,
+        &user_id,
+        &invitation.org_id,
+        &crate::store::audit::AuditEntry {
+            org_id: Some(&invitation.org_id),
+            note: &note,
+            ..actor.did("sign_in", &target)
+        },
+    )
+    .await?;
     leptos_axum::redirect("/billing");
     Ok(())
+}
+
+/// The one answer to a password that cannot accept an invitation: the wrong password of an
+/// existing account, or one too weak for a new account.
+#[cfg(feature = "ssr")]
+fn password_does_not_work() -> AppError {
+    AppError::Invalid(
+        "That password does not work here. If you already have an account with this address, enter its password; if not, choose a new one of at least 10 characters that is hard to guess."
+            .into(),
+    )
 }
 
 /// An email as the development mailbox shows it.

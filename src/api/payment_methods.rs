@@ -93,6 +93,18 @@ pub async fn add_payment_method() -> Result<(), AppError> {
                 "Payments are unavailable right now. Please try again in a minute.".into(),
             )
         })?;
+    let target = format!("org:{}", customer.org_id);
+    crate::store::audit::append(
+        &state.db,
+        &crate::store::audit::AuditEntry {
+            org_id: Some(&customer.org_id),
+            note: "Stripe's hosted page opened to save a card",
+            request_id: Some(&session.session_id),
+            ..customer.actor().did("card_setup_started", &target)
+        },
+        state.now(),
+    )
+    .await?;
     leptos_axum::redirect(&session.url);
     Ok(())
 }
@@ -101,7 +113,15 @@ pub async fn add_payment_method() -> Result<(), AppError> {
 pub async fn make_default_payment_method(id: String) -> Result<(), AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_billing_manager(&state).await?;
-    if !crate::store::payment_methods::set_default(&state.db, &customer.org_id, &id).await? {
+    if !crate::store::payment_methods::set_default(
+        &state.db,
+        &customer.org_id,
+        id.trim(),
+        &customer.actor(),
+        state.now(),
+    )
+    .await?
+    {
         return Err(AppError::NotFound("That card".into()));
     }
     Ok(())
@@ -128,7 +148,14 @@ pub async fn remove_payment_method(id: String) -> Result<(), AppError> {
             "Payments are unavailable right now. Please try again in a minute.".into(),
         )
     })?;
-    crate::store::payment_methods::remove(&state.db, &customer.org_id, &id).await?;
+    crate::store::payment_methods::remove(
+        &state.db,
+        &customer.org_id,
+        &id,
+        &customer.actor(),
+        state.now(),
+    )
+    .await?;
     Ok(())
 }
 

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 /// Each console action that moves money or changes what a customer gets: its name in
 /// `/support/confirm?do=…`, and its form's fields in the order of its server function's
 /// arguments (every one also takes `confirm`).
-pub const ACTIONS: [(&str, &[&str]); 9] = [
+pub const ACTIONS: [(&str, &[&str]); 10] = [
     (
         "refund",
         &["invoice_id", "amount", "reason_code", "note", "token"],
@@ -41,6 +41,7 @@ pub const ACTIONS: [(&str, &[&str]); 9] = [
     ),
     ("resend_invoice", &["invoice_id", "reason_code", "note"]),
     ("advance_clock", &["org_id", "days", "reason_code", "note"]),
+    ("retry_renewal", &["org_id", "reason_code", "note"]),
 ];
 
 /// What the confirmation page shows.
@@ -110,7 +111,7 @@ impl Form {
             .unwrap_or("")
     }
 
-    fn query(&self) -> String {
+    pub fn query(&self) -> String {
         let mut out = form_urlencoded::Serializer::new(String::new());
         out.append_pair("do", self.action);
         for (name, value) in &self.fields {
@@ -137,13 +138,189 @@ pub(crate) struct Effect {
     pub detail: Vec<String>,
 }
 
-/// Whether the action is being previewed, or submitted (with the key of the effect confirmed, if
-/// any).
+/// Whether the action is being previewed, submitted (with the key of the effect confirmed, if
+/// any), or carried out because an approver approved the request of `requester`.
 #[cfg(feature = "ssr")]
 #[derive(Clone, Copy)]
 pub(crate) enum Step<'a> {
     Preview,
     Act(Option<&'a str>),
+    Approved(&'a super::auth::StaffSession),
+}
+
+/// The staff member an action is done as: the signed-in one (who must have one of `roles`), or,
+/// for an approved request, the one who asked for it.
+#[cfg(feature = "ssr")]
+pub(crate) async fn acting_staff(
+    state: &crate::server::AppState,
+    step: Step<'_>,
+    roles: &[StaffRole],
+) -> Result<super::auth::StaffSession, AppError> {
+    match step {
+        Step::Approved(requester) => Ok(requester.clone()),
+        _ => super::console::staff_with(state, roles).await,
+    }
+}
+
+/// The audit actions that lower what a customer owes or give money back: what the approval
+/// threshold adds up over 24 hours.
+#[cfg(feature = "ssr")]
+pub(crate) const LOWERING_ACTIONS: [&str; 6] = [
+    "refund",
+    "credit",
+    "credit_note",
+    "void",
+    "mark_uncollectible",
+    "account_credit_for_unused_time",
+];
+
+/// Whether an action that takes `amount` off what a customer owes needs a second person: when
+/// it, with everything the same staff member took off the same customer's bill in the same
+/// currency in the last 24 hours (done, or waiting for approval), passes the currency's
+/// threshold. Splitting a refund in two does not avoid it.
+#[cfg(feature = "ssr")]
+pub(crate) struct ApprovalCheck {
+    pub needed: bool,
+    pub threshold: crate::domain::Money,
+    pub recent: crate::domain::Money,
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn approval_check(
+    state: &crate::server::AppState,
+    staff: &super::auth::StaffSession,
+    step: Step<'_>,
+    org_id: &str,
+    amount: crate::domain::Money,
+) -> Result<ApprovalCheck, AppError> {
+    use crate::domain::Money;
+    let currency = amount.currency();
+    let threshold = Money::from_minor(state.config.approval_threshold(currency), currency);
+    let recent = crate::store::approvals::lowered_recently(
+        &state.db,
+        &staff.email,
+        org_id,
+        currency.code(),
+        &LOWERING_ACTIONS,
+        state.now() - 86_400,
+    )
+    .await?;
+    let recent = Money::from_minor(recent, currency);
+    let needed = !matches!(step, Step::Approved(_))
+        && recent.minor_units().saturating_add(amount.minor_units()) > threshold.minor_units();
+    Ok(ApprovalCheck {
+        needed,
+        threshold,
+        recent,
+    })
+}
+
+#[cfg(feature = "ssr")]
+impl ApprovalCheck {
+    /// The line the confirmation shows when an approver must decide.
+    pub fn line(&self, amount: crate::domain::Money) -> Option<String> {
+        self.needed.then(|| {
+            let with = if self.recent.minor_units() > 0 {
+                format!(
+                    ", counted with the {} you already took off this customer's bill in the last 24 hours,",
+                    self.recent
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "{amount}{with} is above the approval threshold of {}: nothing happens until a different staff member with the approver role approves it.",
+                self.threshold
+            )
+        })
+    }
+}
+
+/// A request's unique key for an action without a one-time form key: the confirmed effect's
+/// key and the second it was confirmed (a double click is one request).
+#[cfg(feature = "ssr")]
+pub(crate) fn request_key(kind: &str, step: Step<'_>, now: i64) -> String {
+    let confirmed = match step {
+        Step::Act(Some(key)) => key.trim(),
+        _ => "",
+    };
+    format!("{kind}:{confirmed}:{now}")
+}
+
+/// A request an approver decides, for an action that would otherwise be done now.
+#[cfg(feature = "ssr")]
+pub(crate) struct ApprovalRequest<'a> {
+    /// The approval kind: `refund`, `credit`, `credit_note`, `void`, `uncollectible`,
+    /// `plan_change`.
+    pub kind: &'a str,
+    pub org_id: &'a str,
+    pub invoice_id: Option<&'a str>,
+    pub amount: crate::domain::Money,
+    pub reason_code: &'a str,
+    pub note: &'a str,
+    /// Unique per request: the form's one-time key, or the confirmed effect's key.
+    pub key: &'a str,
+    /// What the approver will be approving, in one line.
+    pub summary: &'a str,
+}
+
+/// Records the request (with the action's form, so approving it performs exactly this) and its
+/// audit entry; the outcome tells the staff member it waits.
+#[cfg(feature = "ssr")]
+pub(crate) async fn request_approval(
+    state: &crate::server::AppState,
+    staff: &super::auth::StaffSession,
+    form: &Form,
+    request: ApprovalRequest<'_>,
+) -> Result<Outcome, AppError> {
+    let action = format!("{}_requested", request.kind);
+    let target = match request.invoice_id {
+        Some(id) => format!("invoice:{id}"),
+        None => format!("org:{}", request.org_id),
+    };
+    let request_id = format!("form:{}", request.key);
+    let id = crate::store::approvals::request(
+        &state.db,
+        &crate::store::approvals::NewApproval {
+            kind: request.kind,
+            org_id: request.org_id,
+            invoice_id: request.invoice_id,
+            amount: request.amount.minor_units(),
+            currency: request.amount.currency().code(),
+            reason_code: request.reason_code,
+            note: request.note,
+            request_key: request.key,
+            requested_by: &staff.email,
+            payload: &form.query(),
+        },
+        &crate::store::audit::AuditEntry {
+            action: &action,
+            target: &target,
+            org_id: Some(request.org_id),
+            amount: Some(request.amount.minor_units()),
+            currency: Some(request.amount.currency().code()),
+            reason_code: Some(request.reason_code),
+            note: request.note,
+            request_id: Some(&request_id),
+            ..super::console::by_staff(staff)
+        },
+        state.now(),
+    )
+    .await
+    .map_err(|e| {
+        if crate::store::is_unique_violation(&e) {
+            AppError::Conflict("This was already sent for approval.".into())
+        } else {
+            AppError::internal(e)
+        }
+    })?;
+    Ok(Outcome::Done {
+        org_id: request.org_id.to_string(),
+        message: format!(
+            "{}: it is above the approval threshold, so request {id} now waits for an approver. Nothing has changed yet.",
+            request.summary
+        ),
+    })
 }
 
 /// What a step ended with.
@@ -178,6 +355,8 @@ pub(crate) fn gate(
     let key = hex::encode(&hasher.finalize()[..12]);
     match step {
         Step::Act(Some(confirmed)) if confirmed.trim() == key => None,
+        // An approver approved exactly this form; its checks have just run again.
+        Step::Approved(_) => None,
         _ => Some(Outcome::Confirm { effect, key }),
     }
 }
@@ -217,6 +396,7 @@ pub async fn preview_staff_action(query: String) -> Result<ConfirmView, AppError
         "change_plan" => change_plan_step(&state, &form, step).await?,
         "reduce_invoice" => reduce_invoice_step(&state, &form, step).await?,
         "resend_invoice" => resend_invoice_step(&state, &form, step).await?,
+        "retry_renewal" => retry_renewal_step(&state, &form, step).await?,
         _ => advance_clock_step(&state, &form, step).await?,
     };
     let fields = form
@@ -273,9 +453,10 @@ pub(crate) async fn change_plan_step(
 ) -> Result<Outcome, AppError> {
     use super::subscription::{server as engine, ChangeResult};
     use crate::domain::Money;
-    let staff = super::console::staff_with(state, &[StaffRole::BillingAdmin]).await?;
+    let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
     let (reason, note) =
         super::console::reason_and_note(form.get("reason_code"), form.get("note"))?;
+    let note = note.as_str();
     let org_id = form.get("org_id");
     let sub = crate::store::subscriptions::live_for_org(&state.db, org_id)
         .await?
@@ -336,52 +517,80 @@ pub(crate) async fn change_plan_step(
         }
     };
     lines.push(format!("Reason: {reason}. Note: {note}"));
+    // Unused time that becomes account credit lowers what the customer owes: above the
+    // threshold, an approver decides.
+    let credit = prepared
+        .preview
+        .as_ref()
+        .map(|p| p.credit_to_balance)
+        .filter(|c| c.minor_units() > 0);
+    let check = match credit {
+        Some(credit) => Some((
+            credit,
+            approval_check(state, &staff, step, org_id, credit).await?,
+        )),
+        None => None,
+    };
+    let needed = check.as_ref().is_some_and(|(_, c)| c.needed);
+    if let Some(line) = check.as_ref().and_then(|(credit, c)| c.line(*credit)) {
+        lines.insert(0, line);
+    }
     let effect = super::staff_actions::Effect {
         org_id: org_id.to_string(),
-        title: format!("Change the plan from {from} to {to}"),
+        title: if needed {
+            format!("Ask an approver to change the plan from {from} to {to}")
+        } else {
+            format!("Change the plan from {from} to {to}")
+        },
         lines,
         detail,
     };
     if let Some(ask) = gate(&staff, form, effect, step) {
         return Ok(ask);
     }
+    if let Some((credit, _)) = check.filter(|(_, c)| c.needed) {
+        let key = request_key("plan_change", step, state.now());
+        let summary = format!("A plan change from {from} to {to} crediting {credit}");
+        return request_approval(
+            state,
+            &staff,
+            form,
+            ApprovalRequest {
+                kind: "plan_change",
+                org_id,
+                invoice_id: None,
+                amount: credit,
+                reason_code: reason,
+                note,
+                key: &key,
+                summary: &summary,
+            },
+        )
+        .await;
+    }
     let result = engine::apply_change(
         state,
         org_id,
-        &staff.email,
+        &engine::ChangeBy {
+            actor: staff.actor(),
+            reason_code: Some(reason),
+            note,
+        },
         &sub,
         &prepared,
         &due.minor_units().to_string(),
     )
     .await?;
-    let (summary, amount) = match &result {
-        ChangeResult::Applied { charged } => (format!("{from} → {to}, {charged} charged"), due),
-        ChangeResult::Scheduled { effective_on } => (
-            format!("{from} → {to}, scheduled for {effective_on}"),
-            Money::zero(due.currency()),
-        ),
-        ChangeResult::Credited { credit } => (
-            format!("{from} → {to}, {credit} to account credit"),
-            Money::zero(due.currency()),
-        ),
+    // The change and its audit entry (with the reason and note) were written together.
+    let summary = match &result {
+        ChangeResult::Applied { charged } => format!("{from} → {to}, {charged} charged"),
+        ChangeResult::Scheduled { effective_on } => {
+            format!("{from} → {to}, scheduled for {effective_on}")
+        }
+        ChangeResult::Credited { credit } => {
+            format!("{from} → {to}, {credit} to account credit")
+        }
     };
-    let target = format!("org:{org_id}");
-    let detail = format!("{note} ({summary})");
-    crate::store::audit::append(
-        &state.db,
-        &crate::store::audit::AuditEntry {
-            action: "change_plan",
-            target: &target,
-            org_id: Some(org_id),
-            amount: (amount.minor_units() > 0).then_some(amount.minor_units()),
-            currency: (amount.minor_units() > 0).then_some(amount.currency().code()),
-            reason_code: Some(reason),
-            note: &detail,
-            ..super::console::by_staff(&staff)
-        },
-        state.now(),
-    )
-    .await?;
     Ok(Outcome::Done {
         org_id: org_id.to_string(),
         message: format!("Plan changed: {summary}."),
@@ -416,9 +625,10 @@ pub(crate) async fn reduce_invoice_step(
 ) -> Result<Outcome, AppError> {
     use crate::domain::Money;
     use crate::store::credit_notes::{self, CreditNoteError, CreditOutcome, NewCreditNote};
-    let staff = super::console::staff_with(state, &[StaffRole::BillingAdmin]).await?;
+    let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
     let (reason, note) =
         super::console::reason_and_note(form.get("reason_code"), form.get("note"))?;
+    let note = note.as_str();
     let token = form.get("token");
     if token.len() < 8 {
         return Err(AppError::Invalid(
@@ -449,22 +659,50 @@ pub(crate) async fn reduce_invoice_step(
         )));
     }
     let after = Money::from_minor(invoice.amount_due - amount.minor_units(), invoice.currency);
+    let check = approval_check(state, &staff, step, &org_id, amount).await?;
     let effect = Effect {
         org_id: org_id.clone(),
-        title: format!("Take {amount} off invoice {}", invoice.number),
-        lines: vec![
-            format!(
+        title: if check.needed {
+            format!("Ask an approver to take {amount} off invoice {}", invoice.number)
+        } else {
+            format!("Take {amount} off invoice {}", invoice.number)
+        },
+        lines: [
+            check.line(amount),
+            Some(format!(
                 "Invoice {} owes {} now and will owe {after}; the next payment attempt charges {after}.",
                 invoice.number,
                 Money::from_minor(invoice.amount_due, invoice.currency)
-            ),
-            "A credit note records it; the invoice's lines do not change, and no money moves.".into(),
-            format!("Reason: {reason}. Note: {note}"),
-        ],
+            )),
+            Some("A credit note records it; the invoice's lines do not change, and no money moves.".into()),
+            Some(format!("Reason: {reason}. Note: {note}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
         detail: Vec::new(),
     };
     if let Some(ask) = gate(&staff, form, effect, step) {
         return Ok(ask);
+    }
+    if check.needed {
+        let summary = format!("A credit note of {amount} on invoice {}", invoice.number);
+        return request_approval(
+            state,
+            &staff,
+            form,
+            ApprovalRequest {
+                kind: "credit_note",
+                org_id: &org_id,
+                invoice_id: Some(&invoice.id),
+                amount,
+                reason_code: reason,
+                note,
+                key: token,
+                summary: &summary,
+            },
+        )
+        .await;
     }
     let target = format!("invoice:{}", invoice.id);
     let request = format!("form:{token}");
@@ -564,10 +802,10 @@ pub(crate) async fn resend_invoice_step(
     step: Step<'_>,
 ) -> Result<Outcome, AppError> {
     use crate::domain::Money;
-    let staff =
-        super::console::staff_with(state, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
+    let staff = acting_staff(state, step, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
     let (reason, note) =
         super::console::reason_and_note(form.get("reason_code"), form.get("note"))?;
+    let note = note.as_str();
     let (org_id, invoice) = any_invoice(state, form.get("invoice_id")).await?;
     let to = crate::store::renewals::billing_contact(&state.db, &org_id)
         .await?
@@ -668,9 +906,12 @@ pub(crate) async fn advance_clock_step(
     step: Step<'_>,
 ) -> Result<Outcome, AppError> {
     use crate::ui::portal::format_date;
-    let staff = super::console::staff_with(state, &[StaffRole::BillingAdmin]).await?;
+    let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
     let (reason, note) =
         super::console::reason_and_note(form.get("reason_code"), form.get("note"))?;
+    let note = note.as_str();
+    crate::jobs::test_clock::refuse_when_live(state)
+        .map_err(|e| AppError::Invalid(format!("{}.", super::console::capitalise(&e))))?;
     let org_id = form.get("org_id");
     let days: i64 = form
         .get("days")
@@ -740,4 +981,120 @@ pub(crate) async fn advance_clock_step(
             format_date(until)
         ),
     })
+}
+
+/// Lets the bill run try a renewal again that stopped after failing too often (its cause fixed).
+/// Billing admins.
+#[server(endpoint = "support/renewal/retry")]
+pub async fn retry_renewal(
+    org_id: String,
+    reason_code: String,
+    note: String,
+    confirm: Option<String>,
+) -> Result<String, AppError> {
+    let state = crate::server::state()?;
+    let form = Form::new("retry_renewal", [org_id, reason_code, note]);
+    let outcome = retry_renewal_step(&state, &form, Step::Act(confirm.as_deref())).await?;
+    Ok(reply(&form, outcome))
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn retry_renewal_step(
+    state: &crate::server::AppState,
+    form: &Form,
+    step: Step<'_>,
+) -> Result<Outcome, AppError> {
+    let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
+    let (reason, note) =
+        super::console::reason_and_note(form.get("reason_code"), form.get("note"))?;
+    let note = note.as_str();
+    let org_id = form.get("org_id");
+    let stuck = crate::store::renewals::stuck_renewals(&state.db, Some(org_id))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            AppError::Invalid("This customer's renewal is not waiting for attention.".into())
+        })?;
+    let effect = Effect {
+        org_id: org_id.to_string(),
+        title: format!("Retry the renewal of {}", stuck.org_name),
+        lines: vec![
+            format!(
+                "It failed {} times in a row, last with: {}",
+                stuck.failures, stuck.error
+            ),
+            "The next bill run tries it again; if it fails as often again, it waits here again."
+                .into(),
+            format!("Reason: {reason}. Note: {note}"),
+        ],
+        detail: Vec::new(),
+    };
+    if let Some(ask) = gate(&staff, form, effect, step) {
+        return Ok(ask);
+    }
+    let target = format!("subscription:{}", stuck.subscription_id);
+    let retried = crate::store::renewals::retry_renewal(
+        &state.db,
+        &stuck.subscription_id,
+        &crate::store::audit::AuditEntry {
+            action: "retry_renewal",
+            target: &target,
+            org_id: Some(org_id),
+            reason_code: Some(reason),
+            note,
+            ..super::console::by_staff(&staff)
+        },
+        state.now(),
+    )
+    .await?;
+    if !retried {
+        return Err(AppError::Conflict(
+            "Someone retried this renewal first.".into(),
+        ));
+    }
+    Ok(Outcome::Done {
+        org_id: org_id.to_string(),
+        message: format!(
+            "The renewal of {} will be tried again by the next bill run.",
+            stuck.org_name
+        ),
+    })
+}
+
+/// A renewal that stopped being retried, as the console lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttentionItem {
+    pub org_id: String,
+    pub org_name: String,
+    pub failures: i64,
+    pub error: String,
+    pub failed_at: i64,
+}
+
+/// Renewals that need staff: they failed too often in a row and are no longer retried.
+#[server(endpoint = "support/attention")]
+pub async fn load_attention() -> Result<Vec<AttentionItem>, AppError> {
+    use super::auth::StaffRole;
+    let state = crate::server::state()?;
+    super::console::staff_with(
+        &state,
+        &[
+            StaffRole::Agent,
+            StaffRole::BillingAdmin,
+            StaffRole::Approver,
+        ],
+    )
+    .await?;
+    Ok(crate::store::renewals::stuck_renewals(&state.db, None)
+        .await?
+        .into_iter()
+        .map(|r| AttentionItem {
+            org_id: r.org_id,
+            org_name: r.org_name,
+            failures: r.failures,
+            error: r.error,
+            failed_at: r.failed_at,
+        })
+        .collect())
 }

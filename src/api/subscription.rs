@@ -243,7 +243,9 @@ pub(crate) mod server {
             &promotion.code,
             &promotion.coupon.id,
             &ChangeRecord {
-                actor: &customer.email,
+                actor: &customer.actor(),
+                reason_code: None,
+                note: "",
                 kind: "coupon_applied",
                 to_price_id: &sub.price_id,
                 to_quantity: sub.quantity,
@@ -251,6 +253,7 @@ pub(crate) mod server {
                 effective_at: sub.current_period_end,
                 invoice_id: None,
                 detail: &format!("promotion code {}: {described}", promotion.code),
+                seats_left: None,
             },
             state.now(),
         )
@@ -327,6 +330,14 @@ pub(crate) mod server {
     fn from_change_error(e: ChangeError) -> AppError {
         match e {
             ChangeError::Stale => stale(),
+            ChangeError::SeatsTaken { in_use, seats } if seats == crate::store::members::FREE_SEATS => {
+                AppError::Invalid(format!(
+                    "Cancelling moves the organisation to the Free plan, which has {seats} seat, but {in_use} are taken by members and pending invitations. Remove members and revoke invitations first."
+                ))
+            }
+            ChangeError::SeatsTaken { in_use, seats } => AppError::Invalid(format!(
+                "{in_use} seats are taken by members and pending invitations, but this change leaves {seats}; keep at least {in_use} or remove some first."
+            )),
             ChangeError::Db(e) => AppError::internal(e),
         }
     }
@@ -362,7 +373,11 @@ pub(crate) mod server {
         apply_change(
             &state,
             &customer.org_id,
-            &customer.email,
+            &ChangeBy {
+                actor: customer.actor(),
+                reason_code: None,
+                note: "",
+            },
             &sub,
             &prepared,
             &expected_due,
@@ -432,12 +447,19 @@ pub(crate) mod server {
         })
     }
 
+    /// Who makes a change: a customer, or a staff member with their reason and note.
+    pub struct ChangeBy<'a> {
+        pub actor: crate::store::audit::Actor,
+        pub reason_code: Option<&'a str>,
+        pub note: &'a str,
+    }
+
     /// Applies or schedules a prepared change for `actor` (a customer or a staff member),
     /// provided the amount due now is still `expected_due` (minor units).
     pub async fn apply_change(
         state: &AppState,
         org_id: &str,
-        actor: &str,
+        actor: &ChangeBy<'_>,
         sub: &SubscriptionRow,
         prepared: &PreparedChange,
         expected_due: &str,
@@ -466,7 +488,9 @@ pub(crate) mod server {
                 false,
                 subscriptions::Settlement::default(),
                 &ChangeRecord {
-                    actor,
+                    actor: &actor.actor,
+                    reason_code: actor.reason_code,
+                    note: actor.note,
                     kind: "trial_change",
                     to_price_id: &price.id,
                     to_quantity: quantity,
@@ -474,6 +498,7 @@ pub(crate) mod server {
                     effective_at: now.timestamp(),
                     invoice_id: None,
                     detail: &detail,
+                    seats_left: Some(quantity),
                 },
                 state.now(),
             )
@@ -489,7 +514,6 @@ pub(crate) mod server {
                 "The amount due now is {due}, not what the page showed (time has passed or the plan changed). Review it and confirm again."
             )));
         }
-        let actor = actor.to_string();
         let kind = format!("{:?}", preview.kind).to_lowercase();
         if let Some(scheduled) = &preview.scheduled {
             let effective_on = crate::ui::portal::format_date(scheduled.effective_at.timestamp());
@@ -502,7 +526,9 @@ pub(crate) mod server {
                 sub,
                 Some((&scheduled.price_id, scheduled.quantity)),
                 &ChangeRecord {
-                    actor: &actor,
+                    actor: &actor.actor,
+                    reason_code: actor.reason_code,
+                    note: actor.note,
                     kind: &format!("scheduled_{kind}"),
                     to_price_id: &scheduled.price_id,
                     to_quantity: scheduled.quantity,
@@ -510,6 +536,7 @@ pub(crate) mod server {
                     effective_at: scheduled.effective_at.timestamp(),
                     invoice_id: None,
                     detail: &detail,
+                    seats_left: Some(scheduled.quantity),
                 },
                 state.now(),
             )
@@ -555,7 +582,9 @@ pub(crate) mod server {
                     .then_some(preview.credit_to_balance),
             },
             &ChangeRecord {
-                actor: &actor,
+                actor: &actor.actor,
+                reason_code: actor.reason_code,
+                note: actor.note,
                 kind: &kind,
                 to_price_id: &price.id,
                 to_quantity: quantity,
@@ -563,6 +592,7 @@ pub(crate) mod server {
                 effective_at: now.timestamp(),
                 invoice_id: None,
                 detail: &detail,
+                seats_left: Some(quantity),
             },
             state.now(),
         )
@@ -667,7 +697,9 @@ pub(crate) mod server {
             &sub,
             None,
             &ChangeRecord {
-                actor: &customer.email,
+                actor: &customer.actor(),
+                reason_code: None,
+                note: "",
                 kind: "undo_scheduled",
                 to_price_id: &sub.price_id,
                 to_quantity: sub.quantity,
@@ -675,6 +707,7 @@ pub(crate) mod server {
                 effective_at: state.now(),
                 invoice_id: None,
                 detail: "scheduled change undone",
+                seats_left: None,
             },
             state.now(),
         )
@@ -691,12 +724,20 @@ pub(crate) mod server {
         else {
             return Err(AppError::Invalid("Choose a reason for cancelling.".into()));
         };
-        let details = details.trim();
-        if details.chars().count() > 1000 {
-            return Err(AppError::Invalid(
-                "Keep the details to 1,000 characters or fewer.".into(),
-            ));
-        }
+        let details = crate::api::auth::check_text(
+            "The details",
+            &details,
+            1000,
+            crate::domain::text::Lines::Many,
+            false,
+        )
+        .map_err(|e| match e {
+            AppError::Invalid(m) if m.contains("too long") => {
+                AppError::Invalid("Keep the details to 1,000 characters or fewer.".into())
+            }
+            other => other,
+        })?;
+        let details = details.as_str();
         let stored = if details.is_empty() {
             code.to_string()
         } else {
@@ -707,7 +748,9 @@ pub(crate) mod server {
             &sub,
             Some(&stored),
             &ChangeRecord {
-                actor: &customer.email,
+                actor: &customer.actor(),
+                reason_code: None,
+                note: "",
                 kind: "cancel",
                 to_price_id: &sub.price_id,
                 to_quantity: sub.quantity,
@@ -715,6 +758,7 @@ pub(crate) mod server {
                 effective_at: sub.current_period_end,
                 invoice_id: None,
                 detail: &format!("cancel at period end: {label}"),
+                seats_left: Some(crate::store::members::FREE_SEATS),
             },
             state.now(),
         )
@@ -735,7 +779,9 @@ pub(crate) mod server {
             &sub,
             None,
             &ChangeRecord {
-                actor: &customer.email,
+                actor: &customer.actor(),
+                reason_code: None,
+                note: "",
                 kind: "resume",
                 to_price_id: &sub.price_id,
                 to_quantity: sub.quantity,
@@ -743,6 +789,7 @@ pub(crate) mod server {
                 effective_at: state.now(),
                 invoice_id: None,
                 detail: "resumed",
+                seats_left: None,
             },
             state.now(),
         )

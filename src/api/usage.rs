@@ -158,12 +158,19 @@ pub struct NewKey {
 pub async fn create_api_key(name: String) -> Result<NewKey, AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_billing_manager(&state).await?;
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 60 {
+    if name.trim().is_empty() || name.trim().chars().count() > 60 {
         return Err(AppError::Invalid(
             "Name the key (up to 60 characters), e.g. \"CI pipeline\".".into(),
         ));
     }
+    let name = super::auth::check_text(
+        "The key's name",
+        &name,
+        60,
+        crate::domain::text::Lines::One,
+        true,
+    )?;
+    let name = name.as_str();
     let live = crate::store::usage::list_keys(&state.db, &customer.org_id)
         .await?
         .iter()
@@ -178,7 +185,7 @@ pub async fn create_api_key(name: String) -> Result<NewKey, AppError> {
         &state.db,
         Some(&customer.org_id),
         name,
-        &customer.email,
+        &customer.actor(),
         state.now(),
     )
     .await?;
@@ -193,7 +200,14 @@ pub async fn create_api_key(name: String) -> Result<NewKey, AppError> {
 pub async fn revoke_api_key(id: String) -> Result<(), AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_billing_manager(&state).await?;
-    if !crate::store::usage::revoke_key(&state.db, &customer.org_id, id.trim(), state.now()).await?
+    if !crate::store::usage::revoke_key(
+        &state.db,
+        &customer.org_id,
+        id.trim(),
+        &customer.actor(),
+        state.now(),
+    )
+    .await?
     {
         return Err(AppError::NotFound("That live key".into()));
     }
@@ -216,8 +230,14 @@ pub async fn set_spend_alert(
     let currency = summary.currency;
     let amount = amount.trim();
     if amount.is_empty() {
-        crate::store::usage::set_spend_alert(&state.db, &customer.org_id, None, state.now())
-            .await?;
+        crate::store::usage::set_spend_alert(
+            &state.db,
+            &customer.org_id,
+            None,
+            &customer.actor(),
+            state.now(),
+        )
+        .await?;
         state.entitlements.invalidate(&customer.org_id);
         return Ok("The spend alert is off.".into());
     }
@@ -235,6 +255,7 @@ pub async fn set_spend_alert(
         &state.db,
         &customer.org_id,
         Some((money.minor_units(), currency, cap)),
+        &customer.actor(),
         state.now(),
     )
     .await?;

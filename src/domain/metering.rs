@@ -94,11 +94,16 @@ impl Meter {
         })
     }
 
-    /// The meter's value over `events` (only those it matches count).
+    /// The meter's value over `events` (only those it matches count). A sum is added in 128
+    /// bits and held at `i64::MAX` rather than wrapping; ingest keeps real totals far below
+    /// ([`MAX_METER_TOTAL`]).
     pub fn aggregate<'a>(&self, events: impl IntoIterator<Item = &'a RecordedEvent>) -> i64 {
         let counted = events.into_iter().filter(|e| self.matches(&e.properties));
         match self.aggregation {
-            Aggregation::Sum => counted.map(|e| e.quantity).sum(),
+            Aggregation::Sum => {
+                let sum: i128 = counted.map(|e| i128::from(e.quantity)).sum();
+                i64::try_from(sum).unwrap_or(if sum < 0 { i64::MIN } else { i64::MAX })
+            }
             Aggregation::Count => counted.count() as i64,
             Aggregation::Max => counted.map(|e| e.quantity).max().unwrap_or(0),
             Aggregation::Latest => counted
@@ -138,6 +143,14 @@ impl Meter {
         }
     }
 }
+
+/// The largest quantity one event may carry: a trillion units (a terabyte counted in bytes).
+pub const MAX_EVENT_QUANTITY: i64 = 1_000_000_000_000;
+
+/// The most one customer's events of one meter may add up to, ever: a quadrillion units. Ingest
+/// refuses an event that would pass it, so no sum of a meter's events, over any period, can leave
+/// 64-bit arithmetic on either database (their sums stay 9,000 times below it).
+pub const MAX_METER_TOTAL: i64 = 1_000_000_000_000_000;
 
 /// An event as the ingest API accepts it, after its checks.
 #[derive(Clone, Debug, PartialEq)]
@@ -200,8 +213,8 @@ pub fn check_event(
         None => 1,
         Some(q) => q
             .as_i64()
-            .filter(|q| *q >= 0)
-            .ok_or("quantity must be a whole number, 0 or more")?,
+            .filter(|q| (0..=MAX_EVENT_QUANTITY).contains(q))
+            .ok_or("quantity must be a whole number from 0 to 1000000000000 (10^12)")?,
     };
     let occurred_at = match object.get("timestamp") {
         None => return Err("timestamp is missing".into()),

@@ -20,6 +20,7 @@ pub mod promotion;
 pub mod proration;
 pub mod renewal;
 pub mod rounding;
+pub mod text;
 
 pub use catalog::{Catalog, CatalogError, PriceProblem};
 pub use coupon::{AppliedCoupon, Coupon, CouponDuration, CouponError, CouponValue};

@@ -147,6 +147,13 @@ pub async fn run_due(
                 let catalog = &catalog;
                 async move {
                     let result = renew(state, catalog, id, claim.real_now).await;
+                    if let Err(e) = &result {
+                        match renewals::record_renewal_failure(&state.db, id, e, state.now()).await {
+                            Ok(n) if n >= renewals::MAX_RENEWAL_FAILURES => tracing::error!(subscription = %id, error = %e, failures = n, "renewal keeps failing; it waits for staff"),
+                            Ok(n) => tracing::warn!(subscription = %id, error = %e, failures = n, "renewal failed; it will be retried"),
+                            Err(db) => tracing::warn!(subscription = %id, error = %e, %db, "renewal failed, and so did recording it"),
+                        }
+                    }
                     let mut s = lock(summary);
                     match result {
                         Ok(Some(PeriodEndOutcome::Renewed { invoice })) => {
@@ -156,10 +163,7 @@ pub async fn run_due(
                         Ok(Some(PeriodEndOutcome::MovedToFree)) => s.moved_to_free += 1,
                         Ok(Some(PeriodEndOutcome::Ended)) => s.ended += 1,
                         Ok(None) => s.skipped += 1,
-                        Err(e) => {
-                            tracing::warn!(subscription = %id, error = %e, "renewal failed; it will be retried");
-                            s.errors.push(format!("subscription {id}: {e}"));
-                        }
+                        Err(e) => s.errors.push(format!("subscription {id}: {e}")),
                     }
                     progress(&s);
                 }
@@ -350,7 +354,7 @@ async fn renew(
         Ok(outcome) => Ok(Some(outcome)),
         Err(ChangeError::Stale) => Ok(None),
         Err(ChangeError::Db(e)) if crate::store::is_unique_violation(&e) => Ok(None),
-        Err(ChangeError::Db(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -569,7 +573,7 @@ async fn stop_after_failed_payments(
         {
             Ok(outcome) => return Ok(Some(outcome)),
             Err(ChangeError::Stale) => continue,
-            Err(ChangeError::Db(e)) => return Err(e.to_string()),
+            Err(e) => return Err(e.to_string()),
         }
     }
     Err(format!(

@@ -6,6 +6,16 @@ use super::{run_due, RunOptions, RunSummary};
 use crate::server::AppState;
 use crate::store::test_clocks;
 
+/// Test clocks move time for real customers' bills, so they exist only where no money is real:
+/// with a live Stripe key every test-clock operation is refused.
+pub fn refuse_when_live(state: &AppState) -> Result<(), String> {
+    if state.config.stripe.is_live() {
+        Err("test clocks are refused with a live Stripe key (sk_live_…); use a test key or the emulator".into())
+    } else {
+        Ok(())
+    }
+}
+
 /// Advances clock `clock_id` to `to` (unix seconds). Returns what the bill runs did on the way.
 pub async fn advance(
     state: &AppState,
@@ -13,6 +23,7 @@ pub async fn advance(
     to: i64,
     progress: &(dyn Fn(&RunSummary) + Send + Sync),
 ) -> Result<RunSummary, String> {
+    refuse_when_live(state)?;
     let db = &state.db;
     let clock = test_clocks::find(db, clock_id)
         .await
@@ -35,7 +46,7 @@ pub async fn advance(
             .await
             .map_err(|e| e.to_string())?;
         let step_to = next.map_or(to, |due| due.max(current));
-        test_clocks::set_time(db, clock_id, step_to)
+        test_clocks::set_time(db, clock_id, step_to, state.now())
             .await
             .map_err(|e| e.to_string())?;
         current = step_to;

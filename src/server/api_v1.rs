@@ -10,22 +10,31 @@ use crate::store::usage::{self as store, ApiKeyRow, Recorded};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::{get, post, MethodRouter};
+use axum::Json;
 use serde_json::{json, Value};
 
 /// The most events one request may carry.
 pub const MAX_BATCH: usize = 1_000;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/usage-events",
-            post(ingest).layer(DefaultBodyLimit::max(8 * 1024 * 1024)),
-        )
-        .route("/api/v1/customers/{id}/entitlements", get(entitlements))
-        .route("/api/v1/customers/{id}/usage", get(usage))
-        .route("/api/v1/openapi.json", get(openapi))
+/// `POST /api/v1/usage-events` (bodies up to 8 MiB).
+pub fn ingest_route() -> MethodRouter<AppState> {
+    post(ingest).layer(DefaultBodyLimit::max(8 * 1024 * 1024))
+}
+
+/// `GET /api/v1/customers/{id}/entitlements`.
+pub fn entitlements_route() -> MethodRouter<AppState> {
+    get(entitlements)
+}
+
+/// `GET /api/v1/customers/{id}/usage`.
+pub fn usage_route() -> MethodRouter<AppState> {
+    get(usage)
+}
+
+/// `GET /api/v1/openapi.json`.
+pub fn openapi_route() -> MethodRouter<AppState> {
+    get(openapi)
 }
 
 fn problem(status: StatusCode, message: impl Into<String>) -> Response {
@@ -44,7 +53,38 @@ fn unavailable(e: impl std::fmt::Display) -> Response {
     )
 }
 
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ApiKeyRow, Response> {
+/// A refusal for going over a rate limit: 429 with `Retry-After` and when to try again.
+fn too_many(error: crate::api::AppError) -> Response {
+    let wait = match error {
+        crate::api::AppError::RateLimited { retry_after_secs } => retry_after_secs,
+        _ => 1,
+    };
+    let mut response = problem(StatusCode::TOO_MANY_REQUESTS, error.to_string());
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(wait.max(1)),
+    );
+    response
+}
+
+/// The request's key, if it is valid and within its rate limit. Missing or invalid keys are
+/// counted per client address, so guessing keys is slow; a valid key's calls are counted per key.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Result<ApiKeyRow, Response> {
+    use crate::server::limits::Door;
+    let peer = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
+    let address =
+        crate::server::limits::client_address(headers, peer, state.config.trust_forwarded_for);
+    let refused_key =
+        |response: Response| match state.limits.check(Door::ApiFailedAuthAddress, &address) {
+            Ok(()) => response,
+            Err(limited) => too_many(limited),
+        };
     let secret = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -52,17 +92,20 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ApiKeyRow
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| {
-            problem(
+            refused_key(problem(
                 StatusCode::UNAUTHORIZED,
                 "Send an API key as Authorization: Bearer <key>. Create one on the portal's Usage page.",
-            )
+            ))
         })?;
     match store::key_by_secret(&state.db, secret, state.now()).await {
-        Ok(Some(key)) => Ok(key),
-        Ok(None) => Err(problem(
+        Ok(Some(key)) => match state.limits.check(Door::ApiKey, &key.id) {
+            Ok(()) => Ok(key),
+            Err(limited) => Err(too_many(limited)),
+        },
+        Ok(None) => Err(refused_key(problem(
             StatusCode::UNAUTHORIZED,
             "This API key is not valid or has been revoked.",
-        )),
+        ))),
         Err(e) => Err(unavailable(e)),
     }
 }
@@ -75,8 +118,13 @@ fn may_act_for(key: &ApiKeyRow, org_id: &str) -> bool {
 /// `POST /api/v1/usage-events` with `{"events": [...]}`: each event is checked on its own; the
 /// good ones are recorded (a repeated id counts once) and the response says, for every event in
 /// order, whether it was accepted, a duplicate, or rejected and why.
-async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: String) -> Response {
-    let key = match authenticate(&state, &headers).await {
+async fn ingest(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    body: String,
+) -> Response {
+    let key = match authenticate(&state, &headers, &extensions).await {
         Ok(key) => key,
         Err(response) => return response,
     };
@@ -147,7 +195,8 @@ async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: String)
             })),
         }
     }
-    let recorded = match store::record_events(&state.db, &good, now).await {
+    let actor = crate::store::audit::Actor::api_key(&key.id);
+    let recorded = match store::record_events(&state.db, &good, &actor, now).await {
         Ok(r) => r,
         Err(e) => return unavailable(e),
     };
@@ -167,6 +216,14 @@ async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: String)
             Recorded::UnknownCustomer => json!({
                 "index": index, "id": event.id, "status": "rejected",
                 "reason": format!("there is no customer {:?}", event.customer),
+            }),
+            Recorded::OverLimit => json!({
+                "index": index, "id": event.id, "status": "rejected",
+                "reason": format!(
+                    "counting it would take this customer's total for meter {:?} past {} units, the most one meter may hold",
+                    event.meter,
+                    crate::domain::metering::MAX_METER_TOTAL
+                ),
             }),
         };
     }
@@ -197,9 +254,10 @@ async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: String)
 async fn entitlements(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(response) = customer_access(&state, &headers, &id).await {
+    if let Err(response) = customer_access(&state, &headers, &extensions, &id).await {
         return response;
     }
     match state.entitlements.get(&state, &id).await {
@@ -212,9 +270,10 @@ async fn entitlements(
 async fn usage(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(response) = customer_access(&state, &headers, &id).await {
+    if let Err(response) = customer_access(&state, &headers, &extensions, &id).await {
         return response;
     }
     match crate::usage::summary(&state, &id).await {
@@ -227,9 +286,10 @@ async fn usage(
 async fn customer_access(
     state: &AppState,
     headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
     org_id: &str,
 ) -> Result<(), Response> {
-    let key = authenticate(state, headers).await?;
+    let key = authenticate(state, headers, extensions).await?;
     if !may_act_for(&key, org_id) {
         return Err(problem(
             StatusCode::FORBIDDEN,
@@ -267,11 +327,11 @@ pub fn document() -> Value {
             .into()
     };
     let customer = json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" }, "description": "The customer's organisation id (org_…)." });
-    let mut ingest_responses = errors(&["400", "401", "503"]);
+    let mut ingest_responses = errors(&["400", "401", "429", "503"]);
     ingest_responses["200"] = json!({ "description": "Every event's outcome, in order.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/IngestResult" } } } });
-    let mut entitlement_responses = errors(&["401", "403", "404", "503"]);
+    let mut entitlement_responses = errors(&["401", "403", "404", "429", "503"]);
     entitlement_responses["200"] = json!({ "description": "What the customer may use now.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Entitlements" } } } });
-    let mut usage_responses = errors(&["401", "403", "404", "503"]);
+    let mut usage_responses = errors(&["401", "403", "404", "429", "503"]);
     usage_responses["200"] = json!({ "description": "This period's usage.", "content": { "application/json": { "schema": { "type": "object" } } } });
     json!({
         "openapi": "3.1.0",
@@ -314,7 +374,7 @@ pub fn document() -> Value {
                         "id": { "type": "string", "maxLength": 200, "description": "Unique per customer; repeats count once." },
                         "customer": { "type": "string", "description": "The organisation id." },
                         "meter": { "type": "string", "description": "A meter's id, e.g. build_minutes." },
-                        "quantity": { "type": "integer", "minimum": 0, "default": 1 },
+                        "quantity": { "type": "integer", "minimum": 0, "maximum": crate::domain::metering::MAX_EVENT_QUANTITY, "default": 1, "description": "A customer's total per meter may not pass 10^15; an event that would is rejected." },
                         "timestamp": { "oneOf": [{ "type": "integer", "description": "Unix seconds" }, { "type": "string", "format": "date-time" }] },
                         "properties": { "type": "object", "description": "Up to 4 KiB; names of 1 to 64 letters, digits or _." }
                     }

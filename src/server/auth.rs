@@ -7,6 +7,7 @@
 use super::AppState;
 use crate::api::auth::{CustomerSession, StaffSession};
 use crate::api::AppError;
+use crate::store::audit::AuditEntry;
 use crate::store::sessions::{self, SessionKind};
 use crate::store::{accounts, staff};
 use argon2::password_hash::{
@@ -157,64 +158,106 @@ async fn start_session(
     kind: SessionKind,
     principal_id: &str,
     org_id: Option<&str>,
+    audit: &AuditEntry<'_>,
 ) -> Result<(), AppError> {
     let https = state.config.is_https();
     let name = cookie_name(kind, https);
     // Rotation: whatever token the browser held before is retired.
-    if let Some(old) = read_cookie(&request_headers(), name) {
-        sessions::delete(&state.db, &hash_token(old)).await?;
-    }
+    let headers = request_headers();
+    let replaces = read_cookie(&headers, name).map(hash_token);
     let (token, hash) = new_session_token();
     let now = state.now();
     let ttl = state.config.session_ttl_secs;
-    sessions::create(&state.db, &hash, kind, principal_id, org_id, now, now + ttl).await?;
+    sessions::create(
+        &state.db,
+        &sessions::NewSession {
+            token_hash: &hash,
+            kind,
+            principal_id,
+            org_id,
+            expires_at: now + ttl,
+            viewed_by: None,
+            replaces: replaces.as_deref(),
+        },
+        audit,
+        now,
+    )
+    .await?;
     append_set_cookie(set_cookie_value(kind, &token, ttl, https))
 }
 
+/// Signs a customer in to `org_id`; `audit` records how (a sign-in, a confirmed sign-up, an
+/// accepted invitation) in the same transaction.
 pub async fn start_customer_session(
     state: &AppState,
     user_id: &str,
     org_id: &str,
+    audit: &AuditEntry<'_>,
 ) -> Result<(), AppError> {
-    start_session(state, SessionKind::Customer, user_id, Some(org_id)).await
+    start_session(state, SessionKind::Customer, user_id, Some(org_id), audit).await
 }
 
 /// Opens a read-only customer session for a staff member viewing the portal as `user_id` of
-/// `org_id`; it lasts an hour.
+/// `org_id`; it lasts an hour. The viewing is audited with the session.
 pub async fn start_view_session(
     state: &AppState,
     user_id: &str,
     org_id: &str,
     staff_email: &str,
+    audit: &AuditEntry<'_>,
 ) -> Result<(), AppError> {
     let https = state.config.is_https();
     let (token, hash) = new_session_token();
     let now = state.now();
     let ttl = 3600;
+    let headers = request_headers();
+    let replaces = read_cookie(&headers, cookie_name(SessionKind::Customer, https)).map(hash_token);
     sessions::create(
         &state.db,
-        &hash,
-        SessionKind::Customer,
-        user_id,
-        Some(org_id),
+        &sessions::NewSession {
+            token_hash: &hash,
+            kind: SessionKind::Customer,
+            principal_id: user_id,
+            org_id: Some(org_id),
+            expires_at: now + ttl,
+            viewed_by: Some(staff_email),
+            replaces: replaces.as_deref(),
+        },
+        audit,
         now,
-        now + ttl,
     )
     .await?;
-    sessions::mark_viewed_by(&state.db, &hash, staff_email).await?;
     append_set_cookie(set_cookie_value(SessionKind::Customer, &token, ttl, https))
 }
 
-pub async fn start_staff_session(state: &AppState, staff_id: &str) -> Result<(), AppError> {
-    start_session(state, SessionKind::Staff, staff_id, None).await
+pub async fn start_staff_session(
+    state: &AppState,
+    staff_id: &str,
+    audit: &AuditEntry<'_>,
+) -> Result<(), AppError> {
+    start_session(state, SessionKind::Staff, staff_id, None, audit).await
 }
 
-/// Deletes the current session of `kind` and clears its cookie.
+/// Deletes the current session of `kind` (auditing the sign-out) and clears its cookie.
 pub async fn end_session(state: &AppState, kind: SessionKind) -> Result<(), AppError> {
     let https = state.config.is_https();
     let name = cookie_name(kind, https);
-    if let Some(token) = read_cookie(&request_headers(), name) {
-        sessions::delete(&state.db, &hash_token(token)).await?;
+    let headers = request_headers();
+    if let Some(token) = read_cookie(&headers, name) {
+        let actor = match kind {
+            SessionKind::Customer => customer_of(state, &headers).await?.map(|c| c.actor()),
+            SessionKind::Staff => staff_of(state, &headers).await?.map(|s| s.actor()),
+        };
+        if let Some(actor) = actor {
+            let target = format!("session:{}", &hash_token(token)[..12]);
+            sessions::delete(
+                &state.db,
+                &hash_token(token),
+                &actor.did("sign_out", &target),
+                state.now(),
+            )
+            .await?;
+        }
     }
     append_set_cookie(set_cookie_value(kind, "", 0, https))
 }

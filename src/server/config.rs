@@ -12,14 +12,31 @@ pub enum LogFormat {
     Json,
 }
 
-/// Stripe connection settings. With no secret key the built-in Stripe emulator is used.
+/// Stripe connection settings: a Stripe key, or (asked for with `STRIPE_MODE=emulator`) the
+/// built-in Stripe emulator.
 #[derive(Clone)]
 pub struct StripeConfig {
     pub secret_key: Option<String>,
     pub webhook_secret: Option<String>,
     pub api_base: Option<String>,
-    /// Where the built-in emulator listens when no key is set (port 0: any free port).
+    /// Where the built-in emulator listens (port 0: any free port).
     pub emulator_addr: SocketAddr,
+    /// The emulator's secret key (`STRIPE_EMULATOR_SECRET`); `None` makes a random one at start.
+    pub emulator_secret: Option<String>,
+}
+
+impl StripeConfig {
+    /// Whether payments go to the built-in emulator (no Stripe key, `STRIPE_MODE=emulator`).
+    pub fn uses_emulator(&self) -> bool {
+        self.secret_key.is_none()
+    }
+
+    /// Whether the key moves real money (`sk_live_…`, `rk_live_…`).
+    pub fn is_live(&self) -> bool {
+        self.secret_key
+            .as_deref()
+            .is_some_and(|k| k.starts_with("sk_live_") || k.starts_with("rk_live_"))
+    }
 }
 
 impl Default for StripeConfig {
@@ -29,6 +46,7 @@ impl Default for StripeConfig {
             webhook_secret: None,
             api_base: None,
             emulator_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            emulator_secret: None,
         }
     }
 }
@@ -56,8 +74,15 @@ pub struct Config {
     pub bill_run_interval_secs: u64,
     /// How long a worker's claim on a row lasts before another may take it (`JOB_LEASE_SECS`).
     pub job_lease_secs: i64,
-    /// Refunds above this many minor units need an approver (`APPROVAL_THRESHOLD_MINOR`).
+    /// Refunds above this many minor units need an approver (`APPROVAL_THRESHOLD_MINOR`): the
+    /// threshold of a currency `APPROVAL_THRESHOLDS` does not name.
     pub approval_threshold_minor: i64,
+    /// Per-currency approval thresholds in minor units (`APPROVAL_THRESHOLDS=USD:10000,JPY:15000`).
+    pub approval_thresholds: Vec<(crate::domain::Currency, i64)>,
+    /// Each rate-limited door's limit (`RATE_LIMIT_*`).
+    pub rate_limits: super::limits::LimitSettings,
+    /// Whether the client address comes from `X-Forwarded-For` (behind a trusted proxy).
+    pub trust_forwarded_for: bool,
 }
 
 /// A configuration value that cannot be used, with the variable it came from.
@@ -76,6 +101,7 @@ impl std::fmt::Debug for StripeConfig {
             .field("webhook_secret", &hidden(&self.webhook_secret))
             .field("api_base", &self.api_base)
             .field("emulator_addr", &self.emulator_addr)
+            .field("emulator_secret", &hidden(&self.emulator_secret))
             .finish()
     }
 }
@@ -96,6 +122,9 @@ impl std::fmt::Debug for Config {
             .field("bill_run_interval_secs", &self.bill_run_interval_secs)
             .field("job_lease_secs", &self.job_lease_secs)
             .field("approval_threshold_minor", &self.approval_threshold_minor)
+            .field("approval_thresholds", &self.approval_thresholds)
+            .field("rate_limits", &self.rate_limits)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
             .finish()
     }
 }
@@ -182,7 +211,37 @@ impl Config {
                     "{emulator_raw:?} is not an address; use ip:port such as 127.0.0.1:12111"
                 ),
             })?,
+            emulator_secret: get("STRIPE_EMULATOR_SECRET"),
         };
+        if let Some(secret) = &stripe.emulator_secret {
+            if !secret.starts_with("sk_test_") || secret.len() < 24 {
+                return Err(ConfigError {
+                    variable: "STRIPE_EMULATOR_SECRET",
+                    problem: "use sk_test_ followed by at least 16 random characters".into(),
+                });
+            }
+        }
+        match (get("STRIPE_MODE").as_deref().map(str::trim), &stripe.secret_key) {
+            (None | Some("stripe"), Some(_)) | (Some("emulator"), None) => {}
+            (None | Some("stripe"), None) => {
+                return Err(ConfigError {
+                    variable: "STRIPE_SECRET_KEY",
+                    problem: "is not set; set a Stripe key (with STRIPE_WEBHOOK_SECRET), or STRIPE_MODE=emulator to take payments on the built-in Stripe emulator (development only)".into(),
+                })
+            }
+            (Some("emulator"), Some(_)) => {
+                return Err(ConfigError {
+                    variable: "STRIPE_MODE",
+                    problem: "is emulator but STRIPE_SECRET_KEY is set too; unset one of them".into(),
+                })
+            }
+            (Some(other), _) => {
+                return Err(ConfigError {
+                    variable: "STRIPE_MODE",
+                    problem: format!("{other:?} is not a mode; use stripe or emulator"),
+                })
+            }
+        }
         if let Some(key) = &stripe.secret_key {
             if !(key.starts_with("sk_") || key.starts_with("rk_")) {
                 return Err(ConfigError {
@@ -254,17 +313,61 @@ impl Config {
                 })
             }
         };
-        if dev_mailbox
-            && stripe
-                .secret_key
-                .as_deref()
-                .is_some_and(|k| k.starts_with("sk_live_") || k.starts_with("rk_live_"))
-        {
+        if dev_mailbox && stripe.is_live() {
             return Err(ConfigError {
                 variable: "DEV_MAILBOX",
                 problem: "cannot be on with a live Stripe key: the development mailbox shows every customer's email; unset DEV_MAILBOX".into(),
             });
         }
+
+        let mut approval_thresholds = Vec::new();
+        let mut approval_threshold_minor = approval_threshold_minor;
+        if let Some(raw) = get("APPROVAL_THRESHOLDS") {
+            let bad = |part: &str| {
+                ConfigError {
+                variable: "APPROVAL_THRESHOLDS",
+                problem: format!(
+                    "{part:?} is not CURRENCY:MINOR_UNITS; write e.g. USD:10000,EUR:10000,JPY:15000,*:10000"
+                ),
+            }
+            };
+            for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (code, amount) = part.split_once(':').ok_or_else(|| bad(part))?;
+                let amount: i64 = amount
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| bad(part))?;
+                if code.trim() == "*" {
+                    approval_threshold_minor = amount;
+                    continue;
+                }
+                let currency =
+                    crate::domain::Currency::parse(code.trim()).map_err(|_| bad(part))?;
+                approval_thresholds.retain(|(c, _)| *c != currency);
+                approval_thresholds.push((currency, amount));
+            }
+        }
+        let mut rate_limits = super::limits::LimitSettings::default();
+        for (door, limit) in rate_limits.0.iter_mut() {
+            if let Some(raw) = get(door.variable()) {
+                *limit = super::limits::Limit::parse(&raw).map_err(|problem| ConfigError {
+                    variable: door.variable(),
+                    problem,
+                })?;
+            }
+        }
+        let trust_forwarded_for = match get("TRUST_FORWARDED_FOR").as_deref().map(str::trim) {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "TRUST_FORWARDED_FOR",
+                    problem: format!("{other:?} is not a switch; use true (behind a proxy that sets X-Forwarded-For) or false"),
+                })
+            }
+        };
 
         Ok(Config {
             database_url,
@@ -280,7 +383,18 @@ impl Config {
             bill_run_interval_secs,
             job_lease_secs,
             approval_threshold_minor,
+            approval_thresholds,
+            rate_limits,
+            trust_forwarded_for,
         })
+    }
+
+    /// The approval threshold for `currency`, in its minor units.
+    pub fn approval_threshold(&self, currency: crate::domain::Currency) -> i64 {
+        self.approval_thresholds
+            .iter()
+            .find(|(c, _)| *c == currency)
+            .map_or(self.approval_threshold_minor, |(_, t)| *t)
     }
 
     /// Whether cookies can carry `Secure` and the `__Host-` prefix.
@@ -294,12 +408,73 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    /// The configuration from `vars`; without a Stripe key, on the emulator as asked for.
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
+        let mut map: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        if !map.contains_key("STRIPE_SECRET_KEY") {
+            map.entry("STRIPE_MODE".into())
+                .or_insert_with(|| "emulator".into());
+        }
         Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn approval_thresholds_are_per_currency_with_a_default() {
+        use crate::domain::Currency;
+        let c = config(&[(
+            "APPROVAL_THRESHOLDS",
+            "USD:10000, EUR:9000,JPY:15000,*:5000",
+        )])
+        .unwrap();
+        assert_eq!(c.approval_threshold(Currency::USD), 10_000);
+        assert_eq!(c.approval_threshold(Currency::EUR), 9_000);
+        assert_eq!(c.approval_threshold(Currency::JPY), 15_000);
+        assert_eq!(c.approval_threshold(Currency::GBP), 5_000);
+        let d = config(&[]).unwrap();
+        assert_eq!(d.approval_threshold(Currency::JPY), 10_000);
+    }
+
+    #[test]
+    fn rate_limits_are_configurable() {
+        use super::super::limits::{Door, Limit};
+        let c = config(&[("RATE_LIMIT_SIGN_IN_ACCOUNT", "3/1m")]).unwrap();
+        assert_eq!(
+            c.rate_limits.limit(Door::SignInAccount),
+            Limit::parse("3/1m").unwrap()
+        );
+        assert_eq!(
+            c.rate_limits.limit(Door::ApiKey),
+            Door::ApiKey.default_limit()
+        );
+    }
+
+    #[test]
+    fn the_emulator_must_be_asked_for() {
+        let none = Config::from_lookup(|_| None).unwrap_err();
+        assert_eq!(none.variable, "STRIPE_SECRET_KEY");
+        assert!(none.problem.contains("STRIPE_MODE=emulator"));
+        let https = Config::from_lookup(|name| {
+            (name == "PUBLIC_BASE_URL").then(|| "https://billing.example.com".to_string())
+        })
+        .unwrap_err();
+        assert_eq!(https.variable, "STRIPE_SECRET_KEY");
+        let emulator = config(&[("PUBLIC_BASE_URL", "https://billing.example.com")]).unwrap();
+        assert!(emulator.stripe.uses_emulator());
+        let both = config(&[
+            ("STRIPE_MODE", "emulator"),
+            ("STRIPE_SECRET_KEY", "sk_test_abc"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+        ])
+        .unwrap_err();
+        assert_eq!(both.variable, "STRIPE_MODE");
+        let short = config(&[("STRIPE_EMULATOR_SECRET", "sk_test_1")]).unwrap_err();
+        assert_eq!(short.variable, "STRIPE_EMULATOR_SECRET");
+        for err in [none, https, both, short] {
+            assert!(!err.to_string().contains('\n'), "one line: {err}");
+        }
     }
 
     #[test]
@@ -327,6 +502,11 @@ mod tests {
             ("APPROVAL_THRESHOLD_MINOR", "-5"),
             ("STRIPE_SECRET_KEY", "pk_test_123"),
             ("DEV_MAILBOX", "yes"),
+            ("STRIPE_MODE", "sandbox"),
+            ("APPROVAL_THRESHOLDS", "USD:100,XYZ:5"),
+            ("APPROVAL_THRESHOLDS", "USD=100"),
+            ("RATE_LIMIT_SIGN_IN_ACCOUNT", "ten a minute"),
+            ("TRUST_FORWARDED_FOR", "maybe"),
         ];
         for (variable, value) in cases {
             let err = config(&[(variable, value)]).unwrap_err();

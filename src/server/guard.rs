@@ -1,8 +1,10 @@
 //! Same-origin check for every state-changing request from a browser.
 //!
 //! A POST (or PUT, PATCH, DELETE) must carry an `Origin` (or, only when there is none, a
-//! `Referer`) whose origin is the portal's public origin or the `Host` it was sent to. An opaque
-//! `Origin: null` and a browser's `Sec-Fetch-Site: cross-site` are refused outright. Machine-to-machine routes
+//! `Referer`) whose origin is the configured `PUBLIC_BASE_URL`. The request's `Host` is never
+//! trusted for this: a DNS-rebinding page is served from the portal's own address under another
+//! name, and its requests carry that name as both `Host` and `Origin`. An opaque `Origin: null`
+//! and a browser's `Sec-Fetch-Site: cross-site` are refused outright. Machine-to-machine routes
 //! that authenticate otherwise (Stripe webhooks by signature, the REST API by key) are exempt.
 
 use super::AppState;
@@ -33,8 +35,7 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
         None => header_text(header::REFERER).and_then(origin_of),
     };
     let cross_site = header_text(HeaderName::from_static("sec-fetch-site")) == Some("cross-site");
-    let host = header_text(header::HOST);
-    if !cross_site && origin_allowed(claimed.as_deref(), &state.config.public_base_url, host) {
+    if !cross_site && origin_allowed(claimed.as_deref(), &state.config.public_base_url) {
         next.run(request).await
     } else {
         tracing::warn!(
@@ -45,10 +46,11 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
         (
             StatusCode::FORBIDDEN,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            Body::from(
+            Body::from(format!(
                 "This request did not come from the billing portal's own pages, so it was refused. \
-                 Open the portal and submit the form again.",
-            ),
+                 Open the portal at {} and submit the form again.",
+                state.config.public_base_url
+            )),
         )
             .into_response()
     }
@@ -65,21 +67,15 @@ fn origin_of(url: &str) -> Option<String> {
     (!host.is_empty()).then(|| format!("{scheme}://{host}"))
 }
 
-/// Whether a request claiming `origin` may write: it must be the public origin, or the same host
-/// the request was addressed to (over the public URL's scheme).
-pub fn origin_allowed(origin: Option<&str>, public_base_url: &str, host: Option<&str>) -> bool {
-    let Some(origin) = origin.and_then(origin_of) else {
-        return false;
-    };
-    if origin.eq_ignore_ascii_case(public_base_url) {
-        return true;
-    }
-    let scheme = public_base_url.split("://").next().unwrap_or("http");
-    host.is_some_and(|h| origin.eq_ignore_ascii_case(&format!("{scheme}://{h}")))
+/// Whether a request claiming `origin` may write: only the configured public origin may.
+pub fn origin_allowed(origin: Option<&str>, public_base_url: &str) -> bool {
+    origin
+        .and_then(origin_of)
+        .is_some_and(|origin| origin.eq_ignore_ascii_case(public_base_url))
 }
 
 /// Server functions a staff member viewing as a customer may call: they only read (and sign out).
-const VIEW_READS: [&str; 11] = [
+pub const VIEW_READS: [&str; 11] = [
     "/api/auth/session",
     "/api/auth/sign-out",
     "/api/billing/overview",
@@ -136,28 +132,22 @@ mod tests {
     #[test]
     fn only_the_portals_own_origin_may_write() {
         let public = "http://127.0.0.1:3000";
-        assert!(origin_allowed(Some("http://127.0.0.1:3000"), public, None));
+        assert!(origin_allowed(Some("http://127.0.0.1:3000"), public));
         assert!(origin_allowed(
-            Some("http://localhost:3000"),
-            public,
-            Some("localhost:3000")
+            Some("http://127.0.0.1:3000/billing"),
+            public
         ));
+        // Another name for the same server (DNS rebinding sends it as Host and Origin alike).
+        assert!(!origin_allowed(Some("http://localhost:3000"), public));
         assert!(!origin_allowed(
-            Some("http://evil.example"),
-            public,
-            Some("127.0.0.1:3000")
+            Some("http://rebind.attacker.example:3000"),
+            public
         ));
-        assert!(!origin_allowed(
-            Some("https://127.0.0.1:3000"),
-            public,
-            Some("127.0.0.1:3000")
-        ));
-        assert!(!origin_allowed(None, public, Some("127.0.0.1:3000")));
-        assert!(!origin_allowed(
-            Some("null"),
-            public,
-            Some("127.0.0.1:3000")
-        ));
+        assert!(!origin_allowed(Some("http://evil.example"), public));
+        assert!(!origin_allowed(Some("https://127.0.0.1:3000"), public));
+        assert!(!origin_allowed(Some("http://127.0.0.1:30000"), public));
+        assert!(!origin_allowed(None, public));
+        assert!(!origin_allowed(Some("null"), public));
         assert_eq!(
             origin_of("http://127.0.0.1:3000/sign-in?next=/x").as_deref(),
             Some("http://127.0.0.1:3000")

@@ -4,8 +4,11 @@ pub mod api_v1;
 pub mod auth;
 pub mod config;
 pub mod guard;
+pub mod limits;
+pub mod mfa;
 pub mod pdf;
 pub mod routes;
+pub mod statuses;
 pub mod telemetry;
 pub mod webhooks;
 
@@ -36,12 +39,31 @@ pub struct AppState {
     pub leptos_options: leptos::config::LeptosOptions,
     /// Entitlements per organisation, cached for the entitlements API.
     pub entitlements: Arc<crate::usage::EntitlementCache>,
+    /// The rate limits of sign-in, sign-up, invitations and the REST API.
+    pub limits: Arc<limits::RateLimits>,
 }
 
 impl AppState {
     /// Current time as unix seconds, from the state's clock.
     pub fn now(&self) -> i64 {
         self.clock.now().timestamp()
+    }
+
+    /// The address of the client of a request (see [`limits::client_address`]).
+    pub fn client_address(&self, parts: &http::request::Parts) -> String {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0);
+        limits::client_address(&parts.headers, peer, self.config.trust_forwarded_for)
+    }
+
+    /// The client address of the server function being run.
+    pub fn caller_address(&self) -> String {
+        match leptos::prelude::use_context::<http::request::Parts>() {
+            Some(parts) => self.client_address(&parts),
+            None => "unknown".into(),
+        }
     }
 }
 
@@ -57,8 +79,8 @@ pub fn state() -> Result<AppState, AppError> {
         .ok_or_else(|| AppError::internal("AppState missing from the server function context"))
 }
 
-/// The payment gateway and the webhook secret its events are signed with; with no Stripe key,
-/// the built-in emulator it talks to.
+/// The payment gateway and the webhook secret its events are signed with; with
+/// `STRIPE_MODE=emulator`, the built-in emulator it talks to.
 pub struct Payments {
     pub gateway: crate::payments::gateway::Gateway,
     pub webhook_secret: String,
@@ -66,8 +88,9 @@ pub struct Payments {
 }
 
 impl Payments {
-    /// Real Stripe when a key is configured; otherwise starts the emulator, which delivers its
-    /// webhooks to this portal's `/webhooks/stripe`.
+    /// Real Stripe when a key is configured; otherwise (the configuration asked for it) starts the
+    /// emulator, which delivers its webhooks to this portal's `/webhooks/stripe` and accepts only
+    /// its own secret key.
     pub async fn connect(config: &Config) -> Result<Payments, StartError> {
         use crate::payments::emulator::{self, EmulatorConfig, WebhookEndpoint};
         use crate::payments::gateway::Gateway;
@@ -101,14 +124,15 @@ impl Payments {
                     url: format!("{}/webhooks/stripe", config.public_base_url),
                     secret: webhook_secret.clone(),
                 }],
+                secret: config.stripe.emulator_secret.clone(),
                 ..EmulatorConfig::default()
             },
         )
         .await
         .map_err(|e| StartError::Stripe(e.to_string()))?;
-        let gateway = Gateway::new("sk_test_emulator", Some(&handle.base_url))
+        let gateway = Gateway::new(&handle.secret, Some(&handle.base_url))
             .map_err(|e| StartError::Stripe(e.to_string()))?;
-        tracing::info!(emulator = %handle.base_url, "no STRIPE_SECRET_KEY: using the built-in Stripe emulator");
+        tracing::warn!(emulator = %handle.base_url, "STRIPE_MODE=emulator: payments go to the built-in Stripe emulator, not to Stripe");
         Ok(Payments {
             gateway,
             webhook_secret,
@@ -135,6 +159,7 @@ pub async fn build_state(
         .site_addr(config.listen_addr)
         .build();
     let payments = Arc::new(Payments::connect(&config).await?);
+    let config_limits = config.rate_limits.clone();
     Ok(AppState {
         db,
         payments,
@@ -144,6 +169,7 @@ pub async fn build_state(
         entitlements: Arc::new(crate::usage::EntitlementCache::new(
             std::time::Duration::from_secs(5),
         )),
+        limits: Arc::new(limits::RateLimits::new(&config_limits)),
     })
 }
 
@@ -159,9 +185,12 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
         ))
     });
     let app = routes::router(state);
-    let result = axum::serve(listener, app.into_make_service())
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let result = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
     sweeper.abort();
     inbox.abort();
     if let Some(task) = bill_runs {
@@ -199,6 +228,7 @@ async fn sweep_expired_sessions(state: AppState) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         every_hour.tick().await;
+        state.limits.forget_idle();
         match crate::store::sessions::delete_expired(&state.db, state.now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "expired sessions removed"),

@@ -15,6 +15,37 @@ use tower_http::trace::TraceLayer;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Every plain HTTP route (beside the pages and server functions Leptos mounts): its method and
+/// path. The router is built from this table, so it is the list of doors; the authorization
+/// matrix test walks it.
+pub const HTTP_ROUTES: [(&str, &str); 9] = [
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("POST", "/webhooks/stripe"),
+    ("GET", "/billing/invoices/{id}/pdf"),
+    ("GET", "/support/audit.csv"),
+    ("POST", "/api/v1/usage-events"),
+    ("GET", "/api/v1/customers/{id}/entitlements"),
+    ("GET", "/api/v1/customers/{id}/usage"),
+    ("GET", "/api/v1/openapi.json"),
+];
+
+/// The handler of one row of [`HTTP_ROUTES`].
+fn handler(method: &str, path: &str) -> axum::routing::MethodRouter<AppState> {
+    match (method, path) {
+        ("GET", "/healthz") => get(healthz),
+        ("GET", "/readyz") => get(readyz),
+        ("POST", "/webhooks/stripe") => axum::routing::post(super::webhooks::stripe),
+        ("GET", "/billing/invoices/{id}/pdf") => get(invoice_pdf),
+        ("GET", "/support/audit.csv") => get(audit_csv),
+        ("POST", "/api/v1/usage-events") => super::api_v1::ingest_route(),
+        ("GET", "/api/v1/customers/{id}/entitlements") => super::api_v1::entitlements_route(),
+        ("GET", "/api/v1/customers/{id}/usage") => super::api_v1::usage_route(),
+        ("GET", "/api/v1/openapi.json") => super::api_v1::openapi_route(),
+        _ => unreachable!("HTTP_ROUTES lists {method} {path} without a handler"),
+    }
+}
+
 /// Builds the whole application for `state`.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -26,16 +57,12 @@ pub fn router(state: AppState) -> Router {
         let options = state.leptos_options.clone();
         move || shell(options.clone())
     };
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route(
-            "/webhooks/stripe",
-            axum::routing::post(super::webhooks::stripe),
-        )
-        .route("/billing/invoices/{id}/pdf", get(invoice_pdf))
-        .route("/support/audit.csv", get(audit_csv))
-        .merge(super::api_v1::routes())
+    let plain = HTTP_ROUTES
+        .iter()
+        .fold(Router::new(), |router, (method, path)| {
+            router.route(path, handler(method, path))
+        });
+    plain
         .leptos_routes_with_context(&state, routes, context.clone(), app_shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
@@ -49,6 +76,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             guard::same_origin,
         ))
+        .layer(middleware::from_fn(super::statuses::server_fn_statuses))
         .layer(middleware::from_fn(security_headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(

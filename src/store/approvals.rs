@@ -18,6 +18,7 @@ pub struct ApprovalRow {
     pub status: String,
     pub decided_by: Option<String>,
     pub created_at: i64,
+    pub payload: String,
 }
 
 pub struct NewApproval<'a> {
@@ -31,6 +32,8 @@ pub struct NewApproval<'a> {
     pub note: &'a str,
     pub request_key: &'a str,
     pub requested_by: &'a str,
+    /// The action's form (`do=…&field=…`), performed as asked when approved.
+    pub payload: &'a str,
 }
 
 /// Records a pending request with its audit entry. A second submission of the same form (same
@@ -45,7 +48,7 @@ pub async fn request(
     let id = new_id("apr");
     sqlx::query(
         "INSERT INTO approval_requests (id, kind, org_id, invoice_id, amount, currency, reason_code, note, request_key, \
-         requested_by, status, created_at) VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10)",
+         requested_by, status, created_at, payload) VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $12)",
     )
     .bind(&id)
     .bind(new.org_id)
@@ -58,6 +61,7 @@ pub async fn request(
     .bind(new.requested_by)
     .bind(now)
     .bind(new.kind)
+    .bind(new.payload)
     .execute(&mut *tx)
     .await?;
     super::audit::append_in_tx(&mut tx, db.dialect, audit, now).await?;
@@ -65,8 +69,46 @@ pub async fn request(
     Ok(id)
 }
 
+/// What `staff` took off organisation `org_id`'s bill in `currency` since `since`: the amounts
+/// of their audited `actions`, plus their requests still waiting for an approver.
+pub async fn lowered_recently(
+    db: &Db,
+    staff: &str,
+    org_id: &str,
+    currency: &str,
+    actions: &[&str],
+    since: i64,
+) -> Result<i64, sqlx::Error> {
+    let placeholders: Vec<String> = (0..actions.len()).map(|i| format!("${}", i + 5)).collect();
+    let mut done = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS n FROM audit_log WHERE actor = $1 AND org_id = $2 \
+         AND currency = $3 AND at >= $4 AND action IN ({})",
+        placeholders.join(", ")
+    )))
+    .bind(staff)
+    .bind(org_id)
+    .bind(currency)
+    .bind(since);
+    for action in actions {
+        done = done.bind(*action);
+    }
+    let done: i64 = done.fetch_one(&db.pool).await?.try_get("n")?;
+    let waiting: i64 = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS n FROM approval_requests WHERE requested_by = $1 \
+         AND org_id = $2 AND currency = $3 AND created_at >= $4 AND status = 'pending'",
+    )
+    .bind(staff)
+    .bind(org_id)
+    .bind(currency)
+    .bind(since)
+    .fetch_one(&db.pool)
+    .await?
+    .try_get("n")?;
+    Ok(done.saturating_add(waiting))
+}
+
 const COLUMNS: &str = "id, kind, org_id, invoice_id, amount, currency, reason_code, note, request_key, requested_by, \
-    status, decided_by, created_at";
+    status, decided_by, created_at, payload";
 
 fn from_row(r: sqlx::any::AnyRow) -> Result<ApprovalRow, sqlx::Error> {
     Ok(ApprovalRow {
@@ -83,6 +125,7 @@ fn from_row(r: sqlx::any::AnyRow) -> Result<ApprovalRow, sqlx::Error> {
         status: r.try_get("status")?,
         decided_by: r.try_get("decided_by")?,
         created_at: r.try_get("created_at")?,
+        payload: r.try_get("payload")?,
     })
 }
 
@@ -122,14 +165,14 @@ pub async fn list(db: &Db, limit: i64) -> Result<Vec<ApprovalRow>, sqlx::Error> 
     .collect()
 }
 
-/// Moves a pending request to `approved` or `rejected` once (granting an approved credit in the
-/// same transaction). Returns false when it was decided before.
+/// Moves a pending request to `approved` or `rejected` once, with its audit entry. Returns
+/// false when it was decided before. An approval is claimed this way before its action runs, so
+/// two approvers cannot both carry it out.
 pub async fn decide(
     db: &Db,
     id: &str,
     approved: bool,
     decided_by: &str,
-    grant: Option<&super::credits::CreditEntry<'_>>,
     audit: &super::audit::AuditEntry<'_>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
@@ -146,11 +189,26 @@ pub async fn decide(
     if updated.rows_affected() != 1 {
         return Ok(false);
     }
-    // An approved credit is granted with the decision, so two approvers cannot grant it twice.
-    if let Some(entry) = grant.filter(|_| approved) {
-        super::credits::record_in_tx(&mut tx, entry, now).await?;
-    }
     super::audit::append_in_tx(&mut tx, db.dialect, audit, now).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Puts an approved request back to pending when its action could not be carried out (the
+/// invoice was paid meanwhile, say), with the reason in the audit log.
+pub async fn reopen(
+    db: &Db,
+    id: &str,
+    audit: &super::audit::AuditEntry<'_>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "UPDATE approval_requests SET status = 'pending', decided_by = NULL, decided_at = NULL WHERE id = $1 AND status = 'approved'",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    super::audit::append_in_tx(&mut tx, db.dialect, audit, now).await?;
+    tx.commit().await
 }

@@ -103,7 +103,12 @@ fn price_from_row(r: &sqlx::any::AnyRow) -> Result<Price, CatalogError> {
 /// plan offers exactly `plan.prices`; prices it no longer lists are retired (kept for existing
 /// subscriptions, no longer offered). Every price is validated first; nothing is written if one
 /// is bad.
-pub async fn upsert_plan(db: &Db, plan: &PlanOffer, sort_order: i64) -> Result<(), CatalogError> {
+pub async fn upsert_plan(
+    db: &Db,
+    plan: &PlanOffer,
+    sort_order: i64,
+    now: i64,
+) -> Result<(), CatalogError> {
     for price in &plan.prices {
         price.validate().map_err(|e| CatalogError::BadPrice {
             price_id: e.price_id,
@@ -165,6 +170,18 @@ pub async fn upsert_plan(db: &Db, plan: &PlanOffer, sort_order: i64) -> Result<(
         .execute(&mut *tx)
         .await?;
     }
+    let target = format!("plan:{}", plan.id);
+    let prices: Vec<&str> = plan.prices.iter().map(|p| p.id.as_str()).collect();
+    let note = format!("{} with prices {}", plan.name, prices.join(", "));
+    super::audit::record(
+        &mut tx,
+        &super::audit::AuditEntry {
+            note: &note,
+            ..super::audit::Actor::cli().did("catalog_plan_put", &target)
+        },
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -32,9 +32,15 @@ pub struct NewCheckout<'a> {
     pub trial_end: Option<i64>,
 }
 
-pub async fn create(db: &Db, checkout: &NewCheckout<'_>, now: i64) -> Result<String, sqlx::Error> {
+/// Records a checkout the customer starts (audited as theirs).
+pub async fn create(
+    db: &Db,
+    checkout: &NewCheckout<'_>,
+    by: &super::audit::Actor,
+    now: i64,
+) -> Result<String, sqlx::Error> {
     let id = new_id("chk");
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO checkouts (id, org_id, price_id, quantity, currency, amount, status, created_by, created_at, \
          promotion_code, trial_end) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $10)",
     )
@@ -47,8 +53,35 @@ pub async fn create(db: &Db, checkout: &NewCheckout<'_>, now: i64) -> Result<Str
     .bind(checkout.created_by)
     .bind(now)
     .bind(checkout.promotion_code)
-    .bind(checkout.trial_end)
-    .execute(&db.pool)
+    .bind(checkout.trial_end);
+    let target = format!("checkout:{id}");
+    let note = format!(
+        "{} × {}{}{}",
+        checkout.price_id,
+        checkout.quantity,
+        checkout
+            .promotion_code
+            .map(|c| format!(", code {c}"))
+            .unwrap_or_default(),
+        if checkout.trial_end.is_some() {
+            ", free trial"
+        } else {
+            ""
+        }
+    );
+    let currency = checkout.currency.to_uppercase();
+    super::audit::execute_audited(
+        db,
+        query,
+        &super::audit::AuditEntry {
+            org_id: Some(checkout.org_id),
+            amount: Some(checkout.amount),
+            currency: Some(&currency),
+            note: &note,
+            ..by.did("checkout_started", &target)
+        },
+        now,
+    )
     .await?;
     Ok(id)
 }
@@ -58,14 +91,25 @@ pub async fn attach_session(
     checkout_id: &str,
     session_id: &str,
     url: &str,
+    now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let query = sqlx::query(
         "UPDATE checkouts SET stripe_session_id = $2, stripe_session_url = $3 WHERE id = $1",
     )
     .bind(checkout_id)
     .bind(session_id)
-    .bind(url)
-    .execute(&db.pool)
+    .bind(url);
+    let target = format!("checkout:{checkout_id}");
+    super::audit::execute_audited(
+        db,
+        query,
+        &super::audit::AuditEntry {
+            note: "Stripe's hosted page created",
+            request_id: Some(session_id),
+            ..super::audit::Actor::system().did("checkout_session_created", &target)
+        },
+        now,
+    )
     .await?;
     Ok(())
 }
@@ -214,6 +258,17 @@ pub async fn complete(db: &Db, c: &Completion<'_>) -> Result<CompletionOutcome, 
             c.now,
         )
         .await?;
+        let target = format!("checkout:{}", c.checkout.id);
+        super::audit::record(
+            &mut tx,
+            &super::audit::AuditEntry {
+                org_id: Some(&c.checkout.org_id),
+                note: "paid while another subscription is live; the payment is refunded",
+                ..super::audit::Actor::stripe().did("checkout_completed_duplicate", &target)
+            },
+            c.now,
+        )
+        .await?;
         tx.commit().await?;
         return Ok(CompletionOutcome::AlreadySubscribed);
     }
@@ -300,6 +355,30 @@ pub async fn complete(db: &Db, c: &Completion<'_>) -> Result<CompletionOutcome, 
         c.now,
     )
     .await?;
+    let target = format!("subscription:{subscription_id}");
+    let note = format!(
+        "checkout {} completed: {} × {}, invoice {invoice_id}{}",
+        c.checkout.id,
+        c.checkout.price_id,
+        c.checkout.quantity,
+        c.card
+            .map(|card| format!(
+                ", {} ending {} saved as the default card",
+                card.brand, card.last4
+            ))
+            .unwrap_or_default()
+    );
+    super::audit::record(
+        &mut tx,
+        &super::audit::AuditEntry {
+            org_id: Some(&c.checkout.org_id),
+            note: &note,
+            request_id: c.payment_intent_id,
+            ..super::audit::Actor::stripe().did("subscription_created", &target)
+        },
+        c.now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(CompletionOutcome::Activated {
         subscription_id,
@@ -339,6 +418,18 @@ pub async fn complete_trial(
     .await?
     .try_get("n")?;
     if live > 0 {
+        let target = format!("checkout:{}", checkout.id);
+        super::audit::record(
+            &mut tx,
+            &super::audit::AuditEntry {
+                org_id: Some(&checkout.org_id),
+                note:
+                    "trial checkout completed while another subscription is live; nothing started",
+                ..super::audit::Actor::stripe().did("checkout_completed_duplicate", &target)
+            },
+            now,
+        )
+        .await?;
         tx.commit().await?;
         return Ok(CompletionOutcome::AlreadySubscribed);
     }
@@ -378,6 +469,21 @@ pub async fn complete_trial(
         )
         .await?;
     }
+    let target = format!("subscription:{subscription_id}");
+    let note = format!(
+        "checkout {} completed: free trial of {} × {} until {trial_end}",
+        checkout.id, checkout.price_id, checkout.quantity
+    );
+    super::audit::record(
+        &mut tx,
+        &super::audit::AuditEntry {
+            org_id: Some(&checkout.org_id),
+            note: &note,
+            ..super::audit::Actor::stripe().did("trial_started", &target)
+        },
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(CompletionOutcome::Activated {
         subscription_id,

@@ -185,32 +185,6 @@ fn text(r: &AnyRow, column: &str) -> Result<String, sqlx::Error> {
 /// Entries of one source: (time, text) pairs for each row.
 type Entries = Result<Vec<(i64, String)>, sqlx::Error>;
 
-fn organisation_entries(r: &AnyRow) -> Entries {
-    Ok(vec![(
-        r.try_get("created_at")?,
-        format!("Organisation {} created", text(r, "name")?),
-    )])
-}
-
-fn member_entries(r: &AnyRow) -> Entries {
-    Ok(vec![(
-        r.try_get("created_at")?,
-        format!("{} joined as {}", text(r, "email")?, text(r, "role")?),
-    )])
-}
-
-fn change_entries(r: &AnyRow) -> Entries {
-    Ok(vec![(
-        r.try_get("created_at")?,
-        format!(
-            "{} ({}): {}",
-            text(r, "kind")?.replace('_', " "),
-            text(r, "actor")?,
-            text(r, "detail")?
-        ),
-    )])
-}
-
 fn invoice_entries(r: &AnyRow) -> Entries {
     let number = text(r, "number")?;
     let created: i64 = r.try_get("created_at")?;
@@ -220,31 +194,6 @@ fn invoice_entries(r: &AnyRow) -> Entries {
         entries.push((paid_at, format!("Invoice {number} paid")));
     }
     Ok(entries)
-}
-
-fn failure_entries(r: &AnyRow) -> Entries {
-    Ok(vec![(
-        r.try_get("created_at")?,
-        format!(
-            "Invoice {}: {} failed attempt(s), last: {}",
-            text(r, "number")?,
-            r.try_get::<i64, _>("attempt_count")?,
-            text(r, "last_payment_error")?
-        ),
-    )])
-}
-
-fn payment_entries(r: &AnyRow) -> Entries {
-    Ok(vec![(
-        r.try_get("created_at")?,
-        format!(
-            "Payment of {} {} ({})",
-            money(r.try_get("amount")?, &text(r, "currency")?.to_uppercase()),
-            text(r, "status")?,
-            r.try_get::<Option<String>, _>("stripe_payment_intent_id")?
-                .unwrap_or_default()
-        ),
-    )])
 }
 
 fn email_entries(r: &AnyRow) -> Entries {
@@ -272,49 +221,16 @@ fn credit_note_entries(r: &AnyRow) -> Entries {
     )])
 }
 
-fn staff_entries(r: &AnyRow) -> Entries {
-    Ok(vec![(
-        r.try_get("at")?,
-        format!(
-            "{} by {}: {}",
-            text(r, "action")?,
-            text(r, "actor")?,
-            text(r, "note")?
-        ),
-    )])
-}
-
-/// Where the timeline comes from: the kind shown, the query (with the organisation as `$1`), and
-/// how each row reads.
+/// Where the timeline's documents come from: the kind shown, the query (with the organisation as
+/// `$1`), and how each row reads. Everything that happened (every change, by anyone) comes from
+/// the audit log; these add the documents it produced.
 type Source = (&'static str, &'static str, fn(&AnyRow) -> Entries);
 
-const TIMELINE_SOURCES: [Source; 9] = [
-    ("account", "SELECT name, created_at FROM organizations WHERE id = $1", organisation_entries),
-    (
-        "account",
-        "SELECT u.email, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1",
-        member_entries,
-    ),
-    (
-        "plan",
-        "SELECT created_at, actor, kind, detail FROM subscription_changes WHERE org_id = $1",
-        change_entries,
-    ),
+const DOCUMENT_SOURCES: [Source; 3] = [
     (
         "invoice",
         "SELECT number, total, currency, created_at, paid_at FROM invoices WHERE org_id = $1",
         invoice_entries,
-    ),
-    (
-        "payment",
-        "SELECT number, created_at, attempt_count, last_payment_error FROM invoices \
-         WHERE org_id = $1 AND last_payment_error IS NOT NULL",
-        failure_entries,
-    ),
-    (
-        "payment",
-        "SELECT amount, currency, status, stripe_payment_intent_id, created_at FROM payments WHERE org_id = $1",
-        payment_entries,
     ),
     (
         "email",
@@ -326,13 +242,74 @@ const TIMELINE_SOURCES: [Source; 9] = [
         "SELECT number, amount, currency, outcome, reason, actor, created_at FROM credit_notes WHERE org_id = $1",
         credit_note_entries,
     ),
-    ("staff", "SELECT at, actor, action, note FROM audit_log WHERE org_id = $1 AND actor_role <> 'system'", staff_entries),
 ];
 
-/// The organisation's story, newest first: (time, kind, text).
+/// The timeline kind of an audit entry: what staff did is `staff`; the rest by what it is about.
+fn audit_kind(action: &str, actor_role: &str) -> &'static str {
+    let staff = matches!(actor_role, "agent" | "billing_admin" | "approver")
+        || actor_role.starts_with("staff:");
+    if staff {
+        return "staff";
+    }
+    match action {
+        a if a.starts_with("sign_") => "security",
+        a if a.starts_with("payment_") || a.starts_with("card_") || a.starts_with("invoice_") => {
+            "payment"
+        }
+        a if a.starts_with("subscription_")
+            || a.starts_with("checkout_")
+            || a.starts_with("renewal_")
+            || a == "trial_started"
+            || a == "account_credit_for_unused_time" =>
+        {
+            "plan"
+        }
+        "usage_recorded" | "spend_alert_set" | "spend_alert_removed" | "spend_alert_reached" => {
+            "usage"
+        }
+        _ => "account",
+    }
+}
+
+/// The organisation's story, newest first: (time, kind, text). It reads the audit log (every
+/// change by the customer, staff or the system, and every sign-in) and the documents those
+/// changes made (invoices, emails, credit notes).
 pub async fn timeline(db: &Db, org_id: &str) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
     let mut out: Vec<(i64, String, String)> = Vec::new();
-    for (kind, sql, read) in TIMELINE_SOURCES {
+    let audit = sqlx::query(
+        "SELECT at, actor, actor_role, action, amount, currency, note FROM audit_log WHERE org_id = $1 \
+         ORDER BY seq DESC LIMIT 2000",
+    )
+    .bind(org_id)
+    .fetch_all(&db.pool)
+    .await?;
+    for r in &audit {
+        let action = text(r, "action")?;
+        let role = text(r, "actor_role")?;
+        let amount = match (
+            r.try_get::<Option<i64>, _>("amount")?,
+            r.try_get::<Option<String>, _>("currency")?,
+        ) {
+            (Some(a), Some(c)) => format!(" · {}", money(a, &c)),
+            _ => String::new(),
+        };
+        let note = text(r, "note")?;
+        out.push((
+            r.try_get("at")?,
+            audit_kind(&action, &role).to_string(),
+            format!(
+                "{} by {}{}{amount}",
+                action.replace('_', " "),
+                text(r, "actor")?,
+                if note.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {note}")
+                }
+            ),
+        ));
+    }
+    for (kind, sql, read) in DOCUMENT_SOURCES {
         for row in sqlx::query(sql).bind(org_id).fetch_all(&db.pool).await? {
             for (at, line) in read(&row)? {
                 out.push((at, kind.to_string(), line));
@@ -343,13 +320,16 @@ pub async fn timeline(db: &Db, org_id: &str) -> Result<Vec<(i64, String, String)
     Ok(out)
 }
 
-/// Whether a staff form with this one-time key was already acted on (its audit entry exists).
-pub async fn audit_key_used(db: &Db, token: &str) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE request_id = $1")
-        .bind(format!("form:{token}"))
-        .fetch_one(&db.pool)
-        .await?
-        .try_get("n")?;
+/// Whether a staff form with this one-time key was already acted on as `action` (its audit
+/// entry exists).
+pub async fn audit_key_used(db: &Db, token: &str, action: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE request_id = $1 AND action = $2")
+            .bind(format!("form:{token}"))
+            .bind(action)
+            .fetch_one(&db.pool)
+            .await?
+            .try_get("n")?;
     Ok(n > 0)
 }
 

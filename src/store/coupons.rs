@@ -139,7 +139,7 @@ pub async fn upsert_coupon(db: &Db, coupon: &Coupon, now: i64) -> Result<(), sql
         CouponDuration::Repeating { periods } => ("repeating", Some(i64::from(periods))),
         CouponDuration::Forever => ("forever", None),
     };
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO coupons (id, name, percent_off, amount_off, currency, duration, duration_periods, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET name = $2, percent_off = $3, \
          amount_off = $4, currency = $5, duration = $6, duration_periods = $7",
@@ -151,8 +151,17 @@ pub async fn upsert_coupon(db: &Db, coupon: &Coupon, now: i64) -> Result<(), sql
     .bind(currency)
     .bind(duration)
     .bind(periods)
-    .bind(now)
-    .execute(&db.pool)
+    .bind(now);
+    let target = format!("coupon:{}", coupon.id);
+    super::audit::execute_audited(
+        db,
+        query,
+        &super::audit::AuditEntry {
+            note: &coupon.name,
+            ..super::audit::Actor::cli().did("catalog_coupon_put", &target)
+        },
+        now,
+    )
     .await?;
     Ok(())
 }
@@ -166,7 +175,7 @@ pub async fn upsert_code(
     max_redemptions: Option<i64>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO promotion_codes (code, coupon_id, active, expires_at, max_redemptions, created_at) \
          VALUES ($1, $2, 1, $3, $4, $5) ON CONFLICT (code) DO UPDATE SET coupon_id = $2, expires_at = $3, \
          max_redemptions = $4",
@@ -175,8 +184,17 @@ pub async fn upsert_code(
     .bind(coupon_id)
     .bind(expires_at)
     .bind(max_redemptions)
-    .bind(now)
-    .execute(&db.pool)
+    .bind(now);
+    let target = format!("promotion_code:{code}");
+    super::audit::execute_audited(
+        db,
+        query,
+        &super::audit::AuditEntry {
+            note: coupon_id,
+            ..super::audit::Actor::cli().did("catalog_promotion_code_put", &target)
+        },
+        now,
+    )
     .await?;
     Ok(())
 }

@@ -101,6 +101,9 @@ async fn issue_with(
         return Err(CreditNoteError::NotPositive);
     }
     let mut tx = db.begin_write().await?;
+    // What can still be credited is read under the invoice's lock, so two credit notes at once
+    // cannot together pass what it charged.
+    super::lock(&mut tx, super::Lock::Invoice(invoice_id)).await?;
     let row = sqlx::query(
         "SELECT number, status, currency, total, amount_due, amount_paid FROM invoices WHERE id = $1 AND org_id = $2",
     )
@@ -166,8 +169,30 @@ async fn issue_with(
     .bind(request_key)
     .execute(&mut *tx)
     .await?;
-    if let Some(entry) = audit {
-        super::audit::append_in_tx(&mut tx, db.dialect, entry, now).await?;
+    match audit {
+        Some(entry) => {
+            super::audit::append_in_tx(&mut tx, db.dialect, entry, now).await?;
+        }
+        None => {
+            let target = format!("invoice:{invoice_id}");
+            let system = super::audit::Actor {
+                name: actor.to_string(),
+                role: "system".into(),
+            };
+            super::audit::append_in_tx(
+                &mut tx,
+                db.dialect,
+                &super::audit::AuditEntry {
+                    org_id: Some(org_id),
+                    amount: Some(amount),
+                    currency: Some(currency.code()),
+                    note: reason,
+                    ..system.did("credit_note", &target)
+                },
+                now,
+            )
+            .await?;
+        }
     }
     match outcome {
         CreditOutcome::ReduceDue => {
@@ -281,9 +306,21 @@ pub async fn close_unpaid(
             },
         });
     }
-    if let Some(entry) = audit {
-        super::audit::append_in_tx(&mut tx, db.dialect, entry, now).await?;
-    }
+    let target = format!("invoice:{invoice_id}");
+    let system = super::audit::Actor::system();
+    let entry = super::audit::AuditEntry {
+        org_id: Some(org_id),
+        note: "closed",
+        ..system.did(
+            if status == "void" {
+                "void"
+            } else {
+                "mark_uncollectible"
+            },
+            &target,
+        )
+    };
+    super::audit::append_in_tx(&mut tx, db.dialect, audit.unwrap_or(&entry), now).await?;
     // A past-due subscription with nothing else unpaid is active again.
     sqlx::query(
         "UPDATE subscriptions SET status = 'active', version = version + 1 WHERE status = 'past_due' \

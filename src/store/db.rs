@@ -95,6 +95,34 @@ impl Db {
     }
 }
 
+/// A row a check-then-write depends on, locked inside a write transaction until it ends.
+#[derive(Clone, Copy, Debug)]
+pub enum Lock<'a> {
+    /// An organisation: its members, invitations, seats and owners.
+    Organization(&'a str),
+    /// An invoice: what it still owes and what can still be credited or refunded on it.
+    Invoice(&'a str),
+}
+
+/// Takes the row `lock` names for the rest of the transaction, so that a check made after it
+/// (seats in use, the last owner, what an invoice can still be credited) still holds when the
+/// transaction writes. PostgreSQL locks the row (`SELECT … FOR UPDATE`); SQLite's write
+/// transaction (`BEGIN IMMEDIATE`) already excludes every other writer.
+pub async fn lock(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    lock: Lock<'_>,
+) -> Result<(), sqlx::Error> {
+    if tx.backend_name() != "PostgreSQL" {
+        return Ok(());
+    }
+    let (sql, id) = match lock {
+        Lock::Organization(id) => ("SELECT id FROM organizations WHERE id = $1 FOR UPDATE", id),
+        Lock::Invoice(id) => ("SELECT id FROM invoices WHERE id = $1 FOR UPDATE", id),
+    };
+    sqlx::query(sql).bind(id).fetch_optional(&mut **tx).await?;
+    Ok(())
+}
+
 /// Whether a write failed on a unique constraint (the one place that knows how to tell).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())

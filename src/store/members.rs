@@ -101,21 +101,98 @@ pub async fn invitation_by_token(
 
 /// Seats taken: members plus invitations still pending.
 pub async fn seats_in_use(db: &Db, org_id: &str, now: i64) -> Result<i64, sqlx::Error> {
-    let members: i64 = sqlx::query("SELECT COUNT(*) AS n FROM memberships WHERE org_id = $1")
-        .bind(org_id)
-        .fetch_one(&db.pool)
-        .await?
-        .try_get("n")?;
-    let pending: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM invitations WHERE org_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
-         AND expires_at > $2",
+    let mut conn = db.pool.acquire().await?;
+    count_in_use(&mut conn, org_id, now).await
+}
+
+async fn count_in_use(
+    conn: &mut sqlx::AnyConnection,
+    org_id: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM memberships WHERE org_id = $1) + \
+         (SELECT COUNT(*) FROM invitations WHERE org_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
+          AND expires_at > $2) AS n",
     )
     .bind(org_id)
     .bind(now)
-    .fetch_one(&db.pool)
+    .fetch_one(&mut *conn)
     .await?
-    .try_get("n")?;
-    Ok(members + pending)
+    .try_get("n")
+}
+
+/// The Free plan's seats.
+pub const FREE_SEATS: i64 = 1;
+
+/// How many seats an organisation may fill: what it pays for now, and what a scheduled change
+/// leaves at the period end (a seat decrease, a plan change, a cancellation that moves it to
+/// Free). Members and pending invitations are held against the lower of the two.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeatCap {
+    pub paid: i64,
+    /// The seats a scheduled change leaves, when it leaves fewer than are paid now.
+    pub scheduled: Option<i64>,
+    pub in_use: i64,
+    /// Whether the organisation has a live subscription (else it is on Free).
+    pub subscribed: bool,
+}
+
+impl SeatCap {
+    pub fn limit(&self) -> i64 {
+        self.scheduled.map_or(self.paid, |s| s.min(self.paid))
+    }
+
+    pub fn free(&self) -> i64 {
+        (self.limit() - self.in_use).max(0)
+    }
+}
+
+/// The organisation's seat cap, read inside the caller's transaction (which should hold the
+/// organisation's lock, see [`super::lock`]).
+pub async fn seat_cap(
+    conn: &mut sqlx::AnyConnection,
+    org_id: &str,
+    now: i64,
+) -> Result<SeatCap, sqlx::Error> {
+    let sub = sqlx::query(
+        "SELECT quantity, scheduled_quantity, cancel_at_period_end FROM subscriptions \
+         WHERE org_id = $1 AND status IN ('active', 'trialing', 'past_due')",
+    )
+    .bind(org_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let in_use = count_in_use(conn, org_id, now).await?;
+    Ok(match sub {
+        None => SeatCap {
+            paid: FREE_SEATS,
+            scheduled: None,
+            in_use,
+            subscribed: false,
+        },
+        Some(r) => {
+            let paid: i64 = r.try_get("quantity")?;
+            let scheduled: Option<i64> = r.try_get("scheduled_quantity")?;
+            let cancelling = r.try_get::<i64, _>("cancel_at_period_end")? != 0;
+            let after = match (cancelling, scheduled) {
+                (true, _) => Some(FREE_SEATS),
+                (false, Some(q)) if q < paid => Some(q),
+                _ => None,
+            };
+            SeatCap {
+                paid,
+                scheduled: after,
+                in_use,
+                subscribed: true,
+            }
+        }
+    })
+}
+
+/// The organisation's seat cap now, outside any transaction (for pages and previews).
+pub async fn current_seat_cap(db: &Db, org_id: &str, now: i64) -> Result<SeatCap, sqlx::Error> {
+    let mut conn = db.pool.acquire().await?;
+    seat_cap(&mut conn, org_id, now).await
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +201,9 @@ pub enum InviteError {
     AlreadyMember,
     #[error("already invited")]
     AlreadyInvited,
+    /// Every seat the organisation may fill is taken (now, or by a scheduled change).
+    #[error("no seat is free")]
+    NoSeat(SeatCap),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -135,8 +215,10 @@ pub struct OutgoingEmail<'a> {
     pub body: &'a str,
 }
 
-/// Creates an invitation and queues its email in one transaction. An expired pending invitation
-/// to the same address is retired first.
+/// Creates an invitation and queues its email in one transaction, with its audit entry, if a
+/// seat is free: the organisation is locked, then members and pending invitations are counted
+/// against its seat cap, so invitations sent at once cannot take more seats than there are. An
+/// expired pending invitation to the same address is retired first.
 #[allow(clippy::too_many_arguments)]
 pub async fn invite(
     db: &Db,
@@ -144,12 +226,13 @@ pub async fn invite(
     email: &str,
     role: Role,
     token_hash: &str,
-    invited_by: &str,
+    invited_by: &super::audit::Actor,
     now: i64,
     expires_at: i64,
     mail: &OutgoingEmail<'_>,
 ) -> Result<String, InviteError> {
     let mut tx = db.begin_write().await?;
+    super::lock(&mut tx, super::Lock::Organization(org_id)).await?;
     let member: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND u.email = $2",
     )
@@ -170,6 +253,10 @@ pub async fn invite(
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    let cap = seat_cap(&mut tx, org_id, now).await?;
+    if cap.in_use + 1 > cap.limit() {
+        return Err(InviteError::NoSeat(cap));
+    }
     let id = new_id("inv_t");
     let inserted = sqlx::query(
         "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at) \
@@ -180,7 +267,7 @@ pub async fn invite(
     .bind(email)
     .bind(role.as_str())
     .bind(token_hash)
-    .bind(invited_by)
+    .bind(&invited_by.name)
     .bind(now)
     .bind(expires_at)
     .execute(&mut *tx)
@@ -190,6 +277,18 @@ pub async fn invite(
         other => other?,
     };
     queue_email(&mut tx, Some(org_id), mail, now).await?;
+    let target = format!("invitation:{id}");
+    let note = format!("{email} as {}", role.as_str());
+    super::audit::record(
+        &mut tx,
+        &super::audit::AuditEntry {
+            org_id: Some(org_id),
+            note: &note,
+            ..invited_by.did("invitation_sent", &target)
+        },
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -214,15 +313,28 @@ pub async fn queue_email(
     Ok(())
 }
 
-/// Accepts a pending invitation for `user_id`: marks it accepted and adds the membership, once.
-/// Returns false when it is no longer pending.
+/// Who accepts an invitation: an existing account, or a new one created with it.
+pub enum Acceptor<'a> {
+    Existing {
+        user_id: &'a str,
+    },
+    New {
+        email: &'a crate::api::auth::Email,
+        password_hash: &'a str,
+    },
+}
+
+/// Accepts a pending invitation: marks it accepted and adds the membership (creating the new
+/// account first when there is none), once, with its audit entry, in one transaction. Returns
+/// the member's user id, or `None` when the invitation is no longer pending.
 pub async fn accept(
     db: &Db,
     invitation: &InvitationRow,
-    user_id: &str,
+    acceptor: Acceptor<'_>,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Option<String>, sqlx::Error> {
     let mut tx = db.begin_write().await?;
+    super::lock(&mut tx, super::Lock::Organization(&invitation.org_id)).await?;
     let claimed = sqlx::query(
         "UPDATE invitations SET accepted_at = $2 WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
          AND expires_at > $2",
@@ -232,38 +344,77 @@ pub async fn accept(
     .execute(&mut *tx)
     .await?;
     if claimed.rows_affected() != 1 {
-        return Ok(false);
+        return Ok(None);
     }
+    let user_id = match acceptor {
+        Acceptor::Existing { user_id } => user_id.to_string(),
+        Acceptor::New {
+            email,
+            password_hash,
+        } => super::accounts::create_user_in_tx(&mut tx, email, password_hash, now).await?,
+    };
     sqlx::query(
         "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (org_id, user_id) DO NOTHING",
     )
     .bind(&invitation.org_id)
-    .bind(user_id)
+    .bind(&user_id)
     .bind(invitation.role.as_str())
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    let actor = super::audit::Actor::customer(&invitation.email, invitation.role);
+    let target = format!("invitation:{}", invitation.id);
+    let note = format!("joined as {}", invitation.role.as_str());
+    super::audit::record(
+        &mut tx,
+        &super::audit::AuditEntry {
+            org_id: Some(&invitation.org_id),
+            note: &note,
+            ..actor.did("invitation_accepted", &target)
+        },
+        now,
+    )
+    .await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(Some(user_id))
 }
 
+/// Revokes a pending invitation of the organisation (its seat is free again), audited.
 pub async fn revoke(
     db: &Db,
     org_id: &str,
     invitation_id: &str,
+    by: &super::audit::Actor,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query(
-        "UPDATE invitations SET revoked_at = $3 WHERE id = $1 AND org_id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query(
+        "UPDATE invitations SET revoked_at = $3 WHERE id = $1 AND org_id = $2 AND accepted_at IS NULL \
+         AND revoked_at IS NULL RETURNING email",
     )
     .bind(invitation_id)
     .bind(org_id)
     .bind(now)
-    .execute(&db.pool)
-    .await?
-    .rows_affected()
-        == 1)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let email: String = row.try_get("email")?;
+    let target = format!("invitation:{invitation_id}");
+    super::audit::record(
+        &mut tx,
+        &super::audit::AuditEntry {
+            org_id: Some(org_id),
+            note: &email,
+            ..by.did("invitation_revoked", &target)
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -289,14 +440,18 @@ async fn other_owners(
         .try_get("n")
 }
 
-/// Changes a member's role; an organisation always keeps at least one owner.
+/// Changes a member's role; an organisation always keeps at least one owner (checked under the
+/// organisation's lock, so two owners demoting each other at once cannot both succeed).
 pub async fn set_role(
     db: &Db,
     org_id: &str,
     user_id: &str,
     role: Role,
+    by: &super::audit::Actor,
+    now: i64,
 ) -> Result<(), MemberChangeError> {
     let mut tx = db.begin_write().await?;
+    super::lock(&mut tx, super::Lock::Organization(org_id)).await?;
     if role != Role::Owner && other_owners(&mut tx, org_id, user_id).await? == 0 {
         return Err(MemberChangeError::LastOwner);
     }
@@ -310,13 +465,33 @@ pub async fn set_role(
     if updated.rows_affected() != 1 {
         return Err(MemberChangeError::NotMember);
     }
+    let target = format!("user:{user_id}");
+    let note = format!("role set to {}", role.as_str());
+    super::audit::record(
+        &mut tx,
+        &super::audit::AuditEntry {
+            org_id: Some(org_id),
+            note: &note,
+            ..by.did("member_role_changed", &target)
+        },
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// Removes a member (their seat stays paid until seats are reduced); never the last owner.
-pub async fn remove(db: &Db, org_id: &str, user_id: &str) -> Result<(), MemberChangeError> {
+/// Removes a member (their seat stays paid until seats are reduced) and ends their sessions;
+/// never the last owner (checked under the organisation's lock). Audited.
+pub async fn remove(
+    db: &Db,
+    org_id: &str,
+    user_id: &str,
+    by: &super::audit::Actor,
+    now: i64,
+) -> Result<(), MemberChangeError> {
     let mut tx = db.begin_write().await?;
+    super::lock(&mut tx, super::Lock::Organization(org_id)).await?;
     if other_owners(&mut tx, org_id, user_id).await? == 0 {
         let role: Option<String> =
             sqlx::query("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
@@ -344,6 +519,17 @@ pub async fn remove(db: &Db, org_id: &str, user_id: &str) -> Result<(), MemberCh
     .bind(user_id)
     .bind(org_id)
     .execute(&mut *tx)
+    .await?;
+    let target = format!("user:{user_id}");
+    super::audit::record(
+        &mut tx,
+        &super::audit::AuditEntry {
+            org_id: Some(org_id),
+            note: "removed from the organisation; their sessions ended",
+            ..by.did("member_removed", &target)
+        },
+        now,
+    )
     .await?;
     tx.commit().await?;
     Ok(())

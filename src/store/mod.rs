@@ -23,7 +23,7 @@ pub mod subscriptions;
 pub mod test_clocks;
 pub mod usage;
 
-pub use db::{connect, is_unique_violation, migrate, Db, Dialect};
+pub use db::{connect, is_unique_violation, lock, migrate, Db, Dialect, Lock};
 
 /// A new random id with a prefix saying what it names, e.g. `org_4f1c…`.
 pub fn new_id(prefix: &str) -> String {

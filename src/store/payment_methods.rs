@@ -81,6 +81,18 @@ pub async fn sync(
         .execute(&mut *tx)
         .await?;
         newest_new = Some(card.id.clone());
+        let target = format!("payment_method:{}", card.id);
+        let note = format!("{} ending {} saved at Stripe", card.brand, card.last4);
+        super::audit::record(
+            &mut tx,
+            &super::audit::AuditEntry {
+                org_id: Some(org_id),
+                note: &note,
+                ..super::audit::Actor::stripe().did("card_added", &target)
+            },
+            now,
+        )
+        .await?;
     }
     for id in &known {
         if !cards.iter().any(|c| &c.id == id) {
@@ -89,6 +101,17 @@ pub async fn sync(
                 .bind(org_id)
                 .execute(&mut *tx)
                 .await?;
+            let target = format!("payment_method:{id}");
+            super::audit::record(
+                &mut tx,
+                &super::audit::AuditEntry {
+                    org_id: Some(org_id),
+                    note: "no longer at Stripe",
+                    ..super::audit::Actor::stripe().did("card_removed", &target)
+                },
+                now,
+            )
+            .await?;
         }
     }
     let has_default = has_default(&mut tx, org_id).await?;
@@ -141,22 +164,59 @@ async fn set_default_in_tx(
     Ok(true)
 }
 
-/// Makes card `id` the organisation's default. Returns false when it is not theirs.
-pub async fn set_default(db: &Db, org_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+/// Makes card `id` the organisation's default, audited. Returns false when it is not theirs.
+pub async fn set_default(
+    db: &Db,
+    org_id: &str,
+    id: &str,
+    by: &super::audit::Actor,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     let done = set_default_in_tx(&mut tx, org_id, id).await?;
+    if done {
+        let target = format!("payment_method:{id}");
+        super::audit::record(
+            &mut tx,
+            &super::audit::AuditEntry {
+                org_id: Some(org_id),
+                ..by.did("card_made_default", &target)
+            },
+            now,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(done)
 }
 
-/// Removes a card; when it was the default, the oldest remaining card becomes the default.
-pub async fn remove(db: &Db, org_id: &str, id: &str) -> Result<(), sqlx::Error> {
+/// Removes a card, audited; when it was the default, the oldest remaining card becomes the
+/// default.
+pub async fn remove(
+    db: &Db,
+    org_id: &str,
+    id: &str,
+    by: &super::audit::Actor,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    sqlx::query("DELETE FROM payment_methods WHERE id = $1 AND org_id = $2")
+    let removed = sqlx::query("DELETE FROM payment_methods WHERE id = $1 AND org_id = $2")
         .bind(id)
         .bind(org_id)
         .execute(&mut *tx)
         .await?;
+    if removed.rows_affected() == 1 {
+        let target = format!("payment_method:{id}");
+        super::audit::record(
+            &mut tx,
+            &super::audit::AuditEntry {
+                org_id: Some(org_id),
+                ..by.did("card_removed", &target)
+            },
+            now,
+        )
+        .await?;
+    }
     let has_default = has_default(&mut tx, org_id).await?;
     if !has_default {
         let next: Option<String> = sqlx::query(

@@ -36,6 +36,7 @@ pub async fn claim_due_subscriptions(db: &Db, c: &Claim<'_>) -> Result<Vec<Strin
            WHERE s.status IN ('active', 'trialing', 'past_due') \
              AND s.current_period_end <= COALESCE(tc.frozen_at, $3) \
              AND (s.lease_until IS NULL OR s.lease_until < $4) \
+             AND s.renewal_failures < $7 \
              AND ($5 = '' OR o.test_clock_id = $5) \
            ORDER BY s.current_period_end, s.id LIMIT $6) \
          AND (lease_until IS NULL OR lease_until < $4) RETURNING id",
@@ -46,6 +47,7 @@ pub async fn claim_due_subscriptions(db: &Db, c: &Claim<'_>) -> Result<Vec<Strin
     .bind(c.wall_now)
     .bind(c.test_clock.unwrap_or(""))
     .bind(c.limit)
+    .bind(MAX_RENEWAL_FAILURES)
     .fetch_all(&db.pool)
     .await?;
     rows.iter().map(|r| r.try_get("id")).collect()
@@ -238,11 +240,14 @@ pub async fn apply_period_end(
             )
         }
     };
+    let system = super::audit::Actor::system();
     record_change(
         &mut tx,
         sub,
         &ChangeRecord {
-            actor: "system",
+            actor: &system,
+            reason_code: None,
+            note: "",
             kind,
             to_price_id: &record_price,
             to_quantity: record_quantity,
@@ -250,6 +255,7 @@ pub async fn apply_period_end(
             effective_at: at,
             invoice_id: invoice_id.as_deref(),
             detail: &detail,
+            seats_left: None,
         },
         now,
     )
@@ -285,8 +291,137 @@ pub async fn apply_period_end(
         now,
     )
     .await?;
+    sqlx::query(
+        "UPDATE subscriptions SET renewal_failures = 0, renewal_error = NULL, renewal_failed_at = NULL \
+         WHERE id = $1 AND renewal_failures > 0",
+    )
+    .bind(&sub.id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// How many times in a row a renewal may fail before the bill run stops trying it and it waits
+/// for staff (the console lists it as needing attention, with its error).
+pub const MAX_RENEWAL_FAILURES: i64 = 5;
+
+/// Records that renewing a subscription failed with `error`. Returns the failures in a row so
+/// far; at [`MAX_RENEWAL_FAILURES`] it stops being claimed, and that is audited.
+pub async fn record_renewal_failure(
+    db: &Db,
+    subscription_id: &str,
+    error: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let error: String = error.chars().take(1000).collect();
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query(
+        "UPDATE subscriptions SET renewal_failures = renewal_failures + 1, renewal_error = $2, \
+         renewal_failed_at = $3, lease_holder = NULL, lease_until = NULL WHERE id = $1 \
+         RETURNING org_id, CAST(renewal_failures AS BIGINT) AS failures",
+    )
+    .bind(subscription_id)
+    .bind(&error)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(0);
+    };
+    let failures: i64 = row.try_get("failures")?;
+    let org_id: String = row.try_get("org_id")?;
+    let target = format!("subscription:{subscription_id}");
+    let note = if failures >= MAX_RENEWAL_FAILURES {
+        format!("failed {failures} times in a row; no longer retried until staff retry it: {error}")
+    } else {
+        format!("failed (try {failures} of {MAX_RENEWAL_FAILURES}): {error}")
+    };
+    super::audit::record(
+        &mut tx,
+        &super::audit::AuditEntry {
+            org_id: Some(&org_id),
+            note: &note,
+            ..super::audit::Actor::system().did(
+                if failures >= MAX_RENEWAL_FAILURES {
+                    "renewal_needs_attention"
+                } else {
+                    "renewal_failed"
+                },
+                &target,
+            )
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(failures)
+}
+
+/// A renewal that stopped being retried.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StuckRenewal {
+    pub subscription_id: String,
+    pub org_id: String,
+    pub org_name: String,
+    pub failures: i64,
+    pub error: String,
+    pub failed_at: i64,
+}
+
+/// Renewals that need attention (failed [`MAX_RENEWAL_FAILURES`] times), newest failure first;
+/// `org_id` narrows them to one organisation.
+pub async fn stuck_renewals(
+    db: &Db,
+    org_id: Option<&str>,
+) -> Result<Vec<StuckRenewal>, sqlx::Error> {
+    sqlx::query(
+        "SELECT s.id, s.org_id, o.name, CAST(s.renewal_failures AS BIGINT) AS failures, \
+         COALESCE(s.renewal_error, '') AS error, COALESCE(s.renewal_failed_at, 0) AS failed_at \
+         FROM subscriptions s JOIN organizations o ON o.id = s.org_id \
+         WHERE s.renewal_failures >= $1 AND s.status IN ('active', 'trialing', 'past_due') \
+         AND ($2 = '' OR s.org_id = $2) ORDER BY s.renewal_failed_at DESC, s.id LIMIT 200",
+    )
+    .bind(MAX_RENEWAL_FAILURES)
+    .bind(org_id.unwrap_or(""))
+    .fetch_all(&db.pool)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(StuckRenewal {
+            subscription_id: r.try_get("id")?,
+            org_id: r.try_get("org_id")?,
+            org_name: r.try_get("name")?,
+            failures: r.try_get("failures")?,
+            error: r.try_get("error")?,
+            failed_at: r.try_get("failed_at")?,
+        })
+    })
+    .collect()
+}
+
+/// Lets the bill run try a stuck renewal again (after staff fixed its cause), audited.
+pub async fn retry_renewal(
+    db: &Db,
+    subscription_id: &str,
+    audit: &super::audit::AuditEntry<'_>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let reset = sqlx::query(
+        "UPDATE subscriptions SET renewal_failures = 0, lease_holder = NULL, lease_until = NULL \
+         WHERE id = $1 AND renewal_failures >= $2",
+    )
+    .bind(subscription_id)
+    .bind(MAX_RENEWAL_FAILURES)
+    .execute(&mut *tx)
+    .await?;
+    if reset.rows_affected() != 1 {
+        return Ok(false);
+    }
+    super::audit::record(&mut tx, audit, now).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 async fn currency_of_price(
@@ -472,6 +607,29 @@ pub async fn record_failed(
     if let Some(mail) = &failed.email {
         queue_email(&mut tx, Some(&invoice.org_id), mail, now).await?;
     }
+    let target = format!("invoice:{}", invoice.id);
+    let note = match failed.next_attempt_at {
+        Some(_) => format!(
+            "attempt {} failed: {}; retried on the dunning schedule",
+            failed.attempt, failed.error
+        ),
+        None => format!(
+            "attempt {} failed: {}; no retries left, the invoice is uncollectible",
+            failed.attempt, failed.error
+        ),
+    };
+    super::audit::record(
+        &mut tx,
+        &super::audit::AuditEntry {
+            org_id: Some(&invoice.org_id),
+            amount: Some(invoice.amount_due),
+            currency: Some(&invoice.currency),
+            note: &note,
+            ..super::audit::Actor::system().did("payment_failed", &target)
+        },
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -520,7 +678,8 @@ pub async fn count_due(
     Ok((subs, invoices))
 }
 
-/// Makes an open invoice's next payment attempt due at `at`.
+/// Makes an open invoice's next payment attempt due at `at` (a staff member's retry, audited
+/// by the caller with the attempt's outcome).
 pub async fn due_now(db: &Db, invoice_id: &str, at: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE invoices SET next_attempt_at = $2, lease_holder = NULL, lease_until = NULL WHERE id = $1 AND status = 'open'",

@@ -241,12 +241,14 @@ pub async fn seed_metering(db: &Db, now: i64) -> Result<(), sqlx::Error> {
         db,
         "pro",
         &overage("pro_build_minutes", "Pro build minutes", 1_000, 8),
+        now,
     )
     .await?;
     put_usage_price(
         db,
         "team",
         &overage("team_build_minutes", "Team build minutes", 5_000, 6),
+        now,
     )
     .await?;
     let limit = |key: &str, value: Option<i64>, meter: Option<&str>| EntitlementRow {
@@ -294,7 +296,7 @@ pub async fn seed_metering(db: &Db, now: i64) -> Result<(), sqlx::Error> {
         ),
     ] {
         for row in rows {
-            put_entitlement(db, plan, &row).await?;
+            put_entitlement(db, plan, &row, now).await?;
         }
     }
     Ok(())
@@ -304,7 +306,7 @@ pub async fn seed_metering(db: &Db, now: i64) -> Result<(), sqlx::Error> {
 pub async fn seed_demo(state: &AppState) -> Result<String, String> {
     let db = &state.db;
     for (order, plan) in demo_catalog().iter().enumerate() {
-        catalog::upsert_plan(db, plan, order as i64)
+        catalog::upsert_plan(db, plan, order as i64, state.now())
             .await
             .map_err(|e| e.to_string())?;
     }
@@ -333,9 +335,18 @@ pub async fn seed_demo(state: &AppState) -> Result<String, String> {
             let hash = crate::server::auth::hash_password(DEMO_PASSWORD.into())
                 .await
                 .map_err(|e| e.to_string())?;
-            staff::create(db, &email, name, role, &hash, now)
-                .await
-                .map_err(|e| e.to_string())?;
+            staff::create(
+                db,
+                &email,
+                name,
+                role,
+                &hash,
+                crate::server::mfa::DEMO_SECRET,
+                &super::audit::Actor::cli(),
+                now,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
         }
     }
     for (coupon, code, expires_at, max) in demo_coupons() {
@@ -348,6 +359,7 @@ pub async fn seed_demo(state: &AppState) -> Result<String, String> {
     }
     Ok(format!(
         "demo data ready: plans Free, Pro, Team with metered build minutes; promotion codes LAUNCH20, WELCOME10 (SUMMER25 has expired); customer {DEMO_OWNER} (owner of Demo Corp); \
-         staff agent@demo.test, admin@demo.test, approver@demo.test; password {DEMO_PASSWORD}"
+         staff agent@demo.test, admin@demo.test, approver@demo.test (second factor: authenticator secret {}); password {DEMO_PASSWORD}",
+        crate::server::mfa::DEMO_SECRET
     ))
 }

@@ -28,41 +28,49 @@ pub struct SessionRow {
     pub viewed_by: Option<String>,
 }
 
-pub async fn create(
-    db: &Db,
-    token_hash: &str,
-    kind: SessionKind,
-    principal_id: &str,
-    org_id: Option<&str>,
-    now: i64,
-    expires_at: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO sessions (token_hash, kind, principal_id, org_id, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(token_hash)
-    .bind(kind.as_str())
-    .bind(principal_id)
-    .bind(org_id)
-    .bind(now)
-    .bind(expires_at)
-    .execute(&db.pool)
-    .await?;
-    Ok(())
+/// A session to open.
+pub struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub kind: SessionKind,
+    pub principal_id: &'a str,
+    pub org_id: Option<&'a str>,
+    pub expires_at: i64,
+    /// The staff member viewing the portal as this customer (a read-only session).
+    pub viewed_by: Option<&'a str>,
+    /// The browser's previous session of this kind, retired in the same transaction.
+    pub replaces: Option<&'a str>,
 }
 
-/// Marks a just-created customer session as a staff member's read-only view.
-pub async fn mark_viewed_by(
+/// Opens a session (retiring the one it replaces) with its audit entry (a sign-in, a view-as),
+/// in one transaction.
+pub async fn create(
     db: &Db,
-    token_hash: &str,
-    staff_email: &str,
+    session: &NewSession<'_>,
+    audit: &super::audit::AuditEntry<'_>,
+    now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET viewed_by = $2 WHERE token_hash = $1")
-        .bind(token_hash)
-        .bind(staff_email)
-        .execute(&db.pool)
-        .await?;
+    let mut tx = db.begin_write().await?;
+    if let Some(old) = session.replaces {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(old)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, kind, principal_id, org_id, created_at, expires_at, viewed_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(session.token_hash)
+    .bind(session.kind.as_str())
+    .bind(session.principal_id)
+    .bind(session.org_id)
+    .bind(now)
+    .bind(session.expires_at)
+    .bind(session.viewed_by)
+    .execute(&mut *tx)
+    .await?;
+    super::audit::record(&mut tx, audit, now).await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -93,11 +101,22 @@ pub async fn find(
     .transpose()
 }
 
-pub async fn delete(db: &Db, token_hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+/// Ends a session (signing out), with its audit entry when it existed.
+pub async fn delete(
+    db: &Db,
+    token_hash: &str,
+    audit: &super::audit::AuditEntry<'_>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let deleted = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(token_hash)
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?;
+    if deleted.rows_affected() > 0 {
+        super::audit::record(&mut tx, audit, now).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 

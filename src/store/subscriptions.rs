@@ -108,9 +108,32 @@ pub async fn by_id(db: &Db, id: &str) -> Result<Option<SubscriptionRow>, sqlx::E
     .transpose()
 }
 
-/// A record for the timeline of one change.
+/// Holds the seats a change leaves against members and pending invitations, inside the change's
+/// transaction and under the organisation's lock: an invitation sent at the same moment cannot
+/// slip past a seat decrease, nor a decrease past an invitation.
+async fn hold_seats(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    org_id: &str,
+    seats: Option<i64>,
+    now: i64,
+) -> Result<(), ChangeError> {
+    let Some(seats) = seats else {
+        return Ok(());
+    };
+    super::lock(tx, super::Lock::Organization(org_id)).await?;
+    let in_use = super::members::seat_cap(tx, org_id, now).await?.in_use;
+    if in_use > seats {
+        return Err(ChangeError::SeatsTaken { in_use, seats });
+    }
+    Ok(())
+}
+
+/// A record for the timeline of one change, and (in the same transaction) its audit entry.
 pub struct ChangeRecord<'a> {
-    pub actor: &'a str,
+    pub actor: &'a super::audit::Actor,
+    /// A staff member's reason and note, for the audit entry.
+    pub reason_code: Option<&'a str>,
+    pub note: &'a str,
     pub kind: &'a str,
     pub to_price_id: &'a str,
     pub to_quantity: i64,
@@ -118,6 +141,9 @@ pub struct ChangeRecord<'a> {
     pub effective_at: i64,
     pub invoice_id: Option<&'a str>,
     pub detail: &'a str,
+    /// The seats the change leaves (now, or at the period end), held against members and
+    /// pending invitations in the change's transaction; `None` when it adds none or keeps them.
+    pub seats_left: Option<i64>,
 }
 
 pub(crate) async fn record_change(
@@ -134,7 +160,7 @@ pub(crate) async fn record_change(
     .bind(super::new_id("chg"))
     .bind(&sub.id)
     .bind(&sub.org_id)
-    .bind(change.actor)
+    .bind(&change.actor.name)
     .bind(change.kind)
     .bind(&sub.price_id)
     .bind(sub.quantity)
@@ -148,14 +174,39 @@ pub(crate) async fn record_change(
     .bind(now)
     .execute(&mut **tx)
     .await?;
+    let action = format!("subscription_{}", change.kind);
+    let target = format!("subscription:{}", sub.id);
+    let note = if change.note.is_empty() {
+        change.detail.to_string()
+    } else {
+        format!("{} ({})", change.note, change.detail)
+    };
+    let amount = change.amount_due.minor_units();
+    super::audit::record(
+        tx,
+        &super::audit::AuditEntry {
+            org_id: Some(&sub.org_id),
+            amount: (amount != 0).then_some(amount),
+            currency: (amount != 0).then_some(change.amount_due.currency().code()),
+            reason_code: change.reason_code,
+            note: &note,
+            request_id: change.invoice_id,
+            ..change.actor.did(&action, &target)
+        },
+        now,
+    )
+    .await?;
     Ok(())
 }
 
-/// The subscription moved on since it was read (optimistic version check failed).
+/// The subscription moved on since it was read (optimistic version check failed), or the change
+/// would leave fewer seats than members and pending invitations take.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeError {
     #[error("the subscription changed since it was read")]
     Stale,
+    #[error("{in_use} seats are taken but the change leaves {seats}")]
+    SeatsTaken { in_use: i64, seats: i64 },
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -216,6 +267,7 @@ pub async fn apply_now(
     if updated.rows_affected() != 1 {
         return Err(ChangeError::Stale);
     }
+    hold_seats(&mut tx, &sub.org_id, change.seats_left, now).await?;
     let mut invoice_id = None;
     if let Some(charge) = charge {
         let id = super::invoices::insert(
@@ -252,7 +304,22 @@ pub async fn apply_now(
                 reason: &format!("Unused time: {}", change.detail),
                 invoice_id: invoice_id.as_deref(),
                 credit_note_id: None,
-                actor: change.actor,
+                actor: &change.actor.name,
+            },
+            now,
+        )
+        .await?;
+        let target = format!("org:{}", sub.org_id);
+        let note = format!("unused time of the old plan: {}", change.detail);
+        super::audit::record(
+            &mut tx,
+            &super::audit::AuditEntry {
+                org_id: Some(&sub.org_id),
+                amount: Some(credit.minor_units()),
+                currency: Some(credit.currency().code()),
+                reason_code: change.reason_code,
+                note: &note,
+                ..change.actor.did("account_credit_for_unused_time", &target)
             },
             now,
         )
@@ -295,6 +362,7 @@ pub async fn set_scheduled(
     if updated.rows_affected() != 1 {
         return Err(ChangeError::Stale);
     }
+    hold_seats(&mut tx, &sub.org_id, change.seats_left, now).await?;
     record_change(&mut tx, sub, change, now).await?;
     tx.commit().await?;
     Ok(())
@@ -322,6 +390,7 @@ pub async fn set_cancel_at_period_end(
     if updated.rows_affected() != 1 {
         return Err(ChangeError::Stale);
     }
+    hold_seats(&mut tx, &sub.org_id, change.seats_left, now).await?;
     record_change(&mut tx, sub, change, now).await?;
     tx.commit().await?;
     Ok(())

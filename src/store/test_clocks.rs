@@ -11,16 +11,27 @@ pub struct TestClockRow {
     pub frozen_at: i64,
 }
 
+/// Creates a test clock frozen at `frozen_at`, audited as the operator's.
 pub async fn create(db: &Db, name: &str, frozen_at: i64, now: i64) -> Result<String, sqlx::Error> {
     let id = new_id("clock");
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO test_clocks (id, name, frozen_at, created_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(&id)
     .bind(name)
     .bind(frozen_at)
-    .bind(now)
-    .execute(&db.pool)
+    .bind(now);
+    let target = format!("test_clock:{id}");
+    let note = format!("{name:?} at {frozen_at}");
+    super::audit::execute_audited(
+        db,
+        query,
+        &super::audit::AuditEntry {
+            note: &note,
+            ..super::audit::Actor::cli().did("test_clock_created", &target)
+        },
+        now,
+    )
     .await?;
     Ok(id)
 }
@@ -40,25 +51,60 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<TestClockRow>, sqlx::Error
         .transpose()
 }
 
-/// Attaches an organisation to a clock. Returns false when the organisation does not exist.
-pub async fn attach(db: &Db, org_id: &str, clock_id: &str) -> Result<bool, sqlx::Error> {
+/// Attaches an organisation to a clock, audited. Returns false when the organisation does not
+/// exist.
+pub async fn attach(db: &Db, org_id: &str, clock_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
     let done = sqlx::query("UPDATE organizations SET test_clock_id = $2 WHERE id = $1")
         .bind(org_id)
         .bind(clock_id)
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    let target = format!("test_clock:{clock_id}");
+    super::audit::record(
+        &mut tx,
+        &super::audit::AuditEntry {
+            org_id: Some(org_id),
+            note: "the organisation now lives at the clock's time",
+            ..super::audit::Actor::cli().did("test_clock_attached", &target)
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
-/// Moves a clock to `at` (never backwards). Returns false when it would go back.
-pub async fn set_time(db: &Db, clock_id: &str, at: i64) -> Result<bool, sqlx::Error> {
-    let done =
-        sqlx::query("UPDATE test_clocks SET frozen_at = $2 WHERE id = $1 AND frozen_at <= $2")
+/// Moves a clock to `at` (never backwards), audited. Returns false when it would go back.
+pub async fn set_time(db: &Db, clock_id: &str, at: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let moved =
+        sqlx::query("UPDATE test_clocks SET frozen_at = $2 WHERE id = $1 AND frozen_at < $2")
             .bind(clock_id)
             .bind(at)
-            .execute(&db.pool)
+            .execute(&mut *tx)
             .await?;
-    Ok(done.rows_affected() == 1)
+    if moved.rows_affected() == 1 {
+        let target = format!("test_clock:{clock_id}");
+        let note = format!("moved to {at}");
+        super::audit::record(
+            &mut tx,
+            &super::audit::AuditEntry {
+                note: &note,
+                ..super::audit::Actor::system().did("test_clock_moved", &target)
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(true);
+    }
+    tx.commit().await?;
+    // Already there is fine; only going back is refused.
+    Ok(find(db, clock_id).await?.is_some_and(|c| c.frozen_at == at))
 }
 
 /// The time an organisation lives at: its test clock's, or `real_now`.

@@ -30,14 +30,16 @@ fn key_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// Creates a key and returns it with its secret, which is not stored and cannot be shown again.
+/// Creates a key (audited) and returns it with its secret, which is not stored and cannot be
+/// shown again.
 pub async fn create_key(
     db: &Db,
     org_id: Option<&str>,
     name: &str,
-    created_by: &str,
+    by: &super::audit::Actor,
     now: i64,
 ) -> Result<(ApiKeyRow, String), sqlx::Error> {
+    let created_by = by.name.as_str();
     use rand::Rng;
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rngs::OsRng;
@@ -55,7 +57,7 @@ pub async fn create_key(
         revoked_at: None,
         last_used_at: None,
     };
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO api_keys (id, org_id, name, prefix, key_hash, created_by, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -65,8 +67,28 @@ pub async fn create_key(
     .bind(&row.prefix)
     .bind(key_hash(&secret))
     .bind(&row.created_by)
-    .bind(now)
-    .execute(&db.pool)
+    .bind(now);
+    let target = format!("api_key:{}", row.id);
+    let note = format!(
+        "{} key {:?} ({}…)",
+        if org_id.is_some() {
+            "organisation"
+        } else {
+            "server"
+        },
+        row.name,
+        row.prefix
+    );
+    super::audit::execute_audited(
+        db,
+        query,
+        &super::audit::AuditEntry {
+            org_id,
+            note: &note,
+            ..by.did("api_key_created", &target)
+        },
+        now,
+    )
     .await?;
     Ok((row, secret))
 }
@@ -124,17 +146,38 @@ pub async fn list_keys(db: &Db, org_id: &str) -> Result<Vec<ApiKeyRow>, sqlx::Er
     .collect()
 }
 
-/// Revokes one of the organisation's keys; false if it has no such live key.
-pub async fn revoke_key(db: &Db, org_id: &str, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+/// Revokes one of the organisation's keys, audited; false if it has no such live key.
+pub async fn revoke_key(
+    db: &Db,
+    org_id: &str,
+    id: &str,
+    by: &super::audit::Actor,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
     let done = sqlx::query(
         "UPDATE api_keys SET revoked_at = $3 WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL",
     )
     .bind(id)
     .bind(org_id)
     .bind(now)
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    let target = format!("api_key:{id}");
+    super::audit::record(
+        &mut tx,
+        &super::audit::AuditEntry {
+            org_id: Some(org_id),
+            ..by.did("api_key_revoked", &target)
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -168,7 +211,7 @@ pub async fn meters(db: &Db) -> Result<Vec<Meter>, sqlx::Error> {
 
 /// Adds a meter, or replaces the one with its id.
 pub async fn put_meter(db: &Db, meter: &Meter, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO meters (id, name, aggregation, property, filter, unit_label, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET name = $2, \
          aggregation = $3, property = $4, filter = $5, unit_label = $6",
@@ -179,8 +222,17 @@ pub async fn put_meter(db: &Db, meter: &Meter, now: i64) -> Result<(), sqlx::Err
     .bind(&meter.property)
     .bind(serde_json::to_string(&meter.filter).unwrap_or_else(|_| "{}".into()))
     .bind(&meter.unit_label)
-    .bind(now)
-    .execute(&db.pool)
+    .bind(now);
+    let target = format!("meter:{}", meter.id);
+    super::audit::execute_audited(
+        db,
+        query,
+        &super::audit::AuditEntry {
+            note: &meter.name,
+            ..super::audit::Actor::cli().did("catalog_meter_put", &target)
+        },
+        now,
+    )
     .await?;
     Ok(())
 }
@@ -196,15 +248,24 @@ pub enum Recorded {
     Duplicate,
     /// The customer does not exist.
     UnknownCustomer,
+    /// Counting it would take the customer's total for its meter past
+    /// [`crate::domain::metering::MAX_METER_TOTAL`].
+    OverLimit,
 }
 
-/// Records a batch of checked events, each once: a repeated (customer, id) is a duplicate. Rows
-/// go in multi-row inserts of up to 500. Returns one outcome per event, in order.
+/// Records a batch of checked events, each once: a repeated (customer, id) is a duplicate. In one
+/// transaction: each customer's running total per meter is read (locked on PostgreSQL), an event
+/// that would take it past [`crate::domain::metering::MAX_METER_TOTAL`] is refused, the rest go
+/// in multi-row inserts of up to 500, the totals grow by what was inserted, and each customer
+/// that gained events gets one audit entry for the batch. Returns one outcome per event, in
+/// order.
 pub async fn record_events(
     db: &Db,
     events: &[IncomingEvent],
+    by: &super::audit::Actor,
     now: i64,
 ) -> Result<Vec<Recorded>, sqlx::Error> {
+    use crate::domain::metering::MAX_METER_TOTAL;
     let mut outcomes = vec![Recorded::Accepted; events.len()];
     if events.is_empty() {
         return Ok(outcomes);
@@ -216,18 +277,33 @@ pub async fn record_events(
         .into_iter()
         .collect();
     let known = existing_orgs(db, &customers).await?;
-    let mut inserted: HashSet<(String, String)> = HashSet::new();
-    let rows: Vec<(usize, &IncomingEvent)> = events
+    let mut tx = db.begin_write().await?;
+    let pairs: Vec<(&str, &str)> = events
         .iter()
-        .enumerate()
-        .filter(|(i, e)| {
-            let ok = known.contains(e.customer.as_str());
-            if !ok {
-                outcomes[*i] = Recorded::UnknownCustomer;
-            }
-            ok
-        })
+        .filter(|e| known.contains(e.customer.as_str()))
+        .map(|e| (e.customer.as_str(), e.meter.as_str()))
+        .collect::<HashSet<_>>()
+        .into_iter()
         .collect();
+    let mut totals = lock_totals(&mut tx, &pairs).await?;
+    let mut rows: Vec<(usize, &IncomingEvent)> = Vec::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        if !known.contains(e.customer.as_str()) {
+            outcomes[i] = Recorded::UnknownCustomer;
+            continue;
+        }
+        let total = totals
+            .entry((e.customer.clone(), e.meter.clone()))
+            .or_insert(0);
+        match total.checked_add(e.quantity) {
+            Some(next) if next <= MAX_METER_TOTAL => {
+                *total = next;
+                rows.push((i, e));
+            }
+            _ => outcomes[i] = Recorded::OverLimit,
+        }
+    }
+    let mut inserted: HashSet<(String, String)> = HashSet::new();
     for chunk in rows.chunks(500) {
         let mut sql = String::from(
             "INSERT INTO usage_events (org_id, event_id, meter_id, quantity, occurred_at, properties, received_at) VALUES ",
@@ -260,17 +336,115 @@ pub async fn record_events(
                 .bind(serde_json::Value::Object(e.properties.clone()).to_string())
                 .bind(now);
         }
-        for r in query.fetch_all(&db.pool).await? {
+        for r in query.fetch_all(&mut *tx).await? {
             inserted.insert((r.try_get("org_id")?, r.try_get("event_id")?));
         }
     }
-    // The first of each inserted (customer, id) in the batch is the accepted one.
+    // The first of each inserted (customer, id) in the batch is the accepted one; what the
+    // totals gain is what was inserted.
+    let mut added: HashMap<(&str, &str), i64> = HashMap::new();
+    let mut per_org: HashMap<&str, (i64, i64)> = HashMap::new();
     for (i, e) in rows {
-        if !inserted.remove(&(e.customer.clone(), e.id.clone())) {
+        if inserted.remove(&(e.customer.clone(), e.id.clone())) {
+            *added.entry((&e.customer, &e.meter)).or_default() += e.quantity;
+            per_org.entry(&e.customer).or_default().0 += 1;
+        } else {
+            outcomes[i] = Recorded::Duplicate;
+            per_org.entry(&e.customer).or_default().1 += 1;
+        }
+    }
+    for ((org, meter), amount) in &added {
+        sqlx::query(
+            "UPDATE usage_totals SET total = total + $3 WHERE org_id = $1 AND meter_id = $2",
+        )
+        .bind(*org)
+        .bind(*meter)
+        .bind(*amount)
+        .execute(&mut *tx)
+        .await?;
+    }
+    // An event refused for the ceiling may simply be a repeat: then it is a duplicate, as it
+    // would be anywhere else.
+    let refused: Vec<usize> = (0..events.len())
+        .filter(|i| outcomes[*i] == Recorded::OverLimit)
+        .collect();
+    for i in refused {
+        let e = &events[i];
+        let earlier_in_batch = events[..i].iter().enumerate().any(|(j, other)| {
+            outcomes[j] != Recorded::OverLimit && other.customer == e.customer && other.id == e.id
+        });
+        let stored =
+            sqlx::query("SELECT 1 AS one FROM usage_events WHERE org_id = $1 AND event_id = $2")
+                .bind(&e.customer)
+                .bind(&e.id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+        if earlier_in_batch || stored {
             outcomes[i] = Recorded::Duplicate;
         }
     }
+    let mut orgs: Vec<_> = per_org.into_iter().filter(|(_, (n, _))| *n > 0).collect();
+    orgs.sort();
+    for (org, (accepted, duplicates)) in orgs {
+        let target = format!("org:{org}");
+        let note = format!("{accepted} usage event(s) recorded, {duplicates} duplicate(s) ignored");
+        super::audit::record(
+            &mut tx,
+            &super::audit::AuditEntry {
+                org_id: Some(org),
+                note: &note,
+                ..by.did("usage_recorded", &target)
+            },
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(outcomes)
+}
+
+/// Makes sure every (customer, meter) pair has a running total and reads them, locked for the
+/// rest of the transaction on PostgreSQL (SQLite's write transaction excludes other writers).
+async fn lock_totals(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    pairs: &[(&str, &str)],
+) -> Result<HashMap<(String, String), i64>, sqlx::Error> {
+    let postgres = tx.backend_name() == "PostgreSQL";
+    let mut totals = HashMap::new();
+    for chunk in pairs.chunks(200) {
+        let mut sql = String::from("INSERT INTO usage_totals (org_id, meter_id, total) VALUES ");
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, ${}, 0)", i * 2 + 1, i * 2 + 2));
+        }
+        sql.push_str(" ON CONFLICT (org_id, meter_id) DO NOTHING");
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (org, meter) in chunk {
+            insert = insert.bind(*org).bind(*meter);
+        }
+        insert.execute(&mut **tx).await?;
+        let conditions: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(org_id = ${} AND meter_id = ${})", i * 2 + 1, i * 2 + 2))
+            .collect();
+        let mut select = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT org_id, meter_id, total FROM usage_totals WHERE {}{}",
+            conditions.join(" OR "),
+            if postgres { " FOR UPDATE" } else { "" }
+        )));
+        for (org, meter) in chunk {
+            select = select.bind(*org).bind(*meter);
+        }
+        for r in select.fetch_all(&mut **tx).await? {
+            totals.insert(
+                (r.try_get("org_id")?, r.try_get("meter_id")?),
+                r.try_get::<i64, _>("total")?,
+            );
+        }
+    }
+    Ok(totals)
 }
 
 async fn existing_orgs<'a>(db: &Db, ids: &[&'a str]) -> Result<HashSet<&'a str>, sqlx::Error> {
@@ -499,10 +673,11 @@ pub async fn put_usage_price(
     db: &Db,
     plan_id: &str,
     usage: &UsagePrice,
+    now: i64,
 ) -> Result<(), sqlx::Error> {
     let model =
         serde_json::to_string(&usage.price.model).map_err(|e| sqlx::Error::Encode(e.into()))?;
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO usage_prices (id, plan_id, meter_id, nickname, currency, model, unit_label) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET plan_id = $2, \
          meter_id = $3, nickname = $4, currency = $5, model = $6, unit_label = $7, active = 1",
@@ -513,8 +688,18 @@ pub async fn put_usage_price(
     .bind(&usage.price.nickname)
     .bind(usage.price.currency.code())
     .bind(model)
-    .bind(&usage.price.unit_label)
-    .execute(&db.pool)
+    .bind(&usage.price.unit_label);
+    let target = format!("usage_price:{}", usage.price.id);
+    let note = format!("{} on plan {plan_id}", usage.meter_id);
+    super::audit::execute_audited(
+        db,
+        query,
+        &super::audit::AuditEntry {
+            note: &note,
+            ..super::audit::Actor::cli().did("catalog_usage_price_put", &target)
+        },
+        now,
+    )
     .await?;
     Ok(())
 }
@@ -553,8 +738,9 @@ pub async fn put_entitlement(
     db: &Db,
     plan_id: &str,
     row: &EntitlementRow,
+    now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO plan_entitlements (plan_id, key, kind, value, meter_id) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (plan_id, key) DO UPDATE SET kind = $3, value = $4, meter_id = $5",
     )
@@ -562,8 +748,14 @@ pub async fn put_entitlement(
     .bind(&row.key)
     .bind(&row.kind)
     .bind(row.value)
-    .bind(&row.meter_id)
-    .execute(&db.pool)
+    .bind(&row.meter_id);
+    let target = format!("entitlement:{plan_id}:{}", row.key);
+    super::audit::execute_audited(
+        db,
+        query,
+        &super::audit::Actor::cli().did("catalog_entitlement_put", &target),
+        now,
+    )
     .await?;
     Ok(())
 }
@@ -696,14 +888,27 @@ pub async fn set_spend_alert(
     db: &Db,
     org_id: &str,
     alert: Option<(i64, Currency, bool)>,
+    by: &super::audit::Actor,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let target = format!("org:{org_id}");
     match alert {
         None => {
             sqlx::query("DELETE FROM spend_alerts WHERE org_id = $1")
                 .bind(org_id)
-                .execute(&db.pool)
+                .execute(&mut *tx)
                 .await?;
+            super::audit::record(
+                &mut tx,
+                &super::audit::AuditEntry {
+                    org_id: Some(org_id),
+                    note: "spend alert turned off",
+                    ..by.did("spend_alert_removed", &target)
+                },
+                now,
+            )
+            .await?;
         }
         Some((amount, currency, cap)) => {
             sqlx::query(
@@ -716,11 +921,23 @@ pub async fn set_spend_alert(
             .bind(currency.code())
             .bind(i64::from(cap))
             .bind(now)
-            .execute(&db.pool)
+            .execute(&mut *tx)
+            .await?;
+            super::audit::record(
+                &mut tx,
+                &super::audit::AuditEntry {
+                    org_id: Some(org_id),
+                    amount: Some(amount),
+                    currency: Some(currency.code()),
+                    note: if cap { "with a hard cap" } else { "alert only" },
+                    ..by.did("spend_alert_set", &target)
+                },
+                now,
+            )
             .await?;
         }
     }
-    Ok(())
+    tx.commit().await
 }
 
 /// Claims the alert's email for the period starting at `period_start`: true exactly once per
@@ -748,6 +965,21 @@ pub async fn claim_alert_email(
         if let Some(mail) = email {
             super::members::queue_email(&mut tx, Some(org_id), mail, now).await?;
         }
+        let target = format!("org:{org_id}");
+        super::audit::record(
+            &mut tx,
+            &super::audit::AuditEntry {
+                org_id: Some(org_id),
+                note: if email.is_some() {
+                    "projected usage charges reached the alert; the owner was emailed"
+                } else {
+                    "projected usage charges reached the alert"
+                },
+                ..super::audit::Actor::system().did("spend_alert_reached", &target)
+            },
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(claimed)

@@ -143,7 +143,40 @@ pub struct TestApp {
     pub state: AppState,
     pub clock: Arc<TestClock>,
     pub backend: Backend,
+    /// Set by [`TestApp::tamper`]: the audit chain is broken on purpose.
+    tampered: std::sync::atomic::AtomicBool,
+    /// Browsers signed in to the console, by staff email.
+    staff_browsers: std::sync::Mutex<std::collections::HashMap<String, Client>>,
     _database: TestDatabase,
+}
+
+/// Every test ends with an intact audit log: whatever the test did, every write it caused was
+/// recorded in the hash chain and nothing broke it (unless the test broke it on purpose).
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if std::thread::panicking() || self.tampered.load(Ordering::SeqCst) {
+            return;
+        }
+        let url = self.state.config.database_url.clone();
+        let verdict = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let db = billing_portal::store::connect(&url).await.expect("connect");
+                let verdict = billing_portal::store::audit::verify(&db).await;
+                db.pool.close().await;
+                verdict.map_err(|e| e.to_string())
+            })
+        })
+        .join()
+        .expect("audit verification ran");
+        match verdict {
+            Ok(billing_portal::store::audit::Verification::Intact { .. }) => {}
+            other => panic!("the audit log is not intact after the test: {other:?}"),
+        }
+    }
 }
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -176,6 +209,7 @@ impl TestApp {
                 "BILL_RUN_INTERVAL_SECS" => Some("0".to_string()),
                 // The tests read the emails the portal queues, as support staff.
                 "DEV_MAILBOX" => Some("true".to_string()),
+                "STRIPE_MODE" => Some("emulator".to_string()),
                 _ => None,
             }
         })
@@ -191,6 +225,8 @@ impl TestApp {
             state,
             clock,
             backend,
+            tampered: std::sync::atomic::AtomicBool::new(false),
+            staff_browsers: Default::default(),
             _database: database,
         })
     }
@@ -263,14 +299,57 @@ impl TestApp {
             .expect("POST server fn")
     }
 
+    /// Signs up as a visitor would: the form, then the link emailed to `email`, then its
+    /// confirmation button. Returns the confirmation's response (a redirect to billing with the
+    /// session cookie), or the form's when it was refused.
     pub async fn sign_up(&self, client: &Client, email: &str, org: &str) -> Response {
+        let form = self
+            .submit_form(
+                client,
+                "/sign-up",
+                "/api/auth/sign-up",
+                &[("email", email), ("password", PASSWORD), ("org_name", org)],
+            )
+            .await;
+        if location(&form).as_deref() != Some("/sign-up/sent") {
+            return form;
+        }
+        let Some(link) = self.emailed_link(email, "/sign-up/confirm/").await else {
+            // The address has an account already: the email says so, and nothing is created.
+            return form;
+        };
+        let token = link.rsplit('/').next().unwrap_or_default().to_string();
         self.submit_form(
             client,
-            "/sign-up",
-            "/api/auth/sign-up",
-            &[("email", email), ("password", PASSWORD), ("org_name", org)],
+            &link,
+            "/api/auth/sign-up/confirm",
+            &[("token", &token)],
         )
         .await
+    }
+
+    /// The path of the first link containing `marker` in the newest email to `to` that has one,
+    /// as the development mailbox shows it (read straight from the outbox).
+    pub async fn emailed_link(&self, to: &str, marker: &str) -> Option<String> {
+        use sqlx::Row;
+        let bodies: Vec<String> = sqlx::query(
+            "SELECT body FROM email_outbox WHERE to_address = $1 ORDER BY created_at DESC, id DESC",
+        )
+        .bind(to.trim().to_lowercase())
+        .fetch_all(&self.db().pool)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|r| r.get("body"))
+        .collect();
+        bodies.iter().find_map(|body| {
+            let start = body.find(marker)?;
+            let path: String = body[start..]
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .collect();
+            Some(path)
+        })
     }
 
     pub async fn sign_in(&self, client: &Client, email: &str, password: &str) -> Response {
@@ -301,9 +380,29 @@ impl TestApp {
     }
 
     /// A browser signed in to the support console as `email` (a demo staff account, so the
-    /// demo seed must have run).
+    /// demo seed must have run), with its password and the current code of the demo secret.
+    /// Each staff member signs in once per test (a code works once); later calls get the same
+    /// browser.
     pub async fn staff(&self, email: &str) -> Client {
+        let cached = self
+            .staff_browsers
+            .lock()
+            .expect("staff")
+            .get(email)
+            .cloned();
+        if let Some(browser) = cached {
+            // Still signed in (the test's clock may have moved past the session's end)?
+            let session = self.call(&browser, "/api/support/session", &[]).await;
+            if session.text().await.is_ok_and(|body| body.trim() != "null") {
+                return browser;
+            }
+        }
         let browser = TestApp::browser();
+        let code = billing_portal::server::mfa::code_at(
+            billing_portal::server::mfa::DEMO_SECRET,
+            self.state.now(),
+        )
+        .expect("code");
         let response = self
             .submit_form(
                 &browser,
@@ -312,6 +411,7 @@ impl TestApp {
                 &[
                     ("email", email),
                     ("password", billing_portal::store::seed::DEMO_PASSWORD),
+                    ("code", &code),
                 ],
             )
             .await;
@@ -320,6 +420,10 @@ impl TestApp {
             Some("/support"),
             "{email} signs in to the console"
         );
+        self.staff_browsers
+            .lock()
+            .expect("staff")
+            .insert(email.to_string(), browser.clone());
         browser
     }
 
@@ -329,6 +433,46 @@ impl TestApp {
         let page = self.get_with(&agent, "/dev/mailbox").await;
         assert_eq!(page.status(), StatusCode::OK);
         page.text().await.expect("mailbox")
+    }
+
+    /// Runs `sql` against the audit tables the way someone with the database's owner rights
+    /// could: with their append-only triggers switched off, and back on afterwards.
+    pub async fn tamper(&self, sql: &str) {
+        self.tampered.store(true, Ordering::SeqCst);
+        let (off, on): (&[&str], &[&str]) = match self.backend {
+            Backend::Sqlite => (
+                &["DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"],
+                &[
+                    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN \
+                     SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be changed'); END",
+                    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN \
+                     SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be removed'); END",
+                ],
+            ),
+            Backend::Postgres => (
+                &["ALTER TABLE audit_log DISABLE TRIGGER USER"],
+                &["ALTER TABLE audit_log ENABLE TRIGGER USER"],
+            ),
+        };
+        // One transaction on one connection: the triggers are off only for this statement.
+        let mut tx = self.db().begin_write().await.expect("transaction");
+        for statement in off {
+            sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+                .execute(&mut *tx)
+                .await
+                .expect("trigger off");
+        }
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut *tx)
+            .await
+            .expect("tampering");
+        for statement in on {
+            sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+                .execute(&mut *tx)
+                .await
+                .expect("trigger on");
+        }
+        tx.commit().await.expect("commit");
     }
 
     pub async fn count(&self, table: &str) -> i64 {
@@ -401,14 +545,39 @@ impl TestApp {
             .clone()
     }
 
+    /// The emulator's secret key, which its APIs require.
+    pub fn emulator_secret(&self) -> String {
+        self.state
+            .payments
+            .emulator
+            .as_ref()
+            .expect("tests run against the emulator")
+            .secret
+            .clone()
+    }
+
     /// Calls the emulator's control API.
     pub async fn emulator_control(&self, path: &str, body: serde_json::Value) -> Response {
         Client::new()
             .post(format!("{}{path}", self.emulator()))
+            .bearer_auth(self.emulator_secret())
             .json(&body)
             .send()
             .await
             .expect("emulator control")
+    }
+
+    /// Reads the emulator's control API (e.g. `/_emulator/events`).
+    pub async fn emulator_get(&self, path: &str) -> serde_json::Value {
+        Client::new()
+            .get(format!("{}{path}", self.emulator()))
+            .bearer_auth(self.emulator_secret())
+            .send()
+            .await
+            .expect("emulator control")
+            .json()
+            .await
+            .expect("emulator JSON")
     }
 
     /// Waits (up to 15 s) until `query` returns a count of `expected`.
@@ -520,9 +689,11 @@ impl TestApp {
         let clock = billing_portal::store::test_clocks::create(db, "test", now, now)
             .await
             .expect("clock");
-        assert!(billing_portal::store::test_clocks::attach(db, &org, &clock)
-            .await
-            .expect("attach"));
+        assert!(
+            billing_portal::store::test_clocks::attach(db, &org, &clock, now)
+                .await
+                .expect("attach")
+        );
         (org, clock)
     }
 }

@@ -88,9 +88,10 @@ async fn run_gateway(
     request: Request,
     next: Next,
 ) -> Response {
-    if let Err(error) = check_api_key(header(&request, "authorization").as_deref()) {
+    if let Err(error) = check_api_key(state, header(&request, "authorization").as_deref()) {
         return error.into_response();
     }
+
     if let Some(status) = state.take_injected_failure() {
         return ApiError::api(status).into_response();
     }
@@ -103,6 +104,16 @@ async fn run_gateway(
             return ApiError::invalid_request("Request body too large.", "body").into_response()
         }
     };
+    if !body.is_empty()
+        && !super::content_type_is(&parts.headers, "application/x-www-form-urlencoded")
+    {
+        let mut error = ApiError::invalid_request(
+            "Stripe's API takes form-encoded bodies: send Content-Type: application/x-www-form-urlencoded.",
+            "content-type",
+        );
+        error.status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        return error.into_response();
+    }
     let key = info
         .idempotency_key
         .clone()
@@ -185,21 +196,21 @@ fn header(request: &Request, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Any test-mode secret or restricted key is accepted; live keys and anything else are 401.
-fn check_api_key(authorization: Option<&str>) -> Result<(), ApiError> {
+/// Only this emulator's own secret key is accepted; any other key, test or live, is 401.
+fn check_api_key(state: &EmulatorState, authorization: Option<&str>) -> Result<(), ApiError> {
     let Some(value) = authorization else {
         return Err(ApiError::unauthorized(
             "You did not provide an API key. You need to provide your API key in the Authorization header, \
              using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
         ));
     };
-    let key = value.strip_prefix("Bearer ").unwrap_or("").trim();
-    if key.starts_with("sk_test_") || key.starts_with("rk_test_") {
+    if state.authorised(Some(value)) {
         Ok(())
     } else {
+        let key = value.strip_prefix("Bearer ").unwrap_or("").trim();
         let shown: String = key.chars().take(12).collect();
         Err(ApiError::unauthorized(format!(
-            "Invalid API Key provided: {shown}*** (the Stripe emulator accepts test keys, sk_test_...)"
+            "Invalid API Key provided: {shown}*** (this Stripe emulator accepts only the secret key it printed at start)"
         )))
     }
 }

@@ -50,11 +50,30 @@ async fn show(State(state): State<EmulatorState>, Path(id): Path<String>) -> Res
     }
 }
 
+/// The hosted page's forms are posted from the page itself: a post from another origin (a page
+/// elsewhere submitting a form here) is refused.
+fn from_the_page(state: &EmulatorState, headers: &axum::http::HeaderMap) -> Option<Response> {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    match origin {
+        Some(origin) if !origin.eq_ignore_ascii_case(state.page_origin()) => Some(notice(
+            StatusCode::FORBIDDEN,
+            "Not from this page",
+            "This form can only be submitted from the checkout page itself. Open the checkout link again.",
+            None,
+        )),
+        _ => None,
+    }
+}
+
 async fn submit_payment(
     State(state): State<EmulatorState>,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(refused) = from_the_page(&state, &headers) {
+        return refused;
+    }
     let fields: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let card_number = fields.get("card_number").map(String::as_str).unwrap_or("");
     let expiry = fields.get("expiry").map(String::as_str).unwrap_or("");
@@ -65,8 +84,12 @@ async fn submit_payment(
 async fn submit_authentication(
     State(state): State<EmulatorState>,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(refused) = from_the_page(&state, &headers) {
+        return refused;
+    }
     let fields: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let approved = fields.get("outcome").map(String::as_str) == Some("complete");
     let outcome = state.write(None, |store| authenticate(store, &id, approved));

@@ -1,5 +1,7 @@
 //! The test control API under `/_emulator/` (JSON in, JSON out): fault injection, webhook
-//! chaos, inspection of events and deliveries, browserless checkout, reset.
+//! chaos, inspection of events and deliveries, browserless checkout, reset. Every call carries
+//! the emulator's secret (`Authorization: Bearer <secret>`, else 401), and every POST is
+//! `Content-Type: application/json` (else 415), so a web page cannot drive it.
 //!
 //! | route | body | effect |
 //! | --- | --- | --- |
@@ -57,7 +59,7 @@ impl Faults {
     }
 }
 
-pub(super) fn routes() -> Router<EmulatorState> {
+pub(super) fn routes(state: EmulatorState) -> Router<EmulatorState> {
     Router::new()
         .route("/_emulator/fail_next", post(fail_next))
         .route("/_emulator/timeout_next", post(timeout_next))
@@ -69,6 +71,36 @@ pub(super) fn routes() -> Router<EmulatorState> {
         .route("/_emulator/checkout/{id}/complete", post(complete_checkout))
         .route("/_emulator/fixtures/customers", post(customer_fixtures))
         .route("/_emulator/reset", post(reset))
+        .layer(axum::middleware::from_fn_with_state(state, gate))
+}
+
+/// Lets a control call through only with the emulator's secret and, for a POST, a JSON body.
+async fn gate(
+    State(state): State<EmulatorState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let authorization = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if !state.authorised(authorization) {
+        return ControlError(
+            StatusCode::UNAUTHORIZED,
+            "send the emulator's secret as Authorization: Bearer <secret>".into(),
+        )
+        .into_response();
+    }
+    if request.method() == axum::http::Method::POST
+        && !super::content_type_is(request.headers(), "application/json")
+    {
+        return ControlError(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send Content-Type: application/json".into(),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// A control API mistake: 400 with `{"error": "..."}`.

@@ -6,10 +6,17 @@
 //! checkout page with Stripe's test cards, signs and delivers webhooks with retries, and takes
 //! fault injection through a control API under `/_emulator/` (see [`control`]).
 //!
+//! It cannot be mistaken for Stripe, nor driven by a stranger: the `/v1` API and the control API
+//! answer only requests that carry its secret (`Authorization: Bearer <secret>`, a random
+//! `sk_test_emu_…` made at start unless one is configured) and the content type Stripe uses
+//! (form-encoded for `/v1`, JSON for the control API), so a web page cannot reach them with a
+//! simple form or `text/plain` request. The hosted checkout page is open, as Stripe's is, but its
+//! forms accept only posts from the page itself.
+//!
 //! ```ignore
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! let emulator = emulator::start(listener, EmulatorConfig::default()).await?;
-//! let client = stripe::ClientBuilder::new("sk_test_emulator").url(&emulator.base_url).build()?;
+//! let client = stripe::ClientBuilder::new(&emulator.secret).url(&emulator.base_url).build()?;
 //! ```
 
 mod api;
@@ -43,6 +50,31 @@ use webhooks::WebhookSettings;
 
 pub use webhooks::sign_payload;
 
+/// Decodes a form body the way the `/v1` API does (bracket nesting, `[]` appends): the number
+/// of values it holds, or the error message the API would answer with. The API's own decoder,
+/// for tests and fuzzing from outside the emulator.
+pub fn decode_form(body: &[u8]) -> Result<usize, String> {
+    fn count(node: &form::Node) -> usize {
+        match node {
+            form::Node::Value(_) => 1,
+            form::Node::Map(children) => children.values().map(count).sum(),
+        }
+    }
+    let node = form::parse(body).map_err(|e| e.to_string())?;
+    // Every accessor answers any key without panicking.
+    let params = form::Params::root(&node);
+    for key in ["amount", "metadata", "line_items", "expand", "customer"] {
+        let _ = params.string(key);
+        let _ = params.integer(key);
+        let _ = params.boolean(key);
+        let _ = params.metadata(key);
+        let _ = params.list(key);
+        let _ = params.object(key);
+        let _ = params.strings(key);
+    }
+    Ok(count(&node))
+}
+
 /// How the emulator is set up at start.
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {
@@ -53,6 +85,8 @@ pub struct EmulatorConfig {
     pub webhook_endpoints: Vec<WebhookEndpoint>,
     /// Delays before each retry of a failed delivery; its length is the number of retries.
     pub retry_schedule: Vec<Duration>,
+    /// The only API key the `/v1` and control APIs accept; `None` makes a random one.
+    pub secret: Option<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -65,6 +99,7 @@ impl Default for EmulatorConfig {
                 .into_iter()
                 .map(Duration::from_secs)
                 .collect(),
+            secret: None,
         }
     }
 }
@@ -81,6 +116,9 @@ pub struct WebhookEndpoint {
 pub struct EmulatorHandle {
     /// `http://127.0.0.1:PORT`: give it to `stripe::ClientBuilder::url`.
     pub base_url: String,
+    /// The API key it accepts (`sk_test_…`): give it to `stripe::ClientBuilder::new`, and send
+    /// it as `Authorization: Bearer …` to the control API.
+    pub secret: String,
     /// The state behind the server, e.g. to mount [`router`] elsewhere as well.
     pub state: EmulatorState,
     server: Option<JoinHandle<()>>,
@@ -116,6 +154,7 @@ pub async fn start(
     let address = listener.local_addr()?;
     let base_url = format!("http://{address}");
     let state = EmulatorState::new(config, base_url.clone());
+    let secret = state.inner.secret.clone();
     let app = router(state.clone());
     let server = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
@@ -124,6 +163,7 @@ pub async fn start(
     });
     Ok(EmulatorHandle {
         base_url,
+        secret,
         state,
         server: Some(server),
     })
@@ -134,7 +174,7 @@ pub fn router(state: EmulatorState) -> axum::Router {
     axum::Router::new()
         .merge(api::routes(state.clone()))
         .merge(checkout_page::routes())
-        .merge(control::routes())
+        .merge(control::routes(state.clone()))
         .with_state(state)
 }
 
@@ -155,6 +195,7 @@ impl std::fmt::Debug for EmulatorState {
 
 struct Inner {
     base_url: String,
+    secret: String,
     public_base_url: Option<String>,
     config_endpoints: Vec<WebhookEndpoint>,
     retry_schedule: Vec<Duration>,
@@ -177,8 +218,10 @@ impl EmulatorState {
             endpoint_count: config.webhook_endpoints.len() as i64,
             ..Store::default()
         };
+        let secret = config.secret.clone().unwrap_or_else(random_secret);
         let inner = Arc::new(Inner {
             base_url: base_url.trim_end_matches('/').to_owned(),
+            secret,
             public_base_url: config
                 .public_base_url
                 .map(|url| url.trim_end_matches('/').to_owned()),
@@ -198,12 +241,25 @@ impl EmulatorState {
 
     /// Where the hosted checkout page of a session lives.
     fn checkout_url(&self, session_id: &str) -> String {
-        let base = self
-            .inner
+        format!("{}/checkout/{session_id}", self.page_origin())
+    }
+
+    /// The origin the hosted page is served from, which its forms are posted from.
+    fn page_origin(&self) -> &str {
+        self.inner
             .public_base_url
             .as_deref()
-            .unwrap_or(&self.inner.base_url);
-        format!("{base}/checkout/{session_id}")
+            .unwrap_or(&self.inner.base_url)
+    }
+
+    /// Whether `authorization` (`Bearer …`) carries this emulator's secret. Compared in constant
+    /// time.
+    fn authorised(&self, authorization: Option<&str>) -> bool {
+        let given = authorization
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or("");
+        constant_time_eq(given.as_bytes(), self.inner.secret.as_bytes())
     }
 
     /// Runs `operation` on the account under its lock, then hands the events it emitted to the
@@ -246,6 +302,27 @@ impl EmulatorState {
             ..Store::default()
         };
     }
+}
+
+/// A fresh secret key: `sk_test_emu_` and 24 random bytes in hex.
+fn random_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("sk_test_emu_{}", hex::encode(bytes))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Whether a request's `Content-Type` is `expected` (parameters such as `charset` aside).
+fn content_type_is(headers: &axum::http::HeaderMap, expected: &str) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
 }
 
 /// Locks a mutex; a poisoned lock (a panic elsewhere) still yields the data.

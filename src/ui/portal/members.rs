@@ -192,14 +192,14 @@ pub fn InvitationPage() -> impl IntoView {
                         }.into_any(),
                         Ok(d) => {
                             let needs_password = d.signed_in_as.as_deref() != Some(d.email.as_str());
-                            let label = if d.account_exists { "Your password" } else { "Choose a password" };
+                            let label = "Password";
                             view! {
                                 <AuthCard title="Join your team">
                                     <p class="mb-4 text-slate-700" data-testid="invitation-summary">{format!("You are invited to join {} as {}, with {}.", d.org_name, d.role.label().to_lowercase(), d.email)}</p>
                                     <ActionForm action=accept attr:class="space-y-4" attr:novalidate=true>
                                         <FormError error/>
                                         <input type="hidden" name="token" value=token()/>
-                                        {needs_password.then(|| view! { <Field label=label name="password" kind="password" autocomplete="current-password"/> })}
+                                        {needs_password.then(|| view! { <Field label=label name="password" kind="password" autocomplete="current-password" hint="If you already have an account with this address, its password; if not, choose one (at least 10 characters)."/> })}
                                         <SubmitButton label="Accept invitation" pending=accept.pending().into()/>
                                     </ActionForm>
                                 </AuthCard>

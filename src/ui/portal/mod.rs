@@ -9,7 +9,7 @@ mod plan;
 mod pricing;
 mod usage;
 
-pub use auth::{SignInPage, SignUpPage};
+pub use auth::{SignInPage, SignUpConfirmPage, SignUpPage, SignUpSentPage};
 pub use billing::BillingPage;
 pub use checkout::{format_date, CheckoutSuccessPage};
 pub use invoices::{InvoicePage, InvoicesPage, PaymentMethodsPage};

@@ -6,7 +6,8 @@ use crate::api::console::{
     ViewAsCustomer, ACTION_REASONS, REFUND_REASONS,
 };
 use crate::api::staff_actions::{
-    preview_staff_action, AdvanceTestClock, ChangePlanForCustomer, ReduceInvoice, ResendInvoice,
+    load_attention, preview_staff_action, AdvanceTestClock, ChangePlanForCustomer, ReduceInvoice,
+    ResendInvoice, RetryRenewal,
 };
 use crate::api::support::{current_staff, StaffSignIn, StaffSignOut};
 use crate::api::AppError;
@@ -51,9 +52,10 @@ pub fn SupportSignInPage() -> impl IntoView {
                     <FormError error/>
                     <Field label="Staff email" name="email" kind="email" autocomplete="username"/>
                     <Field label="Password" name="password" kind="password" autocomplete="current-password"/>
+                    <Field label="Code from your authenticator app" name="code" autocomplete="one-time-code" hint="6 digits; a new one every 30 seconds."/>
                     <SubmitButton label="Sign in to the console" pending=action.pending().into()/>
                 </ActionForm>
-                <p class="mt-6 text-center text-xs text-slate-500">"Staff accounts are created by an administrator with billing-portal create-staff."</p>
+                <p class="mt-6 text-center text-xs text-slate-500">"Staff accounts and their authenticator secrets are made by an administrator with billing-portal create-staff."</p>
             </AuthCard>
         </ConsoleLayout>
     }
@@ -80,6 +82,7 @@ pub fn SupportHome() -> impl IntoView {
                                 </ActionForm>
                             </div>
                             <CustomerSearch/>
+                            <NeedsAttention/>
                         }.into_any(),
                         Ok(None) => view! { <Redirect path="/support/sign-in"/> }.into_any(),
                         Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
@@ -87,6 +90,32 @@ pub fn SupportHome() -> impl IntoView {
                 })}
             </Suspense>
         </ConsoleLayout>
+    }
+}
+
+/// Renewals that failed too often in a row and wait for staff.
+#[component]
+fn NeedsAttention() -> impl IntoView {
+    let items = Resource::new(|| (), |_| load_attention());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match items.await {
+                    Ok(list) if !list.is_empty() => view! {
+                        <section class="mt-8 rounded-xl border border-red-300 bg-red-50 p-4" data-testid="needs-attention">
+                            <h2 class="text-sm font-semibold text-red-900">{format!("Needs attention: {} renewal(s) stopped after failing repeatedly", list.len())}</h2>
+                            <ul class="mt-2 space-y-1 text-sm">
+                                {list.into_iter().map(|i| view! {
+                                    <li><a class="font-medium text-red-900 underline" href=format!("/support/customers/{}", i.org_id)>{i.org_name}</a>
+                                        {format!(" · {} failures, last {}: {}", i.failures, format_date(i.failed_at), i.error)}</li>
+                                }).collect_view()}
+                            </ul>
+                        </section>
+                    }.into_any(),
+                    _ => ().into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 
@@ -145,6 +174,7 @@ pub fn CustomerPage() -> impl IntoView {
     let reduce = ServerAction::<ReduceInvoice>::new();
     let resend = ServerAction::<ResendInvoice>::new();
     let advance = ServerAction::<AdvanceTestClock>::new();
+    let retry_renewal = ServerAction::<RetryRenewal>::new();
     let org_id = move || params.read().get("id").unwrap_or_default();
     let versions = move || {
         (
@@ -167,6 +197,7 @@ pub fn CustomerPage() -> impl IntoView {
             reduce.value().get().and_then(Result::err),
             resend.value().get().and_then(Result::err),
             advance.value().get().and_then(Result::err),
+            retry_renewal.value().get().and_then(Result::err),
         ]
         .into_iter()
         .flatten()
@@ -201,6 +232,7 @@ pub fn CustomerPage() -> impl IntoView {
                     let input = "rounded border border-slate-300 px-2 py-1 text-sm";
                     let org_path = format!("/support/customers/{}", c.org_id);
                     let usage_path = format!("{org_path}/usage");
+                    let (renewal_problem, renewal_org) = (c.renewal_problem.clone(), c.org_id.clone());
                     view! {
                         <div class="flex flex-wrap items-center justify-between gap-3">
                             <h1 class="text-2xl font-semibold tracking-tight" data-testid="customer-name">{c.org_name.clone()}</h1>
@@ -212,6 +244,23 @@ pub fn CustomerPage() -> impl IntoView {
                         <p class="mt-1 text-sm text-slate-600">{format!("Customer since {} · Stripe {}{}", format_date(c.created_at), c.stripe_customer_id.clone().unwrap_or_else(|| "—".into()), c.test_clock.clone().map(|t| format!(" · test clock {t}")).unwrap_or_default())}</p>
                         <div class="mt-4"><FormError error/></div>
                         {move || done().map(|m| view! { <p role="status" data-testid="refund-result" class="mt-4 rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{m}</p> })}
+                        {renewal_problem.map(|problem| {
+                            let org = renewal_org;
+                            view! {
+                                <section class="mt-4 rounded-xl border border-red-300 bg-red-50 p-4" data-testid="renewal-problem">
+                                    <h2 class="text-sm font-semibold text-red-900">"Needs attention"</h2>
+                                    <p class="mt-1 text-sm text-red-900">{problem}</p>
+                                    {can_refund.then(|| view! {
+                                        <ActionForm action=retry_renewal attr:class="mt-3 flex flex-wrap items-center gap-2" attr:data-testid="retry-renewal-form">
+                                            <input type="hidden" name="org_id" value=org/>
+                                            <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
+                                            <input type="text" name="note" placeholder="What was fixed (required)" class=format!("{input} w-56")/>
+                                            <button type="submit" class="rounded bg-red-700 px-3 py-1 text-sm font-semibold text-white">"Retry the renewal"</button>
+                                        </ActionForm>
+                                    })}
+                                </section>
+                            }
+                        })}
                         <div class="mt-6 grid gap-4 md:grid-cols-3">
                             <section class="rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
                                 <h2 class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Plan"</h2>
@@ -364,7 +413,7 @@ pub fn CustomerPage() -> impl IntoView {
                         <div class="mt-8 flex flex-wrap items-center justify-between gap-3">
                             <h2 class="text-lg font-semibold">"Timeline"</h2>
                             <nav class="flex flex-wrap gap-2 text-sm" data-testid="timeline-filters">
-                                {["", "account", "plan", "invoice", "payment", "email", "credit", "staff"].into_iter().map(|k| {
+                                {["", "account", "security", "plan", "usage", "invoice", "payment", "email", "credit", "staff"].into_iter().map(|k| {
                                     let href = if k.is_empty() { org_path.clone() } else { format!("{org_path}?kind={k}") };
                                     let active = k == filter;
                                     let class = if active { "rounded-full bg-slate-900 px-3 py-1 text-white" } else { "rounded-full border border-slate-300 px-3 py-1 text-slate-700 hover:bg-slate-100" };
@@ -577,7 +626,7 @@ pub fn AuditPage() -> impl IntoView {
             <div class="flex flex-wrap items-end justify-between gap-3">
                 <div>
                     <h1 class="text-2xl font-semibold tracking-tight">"Audit log"</h1>
-                    <p class="mt-1 text-sm text-slate-600">"Every staff action and payment, each entry chained to the one before by its hash. Check the chain with billing-portal audit verify."</p>
+                    <p class="mt-1 text-sm text-slate-600">"Every change, by customers, staff and the system, and every sign-in, each entry chained to the one before by its hash. The database refuses changes and deletions; check the chain with billing-portal audit verify, and anchor its head with billing-portal audit checkpoint."</p>
                 </div>
                 <a href=export data-testid="audit-export" class="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-100">"Export CSV"</a>
             </div>
@@ -606,7 +655,8 @@ pub fn AuditPage() -> impl IntoView {
                                     <button type="submit" class="rounded bg-slate-900 px-3 py-1.5 text-sm font-semibold text-white">"Filter"</button>
                                     <a href="/support/audit" class="px-2 py-1.5 text-sm text-slate-600 hover:underline">"Clear"</a>
                                 </form>
-                                <p class="mt-3 text-sm text-slate-500" data-testid="audit-count">{format!("{} entr{}{}", page.rows.len(), if page.rows.len() == 1 { "y" } else { "ies" }, if page.truncated { " shown (the newest); the export has them all" } else { "" })}</p>
+                                <p class="mt-3 text-sm text-slate-600" data-testid="audit-checkpoint">{page.checkpoint.clone().unwrap_or_else(|| "No checkpoint yet: run billing-portal audit checkpoint to anchor the chain's head.".into())}</p>
+                                <p class="mt-1 text-sm text-slate-500" data-testid="audit-count">{format!("{} entr{}{}", page.rows.len(), if page.rows.len() == 1 { "y" } else { "ies" }, if page.truncated { " shown (the newest); the export has them all" } else { "" })}</p>
                                 <div class="mt-2 overflow-x-auto rounded-xl border border-slate-200 bg-white shadow-sm">
                                     <table class="min-w-full divide-y divide-slate-200" data-testid="audit-log">
                                         <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-500">
@@ -661,7 +711,7 @@ pub fn ApprovalsPage() -> impl IntoView {
         <Title text="Approvals · Support console"/>
         <ConsoleLayout>
             <h1 class="text-2xl font-semibold tracking-tight">"Approvals"</h1>
-            <p class="mt-1 text-sm text-slate-600">"Refunds above the approval threshold move only when an approver other than the requester approves them."</p>
+            <p class="mt-1 text-sm text-slate-600">"Refunds, credits, credit notes, voids, write-offs and plan changes that credit, above the approval threshold (counted with what the same staff member took off the same customer's bill in the last 24 hours), happen only when an approver other than the requester approves them."</p>
             <div class="mt-4"><FormError error/></div>
             {move || decide.value().get().and_then(Result::ok).map(|m| view! { <p role="status" data-testid="decision-result" class="mt-4 rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{m}</p> })}
             <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
@@ -673,7 +723,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                             <div class="mt-4 overflow-x-auto rounded-xl border border-slate-200 bg-white shadow-sm">
                                 <table class="min-w-full divide-y divide-slate-200" data-testid="approvals">
                                     <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-500">
-                                        <tr><th class="px-3 py-2">"Requested"</th><th class="px-3 py-2">"By"</th><th class="px-3 py-2">"Refund"</th><th class="px-3 py-2">"Reason"</th><th class="px-3 py-2">"Status"</th><th class="px-3 py-2"></th></tr>
+                                        <tr><th class="px-3 py-2">"Requested"</th><th class="px-3 py-2">"By"</th><th class="px-3 py-2">"What"</th><th class="px-3 py-2">"Amount"</th><th class="px-3 py-2">"Reason"</th><th class="px-3 py-2">"Status"</th><th class="px-3 py-2"></th></tr>
                                     </thead>
                                     <tbody class="divide-y divide-slate-100">
                                         {rows.into_iter().map(|r| {
@@ -683,6 +733,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                                                 <tr>
                                                     <td class=cell>{format_date(r.created_at)}</td>
                                                     <td class=cell>{r.requested_by.clone()}</td>
+                                                    <td class=cell>{r.kind.clone()}</td>
                                                     <td class=cell><a class="text-indigo-700 hover:underline" href=format!("/support/customers/{}", r.org_id)>{r.amount.clone()}</a></td>
                                                     <td class=cell>{format!("{}: {}", r.reason, r.note)}</td>
                                                     <td class=cell>{match &r.decided_by { Some(by) => format!("{} by {by}", r.status), None => r.status.clone() }}</td>

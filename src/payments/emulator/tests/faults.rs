@@ -132,9 +132,105 @@ async fn reset_forgets_everything() {
     let response = h
         .http
         .get(h.url(&format!("/v1/customers/{customer}")))
-        .bearer_auth("sk_test_x")
+        .bearer_auth(&h.emulator.secret)
         .send()
         .await
         .expect("get");
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+/// Nobody without the secret, and no request a web page could send, drives the emulator.
+#[tokio::test]
+async fn only_the_secret_holder_reaches_the_apis() {
+    let h = Harness::start().await;
+    assert!(h.emulator.secret.starts_with("sk_test_emu_"));
+
+    // The control API: no secret, another key, or a text/plain body (what a form or a simple
+    // cross-site fetch sends) are refused and change nothing.
+    let no_secret = h
+        .http
+        .post(h.url("/_emulator/fail_next"))
+        .json(&json!({ "count": 5 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_secret.status(), StatusCode::UNAUTHORIZED);
+    let other_key = h
+        .http
+        .get(h.url("/_emulator/events"))
+        .bearer_auth("sk_test_somebody_else")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_key.status(), StatusCode::UNAUTHORIZED);
+    let plain = h
+        .http
+        .post(h.url("/_emulator/fail_next"))
+        .bearer_auth(&h.emulator.secret)
+        .header("content-type", "text/plain")
+        .body(r#"{"count": 5}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // No failure was injected: the next call works.
+    h.create_customer("still-fine@example.com").await;
+
+    // The Stripe API: another test key, and a body that is not form-encoded, are refused.
+    let stranger = h
+        .http
+        .post(h.url("/v1/customers"))
+        .bearer_auth("sk_test_4eC39HqLyjWDarjtT1zdp7dc")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=x@example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), StatusCode::UNAUTHORIZED);
+    let json_body = h
+        .http
+        .post(h.url("/v1/customers"))
+        .bearer_auth(&h.emulator.secret)
+        .header("content-type", "text/plain")
+        .body("email=x@example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_body.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let customers = h.control_get("/_emulator/events").await;
+    let created = customers["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "customer.created")
+        .count();
+    assert_eq!(created, 1, "only the customer made with the secret exists");
+}
+
+/// The hosted page's form posts only from the page itself.
+#[tokio::test]
+async fn the_hosted_page_refuses_posts_from_other_sites() {
+    let h = Harness::start().await;
+    let customer = h.create_customer("page@example.com").await;
+    let session = h.setup_session(&customer).await;
+    let forged = h
+        .http
+        .post(h.url(&format!("/checkout/{session}/pay")))
+        .header("origin", "http://evil.example")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("card_number=4242424242424242&expiry=12+%2F+34&cvc=123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let own = h
+        .http
+        .post(h.url(&format!("/checkout/{session}/pay")))
+        .header("origin", h.emulator.base_url.as_str())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("card_number=4242424242424242&expiry=12+%2F+34&cvc=123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::SEE_OTHER);
 }

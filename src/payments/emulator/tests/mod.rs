@@ -48,6 +48,7 @@ impl Harness {
                 Duration::from_millis(50),
                 Duration::from_millis(50),
             ],
+            secret: None,
         })
         .await
     }
@@ -57,7 +58,7 @@ impl Harness {
             .await
             .expect("bind");
         let emulator = start(listener, config).await.expect("start emulator");
-        let stripe = stripe::ClientBuilder::new("sk_test_emulator")
+        let stripe = stripe::ClientBuilder::new(&emulator.secret)
             .url(&emulator.base_url)
             .build()
             .expect("client");
@@ -86,7 +87,7 @@ impl Harness {
         let mut request = self
             .http
             .post(self.url(path))
-            .bearer_auth("sk_test_emulator")
+            .bearer_auth(&self.emulator.secret)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(form.to_owned());
         if let Some(key) = idempotency_key {
@@ -104,6 +105,7 @@ impl Harness {
         let response = self
             .http
             .post(self.url(path))
+            .bearer_auth(&self.emulator.secret)
             .json(&body)
             .send()
             .await
@@ -118,6 +120,7 @@ impl Harness {
     pub async fn control_get(&self, path: &str) -> Value {
         self.http
             .get(self.url(path))
+            .bearer_auth(&self.emulator.secret)
             .send()
             .await
             .expect("control get")
