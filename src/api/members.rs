@@ -102,8 +102,11 @@ pub async fn invite_member(
         return Err(AppError::Forbidden);
     }
     let email = super::auth::Email::parse(&email)?;
-    let role = Role::parse(role.trim())
-        .ok_or_else(|| AppError::Invalid("Choose a role for the new member.".into()))?;
+    let role = Role::parse(role.trim()).ok_or_else(|| {
+        AppError::Invalid(
+            "Choose a role for the new member: owner, billing admin or member.".into(),
+        )
+    })?;
     if role == Role::Owner && customer.role != Role::Owner {
         return Err(AppError::Invalid(
             "Only an owner can invite another owner.".into(),
@@ -237,8 +240,9 @@ pub async fn change_member_role(user_id: String, role: String) -> Result<(), App
     if customer.role != Role::Owner {
         return Err(AppError::Forbidden);
     }
-    let role =
-        Role::parse(role.trim()).ok_or_else(|| AppError::Invalid("Choose a role.".into()))?;
+    let role = Role::parse(role.trim()).ok_or_else(|| {
+        AppError::Invalid("Choose a role: owner, billing admin or member.".into())
+    })?;
     crate::store::members::set_role(
         &state.db,
         &customer.org_id,

@@ -194,6 +194,13 @@ pub fn check_event(
         .ok_or("an event must be a JSON object with id, customer, meter, quantity and timestamp")?;
     let text = |field: &str| -> Result<String, String> {
         match object.get(field) {
+            Some(serde_json::Value::String(s))
+                if super::text::problem(s, super::text::Lines::One).is_some() =>
+            {
+                Err(format!(
+                    "{field} must not contain control characters (such as NUL or line breaks) or text-direction characters"
+                ))
+            }
             Some(serde_json::Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => {
                 Ok(s.trim().to_string())
             }
@@ -249,6 +256,11 @@ pub fn check_event(
             if serde_json::to_string(map).map_or(0, |s| s.len()) > 4_096 {
                 return Err("properties must be at most 4 KiB of JSON".into());
             }
+            if map.values().any(has_control_text) {
+                return Err(
+                    "property values must not contain control characters such as NUL".into(),
+                );
+            }
             map.clone()
         }
         Some(_) => return Err("properties must be a JSON object".into()),
@@ -261,6 +273,20 @@ pub fn check_event(
         occurred_at,
         properties,
     })
+}
+
+/// Whether a JSON value holds text with a control character anywhere inside it (PostgreSQL's
+/// JSON cannot hold NUL, and none of them mean anything in a property).
+fn has_control_text(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.chars().any(char::is_control),
+        serde_json::Value::Array(items) => items.iter().any(has_control_text),
+        serde_json::Value::Object(map) => {
+            map.keys().any(|k| k.chars().any(char::is_control))
+                || map.values().any(has_control_text)
+        }
+        _ => false,
+    }
 }
 
 /// The invoice for a period's usage alone (when the paid plan stops at the period end and there
