@@ -1,5 +1,6 @@
 //! Security and trust over HTTP on SQLite and PostgreSQL: the development mailbox, the audit log's
-//! protection, the origin check.
+//! protection, the origin check, rate limits, usage bounds, stuck renewals and races over seats,
+//! owners and credit notes.
 #![cfg(feature = "ssr")]
 
 mod common;
@@ -19,6 +20,7 @@ on_both_databases!(
     invitations_sent_at_once_take_only_the_free_seats,
     a_scheduled_seat_decrease_is_held_against_invitations,
     two_owners_demoting_each_other_leave_one_owner,
+    credit_notes_issued_at_once_never_pass_what_the_invoice_charged,
 );
 
 /// An owner who has invited `invitee`, so the outbox holds an invitation link.
@@ -859,4 +861,62 @@ async fn two_owners_demoting_each_other_leave_one_owner(app: TestApp) {
                 .await;
         }
     }
+}
+
+async fn credit_notes_issued_at_once_never_pass_what_the_invoice_charged(app: TestApp) {
+    use billing_portal::store::credit_notes::{
+        self, CreditNoteError, CreditOutcome, NewCreditNote,
+    };
+    app.subscribed("pro_monthly", "2").await;
+    let (org, _) = app.first_org_on_test_clock().await;
+    let (invoice, paid): (String, i64) =
+        sqlx::query_as("SELECT id, amount_paid FROM invoices WHERE status = 'paid'")
+            .fetch_one(&app.db().pool)
+            .await
+            .unwrap();
+    assert_eq!(paid, 2400, "the $24.00 first invoice");
+    // Ten $5.00 credit notes at once against $24.00: four fit, the other six are refused.
+    let attempts = (0..10).map(|i| {
+        let (db, org, invoice) = (app.db().clone(), org.clone(), invoice.clone());
+        let now = app.state.now();
+        async move {
+            let reason = format!("outage credit {i}");
+            credit_notes::issue(
+                &db,
+                &NewCreditNote {
+                    org_id: &org,
+                    invoice_id: &invoice,
+                    amount: 500,
+                    outcome: CreditOutcome::CreditBalance,
+                    reason: &reason,
+                    actor: "agent@support.test",
+                },
+                now,
+            )
+            .await
+        }
+    });
+    let results = futures::future::join_all(attempts).await;
+    let issued = results.iter().filter(|r| r.is_ok()).count();
+    for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(
+            matches!(refused, CreditNoteError::TooMuch(_)),
+            "refused only for the amount: {refused}"
+        );
+    }
+    assert_eq!(issued, 4, "{results:?}");
+    let credited: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM credit_notes WHERE invoice_id = $1",
+    )
+    .bind(&invoice)
+    .fetch_one(&app.db().pool)
+    .await
+    .unwrap();
+    assert_eq!(credited, 2000);
+    let numbers: Vec<String> =
+        sqlx::query_scalar("SELECT number FROM credit_notes ORDER BY number")
+            .fetch_all(&app.db().pool)
+            .await
+            .unwrap();
+    assert_eq!(numbers, ["CN-0001", "CN-0002", "CN-0003", "CN-0004"]);
 }
