@@ -5,7 +5,9 @@
 pub mod api;
 pub mod app;
 pub mod domain;
+pub mod error;
 pub mod ui;
+pub mod wire;
 
 #[cfg(feature = "ssr")]
 pub mod jobs;

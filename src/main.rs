@@ -1,6 +1,6 @@
 //! Start-up only: read configuration, open the database, then serve or run one admin command.
 
-use billing_portal::api::auth::{Email, StaffRole};
+use billing_portal::domain::access::{Email, StaffRole};
 use billing_portal::server::{self, telemetry, Config, SystemClock};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -410,7 +410,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 format!("--role {role:?} is not a staff role; use agent, billing_admin or approver")
             })?;
             let name = cli_text("--name", &name, 100)?;
-            billing_portal::api::auth::check_new_password(&password, &email)
+            billing_portal::domain::access::check_new_password(&password, &email)
                 .map_err(|e| e.to_string())?;
             let hash = server::auth::hash_password(password)
                 .await

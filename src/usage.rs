@@ -2,7 +2,7 @@
 //! projection, spend alerts and caps, what its plan entitles it to (cached), and the usage lines
 //! a renewal invoice bills for the period that ended.
 
-use crate::api::catalog::PlanOffer;
+use crate::domain::catalog::Plan;
 use crate::domain::metering::{rate, Aggregation, Meter};
 use crate::domain::{BillingPeriod, Currency, InvoiceLine, LineKind, Money, PeriodFraction};
 use crate::server::AppState;
@@ -60,7 +60,7 @@ pub struct UsageSummary {
 }
 
 /// The plan offering a price.
-pub fn plan_of<'a>(catalog: &'a [PlanOffer], price_id: &str) -> Option<&'a PlanOffer> {
+pub fn plan_of<'a>(catalog: &'a [Plan], price_id: &str) -> Option<&'a Plan> {
     catalog
         .iter()
         .find(|plan| plan.prices.iter().any(|p| p.id == price_id))
@@ -210,7 +210,7 @@ pub async fn check_alert(state: &AppState, summary: &UsageSummary) -> Result<boo
          See the details or change the alert: {}/billing/usage\n",
         summary.usage_so_far,
         summary.projected_usage,
-        crate::ui::portal::format_date(summary.period_end),
+        crate::domain::period::format_date(summary.period_end),
         state.config.public_base_url
     );
     let mail = to
@@ -405,7 +405,7 @@ async fn subscription_version(db: &Db, org_id: &str) -> Result<Option<i64>, Stri
 /// difference. Usage during a trial is not billed.
 pub async fn lines_for_period_end(
     db: &Db,
-    catalog: &[PlanOffer],
+    catalog: &[Plan],
     sub: &SubscriptionRow,
 ) -> Result<(Vec<InvoiceLine>, Vec<Rating>), String> {
     let err = |e: sqlx::Error| e.to_string();
@@ -494,7 +494,7 @@ fn usage_line(
     amount: i64,
     late: Option<(i64, i64)>,
 ) -> Result<InvoiceLine, String> {
-    let date = crate::ui::portal::format_date;
+    let date = crate::domain::period::format_date;
     let ts = |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap_or_default();
     let period = BillingPeriod::new(ts(start), ts(end)).map_err(|e| e.to_string())?;
     let money = |minor: i64| Money::from_minor(minor, currency);

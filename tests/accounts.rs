@@ -544,7 +544,7 @@ async fn hydrated_calls_get_json_errors_and_redirect_headers(app: TestApp) {
 }
 
 async fn staff_and_customers_are_separate_principals(app: TestApp) {
-    use billing_portal::api::auth::{Email, StaffRole};
+    use billing_portal::domain::access::{Email, StaffRole};
     let customer = TestApp::browser();
     app.sign_up(&customer, "ada@example.com", "Engines").await;
     let console = app.get_with(&customer, "/support").await;

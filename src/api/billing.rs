@@ -1,7 +1,8 @@
 //! The signed-in organisation's billing overview.
 
 use super::AppError;
-use crate::api::auth::Role;
+use crate::domain::access::Role;
+pub use crate::wire::SubscriptionSummary;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -11,15 +12,6 @@ pub struct BillingOverview {
     pub email: String,
     pub role: Role,
     pub subscription: Option<SubscriptionSummary>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubscriptionSummary {
-    pub plan_name: String,
-    pub status: String,
-    pub quantity: i64,
-    /// Unix seconds.
-    pub current_period_end: i64,
 }
 
 #[server(endpoint = "billing/overview")]

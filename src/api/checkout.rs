@@ -31,7 +31,7 @@ pub enum CheckoutProgress {
 #[cfg(feature = "ssr")]
 pub(crate) async fn stripe_customer(
     state: &crate::server::AppState,
-    customer: &crate::api::auth::CustomerSession,
+    customer: &crate::wire::CustomerSession,
 ) -> Result<String, AppError> {
     use crate::store::accounts;
     if let Some(id) = accounts::stripe_customer_id(&state.db, &customer.org_id).await? {
@@ -84,7 +84,7 @@ pub async fn start_checkout(
         .ok_or_else(|| AppError::NotFound("That plan".into()))?;
     price
         .check_quantity(seats)
-        .map_err(|e| AppError::Invalid(crate::api::catalog::explain_quantity(plan, price, e)))?;
+        .map_err(|e| AppError::Invalid(crate::domain::catalog::explain_quantity(plan, price, e)))?;
     if subscriptions::current_for_org(&state.db, &customer.org_id)
         .await?
         .is_some()
@@ -205,8 +205,8 @@ pub async fn start_checkout(
 #[cfg(feature = "ssr")]
 async fn start_trial(
     state: &crate::server::AppState,
-    customer: &crate::api::auth::CustomerSession,
-    plan: &crate::api::catalog::PlanOffer,
+    customer: &crate::wire::CustomerSession,
+    plan: &crate::domain::catalog::Plan,
     price: &crate::domain::Price,
     seats: i64,
     promotion: Option<&crate::domain::promotion::PromotionCode>,

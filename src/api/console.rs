@@ -2,13 +2,13 @@
 //! the audit log. Every function checks the staff member's role before anything else.
 
 #[cfg(feature = "ssr")]
-use super::auth::StaffRole;
-#[cfg(feature = "ssr")]
 use super::staff_actions::{
     acting_staff, approval_check, gate, reply, request_approval, ApprovalRequest, Effect, Form,
     Outcome, Step,
 };
 use super::AppError;
+#[cfg(feature = "ssr")]
+use crate::domain::access::StaffRole;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -94,7 +94,7 @@ pub struct AuditView {
 pub(crate) async fn staff_with(
     state: &crate::server::AppState,
     allowed: &[StaffRole],
-) -> Result<crate::api::auth::StaffSession, AppError> {
+) -> Result<crate::wire::StaffSession, AppError> {
     let staff = crate::server::auth::staff(state)
         .await?
         .ok_or(AppError::Unauthenticated)?;
@@ -171,7 +171,7 @@ pub async fn load_customer(org_id: String) -> Result<CustomerView, AppError> {
                 s.plan_name,
                 s.quantity,
                 s.status,
-                crate::ui::portal::format_date(s.current_period_end)
+                crate::domain::period::format_date(s.current_period_end)
             )
         }),
         cards: cards
@@ -385,7 +385,7 @@ struct Refund<'a> {
 #[cfg(feature = "ssr")]
 async fn perform_refund(
     state: &crate::server::AppState,
-    staff: &crate::api::auth::StaffSession,
+    staff: &crate::wire::StaffSession,
     target: &crate::store::console::RefundTarget,
     intent: &str,
     amount: crate::domain::Money,
@@ -552,7 +552,7 @@ pub async fn decide_approval(id: String, decision: String) -> Result<String, App
             kind_label(&request.kind).to_lowercase()
         ));
     }
-    let requester = crate::api::auth::StaffSession {
+    let requester = crate::wire::StaffSession {
         email: request.requested_by.clone(),
         name: request.requested_by.clone(),
         role: StaffRole::BillingAdmin,
@@ -612,9 +612,7 @@ pub fn kind_label(kind: &str) -> &'static str {
 
 /// The audit entry's actor fields for a staff member; the rest is filled in per action.
 #[cfg(feature = "ssr")]
-pub(crate) fn by_staff(
-    staff: &crate::api::auth::StaffSession,
-) -> crate::store::audit::AuditEntry<'_> {
+pub(crate) fn by_staff(staff: &crate::wire::StaffSession) -> crate::store::audit::AuditEntry<'_> {
     crate::store::audit::AuditEntry {
         actor: &staff.email,
         actor_role: staff.role.as_str(),
@@ -763,7 +761,7 @@ pub(crate) fn check_note(note: &str) -> Result<String, AppError> {
             "Write a note: what happened and what the customer was told.".into(),
         ));
     }
-    super::auth::check_text(
+    crate::domain::access::check_text(
         "The note",
         note,
         NOTE_MAX,
@@ -1156,7 +1154,7 @@ pub(crate) async fn extend_trial_step(
     form: &Form,
     step: Step<'_>,
 ) -> Result<Outcome, AppError> {
-    use crate::ui::portal::format_date;
+    use crate::domain::period::format_date;
     let staff = acting_staff(state, step, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
     let (reason, note) = reason_and_note(form.get("reason_code"), form.get("note"))?;
     let note = note.as_str();

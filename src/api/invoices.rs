@@ -107,7 +107,7 @@ pub(crate) mod server {
             ("open", Some(error)) => Some(match invoice.next_attempt_at {
                 Some(at) => format!(
                     "The last payment attempt failed: {error} We will try again on {}.",
-                    crate::ui::portal::format_date(at)
+                    crate::domain::period::format_date(at)
                 ),
                 None => format!("The last payment attempt failed: {error}"),
             }),

@@ -1,8 +1,8 @@
 //! Members, invitations and seats. Every member and pending invitation takes a seat; inviting
 //! beyond the seats paid for adds one, with its prorated charge shown and confirmed first.
 
-use super::auth::Role;
 use super::AppError;
+use crate::domain::access::Role;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -101,7 +101,7 @@ pub async fn invite_member(
     if !customer.role.can_manage_billing() {
         return Err(AppError::Forbidden);
     }
-    let email = super::auth::Email::parse(&email)?;
+    let email = crate::domain::access::Email::parse(&email)?;
     let role = Role::parse(role.trim()).ok_or_else(|| {
         AppError::Invalid(
             "Choose a role for the new member: owner, billing admin or member.".into(),
@@ -342,7 +342,7 @@ pub async fn accept_invitation(token: String, password: Option<String>) -> Resul
     {
         return Err(used_up());
     }
-    let email = super::auth::Email::parse(&invitation.email)?;
+    let email = crate::domain::access::Email::parse(&invitation.email)?;
     let signed_in = auth::customer(&state).await?;
     let (user_id, how) = match signed_in {
         Some(me) if me.email == invitation.email => {
@@ -399,7 +399,7 @@ pub async fn accept_invitation(token: String, password: Option<String>) -> Resul
                     )
                 }
                 None => {
-                    if super::auth::check_new_password(&password, &email).is_err() {
+                    if crate::domain::access::check_new_password(&password, &email).is_err() {
                         return Err(password_does_not_work());
                     }
                     let hash = auth::hash_password(password).await?;

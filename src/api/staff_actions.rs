@@ -10,9 +10,9 @@
 //! confirmed does the action happen, so what happens is what was shown. If anything changed in
 //! between (a payment arrived, time passed), the keys differ and the new effect is shown instead.
 
-#[cfg(feature = "ssr")]
-use super::auth::StaffRole;
 use super::AppError;
+#[cfg(feature = "ssr")]
+use crate::domain::access::StaffRole;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -145,7 +145,7 @@ pub(crate) struct Effect {
 pub(crate) enum Step<'a> {
     Preview,
     Act(Option<&'a str>),
-    Approved(&'a super::auth::StaffSession),
+    Approved(&'a crate::wire::StaffSession),
 }
 
 /// The staff member an action is done as: the signed-in one (who must have one of `roles`), or,
@@ -155,7 +155,7 @@ pub(crate) async fn acting_staff(
     state: &crate::server::AppState,
     step: Step<'_>,
     roles: &[StaffRole],
-) -> Result<super::auth::StaffSession, AppError> {
+) -> Result<crate::wire::StaffSession, AppError> {
     match step {
         Step::Approved(requester) => Ok(requester.clone()),
         _ => super::console::staff_with(state, roles).await,
@@ -188,7 +188,7 @@ pub(crate) struct ApprovalCheck {
 #[cfg(feature = "ssr")]
 pub(crate) async fn approval_check(
     state: &crate::server::AppState,
-    staff: &super::auth::StaffSession,
+    staff: &crate::wire::StaffSession,
     step: Step<'_>,
     org_id: &str,
     amount: crate::domain::Money,
@@ -269,7 +269,7 @@ pub(crate) struct ApprovalRequest<'a> {
 #[cfg(feature = "ssr")]
 pub(crate) async fn request_approval(
     state: &crate::server::AppState,
-    staff: &super::auth::StaffSession,
+    staff: &crate::wire::StaffSession,
     form: &Form,
     request: ApprovalRequest<'_>,
 ) -> Result<Outcome, AppError> {
@@ -336,7 +336,7 @@ pub(crate) enum Outcome {
 /// confirmation to show.
 #[cfg(feature = "ssr")]
 pub(crate) fn gate(
-    staff: &super::auth::StaffSession,
+    staff: &crate::wire::StaffSession,
     form: &Form,
     effect: Effect,
     step: Step<'_>,
@@ -481,7 +481,7 @@ pub(crate) async fn change_plan_step(
         None => {
             lines.push(format!(
                 "The customer is on a trial: nothing is charged now. The first charge, at the trial end on {}, is for {to}.",
-                crate::ui::portal::format_date(sub.current_period_end)
+                crate::domain::period::format_date(sub.current_period_end)
             ));
             Money::zero(prepared.price.currency)
         }
@@ -489,7 +489,7 @@ pub(crate) async fn change_plan_step(
             if let Some(s) = &p.scheduled {
                 lines.push(format!(
                     "Nothing is charged now: the change waits for the period end on {}.",
-                    crate::ui::portal::format_date(s.effective_at.timestamp())
+                    crate::domain::period::format_date(s.effective_at.timestamp())
                 ));
             } else if p.credit_to_balance.minor_units() > 0 {
                 lines.push(format!(
@@ -511,7 +511,7 @@ pub(crate) async fn change_plan_step(
                 "Then {} per {} from {}.",
                 p.new_recurring_amount,
                 interval(&prepared.price),
-                crate::ui::portal::format_date(p.next_period.start.timestamp())
+                crate::domain::period::format_date(p.next_period.start.timestamp())
             ));
             p.amount_due_now
         }
@@ -846,7 +846,7 @@ pub(crate) async fn resend_invoice_step(
         "Here is invoice {} for {}, issued on {}. {owed}\n\nView it and download the PDF: {link}\n",
         invoice.number,
         money(invoice.total),
-        crate::ui::portal::format_date(invoice.created_at)
+        crate::domain::period::format_date(invoice.created_at)
     );
     let target = format!("invoice:{}", invoice.id);
     let detail = format!("{note} (to {to})");
@@ -905,7 +905,7 @@ pub(crate) async fn advance_clock_step(
     form: &Form,
     step: Step<'_>,
 ) -> Result<Outcome, AppError> {
-    use crate::ui::portal::format_date;
+    use crate::domain::period::format_date;
     let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
     let (reason, note) =
         super::console::reason_and_note(form.get("reason_code"), form.get("note"))?;
@@ -1075,7 +1075,7 @@ pub struct AttentionItem {
 /// Renewals that need staff: they failed too often in a row and are no longer retried.
 #[server(endpoint = "support/attention")]
 pub async fn load_attention() -> Result<Vec<AttentionItem>, AppError> {
-    use super::auth::StaffRole;
+    use crate::domain::access::StaffRole;
     let state = crate::server::state()?;
     super::console::staff_with(
         &state,

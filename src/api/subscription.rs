@@ -3,8 +3,8 @@
 //! code and the server's time; the server recomputes before acting, and if the figures differ
 //! the server's wins and nothing is charged until the customer confirms again.
 
-use super::catalog::PlanOffer;
 use super::AppError;
+use crate::domain::catalog::Plan;
 use crate::domain::{
     preview_change, ChangePolicies, CurrentSubscription, Price, ProrationPreview,
     SubscriptionChange,
@@ -36,7 +36,7 @@ pub struct CurrentPlan {
 pub struct PlanPage {
     pub now: DateTime<Utc>,
     pub current: Option<CurrentPlan>,
-    pub plans: Vec<PlanOffer>,
+    pub plans: Vec<Plan>,
     pub policies: ChangePolicies,
     pub can_manage: bool,
 }
@@ -183,7 +183,7 @@ pub(crate) mod server {
 
     pub async fn current_plan_with_coupon(
         state: &AppState,
-        plans: &[PlanOffer],
+        plans: &[Plan],
         sub: &SubscriptionRow,
     ) -> Result<CurrentPlan, AppError> {
         let mut current = current_plan(plans, sub)?;
@@ -267,7 +267,7 @@ pub(crate) mod server {
         Ok(format!(
             "{} applied: {described}, from your next invoice on {}.",
             promotion.code,
-            crate::ui::portal::format_date(sub.current_period_end)
+            crate::domain::period::format_date(sub.current_period_end)
         ))
     }
 
@@ -275,10 +275,7 @@ pub(crate) mod server {
         DateTime::from_timestamp(t, 0).unwrap_or_default()
     }
 
-    fn find_price<'a>(
-        plans: &'a [PlanOffer],
-        price_id: &str,
-    ) -> Option<(&'a PlanOffer, &'a Price)> {
+    fn find_price<'a>(plans: &'a [Plan], price_id: &str) -> Option<(&'a Plan, &'a Price)> {
         plans.iter().find_map(|plan| {
             plan.prices
                 .iter()
@@ -287,10 +284,7 @@ pub(crate) mod server {
         })
     }
 
-    pub fn current_plan(
-        plans: &[PlanOffer],
-        sub: &SubscriptionRow,
-    ) -> Result<CurrentPlan, AppError> {
+    pub fn current_plan(plans: &[Plan], sub: &SubscriptionRow) -> Result<CurrentPlan, AppError> {
         let (plan, price) = find_price(plans, &sub.price_id).ok_or_else(|| {
             AppError::internal(format!(
                 "price {} of {} is not in the catalog",
@@ -346,7 +340,7 @@ pub(crate) mod server {
     async fn editable(
         state: &AppState,
         version: &str,
-    ) -> Result<(crate::api::auth::CustomerSession, SubscriptionRow), AppError> {
+    ) -> Result<(crate::wire::CustomerSession, SubscriptionRow), AppError> {
         let customer = crate::server::auth::require_customer(state).await?;
         if !customer.role.can_manage_billing() {
             return Err(AppError::Forbidden);
@@ -389,7 +383,7 @@ pub(crate) mod server {
     /// subscription's state, with its preview at the organisation's time (none while trialing:
     /// nothing is charged during a trial).
     pub struct PreparedChange {
-        pub plan: PlanOffer,
+        pub plan: Plan,
         pub price: Price,
         pub quantity: i64,
         pub current: CurrentPlan,
@@ -420,7 +414,7 @@ pub(crate) mod server {
         let (plan, price) =
             find_price(&plans, price_id).ok_or_else(|| AppError::NotFound("That plan".into()))?;
         price.check_quantity(quantity).map_err(|e| {
-            AppError::Invalid(crate::api::catalog::explain_quantity(plan, price, e))
+            AppError::Invalid(crate::domain::catalog::explain_quantity(plan, price, e))
         })?;
         let in_use = crate::store::members::seats_in_use(&state.db, org_id, state.now()).await?;
         if quantity < in_use {
@@ -516,7 +510,8 @@ pub(crate) mod server {
         }
         let kind = format!("{:?}", preview.kind).to_lowercase();
         if let Some(scheduled) = &preview.scheduled {
-            let effective_on = crate::ui::portal::format_date(scheduled.effective_at.timestamp());
+            let effective_on =
+                crate::domain::period::format_date(scheduled.effective_at.timestamp());
             let detail = format!(
                 "{} scheduled for {effective_on}: {} × {}",
                 kind, plan.name, quantity
@@ -724,7 +719,7 @@ pub(crate) mod server {
         else {
             return Err(AppError::Invalid("Choose a reason for cancelling.".into()));
         };
-        let details = crate::api::auth::check_text(
+        let details = crate::domain::access::check_text(
             "The details",
             &details,
             1000,

@@ -1,8 +1,8 @@
 //! Support console server functions. Staff sessions are separate from customer sessions: a
 //! customer cookie never signs anyone into the console.
 
-use super::auth::StaffSession;
 use super::AppError;
+use crate::wire::StaffSession;
 use leptos::prelude::*;
 
 /// Signs a staff member in with their password and the current code of their authenticator app
@@ -25,7 +25,7 @@ pub async fn staff_sign_in(
                 .into(),
         ));
     }
-    let email = super::auth::Email::parse(&email)?;
+    let email = crate::domain::access::Email::parse(&email)?;
     let address = state.caller_address();
     state.limits.check_all(&[
         (Door::StaffSignInAddress, &address),

@@ -163,7 +163,7 @@ pub async fn create_api_key(name: String) -> Result<NewKey, AppError> {
             "Name the key (up to 60 characters), e.g. \"CI pipeline\".".into(),
         ));
     }
-    let name = super::auth::check_text(
+    let name = crate::domain::access::check_text(
         "The key's name",
         &name,
         60,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::period::PeriodError;
-use super::pricing::{Price, PriceModel, Tier, MAX_UNIT_AMOUNT_DECIMALS};
+use super::pricing::{Price, PriceModel, PricingError, Tier, MAX_UNIT_AMOUNT_DECIMALS};
 
 /// Longest trial a price may offer.
 pub const MAX_TRIAL_DAYS: u32 = 730;
@@ -574,5 +574,30 @@ mod tests {
             Catalog::from_json(&bad).unwrap_err().to_string(),
             "price \"pro_seats\": \"min_quantity\" is -3; quantities must not be negative"
         );
+    }
+}
+
+/// A plan as the pricing page offers it, with its prices (monthly, annual, ...).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub features: Vec<String>,
+    pub prices: Vec<Price>,
+}
+
+/// A customer-facing reason why `price` cannot be bought in a quantity.
+pub fn explain_quantity(plan: &Plan, price: &Price, error: PricingError) -> String {
+    let unit = price.unit_label.as_deref().unwrap_or("unit");
+    match error {
+        PricingError::NegativeQuantity { .. } => format!("Enter 1 {unit} or more."),
+        PricingError::BelowMinimum { min, .. } => {
+            format!("{} needs at least {min} {unit}s.", plan.name)
+        }
+        PricingError::AboveMaximum { max, .. } => {
+            format!("{} allows at most {max} {unit}(s).", plan.name)
+        }
+        other => other.to_string(),
     }
 }

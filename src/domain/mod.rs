@@ -6,6 +6,7 @@
 //! once by [`rounding::round_to_minor_units`] (half away from zero); an invoice total is the sum
 //! of its rounded lines; discounts apply before tax.
 
+pub mod access;
 pub mod catalog;
 pub mod clock;
 pub mod coupon;

@@ -286,6 +286,13 @@ fn group_thousands(value: i64) -> String {
     }
 }
 
+/// "22 December 2026" for a unix timestamp (UTC).
+pub fn format_date(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|d| d.format("%-d %B %Y").to_string())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

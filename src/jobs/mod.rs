@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 use futures::StreamExt;
 
-use crate::api::catalog::PlanOffer;
+use crate::domain::catalog::Plan;
 use crate::domain::renewal::{at_period_end, stop_paid_service, PeriodEndInput};
 use crate::domain::{Currency, Money, Price, PriceModel};
 use crate::payments::gateway::{ChargeOutcome, GatewayError};
@@ -221,7 +221,7 @@ fn lock(summary: &Mutex<RunSummary>) -> std::sync::MutexGuard<'_, RunSummary> {
     summary.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn find_price<'a>(catalog: &'a [PlanOffer], id: &str) -> Option<&'a Price> {
+fn find_price<'a>(catalog: &'a [Plan], id: &str) -> Option<&'a Price> {
     catalog
         .iter()
         .flat_map(|plan| plan.prices.iter())
@@ -229,7 +229,7 @@ fn find_price<'a>(catalog: &'a [PlanOffer], id: &str) -> Option<&'a Price> {
 }
 
 /// The catalog's free price in `currency`: a flat price of zero.
-fn free_price(catalog: &[PlanOffer], currency: Currency) -> Option<&Price> {
+fn free_price(catalog: &[Plan], currency: Currency) -> Option<&Price> {
     catalog
         .iter()
         .flat_map(|plan| plan.prices.iter())
@@ -243,7 +243,7 @@ fn timestamp(secs: i64) -> chrono::DateTime<chrono::Utc> {
 /// Applies one subscription's period end. `None`: nothing was due any more.
 async fn renew(
     state: &AppState,
-    catalog: &[PlanOffer],
+    catalog: &[Plan],
     sub_id: &str,
     real_now: i64,
 ) -> Result<Option<PeriodEndOutcome>, String> {
@@ -367,7 +367,7 @@ enum Collected {
 /// One payment attempt on an open invoice, and what follows from its outcome.
 async fn collect(
     state: &AppState,
-    catalog: &[PlanOffer],
+    catalog: &[Plan],
     invoice_id: &str,
     real_now: i64,
 ) -> Result<Collected, String> {
@@ -458,7 +458,7 @@ async fn collect(
                     "We could not charge your card for invoice {} ({amount}): {message}\n\n\
                      We will try again on {}. To pay now or change your card, open {link}\n",
                     invoice.number,
-                    crate::ui::portal::format_date(at)
+                    crate::domain::period::format_date(at)
                 ),
                 None => format!(
                     "We could not charge your card for invoice {} ({amount}) after {attempt} attempts: {message}\n\n\
@@ -531,7 +531,7 @@ pub fn attempt_key(invoice_id: &str, attempt: i64) -> String {
 /// The last retry failed: paid service stops (free plan, or the subscription ends).
 async fn stop_after_failed_payments(
     state: &AppState,
-    catalog: &[PlanOffer],
+    catalog: &[Plan],
     invoice: &CollectableInvoice,
     attempts: i64,
     org_now: i64,

@@ -54,9 +54,9 @@ fn unavailable(e: impl std::fmt::Display) -> Response {
 }
 
 /// A refusal for going over a rate limit: 429 with `Retry-After` and when to try again.
-fn too_many(error: crate::api::AppError) -> Response {
+fn too_many(error: crate::error::AppError) -> Response {
     let wait = match error {
-        crate::api::AppError::RateLimited { retry_after_secs } => retry_after_secs,
+        crate::error::AppError::RateLimited { retry_after_secs } => retry_after_secs,
         _ => 1,
     };
     let mut response = problem(StatusCode::TOO_MANY_REQUESTS, error.to_string());

@@ -5,11 +5,11 @@
 //! A new token is issued at every sign-in.
 
 use super::AppState;
-use crate::api::auth::{CustomerSession, StaffSession};
-use crate::api::AppError;
+use crate::error::AppError;
 use crate::store::audit::AuditEntry;
 use crate::store::sessions::{self, SessionKind};
 use crate::store::{accounts, staff};
+use crate::wire::{CustomerSession, StaffSession};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };

@@ -8,7 +8,7 @@
 //! again. The counters live in the process: behind several instances each enforces its own,
 //! which multiplies the limit by the number of instances but never removes it.
 
-use crate::api::AppError;
+use crate::error::AppError;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use std::net::{IpAddr, SocketAddr};

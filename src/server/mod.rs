@@ -12,8 +12,8 @@ pub mod statuses;
 pub mod telemetry;
 pub mod webhooks;
 
-use crate::api::AppError;
 use crate::domain::clock::Clock;
+use crate::error::AppError;
 use crate::store::Db;
 use std::sync::Arc;
 

@@ -275,7 +275,7 @@ async fn invoice_pdf(
         }
     };
     let view = crate::api::invoices::server::view(customer.org_name.clone(), invoice, lines);
-    let date = crate::ui::portal::format_date;
+    let date = crate::domain::period::format_date;
     let doc = super::pdf::InvoiceDocument {
         seller: "Billing portal".into(),
         customer: format!("{} ({})", customer.org_name, customer.email),

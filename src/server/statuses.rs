@@ -6,7 +6,7 @@
 //! A plain form post (JavaScript off) is answered with a redirect back to its page, which shows
 //! the message; that redirect is left as it is.
 
-use crate::api::AppError;
+use crate::error::AppError;
 use axum::body::{to_bytes, Body};
 use axum::extract::Request;
 use axum::middleware::Next;

@@ -1,7 +1,7 @@
 //! Users, organisations and memberships.
 
 use super::{is_unique_violation, new_id, Db};
-use crate::api::auth::{Email, Role};
+use crate::domain::access::{Email, Role};
 use sqlx::Row;
 
 /// A user as stored, with the hash needed to check a password.

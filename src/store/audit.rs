@@ -43,14 +43,14 @@ impl Actor {
         }
     }
 
-    pub fn customer(email: &str, role: crate::api::auth::Role) -> Actor {
+    pub fn customer(email: &str, role: crate::domain::access::Role) -> Actor {
         Actor {
             name: email.to_string(),
             role: format!("customer:{}", role.as_str()),
         }
     }
 
-    pub fn staff(email: &str, role: crate::api::auth::StaffRole) -> Actor {
+    pub fn staff(email: &str, role: crate::domain::access::StaffRole) -> Actor {
         Actor {
             name: email.to_string(),
             role: role.as_str().to_string(),
@@ -537,4 +537,24 @@ pub async fn actions(db: &Db) -> Result<Vec<String>, sqlx::Error> {
         .into_iter()
         .map(|r| r.try_get("action"))
         .collect()
+}
+
+impl crate::wire::CustomerSession {
+    /// This customer as the audit log names them; a staff member viewing as the customer is
+    /// named as themselves (their session writes nothing, but its reads are theirs).
+    pub fn actor(&self) -> Actor {
+        match &self.viewed_by {
+            Some(staff) => Actor {
+                name: staff.clone(),
+                role: "staff:view_as".into(),
+            },
+            None => Actor::customer(&self.email, self.role),
+        }
+    }
+}
+
+impl crate::wire::StaffSession {
+    pub fn actor(&self) -> Actor {
+        Actor::staff(&self.email, self.role)
+    }
 }

@@ -2,7 +2,7 @@
 //! parses and validates every price, so a bad row is reported by its id instead of mis-billing.
 
 use super::Db;
-use crate::api::catalog::PlanOffer;
+use crate::domain::catalog::Plan;
 use crate::domain::{Currency, Interval, IntervalUnit, Price, PriceModel};
 use sqlx::Row;
 
@@ -19,7 +19,7 @@ pub enum CatalogError {
 
 /// The active catalog, plans in display order with their active prices, read in one transaction
 /// so a concurrent import is seen whole or not at all.
-pub async fn load(db: &Db) -> Result<Vec<PlanOffer>, CatalogError> {
+pub async fn load(db: &Db) -> Result<Vec<Plan>, CatalogError> {
     let mut tx = db.pool.begin().await?;
     let plan_rows = sqlx::query(
         "SELECT id, name, description, features FROM plans WHERE active = 1 ORDER BY sort_order, id",
@@ -44,7 +44,7 @@ pub async fn load(db: &Db) -> Result<Vec<PlanOffer>, CatalogError> {
                 plan_id: id.clone(),
                 problem: format!("features must be a JSON list of strings ({e})"),
             })?;
-        plans.push(PlanOffer {
+        plans.push(Plan {
             id,
             name: r.try_get("name")?,
             description: r.try_get("description")?,
@@ -105,7 +105,7 @@ fn price_from_row(r: &sqlx::any::AnyRow) -> Result<Price, CatalogError> {
 /// is bad.
 pub async fn upsert_plan(
     db: &Db,
-    plan: &PlanOffer,
+    plan: &Plan,
     sort_order: i64,
     now: i64,
 ) -> Result<(), CatalogError> {

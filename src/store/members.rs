@@ -1,7 +1,7 @@
 //! Members of an organisation, invitations to join it, and the seats they take.
 
 use super::{is_unique_violation, new_id, Db};
-use crate::api::auth::Role;
+use crate::domain::access::Role;
 use sqlx::Row;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -319,7 +319,7 @@ pub enum Acceptor<'a> {
         user_id: &'a str,
     },
     New {
-        email: &'a crate::api::auth::Email,
+        email: &'a crate::domain::access::Email,
         password_hash: &'a str,
     },
 }

@@ -2,8 +2,8 @@
 //! changes nothing that is already there.
 
 use super::{accounts, catalog, staff, Db};
-use crate::api::auth::{Email, StaffRole};
-use crate::api::catalog::PlanOffer;
+use crate::domain::access::{Email, StaffRole};
+use crate::domain::catalog::Plan;
 use crate::domain::{Currency, Interval, Price, PriceModel};
 use crate::server::AppState;
 use rust_decimal::Decimal;
@@ -43,10 +43,10 @@ fn seats(
 }
 
 /// The demo catalog: Free, Pro per seat and Team per seat with included usage, monthly and annual.
-pub fn demo_catalog() -> Vec<PlanOffer> {
+pub fn demo_catalog() -> Vec<Plan> {
     let lines = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     vec![
-        PlanOffer {
+        Plan {
             id: "free".into(),
             name: "Free".into(),
             description: "For trying things out on your own.".into(),
@@ -68,7 +68,7 @@ pub fn demo_catalog() -> Vec<PlanOffer> {
                 max_quantity: Some(1),
             }],
         },
-        PlanOffer {
+        Plan {
             id: "pro".into(),
             name: "Pro".into(),
             description: "For small teams shipping every day.".into(),
@@ -100,7 +100,7 @@ pub fn demo_catalog() -> Vec<PlanOffer> {
                 ),
             ],
         },
-        PlanOffer {
+        Plan {
             id: "team".into(),
             name: "Team".into(),
             description: "For growing organisations that need control.".into(),

@@ -1,7 +1,7 @@
 //! Support staff accounts, created from the command line only.
 
 use super::{is_unique_violation, new_id, Db};
-use crate::api::auth::{Email, StaffRole};
+use crate::domain::access::{Email, StaffRole};
 use sqlx::Row;
 
 #[derive(Clone, Debug)]

@@ -1,7 +1,7 @@
 //! Subscriptions of organisations.
 
 use super::Db;
-use crate::api::billing::SubscriptionSummary;
+use crate::wire::SubscriptionSummary;
 use sqlx::Row;
 
 /// The organisation's newest subscription that has not ended, with its plan's name.

@@ -1,7 +1,7 @@
 //! Widgets shared by the portal and the console.
 
 use crate::api::auth::{current_customer, SignOut};
-use crate::api::AppError;
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::components::A;
 

@@ -115,7 +115,7 @@ pub fn SignInPage() -> impl IntoView {
 mod tests {
     #[test]
     fn the_password_hint_states_the_minimum() {
-        let min = crate::api::auth::MIN_PASSWORD_LEN.to_string();
+        let min = crate::domain::access::MIN_PASSWORD_LEN.to_string();
         assert!(super::PASSWORD_HINT.starts_with(&format!("At least {min} characters")));
     }
 }

@@ -1,5 +1,5 @@
 use crate::api::billing::load_billing_overview;
-use crate::api::AppError;
+use crate::error::AppError;
 use crate::ui::components::PortalLayout;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -38,7 +38,7 @@ pub fn BillingPage() -> impl IntoView {
                                         }.into_any(),
                                         Some(s) => view! {
                                             <p class="mt-3 text-xl font-semibold" data-testid="current-plan">{s.plan_name}</p>
-                                            <p class="mt-1 text-slate-600" data-testid="plan-status">{format!("{} · {} seat(s) · renews on {}", s.status, s.quantity, super::format_date(s.current_period_end))}</p>
+                                            <p class="mt-1 text-slate-600" data-testid="plan-status">{format!("{} · {} seat(s) · renews on {}", s.status, s.quantity, crate::domain::period::format_date(s.current_period_end))}</p>
                                             <a href="/billing/plan" data-testid="manage-plan" class="mt-4 inline-flex rounded-md border border-slate-300 px-4 py-2 text-sm font-semibold text-slate-800 hover:bg-slate-50">"Change plan, seats or cancel"</a>
                                             <a href="/billing/members" data-testid="manage-members" class="ml-2 mt-4 inline-flex rounded-md border border-slate-300 px-4 py-2 text-sm font-semibold text-slate-800 hover:bg-slate-50">"Members and seats"</a>
                                             {(s.status == "past_due").then(|| view! {

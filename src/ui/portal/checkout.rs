@@ -1,5 +1,5 @@
 use crate::api::checkout::{checkout_status, CheckoutProgress};
-use crate::api::AppError;
+use crate::error::AppError;
 use crate::ui::components::PortalLayout;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
@@ -46,7 +46,7 @@ pub fn CheckoutSuccessPage() -> impl IntoView {
                                 <h1 class="mt-2 text-2xl font-semibold">{format!("You are trying {plan_name}")}</h1>
                                 <dl class="mt-6 space-y-3 text-sm">
                                     <div class="flex justify-between"><dt class="text-slate-600">"Seats"</dt><dd class="font-medium">{quantity}</dd></div>
-                                    <div class="flex justify-between"><dt class="text-slate-600">"Trial ends on"</dt><dd class="font-medium" data-testid="trial-ends">{format_date(trial_ends_at)}</dd></div>
+                                    <div class="flex justify-between"><dt class="text-slate-600">"Trial ends on"</dt><dd class="font-medium" data-testid="trial-ends">{crate::domain::period::format_date(trial_ends_at)}</dd></div>
                                 </dl>
                                 <p class="mt-4 text-sm text-slate-600">"Nothing was charged. Your saved card is charged for the first period when the trial ends, unless you cancel before."</p>
                                 <a href="/billing" class="mt-8 block rounded-md bg-indigo-600 px-4 py-2.5 text-center text-sm font-semibold text-white hover:bg-indigo-500">"Go to billing"</a>
@@ -58,7 +58,7 @@ pub fn CheckoutSuccessPage() -> impl IntoView {
                                 <h1 class="mt-2 text-2xl font-semibold">{format!("You are on {plan_name}")}</h1>
                                 <dl class="mt-6 space-y-3 text-sm">
                                     <div class="flex justify-between"><dt class="text-slate-600">"Seats"</dt><dd class="font-medium">{quantity}</dd></div>
-                                    <div class="flex justify-between"><dt class="text-slate-600">"Renews on"</dt><dd class="font-medium" data-testid="renews-at">{format_date(renews_at)}</dd></div>
+                                    <div class="flex justify-between"><dt class="text-slate-600">"Renews on"</dt><dd class="font-medium" data-testid="renews-at">{crate::domain::period::format_date(renews_at)}</dd></div>
                                     <div class="flex justify-between"><dt class="text-slate-600">{format!("Invoice {invoice_number}")}</dt><dd class="font-medium" data-testid="invoice-total">{format!("{invoice_total} paid")}</dd></div>
                                 </dl>
                                 <a href="/billing" class="mt-8 block rounded-md bg-indigo-600 px-4 py-2.5 text-center text-sm font-semibold text-white hover:bg-indigo-500">"Go to billing"</a>
@@ -69,11 +69,4 @@ pub fn CheckoutSuccessPage() -> impl IntoView {
             </Transition>
         </PortalLayout>
     }
-}
-
-/// "22 December 2026" for a unix timestamp (UTC).
-pub fn format_date(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|d| d.format("%-d %B %Y").to_string())
-        .unwrap_or_default()
 }

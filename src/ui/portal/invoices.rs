@@ -2,9 +2,9 @@ use crate::api::invoices::{load_invoice, load_invoices, status_label, PayInvoice
 use crate::api::payment_methods::{
     load_payment_methods, AddPaymentMethod, MakeDefaultPaymentMethod, RemovePaymentMethod,
 };
-use crate::api::AppError;
+use crate::domain::period::format_date;
+use crate::error::AppError;
 use crate::ui::components::{FormError, PortalLayout};
-use crate::ui::portal::format_date;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;

@@ -3,9 +3,9 @@ use crate::api::members::{
     RemoveMember, RevokeInvitation,
 };
 use crate::api::subscription::{load_plan_page, preview};
-use crate::api::AppError;
+use crate::domain::period::format_date;
+use crate::error::AppError;
 use crate::ui::components::{AuthCard, Field, FormError, NotFound, PortalLayout, SubmitButton};
-use crate::ui::portal::format_date;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;

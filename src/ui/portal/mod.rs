@@ -11,7 +11,7 @@ mod usage;
 
 pub use auth::{SignInPage, SignUpConfirmPage, SignUpPage, SignUpSentPage};
 pub use billing::BillingPage;
-pub use checkout::{format_date, CheckoutSuccessPage};
+pub use checkout::CheckoutSuccessPage;
 pub use invoices::{InvoicePage, InvoicesPage, PaymentMethodsPage};
 pub use members::{DevMailboxPage, InvitationPage, MembersPage};
 pub use plan::PlanChangePage;

@@ -1,12 +1,12 @@
-use crate::api::catalog::PlanOffer;
 use crate::api::subscription::{
     load_plan_page, preview, ApplyPromotionCode, CancelSubscription, ChangeSubscription,
     CurrentPlan, PlanPage, ResumeSubscription, UndoScheduledChange, CANCEL_REASONS,
 };
-use crate::api::AppError;
+use crate::domain::catalog::Plan;
+use crate::domain::period::format_date;
 use crate::domain::{Money, Price, ProrationPreview};
+use crate::error::AppError;
 use crate::ui::components::{FormError, PortalLayout};
-use crate::ui::portal::format_date;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -140,7 +140,7 @@ fn PlanChangeBody(
         .and_then(|s| s.parse::<i64>().ok())
         .unwrap_or(current.quantity);
     let seats = RwSignal::new(initial_seats);
-    let options: Vec<(PlanOffer, Price)> = data
+    let options: Vec<(Plan, Price)> = data
         .plans
         .iter()
         .flat_map(|plan| {
@@ -281,7 +281,7 @@ fn PlanChangeBody(
                         let quantity = current.quantity.max(price.min_quantity.unwrap_or(1));
                         let checked = price
                             .check_quantity(quantity)
-                            .map_err(|e| crate::api::catalog::explain_quantity(&plan, &price, e));
+                            .map_err(|e| crate::domain::catalog::explain_quantity(&plan, &price, e));
                         if current.trial_end.is_some() {
                             let testid = format!("option-{}", price.id);
                             return view! {

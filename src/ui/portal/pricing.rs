@@ -1,6 +1,7 @@
 use crate::api::auth::current_customer;
-use crate::api::catalog::{explain_quantity, pricing_catalog, PlanOffer};
+use crate::api::catalog::pricing_catalog;
 use crate::api::checkout::StartCheckout;
+use crate::domain::catalog::{explain_quantity, Plan};
 use crate::domain::rounding::round_to_minor_units;
 use crate::domain::{IntervalUnit, Price, PriceModel, PricingError};
 use crate::ui::components::FormError;
@@ -68,7 +69,7 @@ pub fn PricingPage() -> impl IntoView {
 }
 
 /// The plan's price for the chosen interval, or its first price.
-fn price_for(plan: &PlanOffer, unit: IntervalUnit) -> Option<&Price> {
+fn price_for(plan: &Plan, unit: IntervalUnit) -> Option<&Price> {
     plan.prices
         .iter()
         .find(|p| p.interval.unit == unit && p.interval.count == 1)
@@ -100,7 +101,7 @@ fn headline(price: &Price) -> (String, String) {
 
 #[component]
 fn PlanCard(
-    plan: PlanOffer,
+    plan: Plan,
     unit: IntervalUnit,
     /// The visitor is signed in and may pay for their organisation.
     buyer: bool,
@@ -179,7 +180,7 @@ struct Estimate {
 }
 
 fn estimate(
-    plans: &[PlanOffer],
+    plans: &[Plan],
     plan_id: &str,
     seats: &str,
     unit: IntervalUnit,
@@ -205,7 +206,7 @@ fn estimate(
 }
 
 #[component]
-fn Calculator(plans: Vec<PlanOffer>) -> impl IntoView {
+fn Calculator(plans: Vec<Plan>) -> impl IntoView {
     let query = use_query_map();
     let initial = query.get_untracked();
     let plan = RwSignal::new(initial.get("plan").unwrap_or_else(|| "pro".into()));

@@ -2,9 +2,9 @@
 //! SVG by the page itself, the organisation's API keys and its spend alert.
 
 use crate::api::usage::{load_usage_page, CreateApiKey, RevokeApiKey, SetSpendAlert};
-use crate::api::AppError;
+use crate::domain::period::format_date;
+use crate::error::AppError;
 use crate::ui::components::{FormError, PortalLayout};
-use crate::ui::portal::format_date;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;

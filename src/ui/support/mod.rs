@@ -10,9 +10,9 @@ use crate::api::staff_actions::{
     ResendInvoice, RetryRenewal,
 };
 use crate::api::support::{current_staff, StaffSignIn, StaffSignOut};
-use crate::api::AppError;
+use crate::domain::period::format_date;
+use crate::error::AppError;
 use crate::ui::components::{AuthCard, Field, FormError, SubmitButton};
-use crate::ui::portal::format_date;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;

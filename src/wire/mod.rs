@@ -1,0 +1,34 @@
+//! The shapes server functions return and pages read: serialisable, shared by the server and the
+//! browser, holding no rules of their own.
+
+use crate::domain::access::{Role, StaffRole};
+use serde::{Deserialize, Serialize};
+
+/// The signed-in customer as the pages show them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerSession {
+    pub email: String,
+    pub org_id: String,
+    pub org_name: String,
+    pub role: Role,
+    /// Set when a staff member is viewing the portal as this customer: nothing may be changed.
+    #[serde(default)]
+    pub viewed_by: Option<String>,
+}
+
+/// The signed-in staff member.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffSession {
+    pub email: String,
+    pub name: String,
+    pub role: StaffRole,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionSummary {
+    pub plan_name: String,
+    pub status: String,
+    pub quantity: i64,
+    /// Unix seconds.
+    pub current_period_end: i64,
+}
