@@ -111,7 +111,7 @@ async fn main() {
         .timestamp();
     let clock = Arc::new(SettableClock(AtomicI64::new(start)));
     let state = server::build_state(config, clock.clone()).await.unwrap();
-    for (order, plan) in billing_portal::store::seed::demo_catalog()
+    for (order, plan) in billing_portal::services::seed::demo_catalog()
         .iter()
         .enumerate()
     {

@@ -74,7 +74,7 @@ async fn main() {
         .await
         .unwrap();
     let now = state.now();
-    for (order, plan) in billing_portal::store::seed::demo_catalog()
+    for (order, plan) in billing_portal::services::seed::demo_catalog()
         .iter()
         .enumerate()
     {
@@ -82,7 +82,7 @@ async fn main() {
             .await
             .unwrap();
     }
-    billing_portal::store::seed::seed_metering(&state.db, now)
+    billing_portal::services::seed::seed_metering(&state.db, now)
         .await
         .unwrap();
     for chunk in (0..customers).collect::<Vec<_>>().chunks(500) {
@@ -112,7 +112,7 @@ async fn main() {
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(server::serve(listener, state.clone()));
+    tokio::spawn(billing_portal::http::serve(listener, state.clone()));
 
     // The batches, serialised before the clock starts.
     let bodies: Vec<String> = (0..n)

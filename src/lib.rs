@@ -10,15 +10,17 @@ pub mod ui;
 pub mod wire;
 
 #[cfg(feature = "ssr")]
+pub mod http;
+#[cfg(feature = "ssr")]
 pub mod jobs;
 #[cfg(feature = "ssr")]
 pub mod payments;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]
-pub mod store;
+pub mod services;
 #[cfg(feature = "ssr")]
-pub mod usage;
+pub mod store;
 
 /// Browser entry point: attaches the reactive app to the server-rendered page.
 #[cfg(feature = "hydrate")]

@@ -282,7 +282,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("LISTEN_ADDR: cannot listen on {listen_addr}: {e}"))?;
             tracing::info!(%listen_addr, %public, "billing portal listening");
-            server::serve(listener, state)
+            billing_portal::http::serve(listener, state)
                 .await
                 .map_err(|e| e.to_string())
         }
@@ -294,7 +294,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             if state.config.stripe.is_live() {
                 return Err("seed-demo is refused with a live Stripe key: the demo accounts have a published password".into());
             }
-            let summary = billing_portal::store::seed::seed_demo(&state)
+            let summary = billing_portal::services::seed::seed_demo(&state)
                 .await
                 .map_err(|e| format!("seeding failed: {e}"))?;
             println!("{summary}");

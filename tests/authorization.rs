@@ -88,7 +88,7 @@ fn expect(path: &str, access: Access, who: Who) -> Expect {
     }
     if who == W::ViewAs && path.starts_with("/api/") {
         // A view may only read (the guard's list), and use the console's public doors.
-        let allowed = billing_portal::server::guard::VIEW_READS.contains(&path)
+        let allowed = billing_portal::http::guard::VIEW_READS.contains(&path)
             || (path.starts_with("/api/support/") && access == A::Public);
         return if allowed {
             Expect::Allowed
@@ -588,7 +588,7 @@ async fn every_door_answers_only_whom_it_should(given: TestApp) {
     else {
         return;
     };
-    billing_portal::store::seed::seed_demo(&app.state)
+    billing_portal::services::seed::seed_demo(&app.state)
         .await
         .unwrap();
 
@@ -732,7 +732,7 @@ async fn every_door_answers_only_whom_it_should(given: TestApp) {
     );
     let routes = http_routes(&victim);
     let route_keys: BTreeSet<(&str, &str)> = routes.keys().copied().collect();
-    let table: BTreeSet<(&str, &str)> = billing_portal::server::routes::HTTP_ROUTES
+    let table: BTreeSet<(&str, &str)> = billing_portal::http::routes::HTTP_ROUTES
         .into_iter()
         .collect();
     assert_eq!(route_keys, table, "every HTTP route is in the matrix");
@@ -949,7 +949,7 @@ async fn fresh_staff(app: &TestApp, email: &str) -> Client {
             "/api/support/sign-in",
             &[
                 ("email", email),
-                ("password", billing_portal::store::seed::DEMO_PASSWORD),
+                ("password", billing_portal::services::seed::DEMO_PASSWORD),
                 ("code", &code),
             ],
         )

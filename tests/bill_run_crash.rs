@@ -39,7 +39,7 @@ async fn cycle_invoices(app: &TestApp) -> i64 {
 }
 
 async fn a_killed_bill_run_is_finished_by_the_next_without_double_charges(app: TestApp) {
-    billing_portal::store::seed::seed_demo(&app.state)
+    billing_portal::services::seed::seed_demo(&app.state)
         .await
         .unwrap();
     for i in 0..ORGS {

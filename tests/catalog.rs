@@ -12,7 +12,7 @@ on_both_databases!(
 );
 
 async fn pricing_page_shows_the_seeded_catalog(app: TestApp) {
-    billing_portal::store::seed::seed_demo(&app.state)
+    billing_portal::services::seed::seed_demo(&app.state)
         .await
         .unwrap();
     let response = app.get("/pricing").await;
@@ -63,7 +63,7 @@ async fn pricing_page_shows_the_seeded_catalog(app: TestApp) {
 }
 
 async fn a_bad_price_is_reported_by_its_id(app: TestApp) {
-    billing_portal::store::seed::seed_demo(&app.state)
+    billing_portal::services::seed::seed_demo(&app.state)
         .await
         .unwrap();
     sqlx::query("UPDATE prices SET model = $1 WHERE id = 'team_monthly'")

@@ -164,7 +164,7 @@ async fn a_checkpoint_catches_entries_cut_from_the_end(app: TestApp) {
     );
 
     // Staff see the checkpoint in the console.
-    billing_portal::store::seed::seed_demo(&app.state)
+    billing_portal::services::seed::seed_demo(&app.state)
         .await
         .unwrap();
     let agent = app.staff("agent@demo.test").await;
@@ -327,7 +327,7 @@ async fn sign_up_staff_sign_in_invitations_and_api_keys_are_rate_limited() {
     )
     .await
     .unwrap();
-    billing_portal::store::seed::seed_demo(&app.state)
+    billing_portal::services::seed::seed_demo(&app.state)
         .await
         .unwrap();
     let client = TestApp::browser();
@@ -381,7 +381,7 @@ async fn sign_up_staff_sign_in_invitations_and_api_keys_are_rate_limited() {
         "/api/support/sign-in",
         &[
             ("email", "admin@demo.test"),
-            ("password", billing_portal::store::seed::DEMO_PASSWORD),
+            ("password", billing_portal::services::seed::DEMO_PASSWORD),
             ("code", &code),
         ],
     )

@@ -113,7 +113,7 @@ pub async fn start_checkout(
     {
         return start_trial(&state, &customer, plan, price, seats, promotion.as_ref()).await;
     }
-    let draft = crate::payments::fulfil::first_invoice(
+    let draft = crate::services::fulfilment::first_invoice(
         price,
         seats,
         state.clock.now(),
@@ -178,7 +178,7 @@ pub async fn start_checkout(
                 description: &description,
                 success_url: &success_url,
                 cancel_url: &cancel_url,
-                metadata: crate::payments::fulfil::checkout_metadata(
+                metadata: crate::services::fulfilment::checkout_metadata(
                     &customer.org_id,
                     &checkout_id,
                 ),
@@ -243,7 +243,7 @@ async fn start_trial(
             &currency,
             &format!("{base}/billing/checkout/success?session_id={{CHECKOUT_SESSION_ID}}"),
             &format!("{base}/pricing?checkout=canceled"),
-            crate::payments::fulfil::checkout_metadata(&customer.org_id, &checkout_id),
+            crate::services::fulfilment::checkout_metadata(&customer.org_id, &checkout_id),
             &format!("checkout:{checkout_id}"),
         )
         .await

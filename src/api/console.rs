@@ -1288,7 +1288,7 @@ pub async fn load_usage_events(
         .or_else(|| meters.first())
         .cloned()
         .ok_or_else(|| AppError::NotFound("A meter".into()))?;
-    let summary = crate::usage::summary(&state, &org_id)
+    let summary = crate::services::usage::summary(&state, &org_id)
         .await
         .map_err(AppError::internal)?;
     let bound = |text: &str, default: i64| -> Result<i64, AppError> {

@@ -59,7 +59,7 @@ pub async fn load_usage_page(#[server(default)] meter: String) -> Result<UsagePa
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
     let org = &customer.org_id;
-    let summary = crate::usage::summary(&state, org)
+    let summary = crate::services::usage::summary(&state, org)
         .await
         .map_err(AppError::internal)?;
     let limits = match &summary.plan_id {
@@ -224,7 +224,7 @@ pub async fn set_spend_alert(
     use crate::domain::Money;
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_billing_manager(&state).await?;
-    let summary = crate::usage::summary(&state, &customer.org_id)
+    let summary = crate::services::usage::summary(&state, &customer.org_id)
         .await
         .map_err(AppError::internal)?;
     let currency = summary.currency;
@@ -260,10 +260,10 @@ pub async fn set_spend_alert(
     )
     .await?;
     state.entitlements.invalidate(&customer.org_id);
-    let summary = crate::usage::summary(&state, &customer.org_id)
+    let summary = crate::services::usage::summary(&state, &customer.org_id)
         .await
         .map_err(AppError::internal)?;
-    let emailed = crate::usage::check_alert(&state, &summary)
+    let emailed = crate::services::usage::check_alert(&state, &summary)
         .await
         .map_err(AppError::internal)?;
     Ok(format!(

@@ -309,7 +309,7 @@ async fn renew(
     // Usage is billed in arrears on the renewal invoice: the period that ended, and what late
     // events changed in earlier ones.
     let mut decision = decision;
-    let (lines, ratings) = crate::usage::lines_for_period_end(db, catalog, &sub).await?;
+    let (lines, ratings) = crate::services::usage::lines_for_period_end(db, catalog, &sub).await?;
     let mut final_invoice = None;
     if let crate::domain::PeriodEndDecision::Renew { invoice, .. } = &mut decision {
         for line in lines {
@@ -591,6 +591,29 @@ pub async fn run_periodically(state: AppState, interval: std::time::Duration) {
         let summary = run_due(&state, &options, &|_| {}).await;
         if summary.processed() > 0 || !summary.errors.is_empty() {
             tracing::info!(%summary, "bill run");
+        }
+    }
+}
+
+/// Events whose processing failed (Stripe unreachable, say) are tried again every 30 seconds.
+pub async fn retry_webhook_inbox(state: AppState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+    loop {
+        every.tick().await;
+        crate::services::fulfilment::process_pending(&state).await;
+    }
+}
+
+/// Expired sessions are swept hourly (any number of instances may do so).
+pub async fn sweep_expired_sessions(state: AppState) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        state.limits.forget_idle();
+        match crate::store::sessions::delete_expired(&state.db, state.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "expired sessions removed"),
+            Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
         }
     }
 }

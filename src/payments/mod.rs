@@ -2,6 +2,5 @@
 //! Stripe emulator used when no Stripe key is configured.
 
 pub mod emulator;
-pub mod fulfil;
 pub mod gateway;
 pub mod webhook;

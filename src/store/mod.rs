@@ -16,7 +16,6 @@ pub mod invoices;
 pub mod members;
 pub mod payment_methods;
 pub mod renewals;
-pub mod seed;
 pub mod sessions;
 pub mod staff;
 pub mod subscriptions;

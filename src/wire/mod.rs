@@ -1,6 +1,8 @@
 //! The shapes server functions return and pages read: serialisable, shared by the server and the
 //! browser, holding no rules of their own.
 
+pub mod usage;
+
 use crate::domain::access::{Role, StaffRole};
 use serde::{Deserialize, Serialize};
 

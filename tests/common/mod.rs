@@ -218,7 +218,7 @@ impl TestApp {
         let state = server::build_state(config, clock.clone())
             .await
             .expect("state");
-        tokio::spawn(server::serve(listener, state.clone()));
+        tokio::spawn(billing_portal::http::serve(listener, state.clone()));
         Some(TestApp {
             base: format!("http://{addr}"),
             client: Self::browser(),
@@ -410,7 +410,7 @@ impl TestApp {
                 "/api/support/sign-in",
                 &[
                     ("email", email),
-                    ("password", billing_portal::store::seed::DEMO_PASSWORD),
+                    ("password", billing_portal::services::seed::DEMO_PASSWORD),
                     ("code", &code),
                 ],
             )
@@ -596,7 +596,7 @@ impl TestApp {
 
     /// Signs up a fresh owner with the demo catalog loaded; returns their browser.
     pub async fn owner_with_catalog(&self) -> Client {
-        billing_portal::store::seed::seed_demo(&self.state)
+        billing_portal::services::seed::seed_demo(&self.state)
             .await
             .expect("seed");
         let browser = TestApp::browser();
@@ -648,7 +648,7 @@ impl TestApp {
     /// `count` organisations (owners `owner{i}@example.com`), each paying for `price_id` ×
     /// `seats` with 4242 on the emulator; waits until every subscription exists.
     pub async fn many_subscribed(&self, count: usize, price_id: &str, seats: &str) {
-        billing_portal::store::seed::seed_demo(&self.state)
+        billing_portal::services::seed::seed_demo(&self.state)
             .await
             .expect("seed");
         for i in 0..count {

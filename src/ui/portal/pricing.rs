@@ -275,7 +275,7 @@ fn Calculator(plans: Vec<Plan>) -> impl IntoView {
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
-    use crate::store::seed::demo_catalog;
+    use crate::services::seed::demo_catalog;
 
     #[test]
     fn the_calculator_prices_with_the_billing_rules() {

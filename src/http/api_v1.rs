@@ -4,8 +4,8 @@
 //! for that organisation only; a server key (made with `billing-portal api-key create --server`)
 //! acts for any.
 
-use super::AppState;
 use crate::domain::metering::{check_event, IngestWindow};
+use crate::server::AppState;
 use crate::store::usage::{self as store, ApiKeyRow, Recorded};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -230,9 +230,9 @@ async fn ingest(
     for org in &touched {
         state.entitlements.invalidate(org);
         if let Ok(Some(_)) = store::spend_alert(&state.db, org).await {
-            match crate::usage::summary(&state, org).await {
+            match crate::services::usage::summary(&state, org).await {
                 Ok(summary) => {
-                    if let Err(e) = crate::usage::check_alert(&state, &summary).await {
+                    if let Err(e) = crate::services::usage::check_alert(&state, &summary).await {
                         tracing::warn!(error = %e, org, "spend alert check failed");
                     }
                 }
@@ -260,7 +260,7 @@ async fn entitlements(
     if let Err(response) = customer_access(&state, &headers, &extensions, &id).await {
         return response;
     }
-    match state.entitlements.get(&state, &id).await {
+    match crate::services::usage::cached_entitlements(&state, &id).await {
         Ok(e) => Json(e).into_response(),
         Err(e) => unavailable(e),
     }
@@ -276,7 +276,7 @@ async fn usage(
     if let Err(response) = customer_access(&state, &headers, &extensions, &id).await {
         return response;
     }
-    match crate::usage::summary(&state, &id).await {
+    match crate::services::usage::summary(&state, &id).await {
         Ok(s) => Json(s).into_response(),
         Err(e) => unavailable(e),
     }

@@ -7,7 +7,7 @@
 //! and a browser's `Sec-Fetch-Site: cross-site` are refused outright. Machine-to-machine routes
 //! that authenticate otherwise (Stripe webhooks by signature, the REST API by key) are exempt.
 
-use super::AppState;
+use crate::server::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -104,7 +104,7 @@ pub async fn read_only_views(
     {
         return next.run(request).await;
     }
-    let viewer = match super::auth::customer_of(&state, request.headers()).await {
+    let viewer = match crate::server::auth::customer_of(&state, request.headers()).await {
         Ok(Some(session)) => session.viewed_by,
         _ => None,
     };

@@ -1,11 +1,11 @@
 //! Demo data: a realistic catalog, a customer organisation and support staff. Running it again
 //! changes nothing that is already there.
 
-use super::{accounts, catalog, staff, Db};
 use crate::domain::access::{Email, StaffRole};
 use crate::domain::catalog::Plan;
 use crate::domain::{Currency, Interval, Price, PriceModel};
 use crate::server::AppState;
+use crate::store::{accounts, catalog, staff, Db};
 use rust_decimal::Decimal;
 
 /// Password of every demo account (customer and staff).
@@ -188,8 +188,10 @@ pub fn demo_coupons() -> Vec<(
 
 /// The demo's meters, the usage prices of Pro and Team, and what each plan entitles.
 pub async fn seed_metering(db: &Db, now: i64) -> Result<(), sqlx::Error> {
-    use super::usage::{put_entitlement, put_meter, put_usage_price, EntitlementRow, UsagePrice};
     use crate::domain::metering::{Aggregation, Meter};
+    use crate::store::usage::{
+        put_entitlement, put_meter, put_usage_price, EntitlementRow, UsagePrice,
+    };
     let meter = |id: &str, name: &str, aggregation, property: Option<&str>, unit: &str| Meter {
         id: id.into(),
         name: name.into(),
@@ -342,7 +344,7 @@ pub async fn seed_demo(state: &AppState) -> Result<String, String> {
                 role,
                 &hash,
                 crate::server::mfa::DEMO_SECRET,
-                &super::audit::Actor::cli(),
+                &crate::store::audit::Actor::cli(),
                 now,
             )
             .await
@@ -350,10 +352,10 @@ pub async fn seed_demo(state: &AppState) -> Result<String, String> {
         }
     }
     for (coupon, code, expires_at, max) in demo_coupons() {
-        super::coupons::upsert_coupon(db, &coupon, now)
+        crate::store::coupons::upsert_coupon(db, &coupon, now)
             .await
             .map_err(|e| e.to_string())?;
-        super::coupons::upsert_code(db, code, &coupon.id, expires_at, max, now)
+        crate::store::coupons::upsert_code(db, code, &coupon.id, expires_at, max, now)
             .await
             .map_err(|e| e.to_string())?;
     }

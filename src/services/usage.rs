@@ -8,56 +8,8 @@ use crate::domain::{BillingPeriod, Currency, InvoiceLine, LineKind, Money, Perio
 use crate::server::AppState;
 use crate::store::usage::{self as store, Rating, SpendAlert, UsagePrice};
 use crate::store::{subscriptions::SubscriptionRow, Db};
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-/// One meter's usage this period.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MeterUsage {
-    pub meter_id: String,
-    pub name: String,
-    pub unit_label: String,
-    /// How the meter counts, in words.
-    pub counts: String,
-    pub quantity: i64,
-    /// The quantity at the period end if use goes on at the same rate (sum and count meters;
-    /// the others stay as they are).
-    pub projected_quantity: i64,
-    /// The plan's price for this meter, if it has one: what the usage so far costs, and how.
-    pub amount: Option<Money>,
-    pub projected_amount: Option<Money>,
-    pub formula: Option<String>,
-}
-
-/// An organisation's usage for its current period.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct UsageSummary {
-    pub org_id: String,
-    pub plan_id: Option<String>,
-    pub plan_name: Option<String>,
-    pub status: Option<String>,
-    pub period_start: i64,
-    pub period_end: i64,
-    pub now: i64,
-    pub currency: Currency,
-    pub meters: Vec<MeterUsage>,
-    /// Usage charges so far this period.
-    pub usage_so_far: Money,
-    pub projected_usage: Money,
-    /// The plan's recurring amount for the next period (what renews).
-    pub recurring: Money,
-    /// Recurring plus projected usage.
-    pub projected_total: Money,
-    pub alert: Option<(Money, bool)>,
-    /// A hard cap is set and the usage charges so far have reached it.
-    pub capped: bool,
-    /// The subscription's seats, if it has one.
-    pub seats: Option<i64>,
-    /// The meters the plan prices (use beyond their limits is billed, not refused).
-    pub priced_meters: Vec<String>,
-}
+pub use crate::wire::usage::{Entitlements, Limit, MeterUsage, UsageSummary};
+use std::collections::BTreeMap;
 
 /// The plan offering a price.
 pub fn plan_of<'a>(catalog: &'a [Plan], price_id: &str) -> Option<&'a Plan> {
@@ -234,36 +186,6 @@ pub async fn check_alert(state: &AppState, summary: &UsageSummary) -> Result<boo
 // ---------------------------------------------------------------------------------------------
 // Entitlements
 
-/// A limit and how much of it is used this period.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limit {
-    /// `None`: unlimited.
-    pub limit: Option<i64>,
-    pub used: i64,
-    pub remaining: Option<i64>,
-    /// Whether more use is allowed now: within the limit, or beyond it when the plan prices the
-    /// overage and no hard cap has been reached.
-    pub allowed: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meter: Option<String>,
-}
-
-/// What an organisation may use right now.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Entitlements {
-    pub customer: String,
-    pub plan: Option<String>,
-    pub status: Option<String>,
-    pub period_start: i64,
-    pub period_end: i64,
-    pub features: BTreeMap<String, bool>,
-    pub limits: BTreeMap<String, Limit>,
-    /// Usage charges so far this period, and the hard cap if one is set.
-    pub usage_charges: String,
-    pub hard_cap: Option<String>,
-    pub capped: bool,
-}
-
 /// Works entitlements out from the plan, the seats and this period's usage.
 pub async fn entitlements(state: &AppState, org_id: &str) -> Result<Entitlements, String> {
     let summary = summary(state, org_id).await?;
@@ -335,51 +257,16 @@ pub async fn entitlements(state: &AppState, org_id: &str) -> Result<Entitlements
     })
 }
 
-/// Entitlements cached per organisation. An entry is used while it is younger than its time to
-/// live and the subscription's version is the one it was computed at; recording usage for the
-/// organisation (on this instance) drops it at once. Another instance's usage is seen within the
-/// time to live.
-pub struct EntitlementCache {
-    ttl: Duration,
-    entries: Mutex<HashMap<String, CachedEntitlements>>,
-}
-
-/// When an entry was computed, at which subscription version, and the answer.
-type CachedEntitlements = (Instant, Option<i64>, Entitlements);
-
-impl EntitlementCache {
-    pub fn new(ttl: Duration) -> EntitlementCache {
-        EntitlementCache {
-            ttl,
-            entries: Mutex::new(HashMap::new()),
-        }
+/// The organisation's entitlements, from the state's cache when still good (see
+/// [`crate::server::cache::EntitlementCache`]).
+pub async fn cached_entitlements(state: &AppState, org_id: &str) -> Result<Entitlements, String> {
+    let version = subscription_version(&state.db, org_id).await?;
+    if let Some(cached) = state.entitlements.fresh(org_id, version) {
+        return Ok(cached);
     }
-
-    pub fn invalidate(&self, org_id: &str) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.remove(org_id);
-        }
-    }
-
-    /// The organisation's entitlements, from the cache when still good.
-    pub async fn get(&self, state: &AppState, org_id: &str) -> Result<Entitlements, String> {
-        let version = subscription_version(&state.db, org_id).await?;
-        if let Ok(entries) = self.entries.lock() {
-            if let Some((at, v, cached)) = entries.get(org_id) {
-                if at.elapsed() < self.ttl && *v == version {
-                    return Ok(cached.clone());
-                }
-            }
-        }
-        let fresh = entitlements(state, org_id).await?;
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() > 100_000 {
-                entries.clear();
-            }
-            entries.insert(org_id.to_string(), (Instant::now(), version, fresh.clone()));
-        }
-        Ok(fresh)
-    }
+    let fresh = entitlements(state, org_id).await?;
+    state.entitlements.put(org_id, version, fresh.clone());
+    Ok(fresh)
 }
 
 async fn subscription_version(db: &Db, org_id: &str) -> Result<Option<i64>, String> {

@@ -1,8 +1,8 @@
 //! `POST /webhooks/stripe`: verify the signature on the raw body, store the event in the inbox,
 //! answer 200 at once, and process the inbox in the background.
 
-use super::AppState;
 use crate::payments::webhook::{self, DEFAULT_TOLERANCE_SECS};
+use crate::server::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -50,7 +50,7 @@ pub async fn stripe(
             if new {
                 let state = state.clone();
                 tokio::spawn(async move {
-                    crate::payments::fulfil::process_pending(&state).await;
+                    crate::services::fulfilment::process_pending(&state).await;
                 });
             }
             (StatusCode::OK, "ok")

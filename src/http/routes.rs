@@ -1,8 +1,9 @@
 //! The router: pages and server functions (Leptos), plain routes for operations, and the layers
 //! every request passes through.
 
-use super::{guard, AppState};
+use super::guard;
 use crate::app::{shell, App};
+use crate::server::AppState;
 use axum::extract::State;
 use axum::http::{HeaderName, Request, StatusCode};
 use axum::routing::get;
@@ -169,7 +170,7 @@ async fn audit_csv(
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    match super::auth::staff_of(&state, &headers).await {
+    match crate::server::auth::staff_of(&state, &headers).await {
         Ok(Some(_)) => {}
         Ok(None) => return axum::response::Redirect::to("/support/sign-in").into_response(),
         Err(e) => {
@@ -254,7 +255,7 @@ async fn invoice_pdf(
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let customer = match super::auth::customer_of(&state, &headers).await {
+    let customer = match crate::server::auth::customer_of(&state, &headers).await {
         Ok(Some(c)) => c,
         Ok(None) => {
             return axum::response::Redirect::to(&format!("/sign-in?next=/billing/invoices/{id}"))
@@ -276,7 +277,7 @@ async fn invoice_pdf(
     };
     let view = crate::api::invoices::server::view(customer.org_name.clone(), invoice, lines);
     let date = crate::domain::period::format_date;
-    let doc = super::pdf::InvoiceDocument {
+    let doc = crate::server::pdf::InvoiceDocument {
         seller: "Billing portal".into(),
         customer: format!("{} ({})", customer.org_name, customer.email),
         number: view.number.clone(),
@@ -286,7 +287,7 @@ async fn invoice_pdf(
         lines: view
             .lines
             .iter()
-            .map(|l| super::pdf::DocumentLine {
+            .map(|l| crate::server::pdf::DocumentLine {
                 description: l.description.clone(),
                 explanation: l.explanation.clone(),
                 amount: l.amount.clone(),
@@ -294,7 +295,7 @@ async fn invoice_pdf(
             .collect(),
         totals: view.totals.clone(),
     };
-    let bytes = super::pdf::invoice_pdf(&doc);
+    let bytes = crate::server::pdf::invoice_pdf(&doc);
     (
         [
             (

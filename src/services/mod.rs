@@ -1,0 +1,6 @@
+//! The billing workflows, each read top to bottom: they take the state, call the store and the
+//! payment gateway, and decide with the domain's rules.
+
+pub mod fulfilment;
+pub mod seed;
+pub mod usage;
