@@ -3,7 +3,7 @@
 
 mod common;
 
-use billing_portal::api::subscription::{preview, PlanPage};
+use billing_portal::wire::plan::{preview, PlanPage};
 use common::{location, set_cookie, TestApp, PASSWORD};
 use reqwest::{Client, StatusCode};
 use sqlx::Row;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use billing_portal::api::subscription::{preview, PlanPage};
+use billing_portal::wire::plan::{preview, PlanPage};
 use chrono::{TimeZone, Utc};
 use common::TestApp;
 use reqwest::{Client, StatusCode};

@@ -484,7 +484,7 @@ async fn cards_are_added_made_default_and_the_last_one_is_kept(app: TestApp) {
 }
 
 async fn unused_time_becomes_credit_that_renewals_use_first(app: TestApp) {
-    use billing_portal::api::subscription::{preview, PlanPage};
+    use billing_portal::wire::plan::{preview, PlanPage};
     let browser = app.subscribed("pro_annual", "2").await;
     app.clock.advance_secs(DAY);
     // Annual → monthly is applied now: a day of the year is used, the rest is worth more than

@@ -98,7 +98,7 @@ pub async fn start_checkout(
         .and_then(crate::domain::promotion::normalise)
     {
         Some(code) => Some(
-            crate::api::subscription::server::usable_promotion(
+            crate::services::plans::usable_promotion(
                 &state,
                 &customer.org_id,
                 &code,
@@ -212,7 +212,7 @@ async fn start_trial(
     promotion: Option<&crate::domain::promotion::PromotionCode>,
 ) -> Result<(), AppError> {
     use crate::store::checkouts;
-    let now = crate::api::subscription::server::org_time(state, &customer.org_id).await?;
+    let now = crate::services::plans::org_time(state, &customer.org_id).await?;
     let trial_end = crate::domain::period::trial_end(now, price.trial_days)
         .map_err(AppError::internal)?
         .timestamp();

@@ -451,8 +451,9 @@ pub(crate) async fn change_plan_step(
     form: &Form,
     step: Step<'_>,
 ) -> Result<Outcome, AppError> {
-    use super::subscription::{server as engine, ChangeResult};
     use crate::domain::Money;
+    use crate::services::plans as engine;
+    use crate::wire::plan::ChangeResult;
     let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
     let (reason, note) =
         super::console::reason_and_note(form.get("reason_code"), form.get("note"))?;

@@ -99,6 +99,19 @@ pub enum ChangeKind {
     SeatDecrease,
 }
 
+impl ChangeKind {
+    /// The name a change of this kind is recorded under.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Upgrade => "upgrade",
+            ChangeKind::Downgrade => "downgrade",
+            ChangeKind::IntervalSwitch => "intervalswitch",
+            ChangeKind::SeatIncrease => "seatincrease",
+            ChangeKind::SeatDecrease => "seatdecrease",
+        }
+    }
+}
+
 /// One subscription item as it is now.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CurrentSubscription {

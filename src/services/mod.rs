@@ -2,5 +2,6 @@
 //! payment gateway, and decide with the domain's rules.
 
 pub mod fulfilment;
+pub mod plans;
 pub mod seed;
 pub mod usage;

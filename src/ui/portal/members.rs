@@ -2,10 +2,11 @@ use crate::api::members::{
     dev_mailbox, load_invitation, load_members, AcceptInvitation, ChangeMemberRole, InviteMember,
     RemoveMember, RevokeInvitation,
 };
-use crate::api::subscription::{load_plan_page, preview};
+use crate::api::subscription::load_plan_page;
 use crate::domain::period::format_date;
 use crate::error::AppError;
 use crate::ui::components::{AuthCard, Field, FormError, NotFound, PortalLayout, SubmitButton};
+use crate::wire::plan::preview;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;

@@ -1,12 +1,13 @@
 use crate::api::subscription::{
-    load_plan_page, preview, ApplyPromotionCode, CancelSubscription, ChangeSubscription,
-    CurrentPlan, PlanPage, ResumeSubscription, UndoScheduledChange, CANCEL_REASONS,
+    load_plan_page, ApplyPromotionCode, CancelSubscription, ChangeSubscription, ResumeSubscription,
+    UndoScheduledChange,
 };
 use crate::domain::catalog::Plan;
 use crate::domain::period::format_date;
 use crate::domain::{Money, Price, ProrationPreview};
 use crate::error::AppError;
 use crate::ui::components::{FormError, PortalLayout};
+use crate::wire::plan::{preview, CurrentPlan, PlanPage, CANCEL_REASONS};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -65,9 +66,9 @@ pub fn PlanChangePage() -> impl IntoView {
                 {move || done.get().map(|result| view! {
                     <p role="status" data-testid="change-result" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">
                         {match result {
-                            crate::api::subscription::ChangeResult::Applied { charged } => format!("Done. {charged} was charged to your saved card."),
-                            crate::api::subscription::ChangeResult::Scheduled { effective_on } => format!("Scheduled: the change starts on {effective_on}."),
-                            crate::api::subscription::ChangeResult::Credited { credit } => format!("Done. {credit} of unused time is now account credit; your next invoices use it first."),
+                            crate::wire::plan::ChangeResult::Applied { charged } => format!("Done. {charged} was charged to your saved card."),
+                            crate::wire::plan::ChangeResult::Scheduled { effective_on } => format!("Scheduled: the change starts on {effective_on}."),
+                            crate::wire::plan::ChangeResult::Credited { credit } => format!("Done. {credit} of unused time is now account credit; your next invoices use it first."),
                         }}
                     </p>
                 })}

@@ -1,0 +1,665 @@
+//! Changing what an organisation pays for: plan and interval changes, seats, scheduled changes
+//! and their undo, cancel and resume, and promotion codes, for customers and for staff acting
+//! on their behalf.
+
+use crate::domain::catalog::Plan;
+use crate::domain::{ChangeKind, Money};
+use crate::domain::{ChangePolicies, Price, ProrationPreview};
+use crate::error::AppError;
+use crate::payments::gateway::ChargeOutcome;
+use crate::server::AppState;
+use crate::store::subscriptions::{
+    self, ChangeError, ChangeRecord, ImmediateCharge, SubscriptionRow,
+};
+use crate::wire::plan::{preview, ChangeResult, CurrentPlan, CANCEL_REASONS};
+use crate::wire::CustomerSession;
+use chrono::{DateTime, Utc};
+
+/// The time the organisation lives at: its test clock's, or the server's.
+pub async fn org_time(state: &AppState, org_id: &str) -> Result<DateTime<Utc>, AppError> {
+    let secs = crate::store::test_clocks::org_now(&state.db, org_id, state.now()).await?;
+    Ok(timestamp(secs))
+}
+
+/// The promotion code if this organisation may use it now on a plan billed in `currency`.
+pub async fn usable_promotion(
+    state: &AppState,
+    org_id: &str,
+    code: &str,
+    currency: crate::domain::Currency,
+) -> Result<crate::domain::promotion::PromotionCode, AppError> {
+    use crate::domain::promotion::PromotionError;
+    let promotion = crate::store::coupons::promotion_code(&state.db, code)
+        .await?
+        .ok_or_else(|| AppError::Invalid(PromotionError::Unknown(code.to_string()).to_string()))?;
+    let redeemed =
+        crate::store::coupons::redeemed_by(&state.db, &promotion.coupon.id, org_id).await?;
+    promotion
+        .check(org_time(state, org_id).await?, currency, redeemed)
+        .map_err(|e| AppError::Invalid(e.to_string()))?;
+    Ok(promotion)
+}
+
+pub async fn current_plan_with_coupon(
+    state: &AppState,
+    plans: &[Plan],
+    sub: &SubscriptionRow,
+) -> Result<CurrentPlan, AppError> {
+    let mut current = current_plan(plans, sub)?;
+    if let Some(coupon_id) = &sub.coupon_id {
+        if let Some(coupon) = crate::store::coupons::coupon(&state.db, coupon_id).await? {
+            let applied = crate::domain::AppliedCoupon {
+                coupon: coupon.clone(),
+                periods_applied: u32::try_from(sub.coupon_periods_applied).unwrap_or(u32::MAX),
+            };
+            let left = match coupon.duration {
+                crate::domain::CouponDuration::Repeating { periods } => {
+                    format!(
+                        " ({} left)",
+                        periods.saturating_sub(applied.periods_applied)
+                    )
+                }
+                _ => String::new(),
+            };
+            // Shown while it still discounts a coming invoice.
+            if applied.applies_to_next_period() {
+                current.coupon = Some(format!(
+                    "{}: {}{left}",
+                    coupon.name,
+                    crate::domain::promotion::describe(&coupon)
+                ));
+            }
+        }
+    }
+    Ok(current)
+}
+
+pub async fn apply_code(
+    state: &AppState,
+    customer: &CustomerSession,
+    code: String,
+    version: String,
+) -> Result<String, AppError> {
+    let sub = editable(state, customer, &version).await?;
+    let code = crate::domain::promotion::normalise(&code)
+        .ok_or_else(|| AppError::Invalid("Enter a promotion code.".into()))?;
+    if let Some(existing) = &sub.coupon_id {
+        let plans = crate::store::catalog::load(&state.db)
+            .await
+            .map_err(AppError::internal)?;
+        let current = current_plan_with_coupon(state, &plans, &sub).await?;
+        if current.coupon.is_some() {
+            return Err(AppError::Invalid(
+                crate::domain::promotion::PromotionError::AlreadyDiscounted(
+                    current.coupon.unwrap_or_else(|| existing.clone()),
+                )
+                .to_string(),
+            ));
+        }
+    }
+    let currency = currency_of(state, &sub).await?;
+    let promotion = usable_promotion(state, &customer.org_id, &code, currency).await?;
+    let described = crate::domain::promotion::describe(&promotion.coupon);
+    subscriptions::set_coupon(
+        &state.db,
+        &sub,
+        &promotion.code,
+        &promotion.coupon.id,
+        &ChangeRecord {
+            actor: &customer.actor(),
+            reason_code: None,
+            note: "",
+            kind: "coupon_applied",
+            to_price_id: &sub.price_id,
+            to_quantity: sub.quantity,
+            amount_due: Money::zero(currency),
+            effective_at: sub.current_period_end,
+            invoice_id: None,
+            detail: &format!("promotion code {}: {described}", promotion.code),
+            seats_left: None,
+        },
+        state.now(),
+    )
+    .await
+    .map_err(|e| match e {
+        ChangeError::Db(e) if crate::store::is_unique_violation(&e) => AppError::Invalid(
+            crate::domain::promotion::PromotionError::AlreadyRedeemed(code.clone()).to_string(),
+        ),
+        other => from_change_error(other),
+    })?;
+    Ok(format!(
+        "{} applied: {described}, from your next invoice on {}.",
+        promotion.code,
+        crate::domain::period::format_date(sub.current_period_end)
+    ))
+}
+
+fn timestamp(t: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(t, 0).unwrap_or_default()
+}
+
+fn find_price<'a>(plans: &'a [Plan], price_id: &str) -> Option<(&'a Plan, &'a Price)> {
+    plans.iter().find_map(|plan| {
+        plan.prices
+            .iter()
+            .find(|p| p.id == price_id)
+            .map(|p| (plan, p))
+    })
+}
+
+pub fn current_plan(plans: &[Plan], sub: &SubscriptionRow) -> Result<CurrentPlan, AppError> {
+    let (plan, price) = find_price(plans, &sub.price_id).ok_or_else(|| {
+        AppError::internal(format!(
+            "price {} of {} is not in the catalog",
+            sub.price_id, sub.id
+        ))
+    })?;
+    let scheduled = match (&sub.scheduled_price_id, sub.scheduled_quantity) {
+        (Some(price_id), Some(quantity)) => {
+            let name = find_price(plans, price_id)
+                .map(|(p, _)| p.name.clone())
+                .unwrap_or_else(|| price_id.clone());
+            Some((name, price_id.clone(), quantity))
+        }
+        _ => None,
+    };
+    Ok(CurrentPlan {
+        plan_name: plan.name.clone(),
+        price: price.clone(),
+        quantity: sub.quantity,
+        billing_anchor: timestamp(sub.billing_anchor),
+        current_period_end: timestamp(sub.current_period_end),
+        scheduled,
+        cancel_at_period_end: sub.cancel_at_period_end,
+        version: sub.version,
+        coupon: None,
+        trial_end: (sub.status == "trialing").then(|| timestamp(sub.current_period_end)),
+    })
+}
+
+fn stale() -> AppError {
+    AppError::Conflict(
+        "This subscription changed since you opened the page (perhaps someone else changed it). Review the new figures and confirm again."
+            .into(),
+    )
+}
+
+fn from_change_error(e: ChangeError) -> AppError {
+    match e {
+        ChangeError::Stale => stale(),
+        ChangeError::SeatsTaken { in_use, seats } if seats == crate::store::members::FREE_SEATS => {
+            AppError::Invalid(format!(
+                "Cancelling moves the organisation to the Free plan, which has {seats} seat, but {in_use} are taken by members and pending invitations. Remove members and revoke invitations first."
+            ))
+        }
+        ChangeError::SeatsTaken { in_use, seats } => AppError::Invalid(format!(
+            "{in_use} seats are taken by members and pending invitations, but this change leaves {seats}; keep at least {in_use} or remove some first."
+        )),
+        ChangeError::Db(e) => AppError::internal(e),
+    }
+}
+
+/// The billing manager's live subscription at the version their page showed.
+async fn editable(
+    state: &AppState,
+    customer: &CustomerSession,
+    version: &str,
+) -> Result<SubscriptionRow, AppError> {
+    if !customer.role.can_manage_billing() {
+        return Err(AppError::Forbidden);
+    }
+    let sub = subscriptions::live_for_org(&state.db, &customer.org_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("An active subscription".into()))?;
+    let version: i64 = version.trim().parse().map_err(|_| stale())?;
+    if sub.version != version {
+        return Err(stale());
+    }
+    Ok(sub)
+}
+
+pub async fn change(
+    state: &AppState,
+    customer: &CustomerSession,
+    price_id: String,
+    seats: String,
+    expected_due: String,
+    version: String,
+) -> Result<ChangeResult, AppError> {
+    let sub = editable(state, customer, &version).await?;
+    let prepared = prepare_change(state, &customer.org_id, &sub, &price_id, &seats).await?;
+    apply_change(
+        state,
+        &customer.org_id,
+        &ChangeBy {
+            actor: customer.actor(),
+            reason_code: None,
+            note: "",
+        },
+        &sub,
+        &prepared,
+        &expected_due,
+    )
+    .await
+}
+
+/// A plan or seat change checked against the catalog, the seats in use and the
+/// subscription's state, with its preview at the organisation's time (none while trialing:
+/// nothing is charged during a trial).
+pub struct PreparedChange {
+    pub plan: Plan,
+    pub price: Price,
+    pub quantity: i64,
+    pub current: CurrentPlan,
+    pub now: DateTime<Utc>,
+    pub preview: Option<ProrationPreview>,
+}
+
+pub async fn prepare_change(
+    state: &AppState,
+    org_id: &str,
+    sub: &SubscriptionRow,
+    price_id: &str,
+    seats: &str,
+) -> Result<PreparedChange, AppError> {
+    if sub.cancel_at_period_end {
+        return Err(AppError::Conflict(
+            "This subscription is set to cancel. Resume it before changing the plan.".into(),
+        ));
+    }
+    let quantity: i64 = seats
+        .trim()
+        .parse()
+        .map_err(|_| AppError::Invalid("Enter a whole number of seats.".into()))?;
+    let plans = crate::store::catalog::load(&state.db)
+        .await
+        .map_err(AppError::internal)?;
+    let current = current_plan(&plans, sub)?;
+    let (plan, price) =
+        find_price(&plans, price_id).ok_or_else(|| AppError::NotFound("That plan".into()))?;
+    price
+        .check_quantity(quantity)
+        .map_err(|e| AppError::Invalid(crate::domain::catalog::explain_quantity(plan, price, e)))?;
+    let in_use = crate::store::members::seats_in_use(&state.db, org_id, state.now()).await?;
+    if quantity < in_use {
+        return Err(AppError::Invalid(format!(
+            "{in_use} seats are taken by members and pending invitations; keep at least {in_use} or remove some first."
+        )));
+    }
+    let now = org_time(state, org_id).await?;
+    let preview = if sub.status == "trialing" {
+        None
+    } else {
+        Some(
+            preview(&current, price, quantity, now, &ChangePolicies::default())
+                .map_err(AppError::Invalid)?,
+        )
+    };
+    Ok(PreparedChange {
+        plan: plan.clone(),
+        price: price.clone(),
+        quantity,
+        current,
+        now,
+        preview,
+    })
+}
+
+/// Who makes a change: a customer, or a staff member with their reason and note.
+pub struct ChangeBy<'a> {
+    pub actor: crate::store::audit::Actor,
+    pub reason_code: Option<&'a str>,
+    pub note: &'a str,
+}
+
+/// Applies or schedules a prepared change for `actor` (a customer or a staff member),
+/// provided the amount due now is still `expected_due` (minor units).
+pub async fn apply_change(
+    state: &AppState,
+    org_id: &str,
+    actor: &ChangeBy<'_>,
+    sub: &SubscriptionRow,
+    prepared: &PreparedChange,
+    expected_due: &str,
+) -> Result<ChangeResult, AppError> {
+    let PreparedChange {
+        plan,
+        price,
+        quantity,
+        now,
+        ..
+    } = prepared;
+    let (quantity, now) = (*quantity, *now);
+    let Some(preview) = &prepared.preview else {
+        // Nothing is charged during a trial: the plan and seats simply change, and the first
+        // charge at the trial end is for what is chosen then.
+        if expected_due.trim() != "0" {
+            return Err(AppError::Conflict(
+                "Nothing is due during your trial. Review the plan and confirm again.".into(),
+            ));
+        }
+        let detail = format!("during the trial: {} × {quantity}", plan.name);
+        subscriptions::apply_now(
+            &state.db,
+            sub,
+            None,
+            false,
+            subscriptions::Settlement::default(),
+            &ChangeRecord {
+                actor: &actor.actor,
+                reason_code: actor.reason_code,
+                note: actor.note,
+                kind: "trial_change",
+                to_price_id: &price.id,
+                to_quantity: quantity,
+                amount_due: Money::zero(price.currency),
+                effective_at: now.timestamp(),
+                invoice_id: None,
+                detail: &detail,
+                seats_left: Some(quantity),
+            },
+            state.now(),
+        )
+        .await
+        .map_err(from_change_error)?;
+        return Ok(ChangeResult::Applied {
+            charged: Money::zero(price.currency).to_string(),
+        });
+    };
+    let due = preview.amount_due_now;
+    if expected_due.trim() != due.minor_units().to_string() {
+        return Err(AppError::Conflict(format!(
+            "The amount due now is {due}, not what the page showed (time has passed or the plan changed). Review it and confirm again."
+        )));
+    }
+    let kind = preview.kind.as_str();
+    if let Some(scheduled) = &preview.scheduled {
+        let effective_on = crate::domain::period::format_date(scheduled.effective_at.timestamp());
+        let detail = format!(
+            "{} scheduled for {effective_on}: {} × {}",
+            kind, plan.name, quantity
+        );
+        subscriptions::set_scheduled(
+            &state.db,
+            sub,
+            Some((&scheduled.price_id, scheduled.quantity)),
+            &ChangeRecord {
+                actor: &actor.actor,
+                reason_code: actor.reason_code,
+                note: actor.note,
+                kind: &format!("scheduled_{kind}"),
+                to_price_id: &scheduled.price_id,
+                to_quantity: scheduled.quantity,
+                amount_due: due,
+                effective_at: scheduled.effective_at.timestamp(),
+                invoice_id: None,
+                detail: &detail,
+                seats_left: Some(scheduled.quantity),
+            },
+            state.now(),
+        )
+        .await
+        .map_err(from_change_error)?;
+        return Ok(ChangeResult::Scheduled { effective_on });
+    }
+
+    // Charge first (keyed by subscription and version, so a retry or a concurrent click is
+    // the same charge), then apply only if nobody changed the subscription meanwhile.
+    let key = format!("change:{}:{}", sub.id, sub.version);
+    let mut payment_intent = None;
+    if due.minor_units() > 0 {
+        payment_intent = Some(charge_default_card(state, org_id, due, &key).await?);
+    }
+    let new_period = (preview.kind == ChangeKind::IntervalSwitch).then(|| {
+        (
+            preview.next_period.start.timestamp(),
+            preview.next_period.end.timestamp(),
+        )
+    });
+    let detail = format!("{kind}: {} × {quantity}, {due} due now", plan.name);
+    let applied = subscriptions::apply_now(
+        &state.db,
+        sub,
+        new_period,
+        matches!(
+            preview.kind,
+            ChangeKind::SeatIncrease | ChangeKind::SeatDecrease
+        ),
+        subscriptions::Settlement {
+            charge: preview
+                .invoice_now
+                .as_ref()
+                .filter(|i| i.total.minor_units() > 0)
+                .map(|invoice| ImmediateCharge {
+                    invoice,
+                    payment_intent_id: payment_intent.as_deref(),
+                }),
+            // Unused time worth more than the new charge becomes account credit, which the
+            // next invoices use first.
+            credit: (preview.credit_to_balance.minor_units() > 0)
+                .then_some(preview.credit_to_balance),
+        },
+        &ChangeRecord {
+            actor: &actor.actor,
+            reason_code: actor.reason_code,
+            note: actor.note,
+            kind,
+            to_price_id: &price.id,
+            to_quantity: quantity,
+            amount_due: due,
+            effective_at: now.timestamp(),
+            invoice_id: None,
+            detail: &detail,
+            seats_left: Some(quantity),
+        },
+        state.now(),
+    )
+    .await;
+    match applied {
+        Ok(_) if preview.credit_to_balance.minor_units() > 0 => Ok(ChangeResult::Credited {
+            credit: preview.credit_to_balance.to_string(),
+        }),
+        Ok(_) => Ok(ChangeResult::Applied {
+            charged: due.to_string(),
+        }),
+        Err(ChangeError::Stale) => {
+            if let Some(intent) = payment_intent {
+                // Someone else changed the subscription first. Unless their change recorded
+                // this very payment (same key, same figures), give the money back.
+                if !crate::store::invoices::payment_recorded(&state.db, &intent).await? {
+                    let _ = state
+                        .payments
+                        .gateway
+                        .refund(&intent, due.minor_units(), &format!("refund:{key}"))
+                        .await;
+                }
+            }
+            Err(stale())
+        }
+        Err(e) => Err(from_change_error(e)),
+    }
+}
+
+async fn charge_default_card(
+    state: &AppState,
+    org_id: &str,
+    amount: Money,
+    key: &str,
+) -> Result<String, AppError> {
+    let customer_id = crate::store::accounts::stripe_customer_id(&state.db, org_id)
+        .await?
+        .ok_or_else(|| {
+            AppError::Invalid("Add a payment method before changing to a paid plan.".into())
+        })?;
+    let card = crate::store::payment_methods::default_for_org(&state.db, org_id)
+        .await?
+        .ok_or_else(|| {
+            AppError::Invalid("Add a payment method before changing to a paid plan.".into())
+        })?;
+    let outcome = state
+        .payments
+        .gateway
+        .charge_off_session(
+            &customer_id,
+            &card,
+            amount.minor_units(),
+            &amount.currency().code().to_lowercase(),
+            key,
+            std::collections::HashMap::from([("org_id".to_string(), org_id.to_string())]),
+        )
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "plan change charge failed");
+            match e {
+                // The same key with other figures: another change of this version went first.
+                crate::payments::gateway::GatewayError::Rejected(_) => stale(),
+                crate::payments::gateway::GatewayError::Unavailable(_) => AppError::Conflict(
+                    "Payments are unavailable right now. Nothing was changed or charged; please try again in a minute.".into(),
+                ),
+            }
+        })?;
+    match outcome {
+        ChargeOutcome::Succeeded { payment_intent_id } => Ok(payment_intent_id),
+        ChargeOutcome::Declined { message, .. } => Err(AppError::Invalid(format!(
+            "Your card was not charged: {message} Nothing was changed. Update your payment method and try again."
+        ))),
+    }
+}
+
+/// The currency the subscription bills in (its price's).
+async fn currency_of(
+    state: &AppState,
+    sub: &SubscriptionRow,
+) -> Result<crate::domain::Currency, AppError> {
+    let plans = crate::store::catalog::load(&state.db)
+        .await
+        .map_err(AppError::internal)?;
+    find_price(&plans, &sub.price_id)
+        .map(|(_, price)| price.currency)
+        .ok_or_else(|| AppError::internal(format!("price {} is not in the catalog", sub.price_id)))
+}
+
+pub async fn undo(
+    state: &AppState,
+    customer: &CustomerSession,
+    version: String,
+) -> Result<(), AppError> {
+    let sub = editable(state, customer, &version).await?;
+    if sub.scheduled_price_id.is_none() {
+        return Err(AppError::Conflict(
+            "There is no scheduled change to undo.".into(),
+        ));
+    }
+    let currency = currency_of(state, &sub).await?;
+    subscriptions::set_scheduled(
+        &state.db,
+        &sub,
+        None,
+        &ChangeRecord {
+            actor: &customer.actor(),
+            reason_code: None,
+            note: "",
+            kind: "undo_scheduled",
+            to_price_id: &sub.price_id,
+            to_quantity: sub.quantity,
+            amount_due: Money::zero(currency),
+            effective_at: state.now(),
+            invoice_id: None,
+            detail: "scheduled change undone",
+            seats_left: None,
+        },
+        state.now(),
+    )
+    .await
+    .map_err(from_change_error)
+}
+
+pub async fn cancel(
+    state: &AppState,
+    customer: &CustomerSession,
+    reason: String,
+    details: String,
+    version: String,
+) -> Result<(), AppError> {
+    let sub = editable(state, customer, &version).await?;
+    let Some((code, label)) = CANCEL_REASONS
+        .iter()
+        .find(|(code, _)| *code == reason.trim())
+    else {
+        return Err(AppError::Invalid("Choose a reason for cancelling.".into()));
+    };
+    let details = crate::domain::access::check_text(
+        "The details",
+        &details,
+        1000,
+        crate::domain::text::Lines::Many,
+        false,
+    )
+    .map_err(|e| match e {
+        AppError::Invalid(m) if m.contains("too long") => {
+            AppError::Invalid("Keep the details to 1,000 characters or fewer.".into())
+        }
+        other => other,
+    })?;
+    let details = details.as_str();
+    let stored = if details.is_empty() {
+        code.to_string()
+    } else {
+        format!("{code}: {details}")
+    };
+    subscriptions::set_cancel_at_period_end(
+        &state.db,
+        &sub,
+        Some(&stored),
+        &ChangeRecord {
+            actor: &customer.actor(),
+            reason_code: None,
+            note: "",
+            kind: "cancel",
+            to_price_id: &sub.price_id,
+            to_quantity: sub.quantity,
+            amount_due: Money::zero(currency_of(state, &sub).await?),
+            effective_at: sub.current_period_end,
+            invoice_id: None,
+            detail: &format!("cancel at period end: {label}"),
+            seats_left: Some(crate::store::members::FREE_SEATS),
+        },
+        state.now(),
+    )
+    .await
+    .map_err(from_change_error)
+}
+
+pub async fn resume(
+    state: &AppState,
+    customer: &CustomerSession,
+    version: String,
+) -> Result<(), AppError> {
+    let sub = editable(state, customer, &version).await?;
+    if !sub.cancel_at_period_end {
+        return Err(AppError::Conflict(
+            "This subscription is not set to cancel.".into(),
+        ));
+    }
+    subscriptions::set_cancel_at_period_end(
+        &state.db,
+        &sub,
+        None,
+        &ChangeRecord {
+            actor: &customer.actor(),
+            reason_code: None,
+            note: "",
+            kind: "resume",
+            to_price_id: &sub.price_id,
+            to_quantity: sub.quantity,
+            amount_due: Money::zero(currency_of(state, &sub).await?),
+            effective_at: state.now(),
+            invoice_id: None,
+            detail: "resumed",
+            seats_left: None,
+        },
+        state.now(),
+    )
+    .await
+    .map_err(from_change_error)
+}

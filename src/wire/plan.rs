@@ -1,0 +1,84 @@
+//! The plan page's figures: the current plan, what a change would cost, and what it did. The
+//! browser previews with [`preview`] and the server recomputes with it before acting.
+
+use crate::domain::catalog::Plan;
+use crate::domain::{
+    preview_change, ChangePolicies, CurrentSubscription, Price, ProrationPreview,
+    SubscriptionChange,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The organisation's current plan as the change page needs it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CurrentPlan {
+    pub plan_name: String,
+    pub price: Price,
+    pub quantity: i64,
+    pub billing_anchor: DateTime<Utc>,
+    pub current_period_end: DateTime<Utc>,
+    /// Plan name, price id and quantity waiting for the period end.
+    pub scheduled: Option<(String, String, i64)>,
+    pub cancel_at_period_end: bool,
+    pub version: i64,
+    /// The discount on the plan, e.g. "LAUNCH20: 20% off 3 billing periods (2 left)".
+    pub coupon: Option<String>,
+    /// When the free trial ends (the first charge), while the subscription is trialing.
+    pub trial_end: Option<DateTime<Utc>>,
+}
+
+/// Everything the change page shows, including the server's time to preview at.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanPage {
+    pub now: DateTime<Utc>,
+    pub current: Option<CurrentPlan>,
+    pub plans: Vec<Plan>,
+    pub policies: ChangePolicies,
+    pub can_manage: bool,
+}
+
+/// The preview of moving `current` to `price` with `quantity` at `now`; the one function both
+/// the page and the server use.
+pub fn preview(
+    current: &CurrentPlan,
+    price: &Price,
+    quantity: i64,
+    now: DateTime<Utc>,
+    policies: &ChangePolicies,
+) -> Result<ProrationPreview, String> {
+    let change = if price.id == current.price.id {
+        SubscriptionChange::SetQuantity { quantity }
+    } else {
+        SubscriptionChange::SwitchPrice {
+            new_price: price.clone(),
+            quantity,
+        }
+    };
+    let subscription = CurrentSubscription {
+        price: current.price.clone(),
+        quantity: current.quantity,
+        billing_anchor: current.billing_anchor,
+    };
+    preview_change(&subscription, &change, now, policies, None).map_err(|e| e.to_string())
+}
+
+/// What a confirmed change did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeResult {
+    /// Applied now; `charged` is the formatted amount taken from the saved card.
+    Applied { charged: String },
+    /// Waits for the period end.
+    Scheduled { effective_on: String },
+    /// Applied now; the unused time exceeded the new charge and became account credit.
+    Credited { credit: String },
+}
+
+/// Reasons a customer can give for cancelling (value, label).
+pub const CANCEL_REASONS: [(&str, &str); 6] = [
+    ("too_expensive", "It costs too much"),
+    ("missing_features", "It lacks features we need"),
+    ("switched_service", "We moved to another service"),
+    ("unused", "We do not use it enough"),
+    ("temporary", "We only needed it for a while"),
+    ("other", "Another reason"),
+];
