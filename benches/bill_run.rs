@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use billing_portal::domain::clock::Clock;
-use billing_portal::jobs::{self, RunOptions};
 use billing_portal::payments::emulator::{self, EmulatorConfig};
 use billing_portal::server::{self, Config};
+use billing_portal::services::bill_run::{self, RunOptions};
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::migrate::MigrateDatabase;
 use sqlx::Row;
@@ -217,7 +217,7 @@ async fn main() {
         ..RunOptions::for_state(&state)
     };
     let t = Instant::now();
-    let summary = jobs::run_due(&state, &options, &|_| {}).await;
+    let summary = bill_run::run_due(&state, &options, &|_| {}).await;
     let secs = t.elapsed().as_secs_f64();
     assert!(
         summary.errors.is_empty(),

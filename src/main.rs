@@ -170,7 +170,9 @@ fn parse_span(text: &str) -> Result<i64, String> {
 }
 
 /// A one-line progress bar on stderr, redrawn in place.
-fn progress_bar(total: u64) -> impl Fn(&billing_portal::jobs::RunSummary) + Send + Sync {
+fn progress_bar(
+    total: u64,
+) -> impl Fn(&billing_portal::services::bill_run::RunSummary) + Send + Sync {
     move |summary| {
         let done = summary.processed() + summary.skipped + summary.errors.len() as u64;
         let total = total.max(done).max(1);
@@ -306,14 +308,14 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     .await
                     .map_err(|e| e.to_string())?;
             println!("due now: {subs} subscription period ends, {invoices} payment attempts");
-            let options = billing_portal::jobs::RunOptions {
+            let options = billing_portal::services::bill_run::RunOptions {
                 concurrency: concurrency.max(1),
-                ..billing_portal::jobs::RunOptions::for_state(&state)
+                ..billing_portal::services::bill_run::RunOptions::for_state(&state)
             };
             let started = std::time::Instant::now();
             // Each renewal may add one payment attempt.
             let bar = progress_bar((2 * subs + invoices) as u64);
-            let summary = billing_portal::jobs::run_due(&state, &options, &bar).await;
+            let summary = billing_portal::services::bill_run::run_due(&state, &options, &bar).await;
             eprintln!();
             println!(
                 "bill run finished in {:.1}s: {summary}",
@@ -498,7 +500,7 @@ async fn org_of(state: &server::AppState, org: &str) -> Result<String, String> {
 
 async fn test_clock(state: &server::AppState, action: TestClockAction) -> Result<(), String> {
     use billing_portal::store::test_clocks;
-    billing_portal::jobs::test_clock::refuse_when_live(state)?;
+    billing_portal::services::test_clock::refuse_when_live(state)?;
     match action {
         TestClockAction::Create { name, at } => {
             let at = match at {
@@ -538,7 +540,8 @@ async fn test_clock(state: &server::AppState, action: TestClockAction) -> Result
                 (None, None) => return Err("give --to TIME or --by SPAN".into()),
             };
             let summary =
-                billing_portal::jobs::test_clock::advance(state, &clock, target, &|_| {}).await?;
+                billing_portal::services::test_clock::advance(state, &clock, target, &|_| {})
+                    .await?;
             println!(
                 "test clock {clock} is at {}: {summary}",
                 chrono::DateTime::from_timestamp(target, 0).unwrap_or_default()

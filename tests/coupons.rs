@@ -30,7 +30,7 @@ async fn totals(app: &TestApp) -> Vec<i64> {
 
 async fn advance_months(app: &TestApp, days: i64) {
     let (_, clock) = app.first_org_on_test_clock().await;
-    let summary = billing_portal::jobs::test_clock::advance(
+    let summary = billing_portal::services::test_clock::advance(
         &app.state,
         &clock,
         app.state.now() + days * DAY,

@@ -4,7 +4,7 @@
 
 mod common;
 
-use billing_portal::jobs::{self, RunOptions};
+use billing_portal::services::bill_run::{self, RunOptions};
 use billing_portal::store::test_clocks;
 use common::{location, TestApp};
 use reqwest::{Client, StatusCode};
@@ -29,12 +29,16 @@ async fn page_html(app: &TestApp, browser: &Client, path: &str) -> (StatusCode, 
     (response.status(), response.text().await.unwrap())
 }
 
-async fn advance(app: &TestApp, clock: &str, by_secs: i64) -> jobs::RunSummary {
+async fn advance(app: &TestApp, clock: &str, by_secs: i64) -> bill_run::RunSummary {
     let current = test_clocks::find(app.db(), clock).await.unwrap().unwrap();
-    let summary =
-        jobs::test_clock::advance(&app.state, clock, current.frozen_at + by_secs, &|_| {})
-            .await
-            .unwrap();
+    let summary = billing_portal::services::test_clock::advance(
+        &app.state,
+        clock,
+        current.frozen_at + by_secs,
+        &|_| {},
+    )
+    .await
+    .unwrap();
     assert!(summary.errors.is_empty(), "{:?}", summary.errors);
     summary
 }
@@ -386,8 +390,8 @@ async fn two_instances_sharing_a_database_bill_each_invoice_once(app: TestApp) {
     };
     let (options_a, options_b) = (options("a"), options("b"));
     let (a, b) = tokio::join!(
-        jobs::run_due(&app.state, &options_a, &|_| {}),
-        jobs::run_due(&second, &options_b, &|_| {}),
+        bill_run::run_due(&app.state, &options_a, &|_| {}),
+        bill_run::run_due(&second, &options_b, &|_| {}),
     );
     assert!(a.errors.is_empty() && b.errors.is_empty(), "{a:?} {b:?}");
     // 6 organisations × 3 renewals (15 Feb, 15 Mar, 15 Apr), between the two instances.

@@ -552,10 +552,14 @@ async fn impossible_usage_totals_are_refused_at_ingest(app: TestApp) {
         .unwrap();
     assert_eq!(usage.status(), StatusCode::OK);
     let (_, clock) = app.first_org_on_test_clock().await;
-    let summary =
-        billing_portal::jobs::test_clock::advance(&app.state, &clock, now + 32 * 86_400, &|_| {})
-            .await
-            .unwrap();
+    let summary = billing_portal::services::test_clock::advance(
+        &app.state,
+        &clock,
+        now + 32 * 86_400,
+        &|_| {},
+    )
+    .await
+    .unwrap();
     assert!(summary.errors.is_empty(), "{:?}", summary.errors);
     assert_eq!(summary.renewed, 1);
 }
@@ -570,10 +574,14 @@ async fn a_renewal_that_keeps_failing_waits_for_staff(app: TestApp) {
         .await
         .unwrap();
     let now = app.state.now();
-    let summary =
-        billing_portal::jobs::test_clock::advance(&app.state, &clock, now + 40 * 86_400, &|_| {})
-            .await
-            .unwrap();
+    let summary = billing_portal::services::test_clock::advance(
+        &app.state,
+        &clock,
+        now + 40 * 86_400,
+        &|_| {},
+    )
+    .await
+    .unwrap();
     assert!(!summary.errors.is_empty());
     let failures = |app: &TestApp| {
         let pool = app.db().pool.clone();
@@ -588,11 +596,11 @@ async fn a_renewal_that_keeps_failing_waits_for_staff(app: TestApp) {
     };
     // Every bill run tries again, up to the bound; then it stops.
     for _ in 0..(MAX_RENEWAL_FAILURES + 3) {
-        billing_portal::jobs::run_due(
+        billing_portal::services::bill_run::run_due(
             &app.state,
-            &billing_portal::jobs::RunOptions {
+            &billing_portal::services::bill_run::RunOptions {
                 test_clock: Some(clock.clone()),
-                ..billing_portal::jobs::RunOptions::for_state(&app.state)
+                ..billing_portal::services::bill_run::RunOptions::for_state(&app.state)
             },
             &|_| {},
         )
@@ -656,11 +664,11 @@ async fn a_renewal_that_keeps_failing_waits_for_staff(app: TestApp) {
         done.text().await.unwrap()
     );
     assert_eq!(failures(&app).await, 0);
-    let summary = billing_portal::jobs::run_due(
+    let summary = billing_portal::services::bill_run::run_due(
         &app.state,
-        &billing_portal::jobs::RunOptions {
+        &billing_portal::services::bill_run::RunOptions {
             test_clock: Some(clock.clone()),
-            ..billing_portal::jobs::RunOptions::for_state(&app.state)
+            ..billing_portal::services::bill_run::RunOptions::for_state(&app.state)
         },
         &|_| {},
     )
@@ -792,7 +800,7 @@ async fn a_scheduled_seat_decrease_is_held_against_invitations(app: TestApp) {
     // The renewal bills 3 seats with 3 in use.
     let (_, clock) = app.first_org_on_test_clock().await;
     let now = app.state.now();
-    billing_portal::jobs::test_clock::advance(&app.state, &clock, now + 32 * 86_400, &|_| {})
+    billing_portal::services::test_clock::advance(&app.state, &clock, now + 32 * 86_400, &|_| {})
         .await
         .unwrap();
     let seats: i64 = sqlx::query_scalar("SELECT quantity FROM subscriptions")

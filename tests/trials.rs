@@ -98,7 +98,7 @@ async fn a_trial_saves_the_card_and_converts_at_its_end(app: TestApp) {
 
     // The trial ends on day 14: the first month of what was chosen is charged.
     let (_, clock) = app.first_org_on_test_clock().await;
-    let summary = billing_portal::jobs::test_clock::advance(
+    let summary = billing_portal::services::test_clock::advance(
         &app.state,
         &clock,
         app.state.now() + 15 * DAY,
@@ -146,7 +146,7 @@ async fn a_cancelled_trial_ends_on_the_free_plan_without_a_charge(app: TestApp) 
         .await;
     assert!(cancelled.status().is_success());
     let (_, clock) = app.first_org_on_test_clock().await;
-    let summary = billing_portal::jobs::test_clock::advance(
+    let summary = billing_portal::services::test_clock::advance(
         &app.state,
         &clock,
         app.state.now() + 20 * DAY,

@@ -1110,7 +1110,7 @@ pub(crate) async fn retry_step(
     if let Some(ask) = gate(&staff, form, effect, step) {
         return Ok(ask);
     }
-    let outcome = crate::jobs::retry_now(state, &invoice.id)
+    let outcome = crate::services::bill_run::retry_now(state, &invoice.id)
         .await
         .map_err(|e| AppError::Invalid(format!("The payment was not retried: {e}.")))?;
     let target_name = format!("invoice:{}", invoice.id);

@@ -911,7 +911,7 @@ pub(crate) async fn advance_clock_step(
     let (reason, note) =
         super::console::reason_and_note(form.get("reason_code"), form.get("note"))?;
     let note = note.as_str();
-    crate::jobs::test_clock::refuse_when_live(state)
+    crate::services::test_clock::refuse_when_live(state)
         .map_err(|e| AppError::Invalid(format!("{}.", super::console::capitalise(&e))))?;
     let org_id = form.get("org_id");
     let days: i64 = form
@@ -956,7 +956,7 @@ pub(crate) async fn advance_clock_step(
     if let Some(ask) = gate(&staff, form, effect, step) {
         return Ok(ask);
     }
-    let summary = crate::jobs::test_clock::advance(state, &clock_id, until, &|_| {})
+    let summary = crate::services::test_clock::advance(state, &clock_id, until, &|_| {})
         .await
         .map_err(|e| AppError::Invalid(format!("The clock was not advanced: {e}.")))?;
     let target = format!("test_clock:{clock_id}");
