@@ -500,7 +500,7 @@ async fn org_of(state: &server::AppState, org: &str) -> Result<String, String> {
 
 async fn test_clock(state: &server::AppState, action: TestClockAction) -> Result<(), String> {
     use billing_portal::store::test_clocks;
-    billing_portal::services::test_clock::refuse_when_live(state)?;
+    billing_portal::services::test_clock::refuse_when_live(state).map_err(|e| e.to_string())?;
     match action {
         TestClockAction::Create { name, at } => {
             let at = match at {
@@ -541,7 +541,8 @@ async fn test_clock(state: &server::AppState, action: TestClockAction) -> Result
             };
             let summary =
                 billing_portal::services::test_clock::advance(state, &clock, target, &|_| {})
-                    .await?;
+                    .await
+                    .map_err(|e| e.to_string())?;
             println!(
                 "test clock {clock} is at {}: {summary}",
                 chrono::DateTime::from_timestamp(target, 0).unwrap_or_default()

@@ -911,8 +911,9 @@ pub(crate) async fn advance_clock_step(
     let (reason, note) =
         super::console::reason_and_note(form.get("reason_code"), form.get("note"))?;
     let note = note.as_str();
-    crate::services::test_clock::refuse_when_live(state)
-        .map_err(|e| AppError::Invalid(format!("{}.", super::console::capitalise(&e))))?;
+    crate::services::test_clock::refuse_when_live(state).map_err(|e| {
+        AppError::Invalid(format!("{}.", super::console::capitalise(&e.to_string())))
+    })?;
     let org_id = form.get("org_id");
     let days: i64 = form
         .get("days")

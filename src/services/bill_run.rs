@@ -22,6 +22,42 @@ use crate::store::members::OutgoingEmail;
 use crate::store::renewals::{self, Claim, CollectableInvoice, FailedAttempt, PeriodEndOutcome};
 use crate::store::subscriptions::{self, ChangeError};
 
+/// Why one subscription's period end or one invoice's payment attempt could not be done; the run
+/// records it and goes on with the rest.
+#[derive(Debug, thiserror::Error)]
+pub enum BillRunError {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Catalog(#[from] crate::store::catalog::CatalogError),
+    #[error(transparent)]
+    Usage(#[from] crate::services::usage::UsageError),
+    #[error(transparent)]
+    Renewal(#[from] crate::domain::renewal::RenewalError),
+    #[error(transparent)]
+    Invoice(#[from] crate::domain::InvoiceError),
+    #[error(transparent)]
+    Money(#[from] crate::domain::MoneyError),
+    #[error(transparent)]
+    Currency(#[from] crate::domain::CurrencyError),
+    #[error(transparent)]
+    Change(#[from] ChangeError),
+    #[error("price {0} is not in the catalog")]
+    UnknownPrice(String),
+    #[error("scheduled price {0} is not in the catalog")]
+    UnknownScheduledPrice(String),
+    #[error("there is no such invoice")]
+    NoSuchInvoice,
+    #[error("the invoice is {0}, not open")]
+    NotOpen(String),
+    #[error("Stripe unavailable: {0}")]
+    StripeUnavailable(String),
+    #[error("Stripe refused the charge: {0}")]
+    StripeRefused(String),
+    #[error("subscription {0} kept changing; stopping it will be retried")]
+    KeptChanging(String),
+}
+
 /// How a run behaves.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -147,7 +183,7 @@ pub async fn run_due(
                 async move {
                     let result = renew(state, catalog, id, claim.real_now).await;
                     if let Err(e) = &result {
-                        match renewals::record_renewal_failure(&state.db, id, e, state.now()).await {
+                        match renewals::record_renewal_failure(&state.db, id, &e.to_string(), state.now()).await {
                             Ok(n) if n >= renewals::MAX_RENEWAL_FAILURES => tracing::error!(subscription = %id, error = %e, failures = n, "renewal keeps failing; it waits for staff"),
                             Ok(n) => tracing::warn!(subscription = %id, error = %e, failures = n, "renewal failed; it will be retried"),
                             Err(db) => tracing::warn!(subscription = %id, error = %e, %db, "renewal failed, and so did recording it"),
@@ -245,46 +281,39 @@ async fn renew(
     catalog: &[Plan],
     sub_id: &str,
     real_now: i64,
-) -> Result<Option<PeriodEndOutcome>, String> {
+) -> Result<Option<PeriodEndOutcome>, BillRunError> {
     let db = &state.db;
-    let Some(sub) = subscriptions::by_id(db, sub_id)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
+    let Some(sub) = subscriptions::by_id(db, sub_id).await? else {
         return Ok(None);
     };
-    let org_now = crate::store::test_clocks::org_now(db, &sub.org_id, real_now)
-        .await
-        .map_err(|e| e.to_string())?;
+    let org_now = crate::store::test_clocks::org_now(db, &sub.org_id, real_now).await?;
     let live = matches!(sub.status.as_str(), "active" | "trialing" | "past_due");
     if !live || sub.current_period_end > org_now {
         return Ok(None);
     }
     let price = find_price(catalog, &sub.price_id)
-        .ok_or_else(|| format!("price {} is not in the catalog", sub.price_id))?;
+        .ok_or_else(|| BillRunError::UnknownPrice(sub.price_id.clone()))?;
     let scheduled = match (&sub.scheduled_price_id, sub.scheduled_quantity) {
         (Some(id), Some(quantity)) => Some((
             find_price(catalog, id)
-                .ok_or_else(|| format!("scheduled price {id} is not in the catalog"))?,
+                .ok_or_else(|| BillRunError::UnknownScheduledPrice(id.clone()))?,
             quantity,
         )),
         _ => None,
     };
     let coupon = match &sub.coupon_id {
-        Some(id) => crate::store::coupons::coupon(db, id)
-            .await
-            .map_err(|e| e.to_string())?
-            .map(|coupon| crate::domain::AppliedCoupon {
+        Some(id) => crate::store::coupons::coupon(db, id).await?.map(|coupon| {
+            crate::domain::AppliedCoupon {
                 coupon,
                 periods_applied: u32::try_from(sub.coupon_periods_applied).unwrap_or(u32::MAX),
-            }),
+            }
+        }),
         None => None,
     };
     // A trial converts only with a card to charge; without one it ends.
     let no_card = sub.status == "trialing"
         && crate::store::payment_methods::default_for_org(db, &sub.org_id)
-            .await
-            .map_err(|e| e.to_string())?
+            .await?
             .is_none();
     let decision = if no_card {
         stop_paid_service(
@@ -303,8 +332,7 @@ async fn renew(
             cancel_at_period_end: sub.cancel_at_period_end,
             free_price: free_price(catalog, price.currency).filter(|free| free.id != price.id),
         })
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     // Usage is billed in arrears on the renewal invoice: the period that ended, and what late
     // events changed in earlier ones.
     let mut decision = decision;
@@ -312,25 +340,16 @@ async fn renew(
     let mut final_invoice = None;
     if let crate::domain::PeriodEndDecision::Renew { invoice, .. } = &mut decision {
         for line in lines {
-            invoice.subtotal = invoice
-                .subtotal
-                .checked_add(line.amount)
-                .map_err(|e| e.to_string())?;
-            invoice.total = invoice
-                .total
-                .checked_add(line.amount)
-                .map_err(|e| e.to_string())?;
+            invoice.subtotal = invoice.subtotal.checked_add(line.amount)?;
+            invoice.total = invoice.total.checked_add(line.amount)?;
             invoice.lines.push(line);
         }
     } else if !lines.is_empty() {
-        final_invoice = Some(
-            crate::domain::metering::usage_invoice(
-                price.currency,
-                (sub.current_period_start, sub.current_period_end),
-                lines,
-            )
-            .map_err(|e| e.to_string())?,
-        );
+        final_invoice = Some(crate::domain::metering::usage_invoice(
+            price.currency,
+            (sub.current_period_start, sub.current_period_end),
+            lines,
+        )?);
     }
     let reason = if no_card {
         "the trial ended without a card"
@@ -353,7 +372,7 @@ async fn renew(
         Ok(outcome) => Ok(Some(outcome)),
         Err(ChangeError::Stale) => Ok(None),
         Err(ChangeError::Db(e)) if crate::store::is_unique_violation(&e) => Ok(None),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -369,29 +388,20 @@ async fn collect(
     catalog: &[Plan],
     invoice_id: &str,
     real_now: i64,
-) -> Result<Collected, String> {
+) -> Result<Collected, BillRunError> {
     let db = &state.db;
-    let Some(invoice) = renewals::collectable(db, invoice_id)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
+    let Some(invoice) = renewals::collectable(db, invoice_id).await? else {
         return Ok(Collected::Skipped);
     };
-    let org_now = crate::store::test_clocks::org_now(db, &invoice.org_id, real_now)
-        .await
-        .map_err(|e| e.to_string())?;
+    let org_now = crate::store::test_clocks::org_now(db, &invoice.org_id, real_now).await?;
     if invoice.status != "open" || invoice.next_attempt_at.is_none_or(|at| at > org_now) {
         return Ok(Collected::Skipped);
     }
-    let currency = Currency::parse(&invoice.currency).map_err(|e| e.to_string())?;
+    let currency = Currency::parse(&invoice.currency)?;
     let amount = Money::from_minor(invoice.amount_due, currency);
     let attempt = invoice.attempt_count + 1;
-    let customer = crate::store::accounts::stripe_customer_id(db, &invoice.org_id)
-        .await
-        .map_err(|e| e.to_string())?;
-    let card = crate::store::payment_methods::default_for_org(db, &invoice.org_id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let customer = crate::store::accounts::stripe_customer_id(db, &invoice.org_id).await?;
+    let card = crate::store::payment_methods::default_for_org(db, &invoice.org_id).await?;
     let outcome = match (customer, card) {
         (Some(customer), Some(card)) => state
             .payments
@@ -409,8 +419,8 @@ async fn collect(
             )
             .await
             .map_err(|e| match e {
-                GatewayError::Unavailable(m) => format!("Stripe unavailable: {m}"),
-                GatewayError::Rejected(m) => format!("Stripe refused the charge: {m}"),
+                GatewayError::Unavailable(m) => BillRunError::StripeUnavailable(m),
+                GatewayError::Rejected(m) => BillRunError::StripeRefused(m),
             })?,
         _ => ChargeOutcome::Declined {
             code: "no_payment_method".into(),
@@ -420,10 +430,7 @@ async fn collect(
     };
     match outcome {
         ChargeOutcome::Succeeded { payment_intent_id } => {
-            if renewals::record_paid(db, &invoice, attempt, &payment_intent_id, org_now)
-                .await
-                .map_err(|e| e.to_string())?
-            {
+            if renewals::record_paid(db, &invoice, attempt, &payment_intent_id, org_now).await? {
                 Ok(Collected::Paid(amount))
             } else {
                 Ok(Collected::Skipped)
@@ -438,9 +445,7 @@ async fn collect(
                     timestamp(org_now),
                 )
                 .map(|t| t.timestamp());
-            let contact = renewals::billing_contact(db, &invoice.org_id)
-                .await
-                .map_err(|e| e.to_string())?;
+            let contact = renewals::billing_contact(db, &invoice.org_id).await?;
             let link = format!(
                 "{}/billing/invoices/{}",
                 state.config.public_base_url, invoice.id
@@ -480,8 +485,7 @@ async fn collect(
                 },
                 org_now,
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
             if !recorded {
                 return Ok(Collected::Skipped);
             }
@@ -497,24 +501,17 @@ async fn collect(
 
 /// Tries to collect one open invoice now (a staff "retry payment"): the attempt is due at once,
 /// then charged like any other, with dunning following a decline. Returns a short outcome.
-pub async fn retry_now(state: &AppState, invoice_id: &str) -> Result<String, String> {
+pub async fn retry_now(state: &AppState, invoice_id: &str) -> Result<String, BillRunError> {
     let db = &state.db;
     let invoice = renewals::collectable(db, invoice_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("there is no such invoice")?;
+        .await?
+        .ok_or(BillRunError::NoSuchInvoice)?;
     if invoice.status != "open" {
-        return Err(format!("the invoice is {}, not open", invoice.status));
+        return Err(BillRunError::NotOpen(invoice.status.clone()));
     }
-    let org_now = crate::store::test_clocks::org_now(db, &invoice.org_id, state.now())
-        .await
-        .map_err(|e| e.to_string())?;
-    renewals::due_now(db, invoice_id, org_now)
-        .await
-        .map_err(|e| e.to_string())?;
-    let catalog = crate::store::catalog::load(db)
-        .await
-        .map_err(|e| e.to_string())?;
+    let org_now = crate::store::test_clocks::org_now(db, &invoice.org_id, state.now()).await?;
+    renewals::due_now(db, invoice_id, org_now).await?;
+    let catalog = crate::store::catalog::load(db).await?;
     match collect(state, &catalog, invoice_id, state.now()).await? {
         Collected::Paid(amount) => Ok(format!("paid {amount}")),
         Collected::Failed { .. } => Ok("declined again; the dunning schedule continues".into()),
@@ -534,28 +531,24 @@ async fn stop_after_failed_payments(
     invoice: &CollectableInvoice,
     attempts: i64,
     org_now: i64,
-) -> Result<Option<PeriodEndOutcome>, String> {
+) -> Result<Option<PeriodEndOutcome>, BillRunError> {
     let Some(sub_id) = &invoice.subscription_id else {
         return Ok(None);
     };
     for _ in 0..3 {
-        let Some(sub) = subscriptions::by_id(&state.db, sub_id)
-            .await
-            .map_err(|e| e.to_string())?
-        else {
+        let Some(sub) = subscriptions::by_id(&state.db, sub_id).await? else {
             return Ok(None);
         };
         if !matches!(sub.status.as_str(), "active" | "trialing" | "past_due") {
             return Ok(None);
         }
         let price = find_price(catalog, &sub.price_id)
-            .ok_or_else(|| format!("price {} is not in the catalog", sub.price_id))?;
+            .ok_or_else(|| BillRunError::UnknownPrice(sub.price_id.clone()))?;
         let decision = stop_paid_service(
             price,
             timestamp(org_now),
             free_price(catalog, price.currency).filter(|free| free.id != price.id),
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let reason = format!(
             "invoice {} unpaid after {attempts} attempts",
             invoice.number
@@ -572,10 +565,8 @@ async fn stop_after_failed_payments(
         {
             Ok(outcome) => return Ok(Some(outcome)),
             Err(ChangeError::Stale) => continue,
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         }
     }
-    Err(format!(
-        "subscription {sub_id} kept changing; stopping it will be retried"
-    ))
+    Err(BillRunError::KeptChanging(sub_id.clone()))
 }

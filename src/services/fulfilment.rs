@@ -8,6 +8,27 @@
 
 use std::collections::HashMap;
 
+/// Why a Stripe event could not be fulfilled (it stays in the inbox and is tried again).
+#[derive(Debug, thiserror::Error)]
+pub enum FulfilmentError {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Catalog(#[from] crate::store::catalog::CatalogError),
+    #[error(transparent)]
+    Gateway(#[from] crate::payments::gateway::GatewayError),
+    #[error(transparent)]
+    Period(#[from] crate::domain::PeriodError),
+    #[error(transparent)]
+    Invoice(#[from] crate::domain::InvoiceError),
+    /// The event cannot be read.
+    #[error("{0}")]
+    BadEvent(String),
+    /// What Stripe reports does not match what was recorded here; nothing is fulfilled.
+    #[error("{0}")]
+    Mismatch(String),
+}
+
 use crate::domain::{
     build_invoice, BillingPeriod, InvoiceDraft, Price, SubscriptionItem, SubscriptionSnapshot,
 };
@@ -36,20 +57,22 @@ pub async fn process_pending(state: &AppState) -> usize {
             }
             Err(problem) => {
                 tracing::warn!(event = %event.id, kind = %event.kind, %problem, "event processing failed; it will be retried");
-                let _ = events::mark_failed(&state.db, &event.id, &problem).await;
+                let _ = events::mark_failed(&state.db, &event.id, &problem.to_string()).await;
             }
         }
     }
     done
 }
 
-async fn process(state: &AppState, event: &PendingEvent) -> Result<(), String> {
+async fn process(state: &AppState, event: &PendingEvent) -> Result<(), FulfilmentError> {
     let payload: serde_json::Value = serde_json::from_str(&event.payload)
-        .map_err(|e| format!("stored payload is not JSON: {e}"))?;
+        .map_err(|e| FulfilmentError::BadEvent(format!("stored payload is not JSON: {e}")))?;
     let object = &payload["data"]["object"];
     match event.kind.as_str() {
         "checkout.session.completed" => {
-            let session_id = object["id"].as_str().ok_or("the session has no id")?;
+            let session_id = object["id"]
+                .as_str()
+                .ok_or_else(|| FulfilmentError::BadEvent("the session has no id".into()))?;
             if object["mode"].as_str() == Some("setup")
                 && object["metadata"]["checkout_id"].is_string()
             {
@@ -69,12 +92,9 @@ async fn process(state: &AppState, event: &PendingEvent) -> Result<(), String> {
 
 /// Turns a paid checkout into an active subscription with its first paid invoice. Safe to call
 /// any number of times for the same session.
-pub async fn complete_checkout(state: &AppState, session_id: &str) -> Result<(), String> {
+pub async fn complete_checkout(state: &AppState, session_id: &str) -> Result<(), FulfilmentError> {
     let db = &state.db;
-    let Some(checkout) = checkouts::find_by_session(db, session_id)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
+    let Some(checkout) = checkouts::find_by_session(db, session_id).await? else {
         tracing::info!(%session_id, "checkout.session.completed for a session this portal did not start");
         return Ok(());
     };
@@ -82,56 +102,53 @@ pub async fn complete_checkout(state: &AppState, session_id: &str) -> Result<(),
         return Ok(());
     }
     let gateway = &state.payments.gateway;
-    let session = gateway
-        .checkout_session(session_id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let session = gateway.checkout_session(session_id).await?;
     if !(session.complete && session.paid) {
         return Ok(());
     }
     if session.amount_total != Some(checkout.amount) {
-        return Err(format!(
+        return Err(FulfilmentError::Mismatch(format!(
             "session {session_id} charged {:?} but checkout {} expected {}",
             session.amount_total, checkout.id, checkout.amount
-        ));
+        )));
     }
     let customer_id = session
         .customer_id
         .clone()
-        .ok_or("the session has no customer")?;
+        .ok_or_else(|| FulfilmentError::BadEvent("the session has no customer".into()))?;
     let card = gateway
         .payment_methods(&customer_id)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .into_iter()
         .next();
 
-    let catalog = crate::store::catalog::load(db)
-        .await
-        .map_err(|e| e.to_string())?;
+    let catalog = crate::store::catalog::load(db).await?;
     let price = catalog
         .iter()
         .flat_map(|plan| plan.prices.iter())
         .find(|p| p.id == checkout.price_id)
         .cloned()
-        .ok_or_else(|| format!("price {} is no longer in the catalog", checkout.price_id))?;
+        .ok_or_else(|| {
+            FulfilmentError::Mismatch(format!(
+                "price {} is no longer in the catalog",
+                checkout.price_id
+            ))
+        })?;
     let now = state.clock.now();
     let coupon = match checkout.promotion_code.as_deref() {
         Some(code) => crate::store::coupons::promotion_code(db, code)
-            .await
-            .map_err(|e| e.to_string())?
+            .await?
             .map(|p| p.coupon),
         None => None,
     };
-    let draft = first_invoice(&price, checkout.quantity, now, coupon.as_ref())
-        .map_err(|e| e.to_string())?;
+    let draft = first_invoice(&price, checkout.quantity, now, coupon.as_ref())?;
     if draft.total.minor_units() != checkout.amount {
-        return Err(format!(
+        return Err(FulfilmentError::Mismatch(format!(
             "checkout {} was priced at {} but its invoice totals {}",
             checkout.id,
             checkout.amount,
             draft.total.minor_units()
-        ));
+        )));
     }
     let outcome = checkouts::complete(
         db,
@@ -145,8 +162,7 @@ pub async fn complete_checkout(state: &AppState, session_id: &str) -> Result<(),
             now: now.timestamp(),
         },
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     match outcome {
         CompletionOutcome::Activated {
             subscription_id,
@@ -165,8 +181,7 @@ pub async fn complete_checkout(state: &AppState, session_id: &str) -> Result<(),
                         checkout.amount,
                         &format!("refund:duplicate-checkout:{}", checkout.id),
                     )
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .await?;
                 tracing::warn!(checkout = %checkout.id, "duplicate checkout refunded");
             }
         }
@@ -181,8 +196,8 @@ pub fn first_invoice(
     quantity: i64,
     start: chrono::DateTime<chrono::Utc>,
     coupon: Option<&crate::domain::Coupon>,
-) -> Result<InvoiceDraft, String> {
-    let period = BillingPeriod::first(start, price.interval).map_err(|e| e.to_string())?;
+) -> Result<InvoiceDraft, FulfilmentError> {
+    let period = BillingPeriod::first(start, price.interval)?;
     build_invoice(
         &SubscriptionSnapshot {
             currency: price.currency,
@@ -198,7 +213,7 @@ pub fn first_invoice(
         },
         period,
     )
-    .map_err(|e| e.to_string())
+    .map_err(FulfilmentError::from)
 }
 
 /// Metadata attached to everything a checkout creates at Stripe.
@@ -211,105 +226,79 @@ pub fn checkout_metadata(org_id: &str, checkout_id: &str) -> HashMap<String, Str
 
 /// A hosted payment of an open invoice completed: the invoice is paid (once), the card used is
 /// saved as the default, and a payment that arrives for an invoice already settled is refunded.
-pub async fn invoice_paid(state: &AppState, session_id: &str) -> Result<(), String> {
+pub async fn invoice_paid(state: &AppState, session_id: &str) -> Result<(), FulfilmentError> {
     use crate::store::renewals;
     let gateway = &state.payments.gateway;
-    let session = gateway
-        .checkout_session(session_id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let session = gateway.checkout_session(session_id).await?;
     if !(session.complete && session.paid) {
         return Ok(());
     }
     let invoice_id = session
         .metadata
         .get("invoice_id")
-        .ok_or("the session names no invoice")?;
-    let Some(invoice) = renewals::collectable(&state.db, invoice_id)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
+        .ok_or_else(|| FulfilmentError::BadEvent("the session names no invoice".into()))?;
+    let Some(invoice) = renewals::collectable(&state.db, invoice_id).await? else {
         tracing::warn!(%session_id, %invoice_id, "payment for an unknown invoice");
         return Ok(());
     };
     if session.metadata.get("org_id") != Some(&invoice.org_id) {
-        return Err(format!(
+        return Err(FulfilmentError::Mismatch(format!(
             "session {session_id} was not started by invoice {invoice_id}'s organisation"
-        ));
+        )));
     }
     let intent = session
         .payment_intent_id
         .clone()
-        .ok_or("the session has no payment")?;
+        .ok_or_else(|| FulfilmentError::BadEvent("the session has no payment".into()))?;
     let amount = session.amount_total.unwrap_or(0);
-    let now = crate::store::test_clocks::org_now(&state.db, &invoice.org_id, state.now())
-        .await
-        .map_err(|e| e.to_string())?;
+    let now = crate::store::test_clocks::org_now(&state.db, &invoice.org_id, state.now()).await?;
     // The card just used becomes the default before the invoice reads as settled.
     if let Some(customer_id) = &session.customer_id {
         sync_cards(state, &invoice.org_id, customer_id).await?;
     }
-    let settled = renewals::record_paid_by_checkout(&state.db, &invoice, &intent, amount, now)
-        .await
-        .map_err(|e| e.to_string())?;
-    if !settled
-        && !crate::store::invoices::payment_recorded(&state.db, &intent)
-            .await
-            .map_err(|e| e.to_string())?
-    {
+    let settled =
+        renewals::record_paid_by_checkout(&state.db, &invoice, &intent, amount, now).await?;
+    if !settled && !crate::store::invoices::payment_recorded(&state.db, &intent).await? {
         gateway
             .refund(
                 &intent,
                 amount,
                 &format!("refund:invoice-already-settled:{intent}"),
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         tracing::warn!(%invoice_id, %intent, "payment for an invoice already settled was refunded");
     }
     Ok(())
 }
 
 /// A trial's setup-mode checkout completed: the card is saved and the trial starts, once.
-pub async fn start_trial(state: &AppState, session_id: &str) -> Result<(), String> {
+pub async fn start_trial(state: &AppState, session_id: &str) -> Result<(), FulfilmentError> {
     let db = &state.db;
-    let Some(checkout) = checkouts::find_by_session(db, session_id)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
+    let Some(checkout) = checkouts::find_by_session(db, session_id).await? else {
         return Ok(());
     };
     if checkout.status != "open" || checkout.trial_end.is_none() {
         return Ok(());
     }
-    let session = state
-        .payments
-        .gateway
-        .checkout_session(session_id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let session = state.payments.gateway.checkout_session(session_id).await?;
     if !session.complete {
         return Ok(());
     }
     let customer_id = session
         .customer_id
         .clone()
-        .ok_or("the session has no customer")?;
+        .ok_or_else(|| FulfilmentError::BadEvent("the session has no customer".into()))?;
     let coupon = match checkout.promotion_code.as_deref() {
         Some(code) => crate::store::coupons::promotion_code(db, code)
-            .await
-            .map_err(|e| e.to_string())?
+            .await?
             .map(|p| p.coupon),
         None => None,
     };
-    let now = crate::store::test_clocks::org_now(db, &checkout.org_id, state.now())
-        .await
-        .map_err(|e| e.to_string())?;
+    let now = crate::store::test_clocks::org_now(db, &checkout.org_id, state.now()).await?;
     // The card first: a trial converts only with a card on file.
     sync_cards(state, &checkout.org_id, &customer_id).await?;
-    let outcome = checkouts::complete_trial(db, &checkout, &customer_id, coupon.as_ref(), now)
-        .await
-        .map_err(|e| e.to_string())?;
+    let outcome =
+        checkouts::complete_trial(db, &checkout, &customer_id, coupon.as_ref(), now).await?;
     if let CompletionOutcome::Activated {
         subscription_id, ..
     } = outcome
@@ -320,44 +309,36 @@ pub async fn start_trial(state: &AppState, session_id: &str) -> Result<(), Strin
 }
 
 /// A setup-mode checkout completed: the organisation's saved cards are read back from Stripe.
-pub async fn card_saved(state: &AppState, session_id: &str) -> Result<(), String> {
-    let session = state
-        .payments
-        .gateway
-        .checkout_session(session_id)
-        .await
-        .map_err(|e| e.to_string())?;
+pub async fn card_saved(state: &AppState, session_id: &str) -> Result<(), FulfilmentError> {
+    let session = state.payments.gateway.checkout_session(session_id).await?;
     if !session.complete {
         return Ok(());
     }
     let org_id = session
         .metadata
         .get("org_id")
-        .ok_or("the session names no organisation")?;
+        .ok_or_else(|| FulfilmentError::BadEvent("the session names no organisation".into()))?;
     let customer_id = session
         .customer_id
         .as_deref()
-        .ok_or("the session has no customer")?;
-    let known = crate::store::accounts::stripe_customer_id(&state.db, org_id)
-        .await
-        .map_err(|e| e.to_string())?;
+        .ok_or_else(|| FulfilmentError::BadEvent("the session has no customer".into()))?;
+    let known = crate::store::accounts::stripe_customer_id(&state.db, org_id).await?;
     if known.as_deref() != Some(customer_id) {
-        return Err(format!(
+        return Err(FulfilmentError::Mismatch(format!(
             "session {session_id} belongs to another Stripe customer"
-        ));
+        )));
     }
     sync_cards(state, org_id, customer_id).await
 }
 
 /// Makes the stored cards match Stripe's list; a card seen for the first time becomes the default.
-pub async fn sync_cards(state: &AppState, org_id: &str, customer_id: &str) -> Result<(), String> {
-    let cards = state
-        .payments
-        .gateway
-        .payment_methods(customer_id)
-        .await
-        .map_err(|e| e.to_string())?;
+pub async fn sync_cards(
+    state: &AppState,
+    org_id: &str,
+    customer_id: &str,
+) -> Result<(), FulfilmentError> {
+    let cards = state.payments.gateway.payment_methods(customer_id).await?;
     crate::store::payment_methods::sync(&state.db, org_id, &cards, state.now())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(FulfilmentError::from)
 }

@@ -8,6 +8,21 @@ use crate::server::AppState;
 use crate::store::{accounts, catalog, staff, Db};
 use rust_decimal::Decimal;
 
+/// Why the demo data could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Catalog(#[from] crate::store::catalog::CatalogError),
+    #[error(transparent)]
+    Account(#[from] crate::error::AppError),
+    #[error(transparent)]
+    CreateAccount(#[from] crate::store::accounts::CreateAccountError),
+    #[error(transparent)]
+    CreateStaff(#[from] crate::store::staff::CreateStaffError),
+}
+
 /// Password of every demo account (customer and staff).
 pub const DEMO_PASSWORD: &str = "demo-billing-2026";
 
@@ -305,38 +320,22 @@ pub async fn seed_metering(db: &Db, now: i64) -> Result<(), sqlx::Error> {
 }
 
 /// Loads the demo catalog and accounts; returns a summary for the terminal.
-pub async fn seed_demo(state: &AppState) -> Result<String, String> {
+pub async fn seed_demo(state: &AppState) -> Result<String, SeedError> {
     let db = &state.db;
     for (order, plan) in demo_catalog().iter().enumerate() {
-        catalog::upsert_plan(db, plan, order as i64, state.now())
-            .await
-            .map_err(|e| e.to_string())?;
+        catalog::upsert_plan(db, plan, order as i64, state.now()).await?;
     }
     let now = state.now();
-    seed_metering(db, now).await.map_err(|e| e.to_string())?;
-    let owner = Email::parse(DEMO_OWNER).map_err(|e| e.to_string())?;
-    if accounts::find_user_by_email(db, &owner)
-        .await
-        .map_err(|e| e.to_string())?
-        .is_none()
-    {
-        let hash = crate::server::auth::hash_password(DEMO_PASSWORD.into())
-            .await
-            .map_err(|e| e.to_string())?;
-        accounts::create_account(db, &owner, &hash, "Demo Corp", now)
-            .await
-            .map_err(|e| e.to_string())?;
+    seed_metering(db, now).await?;
+    let owner = Email::parse(DEMO_OWNER)?;
+    if accounts::find_user_by_email(db, &owner).await?.is_none() {
+        let hash = crate::server::auth::hash_password(DEMO_PASSWORD.into()).await?;
+        accounts::create_account(db, &owner, &hash, "Demo Corp", now).await?;
     }
     for (email, name, role) in DEMO_STAFF {
-        let email = Email::parse(email).map_err(|e| e.to_string())?;
-        if staff::find_by_email(db, &email)
-            .await
-            .map_err(|e| e.to_string())?
-            .is_none()
-        {
-            let hash = crate::server::auth::hash_password(DEMO_PASSWORD.into())
-                .await
-                .map_err(|e| e.to_string())?;
+        let email = Email::parse(email)?;
+        if staff::find_by_email(db, &email).await?.is_none() {
+            let hash = crate::server::auth::hash_password(DEMO_PASSWORD.into()).await?;
             staff::create(
                 db,
                 &email,
@@ -347,17 +346,12 @@ pub async fn seed_demo(state: &AppState) -> Result<String, String> {
                 &crate::store::audit::Actor::cli(),
                 now,
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         }
     }
     for (coupon, code, expires_at, max) in demo_coupons() {
-        crate::store::coupons::upsert_coupon(db, &coupon, now)
-            .await
-            .map_err(|e| e.to_string())?;
-        crate::store::coupons::upsert_code(db, code, &coupon.id, expires_at, max, now)
-            .await
-            .map_err(|e| e.to_string())?;
+        crate::store::coupons::upsert_coupon(db, &coupon, now).await?;
+        crate::store::coupons::upsert_code(db, code, &coupon.id, expires_at, max, now).await?;
     }
     Ok(format!(
         "demo data ready: plans Free, Pro, Team with metered build minutes; promotion codes LAUNCH20, WELCOME10 (SUMMER25 has expired); customer {DEMO_OWNER} (owner of Demo Corp); \

@@ -6,11 +6,24 @@ use super::bill_run::{run_due, RunOptions, RunSummary};
 use crate::server::AppState;
 use crate::store::test_clocks;
 
+/// Why a test clock could not be moved.
+#[derive(Debug, thiserror::Error)]
+pub enum TestClockError {
+    #[error("test clocks are refused with a live Stripe key (sk_live_…); use a test key or the emulator")]
+    Live,
+    #[error("there is no test clock {0}")]
+    Unknown(String),
+    #[error("test clock {clock} is at {at}; it can only move forward")]
+    Backwards { clock: String, at: String },
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
 /// Test clocks move time for real customers' bills, so they exist only where no money is real:
 /// with a live Stripe key every test-clock operation is refused.
-pub fn refuse_when_live(state: &AppState) -> Result<(), String> {
+pub fn refuse_when_live(state: &AppState) -> Result<(), TestClockError> {
     if state.config.stripe.is_live() {
-        Err("test clocks are refused with a live Stripe key (sk_live_…); use a test key or the emulator".into())
+        Err(TestClockError::Live)
     } else {
         Ok(())
     }
@@ -22,18 +35,17 @@ pub async fn advance(
     clock_id: &str,
     to: i64,
     progress: &(dyn Fn(&RunSummary) + Send + Sync),
-) -> Result<RunSummary, String> {
+) -> Result<RunSummary, TestClockError> {
     refuse_when_live(state)?;
     let db = &state.db;
     let clock = test_clocks::find(db, clock_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("there is no test clock {clock_id}"))?;
+        .await?
+        .ok_or_else(|| TestClockError::Unknown(clock_id.to_string()))?;
     if to < clock.frozen_at {
-        return Err(format!(
-            "test clock {clock_id} is at {}; it can only move forward",
-            format_time(clock.frozen_at)
-        ));
+        return Err(TestClockError::Backwards {
+            clock: clock_id.to_string(),
+            at: format_time(clock.frozen_at),
+        });
     }
     let options = RunOptions {
         test_clock: Some(clock_id.to_string()),
@@ -42,13 +54,9 @@ pub async fn advance(
     let mut total = RunSummary::default();
     let mut current = clock.frozen_at;
     loop {
-        let next = test_clocks::next_due(db, clock_id, to)
-            .await
-            .map_err(|e| e.to_string())?;
+        let next = test_clocks::next_due(db, clock_id, to).await?;
         let step_to = next.map_or(to, |due| due.max(current));
-        test_clocks::set_time(db, clock_id, step_to, state.now())
-            .await
-            .map_err(|e| e.to_string())?;
+        test_clocks::set_time(db, clock_id, step_to, state.now()).await?;
         current = step_to;
         let summary = run_due(state, &options, progress).await;
         let did_something = summary.processed() > 0;

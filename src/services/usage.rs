@@ -9,6 +9,19 @@ use crate::server::AppState;
 use crate::store::usage::{self as store, Rating, SpendAlert, UsagePrice};
 use crate::store::{subscriptions::SubscriptionRow, Db};
 pub use crate::wire::usage::{Entitlements, Limit, MeterUsage, UsageSummary};
+
+/// Why usage could not be summarised, rated or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("catalog: {0}")]
+    Catalog(#[from] crate::store::catalog::CatalogError),
+    #[error("rating: {0}")]
+    Pricing(#[from] crate::domain::PricingError),
+    #[error("usage period: {0}")]
+    Period(#[from] crate::domain::PeriodError),
+}
 use std::collections::BTreeMap;
 
 /// The plan offering a price.
@@ -20,18 +33,11 @@ pub fn plan_of<'a>(catalog: &'a [Plan], price_id: &str) -> Option<&'a Plan> {
 
 /// The organisation's usage this period: its subscription's period, or the calendar month at its
 /// time when it has none.
-pub async fn summary(state: &AppState, org_id: &str) -> Result<UsageSummary, String> {
+pub async fn summary(state: &AppState, org_id: &str) -> Result<UsageSummary, UsageError> {
     let db = &state.db;
-    let err = |e: sqlx::Error| e.to_string();
-    let now = crate::store::test_clocks::org_now(db, org_id, state.now())
-        .await
-        .map_err(err)?;
-    let catalog = crate::store::catalog::load(db)
-        .await
-        .map_err(|e| e.to_string())?;
-    let sub = crate::store::subscriptions::live_for_org(db, org_id)
-        .await
-        .map_err(err)?;
+    let now = crate::store::test_clocks::org_now(db, org_id, state.now()).await?;
+    let catalog = crate::store::catalog::load(db).await?;
+    let sub = crate::store::subscriptions::live_for_org(db, org_id).await?;
     let plan = sub.as_ref().and_then(|s| plan_of(&catalog, &s.price_id));
     let price = sub
         .as_ref()
@@ -41,9 +47,9 @@ pub async fn summary(state: &AppState, org_id: &str) -> Result<UsageSummary, Str
         None => calendar_month(now),
     };
     let currency = price.map_or(Currency::USD, |p| p.currency);
-    let meters = store::meters(db).await.map_err(err)?;
+    let meters = store::meters(db).await?;
     let prices = match plan {
-        Some(p) => store::usage_prices(db, &p.id).await.map_err(err)?,
+        Some(p) => store::usage_prices(db, &p.id).await?,
         None => Vec::new(),
     };
     // Projections start after a day of the period, so the first minutes do not extrapolate.
@@ -52,9 +58,7 @@ pub async fn summary(state: &AppState, org_id: &str) -> Result<UsageSummary, Str
     let mut usage = Vec::new();
     let (mut so_far, mut projected) = (0_i64, 0_i64);
     for meter in &meters {
-        let quantity = store::meter_total(db, org_id, meter, period_start, period_end)
-            .await
-            .map_err(err)?;
+        let quantity = store::meter_total(db, org_id, meter, period_start, period_end).await?;
         let projected_quantity = match meter.aggregation {
             Aggregation::Sum | Aggregation::Count => {
                 ((i128::from(quantity) * i128::from(length)) / i128::from(elapsed)) as i64
@@ -66,8 +70,8 @@ pub async fn summary(state: &AppState, org_id: &str) -> Result<UsageSummary, Str
             .find(|p| p.meter_id == meter.id && p.price.currency == currency);
         let (amount, projected_amount, formula) = match price {
             Some(p) => {
-                let now_rated = rate(&p.price, quantity).map_err(|e| e.to_string())?;
-                let later = rate(&p.price, projected_quantity).map_err(|e| e.to_string())?;
+                let now_rated = rate(&p.price, quantity)?;
+                let later = rate(&p.price, projected_quantity)?;
                 so_far += now_rated.amount.minor_units();
                 projected += later.amount.minor_units();
                 (
@@ -91,12 +95,11 @@ pub async fn summary(state: &AppState, org_id: &str) -> Result<UsageSummary, Str
         });
     }
     let recurring = match (price, &sub) {
-        (Some(p), Some(s)) => p.amount_for(s.quantity).map_err(|e| e.to_string())?,
+        (Some(p), Some(s)) => p.amount_for(s.quantity)?,
         _ => Money::zero(currency),
     };
     let alert = store::spend_alert(db, org_id)
-        .await
-        .map_err(err)?
+        .await?
         .filter(|a| a.currency == currency);
     let capped = alert
         .as_ref()
@@ -142,7 +145,7 @@ fn calendar_month(at: i64) -> (i64, i64) {
 
 /// Emails the organisation's owner, once per period, when the projected usage charges reach the
 /// alert's amount. Returns whether an email was queued now.
-pub async fn check_alert(state: &AppState, summary: &UsageSummary) -> Result<bool, String> {
+pub async fn check_alert(state: &AppState, summary: &UsageSummary) -> Result<bool, UsageError> {
     let Some((amount, _)) = summary.alert else {
         return Ok(false);
     };
@@ -150,9 +153,7 @@ pub async fn check_alert(state: &AppState, summary: &UsageSummary) -> Result<boo
         return Ok(false);
     }
     let db = &state.db;
-    let to = crate::store::renewals::billing_contact(db, &summary.org_id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let to = crate::store::renewals::billing_contact(db, &summary.org_id).await?;
     let subject = format!(
         "Usage alert: projected usage charges of {} reach your {amount} alert",
         summary.projected_usage
@@ -180,20 +181,18 @@ pub async fn check_alert(state: &AppState, summary: &UsageSummary) -> Result<boo
         state.now(),
     )
     .await
-    .map_err(|e| e.to_string())
+    .map_err(UsageError::from)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Entitlements
 
 /// Works entitlements out from the plan, the seats and this period's usage.
-pub async fn entitlements(state: &AppState, org_id: &str) -> Result<Entitlements, String> {
+pub async fn entitlements(state: &AppState, org_id: &str) -> Result<Entitlements, UsageError> {
     let summary = summary(state, org_id).await?;
     let db = &state.db;
     let rows = match &summary.plan_id {
-        Some(plan) => store::entitlements(db, plan)
-            .await
-            .map_err(|e| e.to_string())?,
+        Some(plan) => store::entitlements(db, plan).await?,
         None => Vec::new(),
     };
     let active = matches!(
@@ -209,9 +208,7 @@ pub async fn entitlements(state: &AppState, org_id: &str) -> Result<Entitlements
             continue;
         }
         let (limit, used, meter) = if row.key == "seats" && row.meter_id.is_none() {
-            let used = crate::store::members::seats_in_use(db, org_id, state.now())
-                .await
-                .map_err(|e| e.to_string())?;
+            let used = crate::store::members::seats_in_use(db, org_id, state.now()).await?;
             (row.value.or(seats), used, None)
         } else if let Some(meter) = &row.meter_id {
             let used = summary
@@ -259,7 +256,10 @@ pub async fn entitlements(state: &AppState, org_id: &str) -> Result<Entitlements
 
 /// The organisation's entitlements, from the state's cache when still good (see
 /// [`crate::server::cache::EntitlementCache`]).
-pub async fn cached_entitlements(state: &AppState, org_id: &str) -> Result<Entitlements, String> {
+pub async fn cached_entitlements(
+    state: &AppState,
+    org_id: &str,
+) -> Result<Entitlements, UsageError> {
     let version = subscription_version(&state.db, org_id).await?;
     if let Some(cached) = state.entitlements.fresh(org_id, version) {
         return Ok(cached);
@@ -269,7 +269,7 @@ pub async fn cached_entitlements(state: &AppState, org_id: &str) -> Result<Entit
     Ok(fresh)
 }
 
-async fn subscription_version(db: &Db, org_id: &str) -> Result<Option<i64>, String> {
+async fn subscription_version(db: &Db, org_id: &str) -> Result<Option<i64>, UsageError> {
     use sqlx::Row;
     sqlx::query(
         "SELECT version FROM subscriptions WHERE org_id = $1 AND status IN ('active', 'trialing', 'past_due') \
@@ -278,10 +278,10 @@ async fn subscription_version(db: &Db, org_id: &str) -> Result<Option<i64>, Stri
     .bind(org_id)
     .fetch_optional(&db.pool)
     .await
-    .map_err(|e| e.to_string())?
+    ?
     .map(|r| r.try_get::<i64, _>("version"))
     .transpose()
-    .map_err(|e| e.to_string())
+    .map_err(UsageError::from)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,8 +294,7 @@ pub async fn lines_for_period_end(
     db: &Db,
     catalog: &[Plan],
     sub: &SubscriptionRow,
-) -> Result<(Vec<InvoiceLine>, Vec<Rating>), String> {
-    let err = |e: sqlx::Error| e.to_string();
+) -> Result<(Vec<InvoiceLine>, Vec<Rating>), UsageError> {
     let Some(plan) = plan_of(catalog, &sub.price_id) else {
         return Ok((Vec::new(), Vec::new()));
     };
@@ -308,23 +307,19 @@ pub async fn lines_for_period_end(
         return Ok((Vec::new(), Vec::new()));
     };
     let prices: Vec<UsagePrice> = store::usage_prices(db, &plan.id)
-        .await
-        .map_err(err)?
+        .await?
         .into_iter()
         .filter(|p| p.price.currency == currency)
         .collect();
     if prices.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let meters = store::by_id(store::meters(db).await.map_err(err)?);
+    let meters = store::by_id(store::meters(db).await?);
     let mut periods = Vec::new();
     if sub.status != "trialing" {
         periods.push((sub.current_period_start, sub.current_period_end));
     }
-    for earlier in store::rated_periods(db, &sub.id, sub.current_period_end - 35 * 86_400)
-        .await
-        .map_err(err)?
-    {
+    for earlier in store::rated_periods(db, &sub.id, sub.current_period_end - 35 * 86_400).await? {
         if earlier.0 != sub.current_period_start {
             periods.push(earlier);
         }
@@ -335,13 +330,9 @@ pub async fn lines_for_period_end(
             let Some(meter) = meters.get(&usage.meter_id) else {
                 continue;
             };
-            let quantity = store::meter_total(db, &sub.org_id, meter, start, end)
-                .await
-                .map_err(err)?;
-            let billed = store::billed(db, &sub.id, &usage.price.id, start)
-                .await
-                .map_err(err)?;
-            let rated = rate(&usage.price, quantity).map_err(|e| e.to_string())?;
+            let quantity = store::meter_total(db, &sub.org_id, meter, start, end).await?;
+            let billed = store::billed(db, &sub.id, &usage.price.id, start).await?;
+            let rated = rate(&usage.price, quantity)?;
             let (amount, late) = match billed {
                 None if start == sub.current_period_start => (rated.amount.minor_units(), None),
                 None => continue,
@@ -380,10 +371,10 @@ fn usage_line(
     rated: &crate::domain::metering::Rated,
     amount: i64,
     late: Option<(i64, i64)>,
-) -> Result<InvoiceLine, String> {
+) -> Result<InvoiceLine, UsageError> {
     let date = crate::domain::period::format_date;
     let ts = |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap_or_default();
-    let period = BillingPeriod::new(ts(start), ts(end)).map_err(|e| e.to_string())?;
+    let period = BillingPeriod::new(ts(start), ts(end))?;
     let money = |minor: i64| Money::from_minor(minor, currency);
     let reproduce = format!(
         "{} of meter {} from {} to {}",
@@ -427,7 +418,7 @@ fn usage_line(
         price_id: Some(usage.price.id.clone()),
         quantity: rated.quantity,
         period,
-        fraction: PeriodFraction::new(end - start, end - start).map_err(|e| e.to_string())?,
+        fraction: PeriodFraction::new(end - start, end - start)?,
         exact_minor: rust_decimal::Decimal::from(amount),
         amount: money(amount),
         explanation,
