@@ -273,12 +273,15 @@ pub async fn checkout_status(session_id: String) -> Result<CheckoutProgress, App
         .await?
         .filter(|c| c.org_id == customer.org_id)
         .ok_or_else(|| AppError::NotFound("That checkout".into()))?;
-    if checkout.status != "complete" {
+    if checkout.status != crate::domain::CheckoutStatus::Complete {
         return Ok(CheckoutProgress::Processing);
     }
     let overview =
         crate::store::subscriptions::current_for_org(&state.db, &customer.org_id).await?;
-    if let Some(s) = overview.as_ref().filter(|s| s.status == "trialing") {
+    if let Some(s) = overview
+        .as_ref()
+        .filter(|s| s.status == crate::domain::SubscriptionStatus::Trialing)
+    {
         return Ok(CheckoutProgress::Trialing {
             plan_name: s.plan_name.clone(),
             quantity: s.quantity,

@@ -33,7 +33,7 @@ pub struct SearchHit {
 pub struct StaffInvoice {
     pub id: String,
     pub number: String,
-    pub status: String,
+    pub status: crate::domain::InvoiceStatus,
     pub created_at: i64,
     pub total: String,
     pub paid: String,
@@ -164,7 +164,9 @@ pub async fn load_customer(org_id: String) -> Result<CustomerView, AppError> {
         stripe_customer_id: org.stripe_customer_id,
         test_clock: org.test_clock,
         members: crate::store::console::members(db, &org_id).await?,
-        trialing: sub.as_ref().is_some_and(|s| s.status == "trialing"),
+        trialing: sub
+            .as_ref()
+            .is_some_and(|s| s.status == crate::domain::SubscriptionStatus::Trialing),
         subscription: sub.map(|s| {
             format!(
                 "{} · {} seat(s) · {} · period ends {}",
@@ -194,11 +196,11 @@ pub async fn load_customer(org_id: String) -> Result<CustomerView, AppError> {
                 let money = |minor: i64| Money::from_minor(minor, i.currency).to_string();
                 let already = credited.get(&i.id).copied().unwrap_or(0);
                 let refundable =
-                    crate::store::console::refundable(&i.status, i.amount_paid, i.total, already);
+                    crate::store::console::refundable(i.status, i.amount_paid, i.total, already);
                 StaffInvoice {
                     id: i.id.clone(),
                     number: i.number.clone(),
-                    status: i.status.clone(),
+                    status: i.status,
                     created_at: i.created_at,
                     total: money(i.total),
                     paid: money(i.amount_paid),
@@ -452,7 +454,7 @@ pub struct ApprovalView {
     pub reason: String,
     pub note: String,
     pub requested_by: String,
-    pub status: String,
+    pub status: crate::domain::ApprovalStatus,
     pub decided_by: Option<String>,
     pub created_at: i64,
 }
@@ -498,7 +500,7 @@ pub async fn decide_approval(id: String, decision: String) -> Result<String, App
             "You asked for this; another approver must decide it.".into(),
         ));
     }
-    if request.status != "pending" {
+    if request.status != crate::domain::ApprovalStatus::Pending {
         return Err(AppError::Conflict(format!(
             "This request was already {}.",
             request.status
@@ -944,13 +946,13 @@ pub(crate) async fn close_step(
     let (reason, note) = reason_and_note(form.get("reason_code"), form.get("note"))?;
     let note = note.as_str();
     let status = match form.get("action") {
-        "void" => "void",
-        "uncollectible" => "uncollectible",
+        "void" => crate::domain::InvoiceStatus::Void,
+        "uncollectible" => crate::domain::InvoiceStatus::Uncollectible,
         _ => return Err(AppError::Invalid("Choose void or uncollectible.".into())),
     };
     let (org_id, invoice) =
         super::staff_actions::any_invoice(state, form.get("invoice_id")).await?;
-    if invoice.status != "open" {
+    if invoice.status != crate::domain::InvoiceStatus::Open {
         return Err(AppError::Invalid(format!(
             "Invoice {} is {}: only an open invoice can be voided or marked uncollectible.",
             invoice.number, invoice.status
@@ -958,7 +960,7 @@ pub(crate) async fn close_step(
     }
     let due = Money::from_minor(invoice.amount_due, invoice.currency);
     let check = approval_check(state, &staff, step, &org_id, due).await?;
-    let what = if status == "void" {
+    let what = if status == crate::domain::InvoiceStatus::Void {
         format!("Void invoice {}", invoice.number)
     } else {
         format!("Mark invoice {} uncollectible", invoice.number)
@@ -972,7 +974,7 @@ pub(crate) async fn close_step(
         },
         lines: [
             check.line(due),
-            Some(if status == "void" {
+            Some(if status == crate::domain::InvoiceStatus::Void {
                 format!(
                     "It owes {due}; after this it owes nothing, as if it had never been issued."
                 )
@@ -997,7 +999,7 @@ pub(crate) async fn close_step(
             &staff,
             form,
             ApprovalRequest {
-                kind: if status == "void" {
+                kind: if status == crate::domain::InvoiceStatus::Void {
                     "void"
                 } else {
                     "uncollectible"
@@ -1018,9 +1020,9 @@ pub(crate) async fn close_step(
         &state.db,
         &org_id,
         &invoice.id,
-        status,
+        status.as_str(),
         Some(&crate::store::audit::AuditEntry {
-            action: if status == "void" {
+            action: if status == crate::domain::InvoiceStatus::Void {
                 "void"
             } else {
                 "mark_uncollectible"
@@ -1045,7 +1047,7 @@ pub(crate) async fn close_step(
         message: format!(
             "Invoice {} is {}.",
             invoice.number,
-            if status == "void" {
+            if status == crate::domain::InvoiceStatus::Void {
                 "void"
             } else {
                 "marked uncollectible"
@@ -1080,7 +1082,7 @@ pub(crate) async fn retry_step(
     let note = note.as_str();
     let (org_id, invoice) =
         super::staff_actions::any_invoice(state, form.get("invoice_id")).await?;
-    if invoice.status != "open" {
+    if invoice.status != crate::domain::InvoiceStatus::Open {
         return Err(AppError::Invalid(format!(
             "Invoice {} is {}: only an open invoice can be charged.",
             invoice.number, invoice.status
@@ -1167,7 +1169,7 @@ pub(crate) async fn extend_trial_step(
         .ok_or_else(|| AppError::Invalid("Enter a number of days from 1 to 60.".into()))?;
     let sub = crate::store::subscriptions::live_for_org(&state.db, org_id)
         .await?
-        .filter(|s| s.status == "trialing")
+        .filter(|s| s.status == crate::domain::SubscriptionStatus::Trialing)
         .ok_or_else(|| AppError::Invalid("This customer is not on a trial.".into()))?;
     let new_end = sub.current_period_end + days * 86_400;
     let effect = Effect {

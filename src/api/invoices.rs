@@ -10,7 +10,7 @@ pub struct InvoiceListItem {
     pub id: String,
     pub number: String,
     /// `draft`, `open`, `paid`, `void` or `uncollectible`.
-    pub status: String,
+    pub status: crate::domain::InvoiceStatus,
     pub created_at: i64,
     /// Formatted, e.g. "$60.00".
     pub total: String,
@@ -39,7 +39,7 @@ pub struct InvoiceLineView {
 pub struct InvoiceView {
     pub id: String,
     pub number: String,
-    pub status: String,
+    pub status: crate::domain::InvoiceStatus,
     pub org_name: String,
     pub created_at: i64,
     pub period_start: i64,
@@ -55,14 +55,14 @@ pub struct InvoiceView {
 }
 
 /// A status as a customer reads it.
-pub fn status_label(status: &str) -> &'static str {
+pub fn status_label(status: crate::domain::InvoiceStatus) -> &'static str {
+    use crate::domain::InvoiceStatus;
     match status {
-        "draft" => "Draft",
-        "open" => "Open",
-        "paid" => "Paid",
-        "void" => "Void",
-        "uncollectible" => "Unpaid",
-        _ => "Unknown",
+        InvoiceStatus::Draft => "Draft",
+        InvoiceStatus::Open => "Open",
+        InvoiceStatus::Paid => "Paid",
+        InvoiceStatus::Void => "Void",
+        InvoiceStatus::Uncollectible => "Unpaid",
     }
 }
 
@@ -73,7 +73,10 @@ pub(crate) mod server {
     use crate::store::invoices::{InvoiceLineRow, InvoiceRow};
 
     pub fn payable(invoice: &InvoiceRow) -> bool {
-        matches!(invoice.status.as_str(), "open" | "uncollectible") && invoice.amount_due > 0
+        matches!(
+            invoice.status,
+            crate::domain::InvoiceStatus::Open | crate::domain::InvoiceStatus::Uncollectible
+        ) && invoice.amount_due > 0
     }
 
     pub fn totals(invoice: &InvoiceRow) -> Vec<(String, String)> {
@@ -92,7 +95,9 @@ pub(crate) mod server {
         if invoice.amount_paid != 0 {
             rows.push(("Paid".into(), money(-invoice.amount_paid)));
         }
-        let due = if invoice.status == "paid" || invoice.status == "void" {
+        let due = if invoice.status == crate::domain::InvoiceStatus::Paid
+            || invoice.status == crate::domain::InvoiceStatus::Void
+        {
             0
         } else {
             invoice.amount_due
@@ -119,7 +124,7 @@ pub(crate) mod server {
         InvoiceView {
             id: invoice.id.clone(),
             number: invoice.number.clone(),
-            status: invoice.status.clone(),
+            status: invoice.status,
             org_name,
             created_at: invoice.created_at,
             period_start: invoice.period_start,
@@ -160,7 +165,7 @@ pub async fn load_invoices() -> Result<InvoiceList, AppError> {
                 payable: server::payable(&r),
                 id: r.id.clone(),
                 number: r.number.clone(),
-                status: r.status.clone(),
+                status: r.status,
                 created_at: r.created_at,
                 total: money(r.total),
                 amount_due: money(r.amount_due),
@@ -202,7 +207,7 @@ pub async fn pay_invoice(id: String) -> Result<(), AppError> {
         return Err(AppError::Conflict(format!(
             "Invoice {} has nothing left to pay ({}).",
             invoice.number,
-            status_label(&invoice.status).to_lowercase()
+            status_label(invoice.status).to_lowercase()
         )));
     }
     let customer_id = crate::api::checkout::stripe_customer(&state, &customer).await?;

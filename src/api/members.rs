@@ -45,7 +45,7 @@ pub struct InvitationDetails {
     pub email: String,
     pub role: Role,
     /// "pending", "accepted", "expired" or "revoked".
-    pub status: String,
+    pub status: crate::domain::InvitationStatus,
     pub signed_in_as: Option<String>,
 }
 
@@ -295,14 +295,15 @@ pub async fn load_invitation(token: String) -> Result<InvitationDetails, AppErro
     )
     .await?
     .ok_or_else(|| AppError::NotFound("That invitation".into()))?;
+    use crate::domain::InvitationStatus;
     let status = if invitation.accepted_at.is_some() {
-        "accepted"
+        InvitationStatus::Accepted
     } else if invitation.revoked_at.is_some() {
-        "revoked"
+        InvitationStatus::Revoked
     } else if invitation.expires_at <= state.now() {
-        "expired"
+        InvitationStatus::Expired
     } else {
-        "pending"
+        InvitationStatus::Pending
     };
     Ok(InvitationDetails {
         signed_in_as: crate::server::auth::customer(&state)
@@ -311,7 +312,7 @@ pub async fn load_invitation(token: String) -> Result<InvitationDetails, AppErro
         org_name: invitation.org_name,
         email: invitation.email,
         role: invitation.role,
-        status: status.into(),
+        status,
     })
 }
 

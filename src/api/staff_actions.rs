@@ -758,7 +758,7 @@ async fn open_invoice(
     invoice_id: &str,
 ) -> Result<(String, crate::store::invoices::InvoiceRow), AppError> {
     let (org_id, invoice) = any_invoice(state, invoice_id).await?;
-    if invoice.status != "open" {
+    if invoice.status != crate::domain::InvoiceStatus::Open {
         return Err(AppError::Invalid(format!(
             "Invoice {} is {}: only an open invoice can be reduced.",
             invoice.number, invoice.status
@@ -835,7 +835,7 @@ pub(crate) async fn resend_invoice_step(
         "{}/billing/invoices/{}",
         state.config.public_base_url, invoice.id
     );
-    let owed = if invoice.status == "open" {
+    let owed = if invoice.status == crate::domain::InvoiceStatus::Open {
         format!(
             "It is open: {} is still due. You can pay it at the link.",
             money(invoice.amount_due)

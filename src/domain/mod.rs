@@ -21,6 +21,7 @@ pub mod promotion;
 pub mod proration;
 pub mod renewal;
 pub mod rounding;
+pub mod status;
 pub mod text;
 
 pub use catalog::{Catalog, CatalogError, PriceProblem};
@@ -39,3 +40,6 @@ pub use proration::{
     ProrationPolicy, ProrationPreview, ScheduledChange, SubscriptionChange,
 };
 pub use renewal::{at_period_end, PeriodEndDecision, PeriodEndInput, RetrySchedule};
+pub use status::{
+    ApprovalStatus, CheckoutStatus, InvitationStatus, InvoiceStatus, SubscriptionStatus,
+};

@@ -281,7 +281,7 @@ async fn invoice_pdf(
         seller: "Billing portal".into(),
         customer: format!("{} ({})", customer.org_name, customer.email),
         number: view.number.clone(),
-        status: crate::api::invoices::status_label(&view.status).into(),
+        status: crate::api::invoices::status_label(view.status).into(),
         issued: date(view.created_at),
         period: format!("{} – {}", date(view.period_start), date(view.period_end)),
         lines: view

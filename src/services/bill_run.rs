@@ -49,7 +49,7 @@ pub enum BillRunError {
     #[error("there is no such invoice")]
     NoSuchInvoice,
     #[error("the invoice is {0}, not open")]
-    NotOpen(String),
+    NotOpen(crate::domain::InvoiceStatus),
     #[error("Stripe unavailable: {0}")]
     StripeUnavailable(String),
     #[error("Stripe refused the charge: {0}")]
@@ -287,7 +287,7 @@ async fn renew(
         return Ok(None);
     };
     let org_now = crate::store::test_clocks::org_now(db, &sub.org_id, real_now).await?;
-    let live = matches!(sub.status.as_str(), "active" | "trialing" | "past_due");
+    let live = sub.status.is_live();
     if !live || sub.current_period_end > org_now {
         return Ok(None);
     }
@@ -311,7 +311,7 @@ async fn renew(
         None => None,
     };
     // A trial converts only with a card to charge; without one it ends.
-    let no_card = sub.status == "trialing"
+    let no_card = sub.status == crate::domain::SubscriptionStatus::Trialing
         && crate::store::payment_methods::default_for_org(db, &sub.org_id)
             .await?
             .is_none();
@@ -394,7 +394,9 @@ async fn collect(
         return Ok(Collected::Skipped);
     };
     let org_now = crate::store::test_clocks::org_now(db, &invoice.org_id, real_now).await?;
-    if invoice.status != "open" || invoice.next_attempt_at.is_none_or(|at| at > org_now) {
+    if invoice.status != crate::domain::InvoiceStatus::Open
+        || invoice.next_attempt_at.is_none_or(|at| at > org_now)
+    {
         return Ok(Collected::Skipped);
     }
     let currency = Currency::parse(&invoice.currency)?;
@@ -506,8 +508,8 @@ pub async fn retry_now(state: &AppState, invoice_id: &str) -> Result<String, Bil
     let invoice = renewals::collectable(db, invoice_id)
         .await?
         .ok_or(BillRunError::NoSuchInvoice)?;
-    if invoice.status != "open" {
-        return Err(BillRunError::NotOpen(invoice.status.clone()));
+    if invoice.status != crate::domain::InvoiceStatus::Open {
+        return Err(BillRunError::NotOpen(invoice.status));
     }
     let org_now = crate::store::test_clocks::org_now(db, &invoice.org_id, state.now()).await?;
     renewals::due_now(db, invoice_id, org_now).await?;
@@ -539,7 +541,7 @@ async fn stop_after_failed_payments(
         let Some(sub) = subscriptions::by_id(&state.db, sub_id).await? else {
             return Ok(None);
         };
-        if !matches!(sub.status.as_str(), "active" | "trialing" | "past_due") {
+        if !sub.status.is_live() {
             return Ok(None);
         }
         let price = find_price(catalog, &sub.price_id)

@@ -98,7 +98,7 @@ pub async fn complete_checkout(state: &AppState, session_id: &str) -> Result<(),
         tracing::info!(%session_id, "checkout.session.completed for a session this portal did not start");
         return Ok(());
     };
-    if checkout.status != "open" {
+    if checkout.status != crate::domain::CheckoutStatus::Open {
         return Ok(());
     }
     let gateway = &state.payments.gateway;
@@ -277,7 +277,7 @@ pub async fn start_trial(state: &AppState, session_id: &str) -> Result<(), Fulfi
     let Some(checkout) = checkouts::find_by_session(db, session_id).await? else {
         return Ok(());
     };
-    if checkout.status != "open" || checkout.trial_end.is_none() {
+    if checkout.status != crate::domain::CheckoutStatus::Open || checkout.trial_end.is_none() {
         return Ok(());
     }
     let session = state.payments.gateway.checkout_session(session_id).await?;

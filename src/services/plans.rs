@@ -173,7 +173,8 @@ pub fn current_plan(plans: &[Plan], sub: &SubscriptionRow) -> Result<CurrentPlan
         cancel_at_period_end: sub.cancel_at_period_end,
         version: sub.version,
         coupon: None,
-        trial_end: (sub.status == "trialing").then(|| timestamp(sub.current_period_end)),
+        trial_end: (sub.status == crate::domain::SubscriptionStatus::Trialing)
+            .then(|| timestamp(sub.current_period_end)),
     })
 }
 
@@ -287,7 +288,7 @@ pub async fn prepare_change(
         )));
     }
     let now = org_time(state, org_id).await?;
-    let preview = if sub.status == "trialing" {
+    let preview = if sub.status == crate::domain::SubscriptionStatus::Trialing {
         None
     } else {
         Some(

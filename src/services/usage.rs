@@ -108,7 +108,7 @@ pub async fn summary(state: &AppState, org_id: &str) -> Result<UsageSummary, Usa
         org_id: org_id.to_string(),
         plan_id: plan.map(|p| p.id.clone()),
         plan_name: plan.map(|p| p.name.clone()),
-        status: sub.as_ref().map(|s| s.status.clone()),
+        status: sub.as_ref().map(|s| s.status),
         period_start,
         period_end,
         now,
@@ -195,10 +195,7 @@ pub async fn entitlements(state: &AppState, org_id: &str) -> Result<Entitlements
         Some(plan) => store::entitlements(db, plan).await?,
         None => Vec::new(),
     };
-    let active = matches!(
-        summary.status.as_deref(),
-        Some("active" | "trialing" | "past_due")
-    );
+    let active = summary.status.is_some_and(|s| s.is_live());
     let seats = summary.seats;
     let mut features = BTreeMap::new();
     let mut limits = BTreeMap::new();
@@ -240,7 +237,7 @@ pub async fn entitlements(state: &AppState, org_id: &str) -> Result<Entitlements
     Ok(Entitlements {
         customer: org_id.to_string(),
         plan: summary.plan_id.clone(),
-        status: summary.status.clone(),
+        status: summary.status,
         period_start: summary.period_start,
         period_end: summary.period_end,
         features,
@@ -316,7 +313,7 @@ pub async fn lines_for_period_end(
     }
     let meters = store::by_id(store::meters(db).await?);
     let mut periods = Vec::new();
-    if sub.status != "trialing" {
+    if sub.status != crate::domain::SubscriptionStatus::Trialing {
         periods.push((sub.current_period_start, sub.current_period_end));
     }
     for earlier in store::rated_periods(db, &sub.id, sub.current_period_end - 35 * 86_400).await? {

@@ -14,7 +14,7 @@ pub struct CheckoutRow {
     pub currency: String,
     pub amount: i64,
     pub stripe_session_id: Option<String>,
-    pub status: String,
+    pub status: crate::domain::CheckoutStatus,
     /// The promotion code the customer entered (upper case), if any.
     pub promotion_code: Option<String>,
     /// For a free trial: when it ends.
@@ -126,7 +126,7 @@ fn from_row(r: sqlx::any::AnyRow) -> Result<CheckoutRow, sqlx::Error> {
         currency: r.try_get("currency")?,
         amount: r.try_get("amount")?,
         stripe_session_id: r.try_get("stripe_session_id")?,
-        status: r.try_get("status")?,
+        status: crate::store::status(&r, "status")?,
         promotion_code: r.try_get("promotion_code")?,
         trial_end: r.try_get("trial_end")?,
     })

@@ -107,8 +107,13 @@ pub async fn credited_by_invoice(
 
 /// What the console may still refund on an invoice: what a paid invoice took, less every credit
 /// note so far; nothing on an invoice that is not paid.
-pub fn refundable(status: &str, amount_paid: i64, total: i64, credited: i64) -> i64 {
-    if status == "paid" {
+pub fn refundable(
+    status: crate::domain::InvoiceStatus,
+    amount_paid: i64,
+    total: i64,
+    credited: i64,
+) -> i64 {
+    if status == crate::domain::InvoiceStatus::Paid {
         (amount_paid.min(total) - credited).max(0)
     } else {
         0
@@ -143,7 +148,7 @@ pub async fn invoice_for_refund(
     else {
         return Ok(None);
     };
-    let status: String = r.try_get("status")?;
+    let status: crate::domain::InvoiceStatus = super::status(&r, "status")?;
     let paid: i64 = r.try_get("amount_paid")?;
     let total: i64 = r.try_get("total")?;
     let credited: i64 = r.try_get("credited")?;
@@ -152,7 +157,7 @@ pub async fn invoice_for_refund(
         org_id: r.try_get("org_id")?,
         number: r.try_get("number")?,
         currency: r.try_get("currency")?,
-        refundable: refundable(&status, paid, total, credited),
+        refundable: refundable(status, paid, total, credited),
         payment_intent_id: r.try_get("intent")?,
     }))
 }

@@ -123,6 +123,19 @@ pub async fn lock(
     Ok(())
 }
 
+/// A status column read into its enum; a name no state has is a decoding error.
+pub fn status<T>(row: &sqlx::any::AnyRow, column: &str) -> Result<T, sqlx::Error>
+where
+    T: std::str::FromStr<Err = crate::domain::status::UnknownStatus>,
+{
+    use sqlx::Row;
+    let name: String = row.try_get(column)?;
+    name.parse().map_err(|e| sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: Box::new(e),
+    })
+}
+
 /// Whether a write failed on a unique constraint (the one place that knows how to tell).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())

@@ -188,7 +188,7 @@ pub async fn insert_payment(
 pub struct InvoiceSummary {
     pub id: String,
     pub number: String,
-    pub status: String,
+    pub status: crate::domain::InvoiceStatus,
     /// Formatted for display, e.g. "$60.00".
     pub total: String,
     pub created_at: i64,
@@ -210,7 +210,7 @@ pub async fn latest_for_org(db: &Db, org_id: &str) -> Result<Option<InvoiceSumma
         Ok(InvoiceSummary {
             id: r.try_get("id")?,
             number: r.try_get("number")?,
-            status: r.try_get("status")?,
+            status: crate::store::status(&r, "status")?,
             total: Money::from_minor(r.try_get("total")?, currency).to_string(),
             created_at: r.try_get("created_at")?,
         })
@@ -235,7 +235,7 @@ pub struct InvoiceRow {
     pub id: String,
     pub org_id: String,
     pub number: String,
-    pub status: String,
+    pub status: crate::domain::InvoiceStatus,
     pub currency: Currency,
     pub subtotal: i64,
     pub discount: i64,
@@ -271,7 +271,7 @@ fn invoice_from_row(r: sqlx::any::AnyRow) -> Result<InvoiceRow, sqlx::Error> {
         id: r.try_get("id")?,
         org_id: r.try_get("org_id")?,
         number: r.try_get("number")?,
-        status: r.try_get("status")?,
+        status: crate::store::status(&r, "status")?,
         currency: Currency::parse(&currency)
             .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
         subtotal: r.try_get("subtotal")?,

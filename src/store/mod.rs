@@ -22,7 +22,7 @@ pub mod subscriptions;
 pub mod test_clocks;
 pub mod usage;
 
-pub use db::{connect, is_unique_violation, lock, migrate, Db, Dialect, Lock};
+pub use db::{connect, is_unique_violation, lock, migrate, status, Db, Dialect, Lock};
 
 /// A new random id with a prefix saying what it names, e.g. `org_4f1c…`.
 pub fn new_id(prefix: &str) -> String {

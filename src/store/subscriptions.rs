@@ -20,7 +20,7 @@ pub async fn current_for_org(
     row.map(|r| {
         Ok(SubscriptionSummary {
             plan_name: r.try_get("plan_name")?,
-            status: r.try_get("status")?,
+            status: crate::store::status(&r, "status")?,
             quantity: r.try_get("quantity")?,
             current_period_end: r.try_get("current_period_end")?,
         })
@@ -35,7 +35,7 @@ pub struct SubscriptionRow {
     pub org_id: String,
     pub price_id: String,
     pub quantity: i64,
-    pub status: String,
+    pub status: crate::domain::SubscriptionStatus,
     pub current_period_start: i64,
     pub current_period_end: i64,
     pub billing_anchor: i64,
@@ -59,7 +59,7 @@ fn sub_from_row(r: sqlx::any::AnyRow) -> Result<SubscriptionRow, sqlx::Error> {
         org_id: r.try_get("org_id")?,
         price_id: r.try_get("price_id")?,
         quantity: r.try_get("quantity")?,
-        status: r.try_get("status")?,
+        status: crate::store::status(&r, "status")?,
         current_period_start: start,
         current_period_end: r.try_get("current_period_end")?,
         billing_anchor: r

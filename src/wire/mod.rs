@@ -30,7 +30,7 @@ pub struct StaffSession {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriptionSummary {
     pub plan_name: String,
-    pub status: String,
+    pub status: crate::domain::SubscriptionStatus,
     pub quantity: i64,
     /// Unix seconds.
     pub current_period_end: i64,

@@ -28,7 +28,7 @@ pub struct UsageSummary {
     pub org_id: String,
     pub plan_id: Option<String>,
     pub plan_name: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<crate::domain::SubscriptionStatus>,
     pub period_start: i64,
     pub period_end: i64,
     pub now: i64,
@@ -69,7 +69,7 @@ pub struct Limit {
 pub struct Entitlements {
     pub customer: String,
     pub plan: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<crate::domain::SubscriptionStatus>,
     pub period_start: i64,
     pub period_end: i64,
     pub features: BTreeMap<String, bool>,

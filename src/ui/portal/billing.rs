@@ -41,7 +41,7 @@ pub fn BillingPage() -> impl IntoView {
                                             <p class="mt-1 text-slate-600" data-testid="plan-status">{format!("{} · {} seat(s) · renews on {}", s.status, s.quantity, crate::domain::period::format_date(s.current_period_end))}</p>
                                             <a href="/billing/plan" data-testid="manage-plan" class="mt-4 inline-flex rounded-md border border-slate-300 px-4 py-2 text-sm font-semibold text-slate-800 hover:bg-slate-50">"Change plan, seats or cancel"</a>
                                             <a href="/billing/members" data-testid="manage-members" class="ml-2 mt-4 inline-flex rounded-md border border-slate-300 px-4 py-2 text-sm font-semibold text-slate-800 hover:bg-slate-50">"Members and seats"</a>
-                                            {(s.status == "past_due").then(|| view! {
+                                            {(s.status == crate::domain::SubscriptionStatus::PastDue).then(|| view! {
                                                 <p class="mt-4 rounded-md bg-amber-50 p-3 text-sm text-amber-900" data-testid="past-due">"A payment failed. "<a href="/billing/invoices" class="font-semibold underline">"Pay the open invoice"</a>" or update your card to keep your plan."</p>
                                             })}
                                         }.into_any(),

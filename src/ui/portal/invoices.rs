@@ -3,6 +3,7 @@ use crate::api::payment_methods::{
     load_payment_methods, AddPaymentMethod, MakeDefaultPaymentMethod, RemovePaymentMethod,
 };
 use crate::domain::period::format_date;
+use crate::domain::InvoiceStatus;
 use crate::error::AppError;
 use crate::ui::components::{FormError, PortalLayout};
 use leptos::prelude::*;
@@ -10,11 +11,11 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-fn status_badge(status: &str) -> &'static str {
+fn status_badge(status: InvoiceStatus) -> &'static str {
     match status {
-        "paid" => "bg-emerald-100 text-emerald-800",
-        "open" => "bg-amber-100 text-amber-800",
-        "uncollectible" => "bg-red-100 text-red-800",
+        InvoiceStatus::Paid => "bg-emerald-100 text-emerald-800",
+        InvoiceStatus::Open => "bg-amber-100 text-amber-800",
+        InvoiceStatus::Uncollectible => "bg-red-100 text-red-800",
         _ => "bg-slate-200 text-slate-700",
     }
 }
@@ -55,12 +56,12 @@ pub fn InvoicesPage() -> impl IntoView {
                                     {data.invoices.into_iter().map(|i| {
                                         let href = format!("/billing/invoices/{}", i.id);
                                         let pdf = format!("/billing/invoices/{}/pdf", i.id);
-                                        let badge = format!("rounded-full px-2 py-0.5 text-xs font-semibold {}", status_badge(&i.status));
+                                        let badge = format!("rounded-full px-2 py-0.5 text-xs font-semibold {}", status_badge(i.status));
                                         view! {
                                             <tr data-testid="invoice-row">
                                                 <td class=cell><a href=href class="font-medium text-indigo-600 hover:underline">{i.number.clone()}</a></td>
                                                 <td class=cell>{format_date(i.created_at)}</td>
-                                                <td class=cell><span class=badge data-testid="invoice-status">{status_label(&i.status)}</span></td>
+                                                <td class=cell><span class=badge data-testid="invoice-status">{status_label(i.status)}</span></td>
                                                 <td class=format!("{cell} text-right tabular-nums")>{i.total.clone()}</td>
                                                 <td class=format!("{cell} text-right")><a href=pdf download rel="external" class="text-indigo-600 hover:underline">"PDF"</a></td>
                                             </tr>
@@ -97,7 +98,7 @@ pub fn InvoicePage() -> impl IntoView {
                         Err(e) => return view! { <p role="alert" class="mt-6 text-red-700">{e.to_string()}</p> }.into_any(),
                         Ok(inv) => inv,
                     };
-                    let badge = format!("rounded-full px-2.5 py-0.5 text-sm font-semibold {}", status_badge(&inv.status));
+                    let badge = format!("rounded-full px-2.5 py-0.5 text-sm font-semibold {}", status_badge(inv.status));
                     let pdf = format!("/billing/invoices/{}/pdf", inv.id);
                     let invoice_id = inv.id.clone();
                     let waiting = just_paid() && inv.payable;
@@ -107,7 +108,7 @@ pub fn InvoicePage() -> impl IntoView {
                                 <h1 class="text-3xl font-semibold tracking-tight" data-testid="invoice-number">{format!("Invoice {}", inv.number)}</h1>
                                 <p class="mt-1 text-slate-600">{format!("{} · issued {} · for {} to {}", inv.org_name, format_date(inv.created_at), format_date(inv.period_start), format_date(inv.period_end))}</p>
                             </div>
-                            <span class=badge data-testid="invoice-status">{status_label(&inv.status)}</span>
+                            <span class=badge data-testid="invoice-status">{status_label(inv.status)}</span>
                         </div>
                         {waiting.then(|| view! {
                             <p class="mt-4 rounded-md bg-sky-50 p-3 text-sm text-sky-900" data-testid="payment-processing">"Thank you. Your payment is being confirmed; refresh in a moment."</p>

@@ -186,7 +186,7 @@ pub fn InvitationPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match details.await {
                         Err(e) => view! { <AuthCard title="Invitation"><p role="alert" class="text-red-700">{e.to_string()}</p></AuthCard> }.into_any(),
-                        Ok(d) if d.status != "pending" => view! {
+                        Ok(d) if d.status != crate::domain::InvitationStatus::Pending => view! {
                             <AuthCard title="Invitation">
                                 <p class="text-slate-700" data-testid="invitation-status">{format!("This invitation was {}. Ask {} for a new one.", d.status, d.org_name)}</p>
                             </AuthCard>

@@ -335,7 +335,7 @@ pub fn CustomerPage() -> impl IntoView {
                                 <tbody class="divide-y divide-slate-100">
                                     {c.invoices.iter().map(|i| {
                                         let show_refund = can_refund && i.refundable_minor > 0;
-                                        let open = i.status == "open";
+                                        let open = i.status == crate::domain::InvoiceStatus::Open;
                                         let (close_id, retry_id) = (i.id.clone(), i.id.clone());
                                         let (resend_id, reduce_id) = (i.id.clone(), i.id.clone());
                                         let reduce_token = token.clone();
@@ -346,7 +346,7 @@ pub fn CustomerPage() -> impl IntoView {
                                             <tr>
                                                 <td class=cell>{i.number.clone()}</td>
                                                 <td class=cell>{format_date(i.created_at)}</td>
-                                                <td class=cell>{i.status.clone()}</td>
+                                                <td class=cell>{i.status.to_string()}</td>
                                                 <td class=cell>{i.total.clone()}</td>
                                                 <td class=cell>{i.refundable.clone()}</td>
                                                 <td class=cell>
@@ -727,7 +727,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                                     </thead>
                                     <tbody class="divide-y divide-slate-100">
                                         {rows.into_iter().map(|r| {
-                                            let pending = r.status == "pending";
+                                            let pending = r.status == crate::domain::ApprovalStatus::Pending;
                                             let (approve_id, reject_id) = (r.id.clone(), r.id.clone());
                                             view! {
                                                 <tr>
@@ -736,7 +736,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                                                     <td class=cell>{r.kind.clone()}</td>
                                                     <td class=cell><a class="text-indigo-700 hover:underline" href=format!("/support/customers/{}", r.org_id)>{r.amount.clone()}</a></td>
                                                     <td class=cell>{format!("{}: {}", r.reason, r.note)}</td>
-                                                    <td class=cell>{match &r.decided_by { Some(by) => format!("{} by {by}", r.status), None => r.status.clone() }}</td>
+                                                    <td class=cell>{match &r.decided_by { Some(by) => format!("{} by {by}", r.status), None => r.status.to_string() }}</td>
                                                     <td class=cell>
                                                         {pending.then(|| view! {
                                                             <div class="flex gap-2">
