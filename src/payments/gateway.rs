@@ -175,26 +175,18 @@ impl Gateway {
         payment_intent_data.setup_future_usage =
             Some(CreateCheckoutSessionPaymentIntentDataSetupFutureUsage::OffSession);
         payment_intent_data.metadata = Some(request.metadata.clone());
-        let session = CreateCheckoutSession::new()
-            .mode(CheckoutSessionMode::Payment)
-            .customer(request.customer_id)
-            .line_items(vec![line])
-            .payment_intent_data(payment_intent_data)
-            .success_url(request.success_url)
-            .cancel_url(request.cancel_url)
-            .metadata(request.metadata.clone())
-            .customize()
-            .request_strategy(idempotent(key)?)
-            .send(&self.client)
-            .await
-            .map_err(classify)?;
-        let url = session
-            .url
-            .ok_or_else(|| GatewayError::Unavailable("the checkout session has no URL".into()))?;
-        Ok(HostedCheckout {
-            session_id: session.id.to_string(),
-            url,
-        })
+        self.open_checkout(
+            CreateCheckoutSession::new()
+                .mode(CheckoutSessionMode::Payment)
+                .customer(request.customer_id)
+                .line_items(vec![line])
+                .payment_intent_data(payment_intent_data)
+                .success_url(request.success_url)
+                .cancel_url(request.cancel_url)
+                .metadata(request.metadata.clone()),
+            key,
+        )
+        .await
     }
 
     /// Creates a hosted checkout in setup mode: the customer saves a card without paying.
@@ -207,13 +199,27 @@ impl Gateway {
         metadata: HashMap<String, String>,
         key: &str,
     ) -> Result<HostedCheckout, GatewayError> {
-        let session = CreateCheckoutSession::new()
-            .mode(CheckoutSessionMode::Setup)
-            .customer(customer_id)
-            .currency(stripe_currency(currency))
-            .success_url(success_url)
-            .cancel_url(cancel_url)
-            .metadata(metadata)
+        self.open_checkout(
+            CreateCheckoutSession::new()
+                .mode(CheckoutSessionMode::Setup)
+                .customer(customer_id)
+                .currency(stripe_currency(currency))
+                .success_url(success_url)
+                .cancel_url(cancel_url)
+                .metadata(metadata),
+            key,
+        )
+        .await
+    }
+
+    /// Creates a hosted checkout session (keyed, so a retry is the same session) and returns where
+    /// to send the customer.
+    async fn open_checkout(
+        &self,
+        session: CreateCheckoutSession,
+        key: &str,
+    ) -> Result<HostedCheckout, GatewayError> {
+        let session = session
             .customize()
             .request_strategy(idempotent(key)?)
             .send(&self.client)

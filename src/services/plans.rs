@@ -81,6 +81,7 @@ pub async fn apply_code(
     version: String,
 ) -> Result<String, AppError> {
     let sub = editable(state, customer, &version).await?;
+    let by = ChangeBy::customer(customer);
     let code = crate::domain::promotion::normalise(&code)
         .ok_or_else(|| AppError::Invalid("Enter a promotion code.".into()))?;
     if let Some(existing) = &sub.coupon_id {
@@ -105,19 +106,13 @@ pub async fn apply_code(
         &sub,
         &promotion.code,
         &promotion.coupon.id,
-        &ChangeRecord {
-            actor: &customer.actor(),
-            reason_code: None,
-            note: "",
-            kind: "coupon_applied",
-            to_price_id: &sub.price_id,
-            to_quantity: sub.quantity,
-            amount_due: Money::zero(currency),
-            effective_at: sub.current_period_end,
-            invoice_id: None,
-            detail: &format!("promotion code {}: {described}", promotion.code),
-            seats_left: None,
-        },
+        &by.keeping(
+            "coupon_applied",
+            &sub,
+            Money::zero(currency),
+            sub.current_period_end,
+            &format!("promotion code {}: {described}", promotion.code),
+        ),
         state.now(),
     )
     .await
@@ -232,11 +227,7 @@ pub async fn change(
     apply_change(
         state,
         &customer.org_id,
-        &ChangeBy {
-            actor: customer.actor(),
-            reason_code: None,
-            note: "",
-        },
+        &ChangeBy::customer(customer),
         &sub,
         &prepared,
         &expected_due,
@@ -313,6 +304,63 @@ pub struct ChangeBy<'a> {
     pub note: &'a str,
 }
 
+impl ChangeBy<'_> {
+    /// The signed-in customer, who gives no reason or note.
+    pub fn customer(customer: &CustomerSession) -> ChangeBy<'static> {
+        ChangeBy {
+            actor: customer.actor(),
+            reason_code: None,
+            note: "",
+        }
+    }
+
+    /// The record of a change by this actor to `to` (price and seats), which holds the seats
+    /// it leaves against members and invitations.
+    fn record<'r>(
+        &'r self,
+        kind: &'r str,
+        to: (&'r str, i64),
+        amount_due: Money,
+        effective_at: i64,
+        detail: &'r str,
+    ) -> ChangeRecord<'r> {
+        ChangeRecord {
+            actor: &self.actor,
+            reason_code: self.reason_code,
+            note: self.note,
+            kind,
+            to_price_id: to.0,
+            to_quantity: to.1,
+            amount_due,
+            effective_at,
+            invoice_id: None,
+            detail,
+            seats_left: Some(to.1),
+        }
+    }
+
+    /// The record of a change that keeps the plan and seats (a coupon, an undo, a resume).
+    fn keeping<'r>(
+        &'r self,
+        kind: &'r str,
+        sub: &'r SubscriptionRow,
+        amount_due: Money,
+        effective_at: i64,
+        detail: &'r str,
+    ) -> ChangeRecord<'r> {
+        ChangeRecord {
+            seats_left: None,
+            ..self.record(
+                kind,
+                (&sub.price_id, sub.quantity),
+                amount_due,
+                effective_at,
+                detail,
+            )
+        }
+    }
+}
+
 /// Applies or schedules a prepared change for `actor` (a customer or a staff member),
 /// provided the amount due now is still `expected_due` (minor units).
 pub async fn apply_change(
@@ -346,19 +394,13 @@ pub async fn apply_change(
             None,
             false,
             subscriptions::Settlement::default(),
-            &ChangeRecord {
-                actor: &actor.actor,
-                reason_code: actor.reason_code,
-                note: actor.note,
-                kind: "trial_change",
-                to_price_id: &price.id,
-                to_quantity: quantity,
-                amount_due: Money::zero(price.currency),
-                effective_at: now.timestamp(),
-                invoice_id: None,
-                detail: &detail,
-                seats_left: Some(quantity),
-            },
+            &actor.record(
+                "trial_change",
+                (&price.id, quantity),
+                Money::zero(price.currency),
+                now.timestamp(),
+                &detail,
+            ),
             state.now(),
         )
         .await
@@ -384,19 +426,13 @@ pub async fn apply_change(
             &state.db,
             sub,
             Some((&scheduled.price_id, scheduled.quantity)),
-            &ChangeRecord {
-                actor: &actor.actor,
-                reason_code: actor.reason_code,
-                note: actor.note,
-                kind: &format!("scheduled_{kind}"),
-                to_price_id: &scheduled.price_id,
-                to_quantity: scheduled.quantity,
-                amount_due: due,
-                effective_at: scheduled.effective_at.timestamp(),
-                invoice_id: None,
-                detail: &detail,
-                seats_left: Some(scheduled.quantity),
-            },
+            &actor.record(
+                &format!("scheduled_{kind}"),
+                (&scheduled.price_id, scheduled.quantity),
+                due,
+                scheduled.effective_at.timestamp(),
+                &detail,
+            ),
             state.now(),
         )
         .await
@@ -440,19 +476,7 @@ pub async fn apply_change(
             credit: (preview.credit_to_balance.minor_units() > 0)
                 .then_some(preview.credit_to_balance),
         },
-        &ChangeRecord {
-            actor: &actor.actor,
-            reason_code: actor.reason_code,
-            note: actor.note,
-            kind,
-            to_price_id: &price.id,
-            to_quantity: quantity,
-            amount_due: due,
-            effective_at: now.timestamp(),
-            invoice_id: None,
-            detail: &detail,
-            seats_left: Some(quantity),
-        },
+        &actor.record(kind, (&price.id, quantity), due, now.timestamp(), &detail),
         state.now(),
     )
     .await;
@@ -546,6 +570,7 @@ pub async fn undo(
     version: String,
 ) -> Result<(), AppError> {
     let sub = editable(state, customer, &version).await?;
+    let by = ChangeBy::customer(customer);
     if sub.scheduled_price_id.is_none() {
         return Err(AppError::Conflict(
             "There is no scheduled change to undo.".into(),
@@ -556,19 +581,13 @@ pub async fn undo(
         &state.db,
         &sub,
         None,
-        &ChangeRecord {
-            actor: &customer.actor(),
-            reason_code: None,
-            note: "",
-            kind: "undo_scheduled",
-            to_price_id: &sub.price_id,
-            to_quantity: sub.quantity,
-            amount_due: Money::zero(currency),
-            effective_at: state.now(),
-            invoice_id: None,
-            detail: "scheduled change undone",
-            seats_left: None,
-        },
+        &by.keeping(
+            "undo_scheduled",
+            &sub,
+            Money::zero(currency),
+            state.now(),
+            "scheduled change undone",
+        ),
         state.now(),
     )
     .await
@@ -583,6 +602,7 @@ pub async fn cancel(
     version: String,
 ) -> Result<(), AppError> {
     let sub = editable(state, customer, &version).await?;
+    let by = ChangeBy::customer(customer);
     let Some((code, label)) = CANCEL_REASONS
         .iter()
         .find(|(code, _)| *code == reason.trim())
@@ -608,22 +628,20 @@ pub async fn cancel(
     } else {
         format!("{code}: {details}")
     };
+    let currency = currency_of(state, &sub).await?;
     subscriptions::set_cancel_at_period_end(
         &state.db,
         &sub,
         Some(&stored),
         &ChangeRecord {
-            actor: &customer.actor(),
-            reason_code: None,
-            note: "",
-            kind: "cancel",
-            to_price_id: &sub.price_id,
-            to_quantity: sub.quantity,
-            amount_due: Money::zero(currency_of(state, &sub).await?),
-            effective_at: sub.current_period_end,
-            invoice_id: None,
-            detail: &format!("cancel at period end: {label}"),
             seats_left: Some(crate::store::members::FREE_SEATS),
+            ..by.keeping(
+                "cancel",
+                &sub,
+                Money::zero(currency),
+                sub.current_period_end,
+                &format!("cancel at period end: {label}"),
+            )
         },
         state.now(),
     )
@@ -637,28 +655,24 @@ pub async fn resume(
     version: String,
 ) -> Result<(), AppError> {
     let sub = editable(state, customer, &version).await?;
+    let by = ChangeBy::customer(customer);
     if !sub.cancel_at_period_end {
         return Err(AppError::Conflict(
             "This subscription is not set to cancel.".into(),
         ));
     }
+    let currency = currency_of(state, &sub).await?;
     subscriptions::set_cancel_at_period_end(
         &state.db,
         &sub,
         None,
-        &ChangeRecord {
-            actor: &customer.actor(),
-            reason_code: None,
-            note: "",
-            kind: "resume",
-            to_price_id: &sub.price_id,
-            to_quantity: sub.quantity,
-            amount_due: Money::zero(currency_of(state, &sub).await?),
-            effective_at: state.now(),
-            invoice_id: None,
-            detail: "resumed",
-            seats_left: None,
-        },
+        &by.keeping(
+            "resume",
+            &sub,
+            Money::zero(currency),
+            state.now(),
+            "resumed",
+        ),
         state.now(),
     )
     .await
