@@ -73,14 +73,7 @@ pub async fn start_checkout(
     let catalog = crate::store::catalog::load(&state.db)
         .await
         .map_err(AppError::internal)?;
-    let (plan, price) = catalog
-        .iter()
-        .find_map(|plan| {
-            plan.prices
-                .iter()
-                .find(|p| p.id == price_id)
-                .map(|p| (plan, p))
-        })
+    let (plan, price) = crate::domain::catalog::find_price(&catalog, &price_id)
         .ok_or_else(|| AppError::NotFound("That plan".into()))?;
     price
         .check_quantity(seats)

@@ -587,6 +587,25 @@ pub struct Plan {
     pub prices: Vec<Price>,
 }
 
+/// The plan that offers price `price_id`, and the price: the one price lookup over a loaded
+/// catalog.
+pub fn find_price<'a>(plans: &'a [Plan], price_id: &str) -> Option<(&'a Plan, &'a Price)> {
+    plans.iter().find_map(|plan| {
+        plan.prices
+            .iter()
+            .find(|p| p.id == price_id)
+            .map(|p| (plan, p))
+    })
+}
+
+/// The catalog's free price in `currency`: a flat price of zero.
+pub fn free_price(plans: &[Plan], currency: super::Currency) -> Option<&Price> {
+    plans
+        .iter()
+        .flat_map(|plan| plan.prices.iter())
+        .find(|p| p.currency == currency && p.model == PriceModel::Flat { amount: 0 })
+}
+
 /// A customer-facing reason why `price` cannot be bought in a quantity.
 pub fn explain_quantity(plan: &Plan, price: &Price, error: PricingError) -> String {
     let unit = price.unit_label.as_deref().unwrap_or("unit");

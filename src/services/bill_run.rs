@@ -13,9 +13,9 @@ use std::sync::Mutex;
 
 use futures::StreamExt;
 
-use crate::domain::catalog::Plan;
+use crate::domain::catalog::{free_price, Plan};
 use crate::domain::renewal::{at_period_end, stop_paid_service, PeriodEndInput};
-use crate::domain::{Currency, Money, Price, PriceModel};
+use crate::domain::{Currency, Money, Price};
 use crate::payments::gateway::{ChargeOutcome, GatewayError};
 use crate::server::AppState;
 use crate::store::members::OutgoingEmail;
@@ -257,18 +257,7 @@ fn lock(summary: &Mutex<RunSummary>) -> std::sync::MutexGuard<'_, RunSummary> {
 }
 
 fn find_price<'a>(catalog: &'a [Plan], id: &str) -> Option<&'a Price> {
-    catalog
-        .iter()
-        .flat_map(|plan| plan.prices.iter())
-        .find(|p| p.id == id)
-}
-
-/// The catalog's free price in `currency`: a flat price of zero.
-fn free_price(catalog: &[Plan], currency: Currency) -> Option<&Price> {
-    catalog
-        .iter()
-        .flat_map(|plan| plan.prices.iter())
-        .find(|p| p.currency == currency && p.model == PriceModel::Flat { amount: 0 })
+    crate::domain::catalog::find_price(catalog, id).map(|(_, price)| price)
 }
 
 fn timestamp(secs: i64) -> chrono::DateTime<chrono::Utc> {

@@ -2,7 +2,7 @@
 //! and their undo, cancel and resume, and promotion codes, for customers and for staff acting
 //! on their behalf.
 
-use crate::domain::catalog::Plan;
+use crate::domain::catalog::{find_price, Plan};
 use crate::domain::{ChangeKind, Money};
 use crate::domain::{ChangePolicies, Price, ProrationPreview};
 use crate::error::AppError;
@@ -131,15 +131,6 @@ pub async fn apply_code(
 
 fn timestamp(t: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(t, 0).unwrap_or_default()
-}
-
-fn find_price<'a>(plans: &'a [Plan], price_id: &str) -> Option<(&'a Plan, &'a Price)> {
-    plans.iter().find_map(|plan| {
-        plan.prices
-            .iter()
-            .find(|p| p.id == price_id)
-            .map(|p| (plan, p))
-    })
 }
 
 pub fn current_plan(plans: &[Plan], sub: &SubscriptionRow) -> Result<CurrentPlan, AppError> {

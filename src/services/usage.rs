@@ -26,9 +26,7 @@ use std::collections::BTreeMap;
 
 /// The plan offering a price.
 pub fn plan_of<'a>(catalog: &'a [Plan], price_id: &str) -> Option<&'a Plan> {
-    catalog
-        .iter()
-        .find(|plan| plan.prices.iter().any(|p| p.id == price_id))
+    crate::domain::catalog::find_price(catalog, price_id).map(|(plan, _)| plan)
 }
 
 /// The organisation's usage this period: its subscription's period, or the calendar month at its
@@ -38,10 +36,10 @@ pub async fn summary(state: &AppState, org_id: &str) -> Result<UsageSummary, Usa
     let now = crate::store::test_clocks::org_now(db, org_id, state.now()).await?;
     let catalog = crate::store::catalog::load(db).await?;
     let sub = crate::store::subscriptions::live_for_org(db, org_id).await?;
-    let plan = sub.as_ref().and_then(|s| plan_of(&catalog, &s.price_id));
-    let price = sub
+    let found = sub
         .as_ref()
-        .and_then(|s| plan.and_then(|p| p.prices.iter().find(|x| x.id == s.price_id)));
+        .and_then(|s| crate::domain::catalog::find_price(&catalog, &s.price_id));
+    let (plan, price) = (found.map(|(plan, _)| plan), found.map(|(_, price)| price));
     let (period_start, period_end) = match &sub {
         Some(s) => (s.current_period_start, s.current_period_end),
         None => calendar_month(now),
