@@ -228,7 +228,6 @@ pub fn CustomerPage() -> impl IntoView {
                     let plan = c.plan.clone();
                     let prices = c.prices.clone();
                     let on_clock = c.test_clock.is_some();
-                    let reasons = || ACTION_REASONS.iter().map(|(code, label)| view! { <option value=*code>{*label}</option> }).collect_view();
                     let input = "rounded border border-slate-300 px-2 py-1 text-sm";
                     let org_path = format!("/support/customers/{}", c.org_id);
                     let usage_path = format!("{org_path}/usage");
@@ -253,9 +252,7 @@ pub fn CustomerPage() -> impl IntoView {
                                     {can_refund.then(|| view! {
                                         <ActionForm action=retry_renewal attr:class="mt-3 flex flex-wrap items-center gap-2" attr:data-testid="retry-renewal-form">
                                             <input type="hidden" name="org_id" value=org/>
-                                            <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
-                                            <input type="text" name="note" placeholder="What was fixed (required)" class=format!("{input} w-56")/>
-                                            <button type="submit" class="rounded bg-red-700 px-3 py-1 text-sm font-semibold text-white">"Retry the renewal"</button>
+                                            <ReasonNoteSubmit note_width="w-56" placeholder="What was fixed (required)" button_class="rounded bg-red-700 px-3 py-1 text-sm font-semibold text-white" label="Retry the renewal"/>
                                         </ActionForm>
                                     })}
                                 </section>
@@ -286,9 +283,7 @@ pub fn CustomerPage() -> impl IntoView {
                                         <input type="hidden" name="org_id" value=credit_org/>
                                         <input type="hidden" name="token" value=credit_token/>
                                         <input type="text" name="amount" placeholder="Amount" class=format!("{input} w-24")/>
-                                        <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
-                                        <input type="text" name="note" placeholder="Note (required)" class=format!("{input} w-44")/>
-                                        <button type="submit" class="rounded bg-slate-900 px-3 py-1 text-sm font-semibold text-white">"Add credit"</button>
+                                        <ReasonNoteSubmit note_width="w-44" button_class="rounded bg-slate-900 px-3 py-1 text-sm font-semibold text-white" label="Add credit"/>
                                     </ActionForm>
                                 })}
                                 {(can_assist && trialing).then(|| view! {
@@ -296,9 +291,7 @@ pub fn CustomerPage() -> impl IntoView {
                                         <span class="text-sm font-semibold">"Extend trial"</span>
                                         <input type="hidden" name="org_id" value=trial_org/>
                                         <input type="number" name="days" min="1" max="60" placeholder="Days" class=format!("{input} w-20")/>
-                                        <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
-                                        <input type="text" name="note" placeholder="Note (required)" class=format!("{input} w-44")/>
-                                        <button type="submit" class="rounded bg-slate-900 px-3 py-1 text-sm font-semibold text-white">"Extend"</button>
+                                        <ReasonNoteSubmit note_width="w-44" button_class="rounded bg-slate-900 px-3 py-1 text-sm font-semibold text-white" label="Extend"/>
                                     </ActionForm>
                                 })}
                                 {plan.filter(|_| can_refund).map(|(price_id, seats)| view! {
@@ -309,9 +302,7 @@ pub fn CustomerPage() -> impl IntoView {
                                             {prices.into_iter().map(|(id, label)| { let selected = id == price_id; view! { <option value=id selected=selected>{label}</option> } }).collect_view()}
                                         </select>
                                         <input type="number" name="seats" min="1" value=seats.to_string() class=format!("{input} w-20") aria-label="Seats"/>
-                                        <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
-                                        <input type="text" name="note" placeholder="Note (required)" class=format!("{input} w-44")/>
-                                        <button type="submit" class="rounded bg-slate-900 px-3 py-1 text-sm font-semibold text-white">"Preview change"</button>
+                                        <ReasonNoteSubmit note_width="w-44" button_class="rounded bg-slate-900 px-3 py-1 text-sm font-semibold text-white" label="Preview change"/>
                                     </ActionForm>
                                 })}
                                 {(can_refund && on_clock).then(|| view! {
@@ -319,9 +310,7 @@ pub fn CustomerPage() -> impl IntoView {
                                         <span class="text-sm font-semibold">"Advance test clock"</span>
                                         <input type="hidden" name="org_id" value=clock_org/>
                                         <input type="number" name="days" min="1" max="400" placeholder="Days" class=format!("{input} w-20")/>
-                                        <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
-                                        <input type="text" name="note" placeholder="Note (required)" class=format!("{input} w-44")/>
-                                        <button type="submit" class="rounded bg-amber-600 px-3 py-1 text-sm font-semibold text-white">"Preview"</button>
+                                        <ReasonNoteSubmit note_width="w-44" button_class="rounded bg-amber-600 px-3 py-1 text-sm font-semibold text-white" label="Preview"/>
                                     </ActionForm>
                                 })}
                             </section>
@@ -366,9 +355,7 @@ pub fn CustomerPage() -> impl IntoView {
                                                     {(open && can_assist).then(|| view! {
                                                         <ActionForm action=retry attr:class="flex flex-wrap items-center gap-2" attr:data-testid="retry-form">
                                                             <input type="hidden" name="invoice_id" value=retry_id/>
-                                                            <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
-                                                            <input type="text" name="note" placeholder="Note (required)" class=format!("{input} w-40")/>
-                                                            <button type="submit" class="rounded bg-slate-900 px-3 py-1 text-sm font-semibold text-white">"Retry payment now"</button>
+                                                            <ReasonNoteSubmit note_width="w-40" button_class="rounded bg-slate-900 px-3 py-1 text-sm font-semibold text-white" label="Retry payment now"/>
                                                         </ActionForm>
                                                     })}
                                                     <details class="mt-2 text-sm" data-testid="more-actions">
@@ -378,9 +365,7 @@ pub fn CustomerPage() -> impl IntoView {
                                                         <ActionForm action=close attr:class="flex flex-wrap items-center gap-2" attr:data-testid="close-form">
                                                             <input type="hidden" name="invoice_id" value=close_id/>
                                                             <select name="action" class=input><option value="void">"Void"</option><option value="uncollectible">"Mark uncollectible"</option></select>
-                                                            <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
-                                                            <input type="text" name="note" placeholder="Note (required)" class=format!("{input} w-40")/>
-                                                            <button type="submit" class="rounded border border-slate-300 px-3 py-1 text-sm font-semibold">"Apply"</button>
+                                                            <ReasonNoteSubmit note_width="w-40" button_class="rounded border border-slate-300 px-3 py-1 text-sm font-semibold" label="Apply"/>
                                                         </ActionForm>
                                                     })}
                                                             {(open && can_refund).then(|| view! {
@@ -388,17 +373,13 @@ pub fn CustomerPage() -> impl IntoView {
                                                                     <input type="hidden" name="invoice_id" value=reduce_id/>
                                                                     <input type="hidden" name="token" value=reduce_token/>
                                                                     <input type="text" name="amount" placeholder="Take off, e.g. 5.00" class=format!("{input} w-32")/>
-                                                                    <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
-                                                                    <input type="text" name="note" placeholder="Note (required)" class=format!("{input} w-40")/>
-                                                                    <button type="submit" class="rounded border border-slate-300 px-3 py-1 text-sm font-semibold">"Credit note"</button>
+                                                                    <ReasonNoteSubmit note_width="w-40" button_class="rounded border border-slate-300 px-3 py-1 text-sm font-semibold" label="Credit note"/>
                                                                 </ActionForm>
                                                             })}
                                                             {can_assist.then(|| view! {
                                                                 <ActionForm action=resend attr:class="flex flex-wrap items-center gap-2" attr:data-testid="resend-form">
                                                                     <input type="hidden" name="invoice_id" value=resend_id/>
-                                                                    <select name="reason_code" class=input><option value="">"Reason…"</option>{reasons()}</select>
-                                                                    <input type="text" name="note" placeholder="Note (required)" class=format!("{input} w-40")/>
-                                                                    <button type="submit" class="rounded border border-slate-300 px-3 py-1 text-sm font-semibold">"Resend email"</button>
+                                                                    <ReasonNoteSubmit note_width="w-40" button_class="rounded border border-slate-300 px-3 py-1 text-sm font-semibold" label="Resend email"/>
                                                                 </ActionForm>
                                                             })}
                                                         </div>
@@ -439,6 +420,25 @@ pub fn CustomerPage() -> impl IntoView {
 
 /// `/support/customers/:id/usage?meter=…&from=…&until=…`: the events behind a meter's figure,
 /// for checking a usage line on an invoice (its explanation names the meter and the range).
+/// The reason and note every console action asks for, and the action's submit button.
+#[component]
+fn ReasonNoteSubmit(
+    label: &'static str,
+    note_width: &'static str,
+    button_class: &'static str,
+    #[prop(default = "Note (required)")] placeholder: &'static str,
+) -> impl IntoView {
+    let input = "rounded border border-slate-300 px-2 py-1 text-sm";
+    view! {
+        <select name="reason_code" class=input>
+            <option value="">"Reason…"</option>
+            {ACTION_REASONS.iter().map(|(code, label)| view! { <option value=*code>{*label}</option> }).collect_view()}
+        </select>
+        <input type="text" name="note" placeholder=placeholder class=format!("{input} {note_width}")/>
+        <button type="submit" class=button_class>{label}</button>
+    }
+}
+
 #[component]
 pub fn UsageEventsPage() -> impl IntoView {
     let params = use_params_map();
