@@ -11,7 +11,7 @@ use crate::server::AppState;
 use crate::store::subscriptions::{
     self, ChangeError, ChangeRecord, ImmediateCharge, SubscriptionRow,
 };
-use crate::wire::plan::{preview, ChangeResult, CurrentPlan, CANCEL_REASONS};
+use crate::wire::plan::{preview, ChangeResult, CurrentPlan, ScheduledPlan, CANCEL_REASONS};
 use crate::wire::CustomerSession;
 use chrono::{DateTime, Utc};
 
@@ -142,10 +142,14 @@ pub fn current_plan(plans: &[Plan], sub: &SubscriptionRow) -> Result<CurrentPlan
     })?;
     let scheduled = match (&sub.scheduled_price_id, sub.scheduled_quantity) {
         (Some(price_id), Some(quantity)) => {
-            let name = find_price(plans, price_id)
+            let plan_name = find_price(plans, price_id)
                 .map(|(p, _)| p.name.clone())
                 .unwrap_or_else(|| price_id.clone());
-            Some((name, price_id.clone(), quantity))
+            Some(ScheduledPlan {
+                plan_name,
+                price_id: price_id.clone(),
+                quantity,
+            })
         }
         _ => None,
     };

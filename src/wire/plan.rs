@@ -17,14 +17,22 @@ pub struct CurrentPlan {
     pub quantity: i64,
     pub billing_anchor: DateTime<Utc>,
     pub current_period_end: DateTime<Utc>,
-    /// Plan name, price id and quantity waiting for the period end.
-    pub scheduled: Option<(String, String, i64)>,
+    /// The change waiting for the period end.
+    pub scheduled: Option<ScheduledPlan>,
     pub cancel_at_period_end: bool,
     pub version: i64,
     /// The discount on the plan, e.g. "LAUNCH20: 20% off 3 billing periods (2 left)".
     pub coupon: Option<String>,
     /// When the free trial ends (the first charge), while the subscription is trialing.
     pub trial_end: Option<DateTime<Utc>>,
+}
+
+/// A plan and seats that take over at the period end.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledPlan {
+    pub plan_name: String,
+    pub price_id: String,
+    pub quantity: i64,
 }
 
 /// Everything the change page shows, including the server's time to preview at.

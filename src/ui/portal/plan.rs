@@ -180,7 +180,7 @@ fn PlanChangeBody(
                     </p>
                 </div>
             </div>
-            {current.scheduled.clone().map(|(name, _, quantity)| view! {
+            {current.scheduled.clone().map(|crate::wire::plan::ScheduledPlan { plan_name: name, quantity, .. }| view! {
                 <div class="mt-4 flex flex-wrap items-center justify-between gap-3 rounded-lg border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900" data-testid="scheduled-change">
                     <span>{format!("Scheduled: {name} with {quantity} seat(s) from {}.", format_date(current.current_period_end.timestamp()))}</span>
                     <ActionForm action=undo>
