@@ -1,25 +1,16 @@
-//! The support console's server functions: search, a customer's page and timeline, refunds, and
-//! the audit log. Every function checks the staff member's role before anything else.
+//! The support console's server functions: search, a customer's page and timeline, approvals,
+//! the audit log and the actions on money (refunds, credit, voids, retries; see
+//! `services::console`). Every function checks the staff member's role before anything else.
 
 #[cfg(feature = "ssr")]
-use super::staff_actions::{
-    acting_staff, approval_check, gate, reply, request_approval, ApprovalRequest, Effect, Form,
-    Outcome, Step,
-};
+use super::staff_actions::act;
 use super::AppError;
 #[cfg(feature = "ssr")]
 use crate::domain::access::StaffRole;
+#[cfg(feature = "ssr")]
+use crate::services::console::{by_staff, staff_with, Outcome, StaffAction, Step, READERS};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-
-/// Reasons staff can give for a refund (code, label).
-pub const REFUND_REASONS: [(&str, &str); 5] = [
-    ("service_issue", "Service problem or outage"),
-    ("billing_error", "Billing error"),
-    ("duplicate", "Duplicate payment"),
-    ("goodwill", "Goodwill gesture"),
-    ("cancellation", "Cancellation request"),
-];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchHit {
@@ -89,28 +80,6 @@ pub struct AuditView {
     pub reason: Option<String>,
     pub note: String,
 }
-
-#[cfg(feature = "ssr")]
-pub(crate) async fn staff_with(
-    state: &crate::server::AppState,
-    allowed: &[StaffRole],
-) -> Result<crate::wire::StaffSession, AppError> {
-    let staff = crate::server::auth::staff(state)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    if !allowed.contains(&staff.role) {
-        return Err(AppError::Forbidden);
-    }
-    Ok(staff)
-}
-
-/// Every staff role reads.
-#[cfg(feature = "ssr")]
-const READERS: [StaffRole; 3] = [
-    StaffRole::Agent,
-    StaffRole::BillingAdmin,
-    StaffRole::Approver,
-];
 
 #[server(endpoint = "support/search")]
 pub async fn search_customers(q: String) -> Result<Vec<SearchHit>, AppError> {
@@ -245,203 +214,14 @@ pub async fn refund_invoice(
     confirm: Option<String>,
 ) -> Result<String, AppError> {
     let state = crate::server::state()?;
-    let form = Form::new("refund", [invoice_id, amount, reason_code, note, token]);
-    let outcome = refund_step(&state, &form, Step::Act(confirm.as_deref())).await?;
-    Ok(reply(&form, outcome))
-}
-
-#[cfg(feature = "ssr")]
-pub(crate) async fn refund_step(
-    state: &crate::server::AppState,
-    form: &Form,
-    step: Step<'_>,
-) -> Result<Outcome, AppError> {
-    use crate::domain::{Currency, Money};
-    let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
-    let reason_code = form.get("reason_code");
-    let Some((_, reason_label)) = REFUND_REASONS.iter().find(|(code, _)| *code == reason_code)
-    else {
-        return Err(AppError::Invalid("Choose a reason for the refund.".into()));
-    };
-    let note = check_note(form.get("note"))?;
-    let note = note.as_str();
-    let token = form.get("token");
-    if token.len() < 8 {
-        return Err(AppError::Invalid(
-            "Reload the page and submit the form again.".into(),
-        ));
-    }
-    let target = crate::store::console::invoice_for_refund(&state.db, form.get("invoice_id"))
-        .await?
-        .ok_or_else(|| AppError::NotFound("That invoice".into()))?;
-    let currency = Currency::parse(&target.currency).map_err(AppError::internal)?;
-    let amount = Money::parse(form.get("amount"), currency).map_err(|_| {
-        AppError::Invalid(format!(
-            "Enter the amount to refund in {}, e.g. 10.00.",
-            currency.code()
-        ))
-    })?;
-    if amount.minor_units() <= 0 {
-        return Err(AppError::Invalid(
-            "The refund must be more than zero.".into(),
-        ));
-    }
-    if let Some(done) = crate::store::console::credit_note_for_request(&state.db, token).await? {
-        return Ok(Outcome::Done {
-            org_id: target.org_id,
-            message: format!("Already done: credit note {done}."),
-        });
-    }
-    if amount.minor_units() > target.refundable {
-        return Err(AppError::Invalid(format!(
-            "At most {} can still be refunded on invoice {}.",
-            Money::from_minor(target.refundable, currency),
-            target.number
-        )));
-    }
-    let intent = target.payment_intent_id.clone().ok_or_else(|| {
-        AppError::Invalid(format!(
-            "Invoice {} was not paid by card; credit the account instead.",
-            target.number
-        ))
-    })?;
-    let check = approval_check(state, &staff, step, &target.org_id, amount).await?;
-    let before = Money::from_minor(target.refundable, currency);
-    let after = Money::from_minor(target.refundable - amount.minor_units(), currency);
-    let effect = Effect {
-        org_id: target.org_id.clone(),
-        title: if check.needed {
-            format!("Ask an approver to refund {amount} on invoice {}", target.number)
-        } else {
-            format!("Refund {amount} on invoice {}", target.number)
-        },
-        lines: [
-            check.line(amount),
-            Some(format!(
-                "Stripe returns {amount} to the card that paid invoice {} (payment {intent}); a credit note records it.",
-                target.number
-            )),
-            Some(format!("Still refundable on the invoice: {before} now, {after} after.")),
-            Some(format!("Reason: {reason_label}. Note: {note}")),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
-        detail: Vec::new(),
-    };
-    if let Some(ask) = gate(&staff, form, effect, step) {
-        return Ok(ask);
-    }
-    if check.needed {
-        let summary = format!("A refund of {amount} on invoice {}", target.number);
-        return request_approval(
-            state,
-            &staff,
-            form,
-            ApprovalRequest {
-                kind: "refund",
-                org_id: &target.org_id,
-                invoice_id: Some(&target.id),
-                amount,
-                reason_code,
-                note,
-                key: token,
-                summary: &summary,
-            },
-        )
-        .await;
-    }
-    let number = perform_refund(
-        state,
-        &staff,
-        &target,
-        &intent,
+    let form = crate::services::console::RefundForm {
+        invoice_id,
         amount,
-        Refund {
-            reason_code,
-            reason_label,
-            note,
-            key: token,
-        },
-    )
-    .await?;
-    Ok(Outcome::Done {
-        org_id: target.org_id.clone(),
-        message: format!(
-            "Refunded {} on invoice {} (credit note {number}).",
-            amount, target.number
-        ),
-    })
-}
-
-#[cfg(feature = "ssr")]
-struct Refund<'a> {
-    reason_code: &'a str,
-    reason_label: &'a str,
-    note: &'a str,
-    key: &'a str,
-}
-
-/// Moves the money at Stripe (keyed, so a retry is the same refund), then records the credit
-/// note and its audit entry together. Returns the credit note's number.
-#[cfg(feature = "ssr")]
-async fn perform_refund(
-    state: &crate::server::AppState,
-    staff: &crate::wire::StaffSession,
-    target: &crate::store::console::RefundTarget,
-    intent: &str,
-    amount: crate::domain::Money,
-    refund: Refund<'_>,
-) -> Result<String, AppError> {
-    use crate::store::credit_notes::{self, CreditNoteError, CreditOutcome, NewCreditNote};
-    state
-        .payments
-        .gateway
-        .refund(
-            intent,
-            amount.minor_units(),
-            &format!("refund:{}", refund.key),
-        )
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "refund failed at Stripe");
-            AppError::Conflict(format!(
-                "Stripe did not make the refund ({e}). Nothing was recorded; try again."
-            ))
-        })?;
-    let detail = format!("{}: {}", refund.reason_label, refund.note);
-    let target_name = format!("invoice:{}", target.id);
-    let request = format!("form:{}", refund.key);
-    let note = credit_notes::issue_audited(
-        &state.db,
-        &NewCreditNote {
-            org_id: &target.org_id,
-            invoice_id: &target.id,
-            amount: amount.minor_units(),
-            outcome: CreditOutcome::Refund,
-            reason: &detail,
-            actor: &staff.email,
-        },
-        Some(refund.key),
-        &crate::store::audit::AuditEntry {
-            action: "refund",
-            target: &target_name,
-            org_id: Some(&target.org_id),
-            amount: Some(amount.minor_units()),
-            currency: Some(amount.currency().code()),
-            reason_code: Some(refund.reason_code),
-            note: refund.note,
-            request_id: Some(&request),
-            ..by_staff(staff)
-        },
-        state.now(),
-    )
-    .await
-    .map_err(|e| match e {
-        CreditNoteError::Db(e) => AppError::internal(e),
-        other => AppError::Invalid(format!("{}.", capitalise(&other.to_string()))),
-    })?;
-    Ok(note.number)
+        reason_code,
+        note,
+        token,
+    };
+    act(&state, form.trimmed().action(), confirm).await
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -559,17 +339,14 @@ pub async fn decide_approval(id: String, decision: String) -> Result<String, App
         name: request.requested_by.clone(),
         role: StaffRole::BillingAdmin,
     };
-    let form = Form::from_query(&request.payload)?;
-    let step = Step::Approved(&requester);
-    let carried = match form.action {
-        "refund" => refund_step(&state, &form, step).await,
-        "credit" => credit_step(&state, &form, step).await,
-        "close" => close_step(&state, &form, step).await,
-        "reduce_invoice" => super::staff_actions::reduce_invoice_step(&state, &form, step).await,
-        "change_plan" => super::staff_actions::change_plan_step(&state, &form, step).await,
-        other => Err(AppError::Invalid(format!(
-            "A {other} request cannot be approved."
-        ))),
+    let action = StaffAction::from_query(&request.payload)?;
+    let carried = if action.can_be_approved() {
+        crate::services::console::run(&state, &action, Step::Approved(&requester)).await
+    } else {
+        Err(AppError::Invalid(format!(
+            "A {} request cannot be approved.",
+            action.name()
+        )))
     };
     match carried {
         Ok(Outcome::Done { message, .. }) => Ok(format!("Approved: {message}")),
@@ -610,35 +387,6 @@ pub fn kind_label(kind: &str) -> &'static str {
         "plan_change" => "Plan change credit",
         _ => "Request",
     }
-}
-
-/// The audit entry's actor fields for a staff member; the rest is filled in per action.
-#[cfg(feature = "ssr")]
-pub(crate) fn by_staff(staff: &crate::wire::StaffSession) -> crate::store::audit::AuditEntry<'_> {
-    crate::store::audit::AuditEntry {
-        actor: &staff.email,
-        actor_role: staff.role.as_str(),
-        ..Default::default()
-    }
-}
-
-/// `text` with its first letter in lower case ("Void invoice" → "void invoice").
-#[cfg(feature = "ssr")]
-pub(crate) fn lower_first(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_lowercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
-#[cfg(feature = "ssr")]
-pub(crate) fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 /// The audit page: entries matching the filter (newest first, at most 500) and the action names
@@ -742,49 +490,6 @@ fn audit_view(r: crate::store::audit::AuditRow) -> AuditView {
     }
 }
 
-/// Reasons for the other staff actions (code, label).
-pub const ACTION_REASONS: [(&str, &str); 5] = [
-    ("customer_request", "Customer request"),
-    ("service_issue", "Service problem or outage"),
-    ("billing_error", "Billing error"),
-    ("goodwill", "Goodwill gesture"),
-    ("payment_issue", "Payment problem"),
-];
-
-/// The longest note a console action takes.
-pub const NOTE_MAX: usize = 2_000;
-
-/// A staff action's note: what happened and what the customer was told; multi-line, no control
-/// or text-direction characters.
-#[cfg(feature = "ssr")]
-pub(crate) fn check_note(note: &str) -> Result<String, AppError> {
-    if note.trim().is_empty() {
-        return Err(AppError::Invalid(
-            "Write a note: what happened and what the customer was told.".into(),
-        ));
-    }
-    crate::domain::access::check_text(
-        "The note",
-        note,
-        NOTE_MAX,
-        crate::domain::text::Lines::Many,
-        true,
-    )
-}
-
-/// A checked reason and note, and the audit entry's shared fields.
-#[cfg(feature = "ssr")]
-pub(crate) fn reason_and_note<'a>(
-    reason_code: &'a str,
-    note: &str,
-) -> Result<(&'a str, String), AppError> {
-    let reason = reason_code.trim();
-    if !ACTION_REASONS.iter().any(|(code, _)| *code == reason) {
-        return Err(AppError::Invalid("Choose a reason.".into()));
-    }
-    Ok((reason, check_note(note)?))
-}
-
 /// Adds account credit, which the organisation's next invoices use first. Billing admins; above
 /// the approval threshold it becomes a request that an approver decides, like a refund.
 #[server(endpoint = "support/credit")]
@@ -797,126 +502,14 @@ pub async fn credit_account(
     confirm: Option<String>,
 ) -> Result<String, AppError> {
     let state = crate::server::state()?;
-    let form = Form::new("credit", [org_id, amount, reason_code, note, token]);
-    let outcome = credit_step(&state, &form, Step::Act(confirm.as_deref())).await?;
-    Ok(reply(&form, outcome))
-}
-
-#[cfg(feature = "ssr")]
-pub(crate) async fn credit_step(
-    state: &crate::server::AppState,
-    form: &Form,
-    step: Step<'_>,
-) -> Result<Outcome, AppError> {
-    use crate::domain::{Currency, Money};
-    let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
-    let (reason, note) = reason_and_note(form.get("reason_code"), form.get("note"))?;
-    let note = note.as_str();
-    let org_id = form.get("org_id");
-    let token = form.get("token");
-    if token.len() < 8 {
-        return Err(AppError::Invalid(
-            "Reload the page and submit the form again.".into(),
-        ));
-    }
-    let org = crate::store::console::organization(&state.db, org_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("That customer".into()))?;
-    let currency = crate::store::invoices::list_for_org(&state.db, org_id)
-        .await?
-        .first()
-        .map(|i| i.currency)
-        .unwrap_or(Currency::USD);
-    let amount = Money::parse(form.get("amount"), currency)
-        .ok()
-        .filter(|m| m.minor_units() > 0)
-        .ok_or_else(|| {
-            AppError::Invalid(format!(
-                "Enter an amount above zero in {}, e.g. 25.00.",
-                currency.code()
-            ))
-        })?;
-    if crate::store::console::audit_key_used(&state.db, token, "credit").await? {
-        return Ok(Outcome::Done {
-            org_id: org_id.to_string(),
-            message: "Already done.".into(),
-        });
-    }
-    let check = approval_check(state, &staff, step, org_id, amount).await?;
-    let balance = crate::store::credits::balance(&state.db, org_id, currency).await?;
-    let after = Money::from_minor(balance.minor_units() + amount.minor_units(), currency);
-    let effect = Effect {
-        org_id: org_id.to_string(),
-        title: if check.needed {
-            format!("Ask an approver to add {amount} of account credit for {}", org.name)
-        } else {
-            format!("Add {amount} of account credit for {}", org.name)
-        },
-        lines: [
-            check.line(amount),
-            Some(format!(
-                "Account credit: {balance} now, {after} after. The next invoices use it before charging the card; no money moves at Stripe."
-            )),
-            Some(format!("Reason: {reason}. Note: {note}")),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
-        detail: Vec::new(),
+    let form = crate::services::console::CreditForm {
+        org_id,
+        amount,
+        reason_code,
+        note,
+        token,
     };
-    if let Some(ask) = gate(&staff, form, effect, step) {
-        return Ok(ask);
-    }
-    let target = format!("org:{org_id}");
-    let request = format!("form:{token}");
-    if check.needed {
-        let summary = format!("A credit of {amount} for {}", org.name);
-        return request_approval(
-            state,
-            &staff,
-            form,
-            ApprovalRequest {
-                kind: "credit",
-                org_id,
-                invoice_id: None,
-                amount,
-                reason_code: reason,
-                note,
-                key: token,
-                summary: &summary,
-            },
-        )
-        .await;
-    }
-    crate::store::credits::grant_audited(
-        &state.db,
-        &crate::store::credits::CreditEntry {
-            org_id,
-            currency,
-            amount: amount.minor_units(),
-            reason: &format!("Support credit: {note}"),
-            invoice_id: None,
-            credit_note_id: None,
-            actor: &staff.email,
-        },
-        &crate::store::audit::AuditEntry {
-            action: "credit",
-            target: &target,
-            org_id: Some(org_id),
-            amount: Some(amount.minor_units()),
-            currency: Some(currency.code()),
-            reason_code: Some(reason),
-            note,
-            request_id: Some(&request),
-            ..by_staff(&staff)
-        },
-        state.now(),
-    )
-    .await?;
-    Ok(Outcome::Done {
-        org_id: org_id.to_string(),
-        message: format!("Added {amount} of account credit to {}.", org.name),
-    })
+    act(&state, form.trimmed().action(), confirm).await
 }
 
 /// Voids an open invoice or marks it uncollectible (`action` = `void` | `uncollectible`).
@@ -930,130 +523,13 @@ pub async fn close_invoice(
     confirm: Option<String>,
 ) -> Result<String, AppError> {
     let state = crate::server::state()?;
-    let form = Form::new("close", [invoice_id, action, reason_code, note]);
-    let outcome = close_step(&state, &form, Step::Act(confirm.as_deref())).await?;
-    Ok(reply(&form, outcome))
-}
-
-#[cfg(feature = "ssr")]
-pub(crate) async fn close_step(
-    state: &crate::server::AppState,
-    form: &Form,
-    step: Step<'_>,
-) -> Result<Outcome, AppError> {
-    use crate::domain::Money;
-    let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
-    let (reason, note) = reason_and_note(form.get("reason_code"), form.get("note"))?;
-    let note = note.as_str();
-    let status = match form.get("action") {
-        "void" => crate::domain::InvoiceStatus::Void,
-        "uncollectible" => crate::domain::InvoiceStatus::Uncollectible,
-        _ => return Err(AppError::Invalid("Choose void or uncollectible.".into())),
+    let form = crate::services::console::CloseForm {
+        invoice_id,
+        action,
+        reason_code,
+        note,
     };
-    let (org_id, invoice) =
-        super::staff_actions::any_invoice(state, form.get("invoice_id")).await?;
-    if invoice.status != crate::domain::InvoiceStatus::Open {
-        return Err(AppError::Invalid(format!(
-            "Invoice {} is {}: only an open invoice can be voided or marked uncollectible.",
-            invoice.number, invoice.status
-        )));
-    }
-    let due = Money::from_minor(invoice.amount_due, invoice.currency);
-    let check = approval_check(state, &staff, step, &org_id, due).await?;
-    let what = if status == crate::domain::InvoiceStatus::Void {
-        format!("Void invoice {}", invoice.number)
-    } else {
-        format!("Mark invoice {} uncollectible", invoice.number)
-    };
-    let effect = Effect {
-        org_id: org_id.clone(),
-        title: if check.needed {
-            format!("Ask an approver to {}", super::console::lower_first(&what))
-        } else {
-            what.clone()
-        },
-        lines: [
-            check.line(due),
-            Some(if status == crate::domain::InvoiceStatus::Void {
-                format!(
-                    "It owes {due}; after this it owes nothing, as if it had never been issued."
-                )
-            } else {
-                format!("{due} is written off as not collectable; the invoice stays on record.")
-            }),
-            Some("No further payment attempts are made and no money moves.".into()),
-            Some(format!("Reason: {reason}. Note: {note}")),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
-        detail: Vec::new(),
-    };
-    if let Some(ask) = gate(&staff, form, effect, step) {
-        return Ok(ask);
-    }
-    if check.needed {
-        let key = format!("{status}:{}", invoice.id);
-        return request_approval(
-            state,
-            &staff,
-            form,
-            ApprovalRequest {
-                kind: if status == crate::domain::InvoiceStatus::Void {
-                    "void"
-                } else {
-                    "uncollectible"
-                },
-                org_id: &org_id,
-                invoice_id: Some(&invoice.id),
-                amount: due,
-                reason_code: reason,
-                note,
-                key: &key,
-                summary: &what,
-            },
-        )
-        .await;
-    }
-    let target_name = format!("invoice:{}", invoice.id);
-    crate::store::credit_notes::close_unpaid(
-        &state.db,
-        &org_id,
-        &invoice.id,
-        status.as_str(),
-        Some(&crate::store::audit::AuditEntry {
-            action: if status == crate::domain::InvoiceStatus::Void {
-                "void"
-            } else {
-                "mark_uncollectible"
-            },
-            target: &target_name,
-            org_id: Some(&org_id),
-            amount: Some(invoice.amount_due),
-            currency: Some(invoice.currency.code()),
-            reason_code: Some(reason),
-            note,
-            ..by_staff(&staff)
-        }),
-        state.now(),
-    )
-    .await
-    .map_err(|e| match e {
-        crate::store::credit_notes::CreditNoteError::Db(e) => AppError::internal(e),
-        other => AppError::Invalid(format!("{}.", capitalise(&other.to_string()))),
-    })?;
-    Ok(Outcome::Done {
-        org_id,
-        message: format!(
-            "Invoice {} is {}.",
-            invoice.number,
-            if status == crate::domain::InvoiceStatus::Void {
-                "void"
-            } else {
-                "marked uncollectible"
-            }
-        ),
-    })
+    act(&state, form.trimmed().action(), confirm).await
 }
 
 /// Charges an open invoice now (agents and billing admins).
@@ -1065,74 +541,12 @@ pub async fn retry_payment(
     confirm: Option<String>,
 ) -> Result<String, AppError> {
     let state = crate::server::state()?;
-    let form = Form::new("retry", [invoice_id, reason_code, note]);
-    let outcome = retry_step(&state, &form, Step::Act(confirm.as_deref())).await?;
-    Ok(reply(&form, outcome))
-}
-
-#[cfg(feature = "ssr")]
-pub(crate) async fn retry_step(
-    state: &crate::server::AppState,
-    form: &Form,
-    step: Step<'_>,
-) -> Result<Outcome, AppError> {
-    use crate::domain::Money;
-    let staff = acting_staff(state, step, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
-    let (reason, note) = reason_and_note(form.get("reason_code"), form.get("note"))?;
-    let note = note.as_str();
-    let (org_id, invoice) =
-        super::staff_actions::any_invoice(state, form.get("invoice_id")).await?;
-    if invoice.status != crate::domain::InvoiceStatus::Open {
-        return Err(AppError::Invalid(format!(
-            "Invoice {} is {}: only an open invoice can be charged.",
-            invoice.number, invoice.status
-        )));
-    }
-    let card = crate::store::payment_methods::list(&state.db, &org_id)
-        .await?
-        .into_iter()
-        .find(|c| c.is_default);
-    let due = Money::from_minor(invoice.amount_due, invoice.currency);
-    let effect = Effect {
-        org_id: org_id.clone(),
-        title: format!("Charge {due} now for invoice {}", invoice.number),
-        lines: vec![
-            match card {
-                Some(c) => format!("To the default card, {} ending {}.", c.brand, c.last4),
-                None => "There is no card on file: the attempt will fail.".into(),
-            },
-            format!(
-                "It counts as payment attempt {}: if it fails, the dunning schedule continues from it.",
-                invoice.attempt_count + 1
-            ),
-            format!("Reason: {reason}. Note: {note}"),
-        ],
-        detail: Vec::new(),
+    let form = crate::services::console::RetryForm {
+        invoice_id,
+        reason_code,
+        note,
     };
-    if let Some(ask) = gate(&staff, form, effect, step) {
-        return Ok(ask);
-    }
-    let outcome = crate::services::bill_run::retry_now(state, &invoice.id)
-        .await
-        .map_err(|e| AppError::Invalid(format!("The payment was not retried: {e}.")))?;
-    let target_name = format!("invoice:{}", invoice.id);
-    crate::store::audit::append(
-        &state.db,
-        &crate::store::audit::AuditEntry {
-            action: "retry_payment",
-            target: &target_name,
-            org_id: Some(&org_id),
-            reason_code: Some(reason),
-            note: &format!("{note} ({outcome})"),
-            ..by_staff(&staff)
-        },
-        state.now(),
-    )
-    .await?;
-    Ok(Outcome::Done {
-        org_id,
-        message: format!("Invoice {}: {outcome}.", invoice.number),
-    })
+    act(&state, form.trimmed().action(), confirm).await
 }
 
 /// Moves a trial's end later by 1 to 60 days (agents and billing admins).
@@ -1145,71 +559,13 @@ pub async fn extend_trial(
     confirm: Option<String>,
 ) -> Result<String, AppError> {
     let state = crate::server::state()?;
-    let form = Form::new("extend_trial", [org_id, days, reason_code, note]);
-    let outcome = extend_trial_step(&state, &form, Step::Act(confirm.as_deref())).await?;
-    Ok(reply(&form, outcome))
-}
-
-#[cfg(feature = "ssr")]
-pub(crate) async fn extend_trial_step(
-    state: &crate::server::AppState,
-    form: &Form,
-    step: Step<'_>,
-) -> Result<Outcome, AppError> {
-    use crate::domain::period::format_date;
-    let staff = acting_staff(state, step, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
-    let (reason, note) = reason_and_note(form.get("reason_code"), form.get("note"))?;
-    let note = note.as_str();
-    let org_id = form.get("org_id");
-    let days: i64 = form
-        .get("days")
-        .parse()
-        .ok()
-        .filter(|d| (1..=60).contains(d))
-        .ok_or_else(|| AppError::Invalid("Enter a number of days from 1 to 60.".into()))?;
-    let sub = crate::store::subscriptions::live_for_org(&state.db, org_id)
-        .await?
-        .filter(|s| s.status == crate::domain::SubscriptionStatus::Trialing)
-        .ok_or_else(|| AppError::Invalid("This customer is not on a trial.".into()))?;
-    let new_end = sub.current_period_end + days * 86_400;
-    let effect = Effect {
-        org_id: org_id.to_string(),
-        title: format!("Extend the trial by {days} day(s)"),
-        lines: vec![
-            format!(
-                "The trial ends on {}; after this on {}. The first charge moves to that day, and nothing is charged now.",
-                format_date(sub.current_period_end),
-                format_date(new_end)
-            ),
-            format!("Reason: {reason}. Note: {note}"),
-        ],
-        detail: Vec::new(),
-    };
-    if let Some(ask) = gate(&staff, form, effect, step) {
-        return Ok(ask);
-    }
-    let target = format!("org:{org_id}");
-    let detail = format!("{note} (+{days} days)");
-    let new_end = crate::store::subscriptions::extend_trial(
-        &state.db,
+    let form = crate::services::console::ExtendTrialForm {
         org_id,
         days,
-        &crate::store::audit::AuditEntry {
-            action: "extend_trial",
-            target: &target,
-            org_id: Some(org_id),
-            reason_code: Some(reason),
-            note: &detail,
-            ..by_staff(&staff)
-        },
-        state.now(),
-    )
-    .await?
-    .ok_or_else(|| AppError::Invalid("This customer is not on a trial.".into()))?;
-    Ok(Outcome::Done {
-        org_id: org_id.to_string(),
-        message: format!("The trial now ends on {}.", format_date(new_end)),
-    })
+        reason_code,
+        note,
+    };
+    act(&state, form.trimmed().action(), confirm).await
 }
 
 /// Opens the customer portal as the organisation's owner sees it, read-only, in this browser

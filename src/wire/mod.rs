@@ -1,6 +1,7 @@
 //! The shapes server functions return and pages read: serialisable, shared by the server and the
 //! browser, holding no rules of their own.
 
+pub mod console;
 pub mod plan;
 pub mod usage;
 

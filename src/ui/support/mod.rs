@@ -3,7 +3,7 @@
 use crate::api::console::{
     load_approvals, load_audit_log, load_customer, load_usage_events, search_customers,
     CloseInvoice, CreditAccount, DecideApproval, ExtendTrial, RefundInvoice, RetryPayment,
-    ViewAsCustomer, ACTION_REASONS, REFUND_REASONS,
+    ViewAsCustomer,
 };
 use crate::api::staff_actions::{
     load_attention, preview_staff_action, AdvanceTestClock, ChangePlanForCustomer, ReduceInvoice,
@@ -13,6 +13,7 @@ use crate::api::support::{current_staff, StaffSignIn, StaffSignOut};
 use crate::domain::period::format_date;
 use crate::error::AppError;
 use crate::ui::components::{AuthCard, Field, FormError, SubmitButton};
+use crate::wire::console::{ACTION_REASONS, REFUND_REASONS};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
