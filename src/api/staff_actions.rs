@@ -12,27 +12,8 @@
 //! between (a payment arrived, time passed), the keys differ and the new effect is shown instead.
 
 use super::AppError;
+use crate::wire::console::{AttentionItem, ConfirmView};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// What the confirmation page shows.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConfirmView {
-    /// The action's name (see `services::console::StaffAction`).
-    pub action: String,
-    pub org_id: String,
-    /// One sentence, e.g. "Refund $10.00 on invoice 0001".
-    pub title: String,
-    /// The exact effect: amounts before and after, who is charged or paid, what is emailed.
-    pub lines: Vec<String>,
-    /// How the figures were worked out.
-    pub detail: Vec<String>,
-    /// The form's fields to submit again, with `confirm` set to `key`.
-    pub fields: Vec<(String, String)>,
-    pub key: String,
-    /// Set when the action has already been done (the same form was confirmed before).
-    pub done: Option<String>,
-}
 
 /// Sends the browser on: to the confirmation page, or back to the customer with what was done.
 /// Returns the message for callers that do not follow redirects.
@@ -204,16 +185,6 @@ pub async fn retry_renewal(
         note,
     };
     act(&state, form.trimmed().action(), confirm).await
-}
-
-/// A renewal that stopped being retried, as the console lists it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AttentionItem {
-    pub org_id: String,
-    pub org_name: String,
-    pub failures: i64,
-    pub error: String,
-    pub failed_at: i64,
 }
 
 /// Renewals that need staff: they failed too often in a row and are no longer retried.

@@ -1,4 +1,7 @@
-//! The support console's fixed choices, shared by its pages and its actions.
+//! What the support console's pages show, and its fixed choices, shared by its pages and its
+//! actions.
+
+use serde::{Deserialize, Serialize};
 
 /// Reasons staff can give for a refund (code, label).
 pub const REFUND_REASONS: [(&str, &str); 5] = [
@@ -20,3 +23,175 @@ pub const ACTION_REASONS: [(&str, &str); 5] = [
 
 /// The longest note a console action takes.
 pub const NOTE_MAX: usize = 2_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub org_id: String,
+    pub org_name: String,
+    /// What matched, e.g. "owner@acme.test (owner)" or "invoice 0002".
+    pub matched: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffInvoice {
+    pub id: String,
+    pub number: String,
+    pub status: crate::domain::InvoiceStatus,
+    pub created_at: i64,
+    pub total: String,
+    pub paid: String,
+    /// What can still be refunded, formatted, and in minor units.
+    pub refundable: String,
+    pub refundable_minor: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub at: i64,
+    /// `account`, `plan`, `invoice`, `payment`, `email`, `credit` or `staff`.
+    pub kind: String,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerView {
+    pub org_id: String,
+    pub org_name: String,
+    pub created_at: i64,
+    pub stripe_customer_id: Option<String>,
+    pub test_clock: Option<String>,
+    pub members: Vec<(String, String)>,
+    pub subscription: Option<String>,
+    pub cards: Vec<String>,
+    pub credit_balance: String,
+    pub invoices: Vec<StaffInvoice>,
+    pub timeline: Vec<TimelineEntry>,
+    pub can_refund: bool,
+    /// Agents and billing admins may retry payments and extend trials.
+    pub can_assist: bool,
+    pub trialing: bool,
+    /// The live subscription's price and seats, for the plan change form.
+    pub plan: Option<(String, i64)>,
+    /// Every price a plan can change to (id, label).
+    pub prices: Vec<(String, String)>,
+    /// A fresh token for each action form: submitting the same form twice does the action once.
+    pub form_token: String,
+    /// A renewal that failed too often and waits for staff: how often, and its last error.
+    pub renewal_problem: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    pub seq: i64,
+    pub at: i64,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub target: String,
+    pub amount: Option<String>,
+    pub reason: Option<String>,
+    pub note: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalView {
+    pub id: String,
+    /// What is asked, e.g. "Refund".
+    pub kind: String,
+    pub org_id: String,
+    pub amount: String,
+    pub reason: String,
+    pub note: String,
+    pub requested_by: String,
+    pub status: crate::domain::ApprovalStatus,
+    pub decided_by: Option<String>,
+    pub created_at: i64,
+}
+
+/// What an approval request asks for, in words.
+pub fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "refund" => "Refund",
+        "credit" => "Account credit",
+        "credit_note" => "Credit note",
+        "void" => "Void",
+        "uncollectible" => "Write-off",
+        "plan_change" => "Plan change credit",
+        _ => "Request",
+    }
+}
+
+/// The audit page: entries matching the filter (newest first, at most 500) and the action names
+/// to filter by.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPageView {
+    pub rows: Vec<AuditView>,
+    pub actions: Vec<String>,
+    /// More entries match than are shown; the CSV export has them all.
+    pub truncated: bool,
+    /// The last checkpoint, in words: which entry it anchored, its hash, when and by whom.
+    pub checkpoint: Option<String>,
+}
+
+/// The most entries the page shows; the CSV export is not limited.
+pub const AUDIT_PAGE_ROWS: usize = 500;
+
+/// One usage event as the console lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageEventView {
+    pub id: String,
+    pub quantity: i64,
+    pub at: i64,
+    /// The event's properties as JSON.
+    pub properties: String,
+}
+
+/// The events behind a meter's figure for a customer over `[from, until)` (unix seconds; both
+/// empty: the current period), with the meter's value over the same range: the drill-down behind
+/// a usage line on an invoice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageDrillDown {
+    pub org_id: String,
+    pub org_name: String,
+    pub meter: String,
+    pub meter_name: String,
+    /// How the meter counts, in words.
+    pub counts: String,
+    pub unit_label: String,
+    pub from: i64,
+    pub until: i64,
+    pub total: i64,
+    /// The first 1,000 events, oldest first.
+    pub events: Vec<UsageEventView>,
+    /// Every meter (id, name), to switch between them.
+    pub meters: Vec<(String, String)>,
+}
+
+/// What the confirmation page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmView {
+    /// The action's name (see `services::console::StaffAction`).
+    pub action: String,
+    pub org_id: String,
+    /// One sentence, e.g. "Refund $10.00 on invoice 0001".
+    pub title: String,
+    /// The exact effect: amounts before and after, who is charged or paid, what is emailed.
+    pub lines: Vec<String>,
+    /// How the figures were worked out.
+    pub detail: Vec<String>,
+    /// The form's fields to submit again, with `confirm` set to `key`.
+    pub fields: Vec<(String, String)>,
+    pub key: String,
+    /// Set when the action has already been done (the same form was confirmed before).
+    pub done: Option<String>,
+}
+
+/// A renewal that stopped being retried, as the console lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttentionItem {
+    pub org_id: String,
+    pub org_name: String,
+    pub failures: i64,
+    pub error: String,
+    pub failed_at: i64,
+}
