@@ -235,7 +235,7 @@ async fn run_emulator(
     webhook_url: Option<String>,
     webhook_secret: Option<String>,
 ) -> Result<(), String> {
-    use billing_portal::payments::emulator::{self, EmulatorConfig, WebhookEndpoint};
+    use stripe_emulator::{EmulatorConfig, WebhookEndpoint};
     let webhook_endpoints = match (webhook_url, webhook_secret) {
         (Some(url), Some(secret)) => vec![WebhookEndpoint { url, secret }],
         (Some(_), None) => {
@@ -251,7 +251,7 @@ async fn run_emulator(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("--host/--port {addr}: cannot listen: {e}"))?;
-    let handle = emulator::start(
+    let handle = stripe_emulator::start(
         listener,
         EmulatorConfig {
             webhook_endpoints,
