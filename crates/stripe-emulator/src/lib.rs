@@ -1,6 +1,6 @@
 //! The Stripe emulator: a stateful, Stripe-compatible HTTP server that the billing portal's
-//! async-stripe client talks to when no Stripe key is configured. The portal runs it in-process,
-//! and `billing-portal stripe-emulator` runs it alone.
+//! async-stripe client talks to when no Stripe key is configured. The portal runs it in-process;
+//! the `stripe-emulator` binary (and `billing-portal stripe-emulator`) runs it alone.
 //!
 //! It speaks Stripe's wire format (form-encoded requests with bracket nesting, JSON objects with
 //! Stripe ids, Stripe's error object and statuses, `Idempotency-Key` replay), serves a hosted
@@ -31,6 +31,7 @@ mod form;
 mod idempotency;
 mod money;
 mod objects;
+mod standalone;
 mod state;
 mod webhooks;
 
@@ -49,6 +50,7 @@ use idempotency::IdempotencyCache;
 use state::{Event, RequestInfo, Store};
 use webhooks::WebhookSettings;
 
+pub use standalone::run_alone;
 pub use webhooks::sign_payload;
 
 /// Decodes a form body the way the `/v1` API does (bracket nesting, `[]` appends): the number
