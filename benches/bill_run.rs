@@ -13,12 +13,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use billing_portal::domain::clock::Clock;
-use billing_portal::payments::emulator::{self, EmulatorConfig};
 use billing_portal::server::{self, Config};
 use billing_portal::services::bill_run::{self, RunOptions};
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::migrate::MigrateDatabase;
 use sqlx::Row;
+use stripe_emulator::EmulatorConfig;
 
 struct SettableClock(AtomicI64);
 
@@ -91,7 +91,7 @@ async fn main() {
     );
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let stripe = emulator::start(listener, EmulatorConfig::default())
+    let stripe = stripe_emulator::start(listener, EmulatorConfig::default())
         .await
         .unwrap();
     let base = stripe.base_url.clone();

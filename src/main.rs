@@ -198,7 +198,14 @@ async fn main() -> ExitCode {
     }) = cli.command
     {
         telemetry::init(telemetry_format());
-        return match run_emulator((host, port).into(), secret, webhook_url, webhook_secret).await {
+        return match stripe_emulator::run_alone(
+            (host, port).into(),
+            secret,
+            webhook_url,
+            webhook_secret,
+        )
+        .await
+        {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
                 eprintln!("billing-portal: {message}");
@@ -229,47 +236,6 @@ fn telemetry_format() -> billing_portal::server::config::LogFormat {
         Ok("json") => billing_portal::server::config::LogFormat::Json,
         _ => billing_portal::server::config::LogFormat::Pretty,
     }
-}
-
-async fn run_emulator(
-    addr: std::net::SocketAddr,
-    secret: Option<String>,
-    webhook_url: Option<String>,
-    webhook_secret: Option<String>,
-) -> Result<(), String> {
-    use billing_portal::payments::emulator::{self, EmulatorConfig, WebhookEndpoint};
-    let webhook_endpoints = match (webhook_url, webhook_secret) {
-        (Some(url), Some(secret)) => vec![WebhookEndpoint { url, secret }],
-        (Some(_), None) => {
-            return Err("--webhook-url needs --webhook-secret (or STRIPE_WEBHOOK_SECRET)".into())
-        }
-        _ => Vec::new(),
-    };
-    if let Some(secret) = &secret {
-        if !secret.starts_with("sk_test_") || secret.len() < 24 {
-            return Err("--secret: use sk_test_ followed by at least 16 random characters".into());
-        }
-    }
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("--host/--port {addr}: cannot listen: {e}"))?;
-    let handle = emulator::start(
-        listener,
-        EmulatorConfig {
-            webhook_endpoints,
-            secret,
-            ..EmulatorConfig::default()
-        },
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    println!(
-        "Stripe emulator at {} with secret key {} (Ctrl-C to stop)",
-        handle.base_url, handle.secret
-    );
-    let _ = tokio::signal::ctrl_c().await;
-    handle.shutdown();
-    Ok(())
 }
 
 async fn run(command: Command, config: Config) -> Result<(), String> {

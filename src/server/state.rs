@@ -71,7 +71,7 @@ pub fn state() -> Result<AppState, AppError> {
 pub struct Payments {
     pub gateway: crate::payments::gateway::Gateway,
     pub webhook_secret: String,
-    pub emulator: Option<crate::payments::emulator::EmulatorHandle>,
+    pub emulator: Option<stripe_emulator::EmulatorHandle>,
 }
 
 impl Payments {
@@ -79,8 +79,8 @@ impl Payments {
     /// emulator, which delivers its webhooks to this portal's `/webhooks/stripe` and accepts only
     /// its own secret key.
     pub async fn connect(config: &Config) -> Result<Payments, StartError> {
-        use crate::payments::emulator::{self, EmulatorConfig, WebhookEndpoint};
         use crate::payments::gateway::Gateway;
+        use stripe_emulator::{EmulatorConfig, WebhookEndpoint};
         if let (Some(key), Some(secret)) =
             (&config.stripe.secret_key, &config.stripe.webhook_secret)
         {
@@ -104,7 +104,7 @@ impl Payments {
                 "STRIPE_EMULATOR_ADDR: cannot listen on {addr}: {e}"
             ))
         })?;
-        let handle = emulator::start(
+        let handle = stripe_emulator::start(
             listener,
             EmulatorConfig {
                 webhook_endpoints: vec![WebhookEndpoint {

@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = billing_portal::payments::emulator::decode_form(data);
+    let _ = stripe_emulator::decode_form(data);
 });

@@ -1,5 +1,6 @@
-//! The built-in Stripe emulator: a stateful, Stripe-compatible HTTP server that the app's
-//! async-stripe client talks to when no Stripe key is configured.
+//! The Stripe emulator: a stateful, Stripe-compatible HTTP server that the billing portal's
+//! async-stripe client talks to when no Stripe key is configured. The portal runs it in-process;
+//! the `stripe-emulator` binary (and `billing-portal stripe-emulator`) runs it alone.
 //!
 //! It speaks Stripe's wire format (form-encoded requests with bracket nesting, JSON objects with
 //! Stripe ids, Stripe's error object and statuses, `Idempotency-Key` replay), serves a hosted
@@ -15,7 +16,7 @@
 //!
 //! ```ignore
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! let emulator = emulator::start(listener, EmulatorConfig::default()).await?;
+//! let emulator = stripe_emulator::start(listener, EmulatorConfig::default()).await?;
 //! let client = stripe::ClientBuilder::new(&emulator.secret).url(&emulator.base_url).build()?;
 //! ```
 
@@ -30,6 +31,7 @@ mod form;
 mod idempotency;
 mod money;
 mod objects;
+mod standalone;
 mod state;
 mod webhooks;
 
@@ -48,6 +50,7 @@ use idempotency::IdempotencyCache;
 use state::{Event, RequestInfo, Store};
 use webhooks::WebhookSettings;
 
+pub use standalone::run_alone;
 pub use webhooks::sign_payload;
 
 /// Decodes a form body the way the `/v1` API does (bracket nesting, `[]` appends): the number
