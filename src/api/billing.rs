@@ -18,8 +18,14 @@ pub struct BillingOverview {
 pub async fn load_billing_overview() -> Result<BillingOverview, AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
-    let subscription =
-        crate::store::subscriptions::current_for_org(&state.db, &customer.org_id).await?;
+    let subscription = crate::store::subscriptions::current_for_org(&state.db, &customer.org_id)
+        .await?
+        .map(|row| SubscriptionSummary {
+            plan_name: row.plan_name,
+            status: row.status,
+            quantity: row.quantity,
+            current_period_end: row.current_period_end,
+        });
     Ok(BillingOverview {
         org_name: customer.org_name,
         email: customer.email,

@@ -341,6 +341,26 @@ pub async fn staff_of(
         }))
 }
 
+impl crate::wire::CustomerSession {
+    /// This customer as the audit log names them; a staff member viewing as the customer is
+    /// named as themselves (their session writes nothing, but its reads are theirs).
+    pub fn actor(&self) -> crate::store::audit::Actor {
+        match &self.viewed_by {
+            Some(staff) => crate::store::audit::Actor {
+                name: staff.clone(),
+                role: "staff:view_as".into(),
+            },
+            None => crate::store::audit::Actor::customer(&self.email, self.role),
+        }
+    }
+}
+
+impl crate::wire::StaffSession {
+    pub fn actor(&self) -> crate::store::audit::Actor {
+        crate::store::audit::Actor::staff(&self.email, self.role)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

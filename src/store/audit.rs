@@ -538,23 +538,3 @@ pub async fn actions(db: &Db) -> Result<Vec<String>, sqlx::Error> {
         .map(|r| r.try_get("action"))
         .collect()
 }
-
-impl crate::wire::CustomerSession {
-    /// This customer as the audit log names them; a staff member viewing as the customer is
-    /// named as themselves (their session writes nothing, but its reads are theirs).
-    pub fn actor(&self) -> Actor {
-        match &self.viewed_by {
-            Some(staff) => Actor {
-                name: staff.clone(),
-                role: "staff:view_as".into(),
-            },
-            None => Actor::customer(&self.email, self.role),
-        }
-    }
-}
-
-impl crate::wire::StaffSession {
-    pub fn actor(&self) -> Actor {
-        Actor::staff(&self.email, self.role)
-    }
-}

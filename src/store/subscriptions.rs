@@ -1,14 +1,20 @@
 //! Subscriptions of organisations.
 
 use super::Db;
-use crate::wire::SubscriptionSummary;
 use sqlx::Row;
 
+/// The organisation's current subscription with its plan's name, as its overview shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OverviewRow {
+    pub plan_name: String,
+    pub status: crate::domain::SubscriptionStatus,
+    pub quantity: i64,
+    /// Unix seconds.
+    pub current_period_end: i64,
+}
+
 /// The organisation's newest subscription that has not ended, with its plan's name.
-pub async fn current_for_org(
-    db: &Db,
-    org_id: &str,
-) -> Result<Option<SubscriptionSummary>, sqlx::Error> {
+pub async fn current_for_org(db: &Db, org_id: &str) -> Result<Option<OverviewRow>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT p.name AS plan_name, s.status, s.quantity, s.current_period_end \
          FROM subscriptions s JOIN prices pr ON pr.id = s.price_id JOIN plans p ON p.id = pr.plan_id \
@@ -18,7 +24,7 @@ pub async fn current_for_org(
     .fetch_optional(&db.pool)
     .await?;
     row.map(|r| {
-        Ok(SubscriptionSummary {
+        Ok(OverviewRow {
             plan_name: r.try_get("plan_name")?,
             status: crate::store::status(&r, "status")?,
             quantity: r.try_get("quantity")?,
