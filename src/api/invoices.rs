@@ -108,15 +108,16 @@ pub(crate) mod server {
 
     pub fn view(org_name: String, invoice: InvoiceRow, lines: Vec<InvoiceLineRow>) -> InvoiceView {
         let money = |minor: i64| Money::from_minor(minor, invoice.currency).to_string();
-        let payment_note = match (invoice.status.as_str(), &invoice.last_payment_error) {
-            ("open", Some(error)) => Some(match invoice.next_attempt_at {
+        use crate::domain::InvoiceStatus;
+        let payment_note = match (invoice.status, &invoice.last_payment_error) {
+            (InvoiceStatus::Open, Some(error)) => Some(match invoice.next_attempt_at {
                 Some(at) => format!(
                     "The last payment attempt failed: {error} We will try again on {}.",
                     crate::domain::period::format_date(at)
                 ),
                 None => format!("The last payment attempt failed: {error}"),
             }),
-            ("uncollectible", Some(error)) => Some(format!(
+            (InvoiceStatus::Uncollectible, Some(error)) => Some(format!(
                 "Every payment attempt failed (last: {error}). Pay now to settle it."
             )),
             _ => None,
