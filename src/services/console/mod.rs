@@ -11,6 +11,7 @@
 //! confirmed does the action happen, so what happens is what was shown. If anything changed in
 //! between (a payment arrived, time passed), the keys differ and the new effect is shown instead.
 
+pub mod approvals;
 pub mod customer;
 pub mod money;
 
