@@ -27,22 +27,7 @@ pub enum Command {
     SeedDemo,
     /// Run the built-in Stripe emulator alone (no database or other configuration needed). It
     /// prints its address and the secret key its APIs accept.
-    StripeEmulator {
-        #[arg(long, default_value_t = 12111)]
-        port: u16,
-        /// The address to listen on; loopback unless told otherwise.
-        #[arg(long, default_value = "127.0.0.1")]
-        host: std::net::IpAddr,
-        /// The sk_test_ key it accepts; a random one when not given.
-        #[arg(long, env = "STRIPE_EMULATOR_SECRET", hide_env_values = true)]
-        secret: Option<String>,
-        /// Deliver signed webhooks here, e.g. http://127.0.0.1:3000/webhooks/stripe
-        #[arg(long)]
-        webhook_url: Option<String>,
-        /// The whsec_ secret webhooks are signed with.
-        #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
-        webhook_secret: Option<String>,
-    },
+    StripeEmulator(stripe_emulator::args::EmulatorArgs),
     /// Run the due bill-run work now (renewals, payment attempts, dunning), with a progress bar
     /// and a summary. Safe to run beside serving instances and other bill runs.
     BillRun {
@@ -322,7 +307,7 @@ pub async fn run(command: Command, config: Config) -> Result<(), String> {
                 }
             }
         }
-        Command::StripeEmulator { .. } => unreachable!("handled before the database is opened"),
+        Command::StripeEmulator(_) => unreachable!("handled before the database is opened"),
         Command::CreateStaff {
             email,
             name,

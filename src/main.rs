@@ -11,23 +11,9 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::StripeEmulator {
-        port,
-        host,
-        secret,
-        webhook_url,
-        webhook_secret,
-    }) = cli.command
-    {
+    if let Some(Command::StripeEmulator(args)) = cli.command {
         telemetry::init(telemetry_format());
-        return match stripe_emulator::run_alone(
-            (host, port).into(),
-            secret,
-            webhook_url,
-            webhook_secret,
-        )
-        .await
-        {
+        return match args.run().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
                 eprintln!("billing-portal: {message}");

@@ -21,6 +21,8 @@
 //! ```
 
 mod api;
+#[cfg(feature = "args")]
+pub mod args;
 mod cards;
 mod charges;
 mod checkout;

@@ -13,28 +13,15 @@ use clap::Parser;
     about = "A stateful, Stripe-compatible HTTP server for development and tests"
 )]
 struct Cli {
-    #[arg(long, default_value_t = 12111)]
-    port: u16,
-    /// The address to listen on; loopback unless told otherwise.
-    #[arg(long, default_value = "127.0.0.1")]
-    host: std::net::IpAddr,
-    /// The sk_test_ key it accepts; a random one when not given.
-    #[arg(long, env = "STRIPE_EMULATOR_SECRET", hide_env_values = true)]
-    secret: Option<String>,
-    /// Deliver signed webhooks here, e.g. http://127.0.0.1:3000/webhooks/stripe
-    #[arg(long)]
-    webhook_url: Option<String>,
-    /// The whsec_ secret webhooks are signed with.
-    #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
-    webhook_secret: Option<String>,
+    #[command(flatten)]
+    args: stripe_emulator::args::EmulatorArgs,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logs();
-    let addr = (cli.host, cli.port).into();
-    match stripe_emulator::run_alone(addr, cli.secret, cli.webhook_url, cli.webhook_secret).await {
+    match cli.args.run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("stripe-emulator: {message}");
