@@ -1,7 +1,7 @@
 //! The support console's actions: what each is ([`StaffAction`]), how it is confirmed, and when
 //! it waits for an approver. The actions themselves are in `money` (refunds, credits, credit
 //! notes, voids, payment retries) and `customer` (trials, plan changes, emails, test clocks,
-//! renewals).
+//! renewals); `approvals` decides the requests that wait.
 //!
 //! Every console action runs in two steps. The first submission checks the role and the input,
 //! works out exactly what the action would do (amounts, balances, dates) and sends the browser to
@@ -441,4 +441,56 @@ pub fn reason_and_note<'a>(
         return Err(AppError::Invalid("Choose a reason.".into()));
     }
     Ok((reason, check_note(note)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_action_is_read_back_from_its_query_with_its_fields_trimmed() {
+        let action = RefundForm {
+            invoice_id: " inv_1 ".into(),
+            amount: "10.00".into(),
+            reason_code: "duplicate".into(),
+            note: "asked twice & paid twice".into(),
+            token: "form_12345678".into(),
+        }
+        .trimmed()
+        .action();
+        let query = action.query();
+        assert!(
+            query.starts_with("do=refund&invoice_id=inv_1&amount=10.00"),
+            "{query}"
+        );
+        assert_eq!(StaffAction::from_query(&query), Ok(action.clone()));
+        assert_eq!(StaffAction::from_query(&format!("?{query}")), Ok(action));
+        // Missing fields read as empty, for the action's own checks to refuse.
+        assert_eq!(
+            StaffAction::from_query("do=retry&invoice_id=inv_2"),
+            Ok(StaffAction::Retry(RetryForm {
+                invoice_id: "inv_2".into(),
+                ..RetryForm::default()
+            }))
+        );
+        assert_eq!(
+            StaffAction::from_query("do=delete_everything"),
+            Err(AppError::NotFound("That console action".into()))
+        );
+    }
+
+    #[test]
+    fn every_action_has_its_own_name_and_only_money_actions_can_be_approved() {
+        let names: std::collections::BTreeSet<_> = StaffAction::NAMES.iter().collect();
+        assert_eq!(names.len(), StaffAction::NAMES.len());
+        for name in StaffAction::NAMES {
+            let action = StaffAction::from_query(&format!("do={name}")).unwrap();
+            assert_eq!(action.name(), *name);
+            let approvable = matches!(
+                *name,
+                "refund" | "credit" | "close" | "reduce_invoice" | "change_plan"
+            );
+            assert_eq!(action.can_be_approved(), approvable, "{name}");
+        }
+    }
 }
