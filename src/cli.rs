@@ -1,6 +1,7 @@
 //! The `billing-portal` command line: serve (the default), or one admin command: migrations,
 //! the demo seed, the emulator, bill runs, test clocks, the audit log, API keys and staff accounts.
 
+use billing_portal::domain::ids::OrgId;
 use billing_portal::domain::access::{Email, StaffRole};
 use billing_portal::server::{self, Config, SystemClock};
 use clap::{Parser, Subcommand};
@@ -252,7 +253,7 @@ pub async fn run(command: Command, config: Config) -> Result<(), String> {
             };
             let (key, secret) = billing_portal::store::usage::create_key(
                 &state.db,
-                org.as_deref(),
+                org.as_ref(),
                 name,
                 &billing_portal::store::audit::Actor::cli(),
                 state.now(),
@@ -384,9 +385,9 @@ fn cli_text(flag: &str, raw: &str, max: usize) -> Result<String, String> {
 
 /// An organisation id from `--org`: the id itself, or a member's email (their first
 /// organisation).
-async fn org_of(state: &server::AppState, org: &str) -> Result<String, String> {
+async fn org_of(state: &server::AppState, org: &str) -> Result<OrgId, String> {
     if !org.contains('@') {
-        return Ok(org.to_string());
+        return OrgId::parse(org).map_err(|e| format!("--org {org:?}: {e}"));
     }
     let email = Email::parse(org).map_err(|e| format!("--org {org:?}: {e}"))?;
     let user = billing_portal::store::accounts::find_user_by_email(&state.db, &email)

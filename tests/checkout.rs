@@ -241,19 +241,20 @@ async fn forged_and_stale_webhooks_are_refused(app: TestApp) {
 async fn a_gateway_failure_is_retried_with_the_same_key(app: TestApp) {
     use billing_portal::payments::gateway::GatewayError;
     let gateway = &app.state.payments.gateway;
+    let org = billing_portal::domain::ids::OrgId::parse("org_1").unwrap();
     app.emulator_control("/_emulator/fail_next", json!({ "status": 500, "count": 1 }))
         .await;
-    let first = gateway.create_customer("org_1", "a@example.com", "A").await;
+    let first = gateway.create_customer(&org, "a@example.com", "A").await;
     assert!(
         matches!(first, Err(GatewayError::Unavailable(_))),
         "{first:?}"
     );
     let second = gateway
-        .create_customer("org_1", "a@example.com", "A")
+        .create_customer(&org, "a@example.com", "A")
         .await
         .unwrap();
     let third = gateway
-        .create_customer("org_1", "a@example.com", "A")
+        .create_customer(&org, "a@example.com", "A")
         .await
         .unwrap();
     assert_eq!(

@@ -611,7 +611,7 @@ async fn staff_credit_retry_void_and_extend_with_reasons(app: TestApp) {
     assert!(body.contains("waits for an approver"), "{body}");
     let balance = |app: &TestApp| {
         let db = app.db().clone();
-        let org = org.clone();
+        let org = billing_portal::domain::ids::OrgId::parse(&org).unwrap();
         async move {
             billing_portal::store::credits::balance(
                 &db,

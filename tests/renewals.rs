@@ -295,7 +295,7 @@ async fn cancelled_plans_move_to_free_and_scheduled_downgrades_apply_at_renewal(
         let org = org.clone();
         let db = app.db().clone();
         async move {
-            billing_portal::store::subscriptions::live_for_org(&db, &org)
+            billing_portal::store::subscriptions::live_for_org(&db, &billing_portal::domain::ids::OrgId::parse(&org).unwrap())
                 .await
                 .unwrap()
                 .unwrap()
@@ -571,6 +571,7 @@ async fn credit_notes_never_exceed_the_invoice_and_void_stops_collection(app: Te
     use billing_portal::store::credit_notes::{self, CreditOutcome, NewCreditNote};
     let browser = app.subscribed("pro_monthly", "2").await;
     let (org, clock) = app.first_org_on_test_clock().await;
+    let org = billing_portal::domain::ids::OrgId::parse(&org).unwrap();
     let first: String = sqlx::query("SELECT id FROM invoices")
         .fetch_one(&app.db().pool)
         .await

@@ -877,6 +877,7 @@ async fn credit_notes_issued_at_once_never_pass_what_the_invoice_charged(app: Te
     };
     app.subscribed("pro_monthly", "2").await;
     let (org, _) = app.first_org_on_test_clock().await;
+    let org = billing_portal::domain::ids::OrgId::parse(&org).unwrap();
     let (invoice, paid): (String, i64) =
         sqlx::query_as("SELECT id, amount_paid FROM invoices WHERE status = 'paid'")
             .fetch_one(&app.db().pool)

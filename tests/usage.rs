@@ -292,7 +292,7 @@ async fn each_aggregation_in_the_database_matches_a_hand_table(app: TestApp) {
         };
         let total = billing_portal::store::usage::meter_total(
             app.db(),
-            &org,
+            &billing_portal::domain::ids::OrgId::parse(&org).unwrap(),
             &as_jobs,
             now - 2000,
             now + 1,
@@ -304,7 +304,7 @@ async fn each_aggregation_in_the_database_matches_a_hand_table(app: TestApp) {
     // A window that leaves out the first two events (at +100 and +150).
     let sum = meter("jobs", Aggregation::Sum, None, &[]);
     let later =
-        billing_portal::store::usage::meter_total(app.db(), &org, &sum, now - 1000 + 200, now + 1)
+        billing_portal::store::usage::meter_total(app.db(), &billing_portal::domain::ids::OrgId::parse(&org).unwrap(), &sum, now - 1000 + 200, now + 1)
             .await
             .unwrap();
     assert_eq!(later, 10);

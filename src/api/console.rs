@@ -8,6 +8,8 @@ use super::AppError;
 #[cfg(feature = "ssr")]
 use crate::domain::access::StaffRole;
 #[cfg(feature = "ssr")]
+use crate::domain::ids::OrgId;
+#[cfg(feature = "ssr")]
 use crate::services::console::{by_staff, staff_with, READERS};
 #[cfg(feature = "ssr")]
 use crate::wire::console::{
@@ -27,12 +29,18 @@ pub async fn search_customers(q: String) -> Result<Vec<SearchHit>, AppError> {
     Ok(crate::store::console::search(&state.db, q, 20)
         .await?
         .into_iter()
-        .map(|(org_id, org_name, matched)| SearchHit {
-            org_id,
-            org_name,
-            matched,
+        .map(|r| SearchHit {
+            org_id: r.org_id,
+            org_name: r.org_name,
+            matched: r.matched,
         })
         .collect())
+}
+
+/// The customer a console page's address names; text that is no organisation's id names none.
+#[cfg(feature = "ssr")]
+fn customer_id(text: &str) -> Result<OrgId, AppError> {
+    OrgId::parse(text).map_err(|_| AppError::NotFound("That customer".into()))
 }
 
 #[server(endpoint = "support/customer")]
@@ -40,6 +48,7 @@ pub async fn load_customer(org_id: String) -> Result<CustomerView, AppError> {
     use crate::domain::Money;
     let state = crate::server::state()?;
     let staff = staff_with(&state, &READERS).await?;
+    let org_id = customer_id(&org_id)?;
     let db = &state.db;
     let org = crate::store::console::organization(db, &org_id)
         .await?
@@ -364,6 +373,7 @@ pub async fn extend_trial(
 pub async fn view_as_customer(org_id: String) -> Result<(), AppError> {
     let state = crate::server::state()?;
     let staff = staff_with(&state, &READERS).await?;
+    let org_id = customer_id(&org_id)?;
     let owner = crate::store::console::owner_user(&state.db, &org_id)
         .await?
         .ok_or_else(|| AppError::NotFound("That customer's owner".into()))?;
@@ -395,6 +405,7 @@ pub async fn load_usage_events(
 ) -> Result<UsageDrillDown, AppError> {
     let state = crate::server::state()?;
     staff_with(&state, &READERS).await?;
+    let org_id = customer_id(&org_id)?;
     let org = crate::store::console::organization(&state.db, &org_id)
         .await?
         .ok_or_else(|| AppError::NotFound("That customer".into()))?;

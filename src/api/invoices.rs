@@ -216,7 +216,7 @@ pub async fn pay_invoice(id: String) -> Result<(), AppError> {
     let success_url = format!("{base}/billing/invoices/{}?paid=1", invoice.id);
     let cancel_url = format!("{base}/billing/invoices/{}", invoice.id);
     let metadata = std::collections::HashMap::from([
-        ("org_id".to_string(), customer.org_id.clone()),
+        ("org_id".to_string(), customer.org_id.to_string()),
         ("invoice_id".to_string(), invoice.id.clone()),
     ]);
     let description = format!("Invoice {}", invoice.number);

@@ -83,7 +83,7 @@ pub async fn add_payment_method() -> Result<(), AppError> {
             &currency,
             &format!("{base}/billing/payment-methods?added=1"),
             &format!("{base}/billing/payment-methods"),
-            std::collections::HashMap::from([("org_id".to_string(), customer.org_id.clone())]),
+            std::collections::HashMap::from([("org_id".to_string(), customer.org_id.to_string())]),
             &key,
         )
         .await
@@ -160,7 +160,7 @@ pub async fn remove_payment_method(id: String) -> Result<(), AppError> {
 }
 
 #[cfg(feature = "ssr")]
-async fn paid_plan_active(state: &crate::server::AppState, org_id: &str) -> Result<bool, AppError> {
+async fn paid_plan_active(state: &crate::server::AppState, org_id: &crate::domain::ids::OrgId) -> Result<bool, AppError> {
     let Some(sub) = crate::store::subscriptions::live_for_org(&state.db, org_id).await? else {
         return Ok(false);
     };

@@ -1,6 +1,7 @@
 //! The portal's usage page: this period's usage per meter with its charges and projection, a
 //! daily chart, the organisation's API keys, and its spend alert.
 
+use crate::domain::ids::OrgId;
 use super::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -33,7 +34,7 @@ pub struct KeyView {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsagePage {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub plan_name: Option<String>,
     pub period_start: i64,
     pub period_end: i64,

@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod clock;
 pub mod coupon;
 pub mod currency;
+pub mod ids;
 pub mod invariants;
 pub mod invoice;
 pub mod metering;

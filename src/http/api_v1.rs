@@ -4,6 +4,7 @@
 //! for that organisation only; a server key (made with `billing-portal api-key create --server`)
 //! acts for any.
 
+use crate::domain::ids::{Id, OrgId};
 use crate::domain::metering::{check_event, IngestWindow};
 use crate::server::AppState;
 use crate::store::usage::{self as store, ApiKeyRow, Recorded};
@@ -112,7 +113,7 @@ async fn authenticate(
 
 /// Whether `key` may act for organisation `org_id`.
 fn may_act_for(key: &ApiKeyRow, org_id: &str) -> bool {
-    key.org_id.as_deref().is_none_or(|own| own == org_id)
+    key.org_id.as_ref().is_none_or(|own| own == org_id)
 }
 
 /// `POST /api/v1/usage-events` with `{"events": [...]}`: each event is checked on its own; the
@@ -162,7 +163,9 @@ async fn ingest(
     for raw in events {
         if let Some(customer) = raw.get("customer").and_then(Value::as_str) {
             if !customer_now.contains_key(customer) {
-                let at = match crate::store::test_clocks::org_now(&state.db, customer, now).await {
+                // Text that is no organisation's id is refused below, event by event.
+                let Ok(org) = OrgId::parse(customer) else { continue };
+                let at = match crate::store::test_clocks::org_now(&state.db, &org, now).await {
                     Ok(at) => at,
                     Err(e) => return unavailable(e),
                 };
@@ -206,7 +209,8 @@ async fn ingest(
         results[*index] = match outcome {
             Recorded::Accepted => {
                 accepted += 1;
-                touched.insert(event.customer.clone());
+                // Accepted: the customer is an existing organisation.
+                touched.insert(OrgId::from_trusted(event.customer.clone()));
                 json!({ "index": index, "id": event.id, "status": "accepted" })
             }
             Recorded::Duplicate => {
@@ -233,10 +237,10 @@ async fn ingest(
             match crate::services::usage::summary(&state, org).await {
                 Ok(summary) => {
                     if let Err(e) = crate::services::usage::check_alert(&state, &summary).await {
-                        tracing::warn!(error = %e, org, "spend alert check failed");
+                        tracing::warn!(error = %e, %org, "spend alert check failed");
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, org, "usage summary failed"),
+                Err(e) => tracing::warn!(error = %e, %org, "usage summary failed"),
             }
         }
     }
@@ -257,9 +261,10 @@ async fn entitlements(
     extensions: axum::http::Extensions,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(response) = customer_access(&state, &headers, &extensions, &id).await {
-        return response;
-    }
+    let id = match customer_access(&state, &headers, &extensions, &id).await {
+        Ok(org_id) => org_id,
+        Err(response) => return response,
+    };
     match crate::services::usage::cached_entitlements(&state, &id).await {
         Ok(e) => Json(e).into_response(),
         Err(e) => unavailable(e),
@@ -273,9 +278,10 @@ async fn usage(
     extensions: axum::http::Extensions,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(response) = customer_access(&state, &headers, &extensions, &id).await {
-        return response;
-    }
+    let id = match customer_access(&state, &headers, &extensions, &id).await {
+        Ok(org_id) => org_id,
+        Err(response) => return response,
+    };
     match crate::services::usage::summary(&state, &id).await {
         Ok(s) => Json(s).into_response(),
         Err(e) => unavailable(e),
@@ -287,21 +293,20 @@ async fn customer_access(
     state: &AppState,
     headers: &HeaderMap,
     extensions: &axum::http::Extensions,
-    org_id: &str,
-) -> Result<(), Response> {
+    id: &str,
+) -> Result<OrgId, Response> {
     let key = authenticate(state, headers, extensions).await?;
-    if !may_act_for(&key, org_id) {
+    if !may_act_for(&key, id) {
         return Err(problem(
             StatusCode::FORBIDDEN,
             "This API key acts for another customer only.",
         ));
     }
-    match crate::store::console::organization(&state.db, org_id).await {
-        Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(problem(
-            StatusCode::NOT_FOUND,
-            format!("There is no customer {org_id:?}."),
-        )),
+    let missing = || problem(StatusCode::NOT_FOUND, format!("There is no customer {id:?}."));
+    let org_id = OrgId::parse(id).map_err(|_| missing())?;
+    match crate::store::console::organization(&state.db, &org_id).await {
+        Ok(Some(_)) => Ok(org_id),
+        Ok(None) => Err(missing()),
         Err(e) => Err(unavailable(e)),
     }
 }

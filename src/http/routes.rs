@@ -210,7 +210,7 @@ async fn audit_csv(
             r.actor_role.clone(),
             r.action.clone(),
             r.target.clone(),
-            r.org_id.clone().unwrap_or_default(),
+            r.org_id.as_ref().map(ToString::to_string).unwrap_or_default(),
             r.amount.map(|a| a.to_string()).unwrap_or_default(),
             r.currency.clone().unwrap_or_default(),
             r.reason_code.clone().unwrap_or_default(),

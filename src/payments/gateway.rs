@@ -7,6 +7,7 @@
 //! (network, timeout, Stripe 5xx) is `Err(GatewayError::Unavailable)` and is retried with the same
 //! key.
 
+use crate::domain::ids::OrgId;
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
@@ -142,7 +143,7 @@ impl Gateway {
     /// so two racing requests create one customer.
     pub async fn create_customer(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         email: &str,
         name: &str,
     ) -> Result<String, GatewayError> {

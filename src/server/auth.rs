@@ -4,6 +4,7 @@
 //! SameSite=Lax cookie (`__Host-` prefixed and `Secure` over https); the database keeps its SHA-256.
 //! A new token is issued at every sign-in.
 
+use crate::domain::ids::OrgId;
 use super::AppState;
 use crate::error::AppError;
 use crate::store::audit::AuditEntry;
@@ -157,7 +158,7 @@ async fn start_session(
     state: &AppState,
     kind: SessionKind,
     principal_id: &str,
-    org_id: Option<&str>,
+    org_id: Option<&OrgId>,
     audit: &AuditEntry<'_>,
 ) -> Result<(), AppError> {
     let https = state.config.is_https();
@@ -191,7 +192,7 @@ async fn start_session(
 pub async fn start_customer_session(
     state: &AppState,
     user_id: &str,
-    org_id: &str,
+    org_id: &OrgId,
     audit: &AuditEntry<'_>,
 ) -> Result<(), AppError> {
     start_session(state, SessionKind::Customer, user_id, Some(org_id), audit).await
@@ -202,7 +203,7 @@ pub async fn start_customer_session(
 pub async fn start_view_session(
     state: &AppState,
     user_id: &str,
-    org_id: &str,
+    org_id: &OrgId,
     staff_email: &str,
     audit: &AuditEntry<'_>,
 ) -> Result<(), AppError> {

@@ -1,5 +1,6 @@
 //! Caches kept in the process.
 
+use crate::domain::ids::OrgId;
 use crate::wire::usage::Entitlements;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 /// time to live.
 pub struct EntitlementCache {
     ttl: Duration,
-    entries: Mutex<HashMap<String, CachedEntitlements>>,
+    entries: Mutex<HashMap<OrgId, CachedEntitlements>>,
 }
 
 /// When an entry was computed, at which subscription version, and the answer.
@@ -28,7 +29,7 @@ impl EntitlementCache {
         }
     }
 
-    pub fn invalidate(&self, org_id: &str) {
+    pub fn invalidate(&self, org_id: &OrgId) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.remove(org_id);
         }
@@ -36,18 +37,18 @@ impl EntitlementCache {
 
     /// The cached answer for the organisation, if it is younger than the time to live and was
     /// computed at the subscription's current `version`.
-    pub fn fresh(&self, org_id: &str, version: Option<i64>) -> Option<Entitlements> {
+    pub fn fresh(&self, org_id: &OrgId, version: Option<i64>) -> Option<Entitlements> {
         let entries = self.entries.lock().ok()?;
         let (at, v, cached) = entries.get(org_id)?;
         (at.elapsed() < self.ttl && *v == version).then(|| cached.clone())
     }
 
-    pub fn put(&self, org_id: &str, version: Option<i64>, entitlements: Entitlements) {
+    pub fn put(&self, org_id: &OrgId, version: Option<i64>, entitlements: Entitlements) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() > MAX_ENTRIES {
                 entries.clear();
             }
-            entries.insert(org_id.to_string(), (Instant::now(), version, entitlements));
+            entries.insert(org_id.clone(), (Instant::now(), version, entitlements));
         }
     }
 }

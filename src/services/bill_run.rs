@@ -404,7 +404,7 @@ async fn collect(
                 &invoice.currency.to_lowercase(),
                 &attempt_key(&invoice.id, attempt),
                 HashMap::from([
-                    ("org_id".to_string(), invoice.org_id.clone()),
+                    ("org_id".to_string(), invoice.org_id.to_string()),
                     ("invoice_id".to_string(), invoice.id.clone()),
                 ]),
             )

@@ -6,6 +6,7 @@
 //! order-safe (an event about an already-complete checkout changes nothing), so duplicates,
 //! retries and reordering are harmless.
 
+use crate::domain::ids::OrgId;
 use std::collections::HashMap;
 
 /// Why a Stripe event could not be fulfilled (it stays in the inbox and is tried again).
@@ -217,7 +218,7 @@ pub fn first_invoice(
 }
 
 /// Metadata attached to everything a checkout creates at Stripe.
-pub fn checkout_metadata(org_id: &str, checkout_id: &str) -> HashMap<String, String> {
+pub fn checkout_metadata(org_id: &OrgId, checkout_id: &str) -> HashMap<String, String> {
     HashMap::from([
         ("org_id".to_string(), org_id.to_string()),
         ("checkout_id".to_string(), checkout_id.to_string()),
@@ -241,7 +242,7 @@ pub async fn invoice_paid(state: &AppState, session_id: &str) -> Result<(), Fulf
         tracing::warn!(%session_id, %invoice_id, "payment for an unknown invoice");
         return Ok(());
     };
-    if session.metadata.get("org_id") != Some(&invoice.org_id) {
+    if session.metadata.get("org_id").map(String::as_str) != Some(invoice.org_id.as_str()) {
         return Err(FulfilmentError::Mismatch(format!(
             "session {session_id} was not started by invoice {invoice_id}'s organisation"
         )));
@@ -314,9 +315,10 @@ pub async fn card_saved(state: &AppState, session_id: &str) -> Result<(), Fulfil
     if !session.complete {
         return Ok(());
     }
-    let org_id = session
+    let org_id = &session
         .metadata
         .get("org_id")
+        .and_then(|id| OrgId::parse(id).ok())
         .ok_or_else(|| FulfilmentError::BadEvent("the session names no organisation".into()))?;
     let customer_id = session
         .customer_id
@@ -334,7 +336,7 @@ pub async fn card_saved(state: &AppState, session_id: &str) -> Result<(), Fulfil
 /// Makes the stored cards match Stripe's list; a card seen for the first time becomes the default.
 pub async fn sync_cards(
     state: &AppState,
-    org_id: &str,
+    org_id: &OrgId,
     customer_id: &str,
 ) -> Result<(), FulfilmentError> {
     let cards = state.payments.gateway.payment_methods(customer_id).await?;

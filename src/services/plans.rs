@@ -2,6 +2,7 @@
 //! and their undo, cancel and resume, and promotion codes, for customers and for staff acting
 //! on their behalf.
 
+use crate::domain::ids::OrgId;
 use crate::domain::catalog::{find_price, Plan};
 use crate::domain::{ChangeKind, Money};
 use crate::domain::{ChangePolicies, Price, ProrationPreview};
@@ -16,7 +17,7 @@ use crate::wire::CustomerSession;
 use chrono::{DateTime, Utc};
 
 /// The time the organisation lives at: its test clock's, or the server's.
-pub async fn org_time(state: &AppState, org_id: &str) -> Result<DateTime<Utc>, AppError> {
+pub async fn org_time(state: &AppState, org_id: &OrgId) -> Result<DateTime<Utc>, AppError> {
     let secs = crate::store::test_clocks::org_now(&state.db, org_id, state.now()).await?;
     Ok(timestamp(secs))
 }
@@ -24,7 +25,7 @@ pub async fn org_time(state: &AppState, org_id: &str) -> Result<DateTime<Utc>, A
 /// The promotion code if this organisation may use it now on a plan billed in `currency`.
 pub async fn usable_promotion(
     state: &AppState,
-    org_id: &str,
+    org_id: &OrgId,
     code: &str,
     currency: crate::domain::Currency,
 ) -> Result<crate::domain::promotion::PromotionCode, AppError> {
@@ -244,7 +245,7 @@ pub struct PreparedChange {
 
 pub async fn prepare_change(
     state: &AppState,
-    org_id: &str,
+    org_id: &OrgId,
     sub: &SubscriptionRow,
     price_id: &str,
     seats: &str,
@@ -360,7 +361,7 @@ impl ChangeBy<'_> {
 /// provided the amount due now is still `expected_due` (minor units).
 pub async fn apply_change(
     state: &AppState,
-    org_id: &str,
+    org_id: &OrgId,
     actor: &ChangeBy<'_>,
     sub: &SubscriptionRow,
     prepared: &PreparedChange,
@@ -502,7 +503,7 @@ pub async fn apply_change(
 
 async fn charge_default_card(
     state: &AppState,
-    org_id: &str,
+    org_id: &OrgId,
     amount: Money,
     key: &str,
 ) -> Result<String, AppError> {

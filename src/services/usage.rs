@@ -2,6 +2,7 @@
 //! projection, spend alerts and caps, what its plan entitles it to (cached), and the usage lines
 //! a renewal invoice bills for the period that ended.
 
+use crate::domain::ids::OrgId;
 use crate::domain::catalog::Plan;
 use crate::domain::metering::{rate, Aggregation, Meter};
 use crate::domain::{BillingPeriod, Currency, InvoiceLine, LineKind, Money, PeriodFraction};
@@ -31,7 +32,7 @@ pub fn plan_of<'a>(catalog: &'a [Plan], price_id: &str) -> Option<&'a Plan> {
 
 /// The organisation's usage this period: its subscription's period, or the calendar month at its
 /// time when it has none.
-pub async fn summary(state: &AppState, org_id: &str) -> Result<UsageSummary, UsageError> {
+pub async fn summary(state: &AppState, org_id: &OrgId) -> Result<UsageSummary, UsageError> {
     let db = &state.db;
     let now = crate::store::test_clocks::org_now(db, org_id, state.now()).await?;
     let catalog = crate::store::catalog::load(db).await?;
@@ -103,7 +104,7 @@ pub async fn summary(state: &AppState, org_id: &str) -> Result<UsageSummary, Usa
         .as_ref()
         .is_some_and(|a| a.hard_cap && so_far >= a.amount);
     Ok(UsageSummary {
-        org_id: org_id.to_string(),
+        org_id: org_id.clone(),
         plan_id: plan.map(|p| p.id.clone()),
         plan_name: plan.map(|p| p.name.clone()),
         status: sub.as_ref().map(|s| s.status),
@@ -186,7 +187,7 @@ pub async fn check_alert(state: &AppState, summary: &UsageSummary) -> Result<boo
 // Entitlements
 
 /// Works entitlements out from the plan, the seats and this period's usage.
-pub async fn entitlements(state: &AppState, org_id: &str) -> Result<Entitlements, UsageError> {
+pub async fn entitlements(state: &AppState, org_id: &OrgId) -> Result<Entitlements, UsageError> {
     let summary = summary(state, org_id).await?;
     let db = &state.db;
     let rows = match &summary.plan_id {
@@ -253,7 +254,7 @@ pub async fn entitlements(state: &AppState, org_id: &str) -> Result<Entitlements
 /// [`crate::server::cache::EntitlementCache`]).
 pub async fn cached_entitlements(
     state: &AppState,
-    org_id: &str,
+    org_id: &OrgId,
 ) -> Result<Entitlements, UsageError> {
     let version = subscription_version(&state.db, org_id).await?;
     if let Some(cached) = state.entitlements.fresh(org_id, version) {
@@ -264,7 +265,7 @@ pub async fn cached_entitlements(
     Ok(fresh)
 }
 
-async fn subscription_version(db: &Db, org_id: &str) -> Result<Option<i64>, UsageError> {
+async fn subscription_version(db: &Db, org_id: &OrgId) -> Result<Option<i64>, UsageError> {
     use sqlx::Row;
     sqlx::query(
         "SELECT version FROM subscriptions WHERE org_id = $1 AND status IN ('active', 'trialing', 'past_due') \

@@ -1,5 +1,6 @@
 //! Users, organisations and memberships.
 
+use crate::domain::ids::OrgId;
 use super::{is_unique_violation, new_id, Db};
 use crate::domain::access::{Email, Role};
 use sqlx::Row;
@@ -15,7 +16,7 @@ pub struct UserRow {
 /// A user's place in an organisation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MembershipRow {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub org_name: String,
     pub role: Role,
 }
@@ -33,7 +34,7 @@ pub enum CreateAccountError {
 #[derive(Clone, Debug)]
 pub struct NewAccount {
     pub user_id: String,
-    pub org_id: String,
+    pub org_id: OrgId,
 }
 
 /// Creates the user, their organisation and their owner membership in one transaction, with
@@ -59,7 +60,7 @@ async fn create_account_in_tx(
     now: i64,
 ) -> Result<NewAccount, CreateAccountError> {
     let user_id = new_id("usr");
-    let org_id = new_id("org");
+    let org_id: OrgId = super::ids::new();
     let inserted = sqlx::query(
         "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
     )
@@ -268,7 +269,7 @@ pub async fn user_email(db: &Db, user_id: &str) -> Result<Option<String>, sqlx::
 pub async fn membership(
     db: &Db,
     user_id: &str,
-    org_id: &str,
+    org_id: &OrgId,
 ) -> Result<Option<MembershipRow>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT m.org_id, o.name, m.role FROM memberships m \
@@ -308,7 +309,7 @@ fn membership_from_row(r: sqlx::any::AnyRow) -> Result<MembershipRow, sqlx::Erro
 }
 
 /// The organisation's Stripe customer, once it has one.
-pub async fn stripe_customer_id(db: &Db, org_id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn stripe_customer_id(db: &Db, org_id: &OrgId) -> Result<Option<String>, sqlx::Error> {
     sqlx::query("SELECT stripe_customer_id FROM organizations WHERE id = $1")
         .bind(org_id)
         .fetch_optional(&db.pool)
@@ -322,7 +323,7 @@ pub async fn stripe_customer_id(db: &Db, org_id: &str) -> Result<Option<String>,
 /// system's).
 pub async fn set_stripe_customer_id(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     customer_id: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {

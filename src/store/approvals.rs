@@ -1,5 +1,6 @@
 //! Requests for money actions above the approval threshold, decided by a second staff member.
 
+use crate::domain::ids::OrgId;
 use super::{new_id, Db};
 use sqlx::Row;
 
@@ -7,7 +8,7 @@ use sqlx::Row;
 pub struct ApprovalRow {
     pub id: String,
     pub kind: String,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub invoice_id: Option<String>,
     pub amount: i64,
     pub currency: String,
@@ -24,7 +25,7 @@ pub struct ApprovalRow {
 pub struct NewApproval<'a> {
     /// `refund` (of an invoice) or `credit` (to the account).
     pub kind: &'a str,
-    pub org_id: &'a str,
+    pub org_id: &'a OrgId,
     pub invoice_id: Option<&'a str>,
     pub amount: i64,
     pub currency: &'a str,
@@ -74,7 +75,7 @@ pub async fn request(
 pub async fn lowered_recently(
     db: &Db,
     staff: &str,
-    org_id: &str,
+    org_id: &OrgId,
     currency: &str,
     actions: &[&str],
     since: i64,

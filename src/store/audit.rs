@@ -2,6 +2,7 @@
 //! previous row's hash, so a changed, removed or inserted row breaks the chain from there on, and
 //! [`verify`] names the first broken link.
 
+use crate::domain::ids::OrgId;
 use super::{Db, Dialect};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -92,7 +93,7 @@ pub struct AuditEntry<'a> {
     pub action: &'a str,
     /// What was acted on, e.g. `invoice:inv_…`.
     pub target: &'a str,
-    pub org_id: Option<&'a str>,
+    pub org_id: Option<&'a OrgId>,
     /// Minor units, with `currency`, for money movements.
     pub amount: Option<i64>,
     pub currency: Option<&'a str>,
@@ -125,7 +126,7 @@ fn fields<'a>(e: &'a AuditEntry<'a>, amount: &'a str, version: i64) -> Vec<&'a s
         e.actor_role,
         e.action,
         e.target,
-        e.org_id.unwrap_or(""),
+        e.org_id.map_or("", OrgId::as_str),
         amount,
         e.currency.unwrap_or(""),
         e.reason_code.unwrap_or(""),
@@ -330,7 +331,7 @@ async fn verify_from(db: &Db, first: i64, prev_hash: &str) -> Result<Verificatio
             r.try_get("action")?,
             r.try_get("target")?,
         );
-        let org_id: Option<String> = r.try_get("org_id")?;
+        let org_id: Option<OrgId> = r.try_get("org_id")?;
         let amount: Option<i64> = r.try_get("amount")?;
         let currency: Option<String> = r.try_get("currency")?;
         let reason: Option<String> = r.try_get("reason_code")?;
@@ -342,7 +343,7 @@ async fn verify_from(db: &Db, first: i64, prev_hash: &str) -> Result<Verificatio
             actor_role: &role,
             action: &action,
             target: &target,
-            org_id: org_id.as_deref(),
+            org_id: org_id.as_ref(),
             amount,
             currency: currency.as_deref(),
             reason_code: reason.as_deref(),
@@ -468,7 +469,7 @@ pub struct AuditRow {
     pub actor_role: String,
     pub action: String,
     pub target: String,
-    pub org_id: Option<String>,
+    pub org_id: Option<OrgId>,
     pub amount: Option<i64>,
     pub currency: Option<String>,
     pub reason_code: Option<String>,
@@ -479,6 +480,7 @@ pub struct AuditRow {
 /// Which entries to list; empty strings and `None` match everything.
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter<'a> {
+    /// An organisation's id as typed in the filter (any text; empty matches every entry).
     pub org_id: &'a str,
     /// An actor's email, or a role (`agent`, `billing_admin`, `approver`, `system`).
     pub actor: &'a str,

@@ -1,6 +1,7 @@
 //! Hosted checkouts and what completing one creates: the subscription, its first invoice (paid),
 //! the payment and the saved card, written in one transaction.
 
+use crate::domain::ids::OrgId;
 use super::{invoices, new_id, Db};
 use crate::domain::InvoiceDraft;
 use sqlx::Row;
@@ -8,7 +9,7 @@ use sqlx::Row;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckoutRow {
     pub id: String,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub price_id: String,
     pub quantity: i64,
     pub currency: String,
@@ -22,7 +23,7 @@ pub struct CheckoutRow {
 }
 
 pub struct NewCheckout<'a> {
-    pub org_id: &'a str,
+    pub org_id: &'a OrgId,
     pub price_id: &'a str,
     pub quantity: i64,
     pub currency: &'a str,
@@ -137,7 +138,7 @@ fn from_row(r: sqlx::any::AnyRow) -> Result<CheckoutRow, sqlx::Error> {
 /// starting another one.
 pub async fn open_session_url(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     price_id: &str,
     quantity: i64,
     amount: i64,

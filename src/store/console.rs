@@ -1,17 +1,21 @@
 //! What the support console reads: search across customers, one organisation's facts, and its
 //! timeline merged from every table that records something about it.
 
+use crate::domain::ids::OrgId;
 use super::Db;
 use sqlx::Row;
 use std::collections::HashMap;
 
 /// Organisations matching `q` by member email, organisation name, invoice number, Stripe
 /// customer id or payment id: (org id, org name, what matched).
-pub async fn search(
-    db: &Db,
-    q: &str,
-    limit: i64,
-) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+/// An organisation a console search found, and what about it matched ("member a@b.c (owner)").
+pub struct SearchRow {
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub matched: String,
+}
+
+pub async fn search(db: &Db, q: &str, limit: i64) -> Result<Vec<SearchRow>, sqlx::Error> {
     let like = format!("%{}%", q.to_lowercase().replace(['%', '_'], ""));
     let rows = sqlx::query(
         "SELECT o.id, o.name, 'member ' || u.email || ' (' || m.role || ')' AS matched FROM organizations o \
@@ -32,7 +36,13 @@ pub async fn search(
     .fetch_all(&db.pool)
     .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("name")?, r.try_get("matched")?)))
+        .map(|r| {
+            Ok(SearchRow {
+                org_id: r.try_get("id")?,
+                org_name: r.try_get("name")?,
+                matched: r.try_get("matched")?,
+            })
+        })
         .collect()
 }
 
@@ -45,7 +55,7 @@ pub struct OrganizationRow {
     pub test_clock_id: Option<String>,
 }
 
-pub async fn organization(db: &Db, org_id: &str) -> Result<Option<OrganizationRow>, sqlx::Error> {
+pub async fn organization(db: &Db, org_id: &OrgId) -> Result<Option<OrganizationRow>, sqlx::Error> {
     sqlx::query(
         "SELECT o.name, o.created_at, o.stripe_customer_id, o.test_clock_id, tc.name AS clock_name, tc.frozen_at \
          FROM organizations o LEFT JOIN test_clocks tc ON tc.id = o.test_clock_id WHERE o.id = $1",
@@ -76,7 +86,7 @@ pub async fn organization(db: &Db, org_id: &str) -> Result<Option<OrganizationRo
 }
 
 /// (email, role) of every member.
-pub async fn members(db: &Db, org_id: &str) -> Result<Vec<(String, String)>, sqlx::Error> {
+pub async fn members(db: &Db, org_id: &OrgId) -> Result<Vec<(String, String)>, sqlx::Error> {
     sqlx::query(
         "SELECT u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 \
          ORDER BY m.created_at, u.email",
@@ -92,7 +102,7 @@ pub async fn members(db: &Db, org_id: &str) -> Result<Vec<(String, String)>, sql
 /// Credit notes so far per invoice of the organisation, in minor units.
 pub async fn credited_by_invoice(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
 ) -> Result<HashMap<String, i64>, sqlx::Error> {
     sqlx::query(
         "SELECT invoice_id, CAST(SUM(amount) AS BIGINT) AS n FROM credit_notes WHERE org_id = $1 GROUP BY invoice_id",
@@ -123,7 +133,7 @@ pub fn refundable(
 /// A paid invoice as a refund needs it.
 pub struct RefundTarget {
     pub id: String,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub number: String,
     pub currency: String,
     /// Paid, less every credit note so far.
@@ -279,7 +289,7 @@ fn audit_kind(action: &str, actor_role: &str) -> &'static str {
 /// The organisation's story, newest first: (time, kind, text). It reads the audit log (every
 /// change by the customer, staff or the system, and every sign-in) and the documents those
 /// changes made (invoices, emails, credit notes).
-pub async fn timeline(db: &Db, org_id: &str) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+pub async fn timeline(db: &Db, org_id: &OrgId) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
     let mut out: Vec<(i64, String, String)> = Vec::new();
     let audit = sqlx::query(
         "SELECT at, actor, actor_role, action, amount, currency, note FROM audit_log WHERE org_id = $1 \
@@ -339,7 +349,7 @@ pub async fn audit_key_used(db: &Db, token: &str, action: &str) -> Result<bool, 
 }
 
 /// The user id of the organisation's first owner.
-pub async fn owner_user(db: &Db, org_id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn owner_user(db: &Db, org_id: &OrgId) -> Result<Option<String>, sqlx::Error> {
     sqlx::query(
         "SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'owner' ORDER BY created_at, user_id LIMIT 1",
     )

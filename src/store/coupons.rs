@@ -1,5 +1,6 @@
 //! Coupons, the promotion codes that grant them, and redemptions (once per organisation).
 
+use crate::domain::ids::OrgId;
 use super::{new_id, Db};
 use crate::domain::promotion::PromotionCode;
 use crate::domain::{Coupon, CouponDuration, CouponValue, Currency, Money};
@@ -82,7 +83,7 @@ pub async fn promotion_code(db: &Db, code: &str) -> Result<Option<PromotionCode>
 }
 
 /// Whether the organisation has redeemed this coupon before.
-pub async fn redeemed_by(db: &Db, coupon_id: &str, org_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn redeemed_by(db: &Db, coupon_id: &str, org_id: &OrgId) -> Result<bool, sqlx::Error> {
     let n: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM coupon_redemptions WHERE coupon_id = $1 AND org_id = $2",
     )
@@ -100,7 +101,7 @@ pub async fn redeem_in_tx(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     code: &str,
     coupon_id: &str,
-    org_id: &str,
+    org_id: &OrgId,
     subscription_id: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {

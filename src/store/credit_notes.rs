@@ -4,6 +4,7 @@
 //! (`credit_balance`) or as a refund to the card (`refund`, made by the caller at Stripe with the
 //! note's id in the key). The notes of an invoice never exceed what it charged.
 
+use crate::domain::ids::OrgId;
 use super::{new_id, Db};
 use crate::domain::{Currency, Money};
 use sqlx::Row;
@@ -51,7 +52,7 @@ pub struct CreditNote {
 
 /// A credit note to issue.
 pub struct NewCreditNote<'a> {
-    pub org_id: &'a str,
+    pub org_id: &'a OrgId,
     pub invoice_id: &'a str,
     /// Minor units of the invoice's currency.
     pub amount: i64,
@@ -250,7 +251,7 @@ async fn issue_with(
 /// Voids an open (or uncollectible) invoice: it is no longer owed or collected. Its lines stay.
 pub async fn void(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     invoice_id: &str,
     now: i64,
 ) -> Result<(), CreditNoteError> {
@@ -261,7 +262,7 @@ pub async fn void(
 /// with the staff action's audit entry in the same transaction.
 pub async fn close_unpaid(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     invoice_id: &str,
     status: &str,
     audit: Option<&super::audit::AuditEntry<'_>>,

@@ -2,13 +2,14 @@
 //! (a credit note, a downgrade's unused time, support's goodwill), consumption by invoices is
 //! negative; the balance is the sum and never goes below zero.
 
+use crate::domain::ids::OrgId;
 use super::{new_id, Db};
 use crate::domain::{Currency, Money};
 use sqlx::Row;
 
 /// One ledger entry.
 pub struct CreditEntry<'a> {
-    pub org_id: &'a str,
+    pub org_id: &'a OrgId,
     pub currency: Currency,
     /// Signed minor units: positive grants credit, negative uses it.
     pub amount: i64,
@@ -48,7 +49,7 @@ const BALANCE: &str =
 /// The balance in minor units, read inside a transaction that is about to use it.
 pub async fn balance_in_tx(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    org_id: &str,
+    org_id: &OrgId,
     currency: Currency,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query(BALANCE)
@@ -60,7 +61,7 @@ pub async fn balance_in_tx(
 }
 
 /// The organisation's credit in `currency`.
-pub async fn balance(db: &Db, org_id: &str, currency: Currency) -> Result<Money, sqlx::Error> {
+pub async fn balance(db: &Db, org_id: &OrgId, currency: Currency) -> Result<Money, sqlx::Error> {
     let minor: i64 = sqlx::query(BALANCE)
         .bind(org_id)
         .bind(currency.code())

@@ -1,3 +1,4 @@
+use crate::domain::ids::OrgId;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
@@ -99,7 +100,7 @@ impl Db {
 #[derive(Clone, Copy, Debug)]
 pub enum Lock<'a> {
     /// An organisation: its members, invitations, seats and owners.
-    Organization(&'a str),
+    Organization(&'a OrgId),
     /// An invoice: what it still owes and what can still be credited or refunded on it.
     Invoice(&'a str),
 }
@@ -116,7 +117,7 @@ pub async fn lock(
         return Ok(());
     }
     let (sql, id) = match lock {
-        Lock::Organization(id) => ("SELECT id FROM organizations WHERE id = $1 FOR UPDATE", id),
+        Lock::Organization(id) => ("SELECT id FROM organizations WHERE id = $1 FOR UPDATE", id.as_str()),
         Lock::Invoice(id) => ("SELECT id FROM invoices WHERE id = $1 FOR UPDATE", id),
     };
     sqlx::query(sql).bind(id).fetch_optional(&mut **tx).await?;

@@ -1,12 +1,13 @@
 //! Invoices as the portal lists them.
 
+use crate::domain::ids::OrgId;
 use super::{new_id, Db};
 use crate::domain::{Currency, InvoiceDraft, LineKind, Money};
 use sqlx::Row;
 
 /// An invoice about to be written.
 pub struct NewInvoice<'a> {
-    pub org_id: &'a str,
+    pub org_id: &'a OrgId,
     pub subscription_id: Option<&'a str>,
     /// `subscription_create`, `subscription_cycle` or `subscription_update`.
     pub billing_reason: &'a str,
@@ -131,7 +132,7 @@ fn line_kind_name(kind: LineKind) -> &'static str {
 /// a plan change).
 pub async fn insert_payment(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    org_id: &str,
+    org_id: &OrgId,
     invoice_id: Option<&str>,
     payment_intent_id: Option<&str>,
     amount: Money,
@@ -195,7 +196,7 @@ pub struct InvoiceSummary {
 }
 
 /// The organisation's newest invoice.
-pub async fn latest_for_org(db: &Db, org_id: &str) -> Result<Option<InvoiceSummary>, sqlx::Error> {
+pub async fn latest_for_org(db: &Db, org_id: &OrgId) -> Result<Option<InvoiceSummary>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT id, number, status, currency, total, created_at FROM invoices WHERE org_id = $1 \
          ORDER BY created_at DESC, number DESC LIMIT 1",
@@ -233,7 +234,7 @@ pub async fn payment_recorded(db: &Db, payment_intent_id: &str) -> Result<bool, 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvoiceRow {
     pub id: String,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub number: String,
     pub status: crate::domain::InvoiceStatus,
     pub currency: Currency,
@@ -292,7 +293,7 @@ fn invoice_from_row(r: sqlx::any::AnyRow) -> Result<InvoiceRow, sqlx::Error> {
 }
 
 /// The organisation's invoices, newest first.
-pub async fn list_for_org(db: &Db, org_id: &str) -> Result<Vec<InvoiceRow>, sqlx::Error> {
+pub async fn list_for_org(db: &Db, org_id: &OrgId) -> Result<Vec<InvoiceRow>, sqlx::Error> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {INVOICE_COLUMNS} FROM invoices WHERE org_id = $1 ORDER BY created_at DESC, number DESC"
     )))
@@ -308,7 +309,7 @@ pub async fn list_for_org(db: &Db, org_id: &str) -> Result<Vec<InvoiceRow>, sqlx
 /// another organisation.
 pub async fn find_for_org(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     invoice_id: &str,
 ) -> Result<Option<(InvoiceRow, Vec<InvoiceLineRow>)>, sqlx::Error> {
     let Some(invoice) = sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -1,5 +1,6 @@
 //! Members of an organisation, invitations to join it, and the seats they take.
 
+use crate::domain::ids::OrgId;
 use super::{is_unique_violation, new_id, Db};
 use crate::domain::access::Role;
 use sqlx::Row;
@@ -15,7 +16,7 @@ pub struct MemberRow {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvitationRow {
     pub id: String,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub org_name: String,
     pub email: String,
     pub role: Role,
@@ -29,7 +30,7 @@ fn role_of(raw: String) -> Result<Role, sqlx::Error> {
     Role::parse(&raw).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {raw:?}").into()))
 }
 
-pub async fn members(db: &Db, org_id: &str) -> Result<Vec<MemberRow>, sqlx::Error> {
+pub async fn members(db: &Db, org_id: &OrgId) -> Result<Vec<MemberRow>, sqlx::Error> {
     sqlx::query(
         "SELECT m.user_id, u.email, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id \
          WHERE m.org_id = $1 ORDER BY m.created_at, u.email",
@@ -68,7 +69,7 @@ fn invitation_from_row(r: sqlx::any::AnyRow) -> Result<InvitationRow, sqlx::Erro
 /// Invitations neither accepted, revoked nor expired.
 pub async fn pending_invitations(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     now: i64,
 ) -> Result<Vec<InvitationRow>, sqlx::Error> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -100,14 +101,14 @@ pub async fn invitation_by_token(
 }
 
 /// Seats taken: members plus invitations still pending.
-pub async fn seats_in_use(db: &Db, org_id: &str, now: i64) -> Result<i64, sqlx::Error> {
+pub async fn seats_in_use(db: &Db, org_id: &OrgId, now: i64) -> Result<i64, sqlx::Error> {
     let mut conn = db.pool.acquire().await?;
     count_in_use(&mut conn, org_id, now).await
 }
 
 async fn count_in_use(
     conn: &mut sqlx::AnyConnection,
-    org_id: &str,
+    org_id: &OrgId,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query(
@@ -152,7 +153,7 @@ impl SeatCap {
 /// organisation's lock, see [`super::lock`]).
 pub async fn seat_cap(
     conn: &mut sqlx::AnyConnection,
-    org_id: &str,
+    org_id: &OrgId,
     now: i64,
 ) -> Result<SeatCap, sqlx::Error> {
     let sub = sqlx::query(
@@ -190,7 +191,7 @@ pub async fn seat_cap(
 }
 
 /// The organisation's seat cap now, outside any transaction (for pages and previews).
-pub async fn current_seat_cap(db: &Db, org_id: &str, now: i64) -> Result<SeatCap, sqlx::Error> {
+pub async fn current_seat_cap(db: &Db, org_id: &OrgId, now: i64) -> Result<SeatCap, sqlx::Error> {
     let mut conn = db.pool.acquire().await?;
     seat_cap(&mut conn, org_id, now).await
 }
@@ -222,7 +223,7 @@ pub struct OutgoingEmail<'a> {
 #[allow(clippy::too_many_arguments)]
 pub async fn invite(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     email: &str,
     role: Role,
     token_hash: &str,
@@ -295,7 +296,7 @@ pub async fn invite(
 
 pub async fn queue_email(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    org_id: Option<&str>,
+    org_id: Option<&OrgId>,
     mail: &OutgoingEmail<'_>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
@@ -383,7 +384,7 @@ pub async fn accept(
 /// Revokes a pending invitation of the organisation (its seat is free again), audited.
 pub async fn revoke(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     invitation_id: &str,
     by: &super::audit::Actor,
     now: i64,
@@ -429,7 +430,7 @@ pub enum MemberChangeError {
 
 async fn other_owners(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    org_id: &str,
+    org_id: &OrgId,
     user_id: &str,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query("SELECT COUNT(*) AS n FROM memberships WHERE org_id = $1 AND role = 'owner' AND user_id <> $2")
@@ -444,7 +445,7 @@ async fn other_owners(
 /// organisation's lock, so two owners demoting each other at once cannot both succeed).
 pub async fn set_role(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     user_id: &str,
     role: Role,
     by: &super::audit::Actor,
@@ -485,7 +486,7 @@ pub async fn set_role(
 /// never the last owner (checked under the organisation's lock). Audited.
 pub async fn remove(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     user_id: &str,
     by: &super::audit::Actor,
     now: i64,

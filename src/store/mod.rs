@@ -12,6 +12,7 @@ pub mod credit_notes;
 pub mod credits;
 pub mod db;
 pub mod events;
+pub mod ids;
 pub mod invoices;
 pub mod members;
 pub mod payment_methods;

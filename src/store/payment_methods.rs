@@ -1,10 +1,11 @@
 //! Saved cards (brand and last four only; Stripe keeps the card).
 
+use crate::domain::ids::OrgId;
 use super::Db;
 use sqlx::Row;
 
 /// The Stripe id of the organisation's default card.
-pub async fn default_for_org(db: &Db, org_id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn default_for_org(db: &Db, org_id: &OrgId) -> Result<Option<String>, sqlx::Error> {
     sqlx::query("SELECT id FROM payment_methods WHERE org_id = $1 AND is_default = 1")
         .bind(org_id)
         .fetch_optional(&db.pool)
@@ -24,7 +25,7 @@ pub struct CardRow {
     pub is_default: bool,
 }
 
-pub async fn list(db: &Db, org_id: &str) -> Result<Vec<CardRow>, sqlx::Error> {
+pub async fn list(db: &Db, org_id: &OrgId) -> Result<Vec<CardRow>, sqlx::Error> {
     sqlx::query(
         "SELECT id, brand, last4, exp_month, exp_year, is_default FROM payment_methods WHERE org_id = $1 \
          ORDER BY is_default DESC, created_at, id",
@@ -50,7 +51,7 @@ pub async fn list(db: &Db, org_id: &str) -> Result<Vec<CardRow>, sqlx::Error> {
 /// the newest of them becomes the default, and cards Stripe no longer has are removed.
 pub async fn sync(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     cards: &[super::checkouts::SavedCard],
     now: i64,
 ) -> Result<(), sqlx::Error> {
@@ -129,7 +130,7 @@ pub async fn sync(
 
 async fn has_default(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    org_id: &str,
+    org_id: &OrgId,
 ) -> Result<bool, sqlx::Error> {
     let n: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM payment_methods WHERE org_id = $1 AND is_default = 1",
@@ -143,7 +144,7 @@ async fn has_default(
 
 async fn set_default_in_tx(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    org_id: &str,
+    org_id: &OrgId,
     id: &str,
 ) -> Result<bool, sqlx::Error> {
     let exists: i64 =
@@ -167,7 +168,7 @@ async fn set_default_in_tx(
 /// Makes card `id` the organisation's default, audited. Returns false when it is not theirs.
 pub async fn set_default(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     id: &str,
     by: &super::audit::Actor,
     now: i64,
@@ -194,7 +195,7 @@ pub async fn set_default(
 /// default.
 pub async fn remove(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     id: &str,
     by: &super::audit::Actor,
     now: i64,

@@ -6,6 +6,7 @@
 //! subscription and period, and an attempt's outcome is recorded only if the invoice is still
 //! open at the attempt before it. Leases only keep workers from doing the same work at once.
 
+use crate::domain::ids::OrgId;
 use super::invoices::{self, NewInvoice};
 use super::members::{queue_email, OutgoingEmail};
 use super::subscriptions::{record_change, ChangeError, ChangeRecord, SubscriptionRow};
@@ -327,7 +328,7 @@ pub async fn record_renewal_failure(
         return Ok(0);
     };
     let failures: i64 = row.try_get("failures")?;
-    let org_id: String = row.try_get("org_id")?;
+    let org_id: OrgId = row.try_get("org_id")?;
     let target = format!("subscription:{subscription_id}");
     let note = if failures >= MAX_RENEWAL_FAILURES {
         format!("failed {failures} times in a row; no longer retried until staff retry it: {error}")
@@ -359,7 +360,7 @@ pub async fn record_renewal_failure(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StuckRenewal {
     pub subscription_id: String,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub org_name: String,
     pub failures: i64,
     pub error: String,
@@ -370,7 +371,7 @@ pub struct StuckRenewal {
 /// `org_id` narrows them to one organisation.
 pub async fn stuck_renewals(
     db: &Db,
-    org_id: Option<&str>,
+    org_id: Option<&OrgId>,
 ) -> Result<Vec<StuckRenewal>, sqlx::Error> {
     sqlx::query(
         "SELECT s.id, s.org_id, o.name, CAST(s.renewal_failures AS BIGINT) AS failures, \
@@ -380,7 +381,7 @@ pub async fn stuck_renewals(
          AND ($2 = '' OR s.org_id = $2) ORDER BY s.renewal_failed_at DESC, s.id LIMIT 200",
     )
     .bind(MAX_RENEWAL_FAILURES)
-    .bind(org_id.unwrap_or(""))
+    .bind(org_id.map_or("", OrgId::as_str))
     .fetch_all(&db.pool)
     .await?
     .into_iter()
@@ -437,7 +438,7 @@ async fn currency_of_price(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CollectableInvoice {
     pub id: String,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub subscription_id: Option<String>,
     pub number: String,
     pub status: crate::domain::InvoiceStatus,
@@ -632,7 +633,7 @@ pub async fn record_failed(
 }
 
 /// The email address billing messages go to: the organisation's owner.
-pub async fn billing_contact(db: &Db, org_id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn billing_contact(db: &Db, org_id: &OrgId) -> Result<Option<String>, sqlx::Error> {
     sqlx::query(
         "SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id \
          WHERE m.org_id = $1 AND m.role = 'owner' ORDER BY m.created_at LIMIT 1",

@@ -1,5 +1,6 @@
 //! Sign-in sessions. Only a hash of each token is stored, so a copy of the database signs no one in.
 
+use crate::domain::ids::OrgId;
 use super::Db;
 use sqlx::Row;
 
@@ -22,7 +23,7 @@ impl SessionKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionRow {
     pub principal_id: String,
-    pub org_id: Option<String>,
+    pub org_id: Option<OrgId>,
     pub expires_at: i64,
     /// The staff member viewing the portal as this customer (a read-only session).
     pub viewed_by: Option<String>,
@@ -33,7 +34,7 @@ pub struct NewSession<'a> {
     pub token_hash: &'a str,
     pub kind: SessionKind,
     pub principal_id: &'a str,
-    pub org_id: Option<&'a str>,
+    pub org_id: Option<&'a OrgId>,
     pub expires_at: i64,
     /// The staff member viewing the portal as this customer (a read-only session).
     pub viewed_by: Option<&'a str>,

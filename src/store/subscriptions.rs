@@ -1,5 +1,6 @@
 //! Subscriptions of organisations.
 
+use crate::domain::ids::OrgId;
 use super::Db;
 use sqlx::Row;
 
@@ -14,7 +15,7 @@ pub struct OverviewRow {
 }
 
 /// The organisation's newest subscription that has not ended, with its plan's name.
-pub async fn current_for_org(db: &Db, org_id: &str) -> Result<Option<OverviewRow>, sqlx::Error> {
+pub async fn current_for_org(db: &Db, org_id: &OrgId) -> Result<Option<OverviewRow>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT p.name AS plan_name, s.status, s.quantity, s.current_period_end \
          FROM subscriptions s JOIN prices pr ON pr.id = s.price_id JOIN plans p ON p.id = pr.plan_id \
@@ -38,7 +39,7 @@ pub async fn current_for_org(db: &Db, org_id: &str) -> Result<Option<OverviewRow
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubscriptionRow {
     pub id: String,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub price_id: String,
     pub quantity: i64,
     pub status: crate::domain::SubscriptionStatus,
@@ -81,7 +82,7 @@ fn sub_from_row(r: sqlx::any::AnyRow) -> Result<SubscriptionRow, sqlx::Error> {
 }
 
 /// The organisation's live subscription (active, trialing or past due).
-pub async fn live_for_org(db: &Db, org_id: &str) -> Result<Option<SubscriptionRow>, sqlx::Error> {
+pub async fn live_for_org(db: &Db, org_id: &OrgId) -> Result<Option<SubscriptionRow>, sqlx::Error> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {SUB_COLUMNS} FROM subscriptions WHERE org_id = $1 AND status IN ('active', 'trialing', 'past_due')"
     )))
@@ -93,7 +94,7 @@ pub async fn live_for_org(db: &Db, org_id: &str) -> Result<Option<SubscriptionRo
 }
 
 /// Whether the organisation has had any subscription (a trial is offered once).
-pub async fn ever_subscribed(db: &Db, org_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn ever_subscribed(db: &Db, org_id: &OrgId) -> Result<bool, sqlx::Error> {
     let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM subscriptions WHERE org_id = $1")
         .bind(org_id)
         .fetch_one(&db.pool)
@@ -119,7 +120,7 @@ pub async fn by_id(db: &Db, id: &str) -> Result<Option<SubscriptionRow>, sqlx::E
 /// slip past a seat decrease, nor a decrease past an invitation.
 async fn hold_seats(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    org_id: &str,
+    org_id: &OrgId,
     seats: Option<i64>,
     now: i64,
 ) -> Result<(), ChangeError> {
@@ -435,7 +436,7 @@ pub async fn set_coupon(
 /// audit entry. Returns the new trial end, or `None` when the organisation is not trialing.
 pub async fn extend_trial(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     days: i64,
     audit: &super::audit::AuditEntry<'_>,
     now: i64,

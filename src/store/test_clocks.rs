@@ -1,6 +1,7 @@
 //! Test clocks: an organisation attached to one lives at the clock's time instead of the real
 //! one, so renewals, retries and period ends happen when the clock is moved forward.
 
+use crate::domain::ids::OrgId;
 use super::{new_id, Db};
 use sqlx::Row;
 
@@ -53,7 +54,7 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<TestClockRow>, sqlx::Error
 
 /// Attaches an organisation to a clock, audited. Returns false when the organisation does not
 /// exist.
-pub async fn attach(db: &Db, org_id: &str, clock_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn attach(db: &Db, org_id: &OrgId, clock_id: &str, now: i64) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     let done = sqlx::query("UPDATE organizations SET test_clock_id = $2 WHERE id = $1")
         .bind(org_id)
@@ -108,7 +109,7 @@ pub async fn set_time(db: &Db, clock_id: &str, at: i64, now: i64) -> Result<bool
 }
 
 /// The time an organisation lives at: its test clock's, or `real_now`.
-pub async fn org_now(db: &Db, org_id: &str, real_now: i64) -> Result<i64, sqlx::Error> {
+pub async fn org_now(db: &Db, org_id: &OrgId, real_now: i64) -> Result<i64, sqlx::Error> {
     let row = sqlx::query(
         "SELECT tc.frozen_at FROM organizations o JOIN test_clocks tc ON tc.id = o.test_clock_id WHERE o.id = $1",
     )

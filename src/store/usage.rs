@@ -1,6 +1,7 @@
 //! Usage-based billing's data: API keys, meters, usage events and their aggregates, the usage
 //! prices and entitlements of plans, the ratings already billed, and spend alerts.
 
+use crate::domain::ids::{Id, OrgId};
 use super::{new_id, Db, Dialect};
 use crate::domain::metering::{Aggregation, IncomingEvent, Meter, RecordedEvent};
 use crate::domain::{Currency, Interval, Price, PriceModel};
@@ -16,7 +17,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 pub struct ApiKeyRow {
     pub id: String,
     /// The organisation it acts for; `None` for a server key.
-    pub org_id: Option<String>,
+    pub org_id: Option<OrgId>,
     pub name: String,
     /// The first characters of the secret, to recognise it by.
     pub prefix: String,
@@ -34,7 +35,7 @@ fn key_hash(secret: &str) -> String {
 /// shown again.
 pub async fn create_key(
     db: &Db,
-    org_id: Option<&str>,
+    org_id: Option<&OrgId>,
     name: &str,
     by: &super::audit::Actor,
     now: i64,
@@ -49,7 +50,7 @@ pub async fn create_key(
     let secret = format!("{}_{random}", if org_id.is_some() { "bpk" } else { "bps" });
     let row = ApiKeyRow {
         id: new_id("key"),
-        org_id: org_id.map(str::to_string),
+        org_id: org_id.cloned(),
         name: name.to_string(),
         prefix: secret[..10].to_string(),
         created_by: created_by.to_string(),
@@ -134,7 +135,7 @@ pub async fn key_by_secret(
 }
 
 /// The organisation's keys, newest first (revoked ones too).
-pub async fn list_keys(db: &Db, org_id: &str) -> Result<Vec<ApiKeyRow>, sqlx::Error> {
+pub async fn list_keys(db: &Db, org_id: &OrgId) -> Result<Vec<ApiKeyRow>, sqlx::Error> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {KEY_COLUMNS} FROM api_keys WHERE org_id = $1 ORDER BY created_at DESC, id"
     )))
@@ -149,7 +150,7 @@ pub async fn list_keys(db: &Db, org_id: &str) -> Result<Vec<ApiKeyRow>, sqlx::Er
 /// Revokes one of the organisation's keys, audited; false if it has no such live key.
 pub async fn revoke_key(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     id: &str,
     by: &super::audit::Actor,
     now: i64,
@@ -387,12 +388,14 @@ pub async fn record_events(
     let mut orgs: Vec<_> = per_org.into_iter().filter(|(_, (n, _))| *n > 0).collect();
     orgs.sort();
     for (org, (accepted, duplicates)) in orgs {
+        // Every event in the batch was checked to name an existing organisation.
+        let org = OrgId::from_trusted(org.to_string());
         let target = format!("org:{org}");
         let note = format!("{accepted} usage event(s) recorded, {duplicates} duplicate(s) ignored");
         super::audit::record(
             &mut tx,
             &super::audit::AuditEntry {
-                org_id: Some(org),
+                org_id: Some(&org),
                 note: &note,
                 ..by.did("usage_recorded", &target)
             },
@@ -507,7 +510,7 @@ fn meter_where(db: &Db, meter: &Meter, first_param: usize) -> (String, Vec<Strin
 /// The meter's value for the organisation over `[from, until)`, aggregated in the database.
 pub async fn meter_total(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     meter: &Meter,
     from: i64,
     until: i64,
@@ -554,7 +557,7 @@ pub async fn meter_total(
 /// The meter's value for each UTC day of `[from, until)` (days without events included, as 0).
 pub async fn meter_daily(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     meter: &Meter,
     from: i64,
     until: i64,
@@ -575,7 +578,7 @@ pub async fn meter_daily(
 /// first: the drill-down behind an invoice line.
 pub async fn meter_events(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     meter: &Meter,
     from: i64,
     until: i64,
@@ -615,7 +618,7 @@ pub async fn meter_events(
 }
 
 /// How many events the organisation has recorded (every meter).
-pub async fn event_count(db: &Db, org_id: &str) -> Result<i64, sqlx::Error> {
+pub async fn event_count(db: &Db, org_id: &OrgId) -> Result<i64, sqlx::Error> {
     sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM usage_events WHERE org_id = $1")
         .bind(org_id)
         .fetch_one(&db.pool)
@@ -862,7 +865,7 @@ pub struct SpendAlert {
     pub notified_period_start: Option<i64>,
 }
 
-pub async fn spend_alert(db: &Db, org_id: &str) -> Result<Option<SpendAlert>, sqlx::Error> {
+pub async fn spend_alert(db: &Db, org_id: &OrgId) -> Result<Option<SpendAlert>, sqlx::Error> {
     sqlx::query(
         "SELECT amount, currency, hard_cap, notified_period_start FROM spend_alerts WHERE org_id = $1",
     )
@@ -886,7 +889,7 @@ pub async fn spend_alert(db: &Db, org_id: &str) -> Result<Option<SpendAlert>, sq
 /// period.
 pub async fn set_spend_alert(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     alert: Option<(i64, Currency, bool)>,
     by: &super::audit::Actor,
     now: i64,
@@ -945,7 +948,7 @@ pub async fn set_spend_alert(
 /// in the same transaction.
 pub async fn claim_alert_email(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     period_start: i64,
     email: Option<&super::members::OutgoingEmail<'_>>,
     now: i64,

@@ -1,6 +1,7 @@
 //! What the support console's pages show, and its fixed choices, shared by its pages and its
 //! actions.
 
+use crate::domain::ids::OrgId;
 use serde::{Deserialize, Serialize};
 
 /// Reasons staff can give for a refund (code, label).
@@ -26,7 +27,7 @@ pub const NOTE_MAX: usize = 2_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchHit {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub org_name: String,
     /// What matched, e.g. "owner@acme.test (owner)" or "invoice 0002".
     pub matched: String,
@@ -55,7 +56,7 @@ pub struct TimelineEntry {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerView {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub org_name: String,
     pub created_at: i64,
     pub stripe_customer_id: Option<String>,
@@ -98,7 +99,7 @@ pub struct ApprovalView {
     pub id: String,
     /// What is asked, e.g. "Refund".
     pub kind: String,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub amount: String,
     pub reason: String,
     pub note: String,
@@ -151,7 +152,7 @@ pub struct UsageEventView {
 /// a usage line on an invoice.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageDrillDown {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub org_name: String,
     pub meter: String,
     pub meter_name: String,
@@ -172,7 +173,7 @@ pub struct UsageDrillDown {
 pub struct ConfirmView {
     /// The action's name (see `services::console::StaffAction`).
     pub action: String,
-    pub org_id: String,
+    pub org_id: OrgId,
     /// One sentence, e.g. "Refund $10.00 on invoice 0001".
     pub title: String,
     /// The exact effect: amounts before and after, who is charged or paid, what is emailed.
@@ -189,7 +190,7 @@ pub struct ConfirmView {
 /// A renewal that stopped being retried, as the console lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttentionItem {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub org_name: String,
     pub failures: i64,
     pub error: String,

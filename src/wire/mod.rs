@@ -5,6 +5,7 @@ pub mod console;
 pub mod plan;
 pub mod usage;
 
+use crate::domain::ids::OrgId;
 use crate::domain::access::{Role, StaffRole};
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerSession {
     pub email: String,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub org_name: String,
     pub role: Role,
     /// Set when a staff member is viewing the portal as this customer: nothing may be changed.

@@ -1,5 +1,6 @@
 //! Usage and entitlements as the portal, the console and the REST API show them.
 
+use crate::domain::ids::OrgId;
 use crate::domain::{Currency, Money};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -25,7 +26,7 @@ pub struct MeterUsage {
 /// An organisation's usage for its current period.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UsageSummary {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub plan_id: Option<String>,
     pub plan_name: Option<String>,
     pub status: Option<crate::domain::SubscriptionStatus>,

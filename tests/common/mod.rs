@@ -690,7 +690,7 @@ impl TestApp {
             .await
             .expect("clock");
         assert!(
-            billing_portal::store::test_clocks::attach(db, &org, &clock, now)
+            billing_portal::store::test_clocks::attach(db, &billing_portal::domain::ids::OrgId::parse(&org).unwrap(), &clock, now)
                 .await
                 .expect("attach")
         );

@@ -1,6 +1,7 @@
 //! Console actions on a customer's plan and account: trial extensions, plan and seat changes on
 //! their behalf, resending an invoice, advancing a test clock and retrying a stuck renewal.
 
+use crate::domain::ids::OrgId;
 use super::{
     acting_staff, approval_check, by_staff, capitalise, gate, reason_and_note, request_approval,
     request_key, AdvanceClockForm, ApprovalRequest, ChangePlanForm, Effect, ExtendTrialForm,
@@ -19,7 +20,7 @@ pub async fn extend_trial_step(
     let staff = acting_staff(state, step, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
     let (reason, note) = reason_and_note(form.reason_code.as_str(), form.note.as_str())?;
     let note = note.as_str();
-    let org_id = form.org_id.as_str();
+    let org_id = &OrgId::parse(&form.org_id)?;
     let days: i64 = form
         .days
         .as_str()
@@ -33,7 +34,7 @@ pub async fn extend_trial_step(
         .ok_or_else(|| AppError::Invalid("This customer is not on a trial.".into()))?;
     let new_end = sub.current_period_end + days * 86_400;
     let effect = Effect {
-        org_id: org_id.to_string(),
+        org_id: org_id.clone(),
         title: format!("Extend the trial by {days} day(s)"),
         lines: vec![
             format!(
@@ -67,7 +68,7 @@ pub async fn extend_trial_step(
     .await?
     .ok_or_else(|| AppError::Invalid("This customer is not on a trial.".into()))?;
     Ok(Outcome::Done {
-        org_id: org_id.to_string(),
+        org_id: org_id.clone(),
         message: format!("The trial now ends on {}.", format_date(new_end)),
     })
 }
@@ -83,7 +84,7 @@ pub async fn change_plan_step(
     let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
     let (reason, note) = reason_and_note(form.reason_code.as_str(), form.note.as_str())?;
     let note = note.as_str();
-    let org_id = form.org_id.as_str();
+    let org_id = &OrgId::parse(&form.org_id)?;
     let sub = crate::store::subscriptions::live_for_org(&state.db, org_id)
         .await?
         .ok_or_else(|| AppError::Invalid("This customer has no plan to change.".into()))?;
@@ -167,7 +168,7 @@ pub async fn change_plan_step(
         lines.insert(0, line);
     }
     let effect = Effect {
-        org_id: org_id.to_string(),
+        org_id: org_id.clone(),
         title: if needed {
             format!("Ask an approver to change the plan from {from} to {to}")
         } else {
@@ -223,7 +224,7 @@ pub async fn change_plan_step(
         }
     };
     Ok(Outcome::Done {
-        org_id: org_id.to_string(),
+        org_id: org_id.clone(),
         message: format!("Plan changed: {summary}."),
     })
 }
@@ -325,7 +326,7 @@ pub async fn advance_clock_step(
     let note = note.as_str();
     crate::services::test_clock::refuse_when_live(state)
         .map_err(|e| AppError::Invalid(format!("{}.", capitalise(&e.to_string()))))?;
-    let org_id = form.org_id.as_str();
+    let org_id = &OrgId::parse(&form.org_id)?;
     let days: i64 = form
         .days
         .as_str()
@@ -348,7 +349,7 @@ pub async fn advance_clock_step(
     let until = clock.frozen_at + days * 86_400;
     let due = crate::store::test_clocks::due_between(&state.db, &clock_id, until).await?;
     let effect = Effect {
-        org_id: org_id.to_string(),
+        org_id: org_id.clone(),
         title: format!(
             "Advance test clock {} by {days} day(s), from {} to {}",
             clock.name,
@@ -388,7 +389,7 @@ pub async fn advance_clock_step(
     )
     .await?;
     Ok(Outcome::Done {
-        org_id: org_id.to_string(),
+        org_id: org_id.clone(),
         message: format!(
             "Test clock {} is now at {}: {summary}.",
             clock.name,
@@ -405,7 +406,7 @@ pub async fn retry_renewal_step(
     let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
     let (reason, note) = reason_and_note(form.reason_code.as_str(), form.note.as_str())?;
     let note = note.as_str();
-    let org_id = form.org_id.as_str();
+    let org_id = &OrgId::parse(&form.org_id)?;
     let stuck = crate::store::renewals::stuck_renewals(&state.db, Some(org_id))
         .await?
         .into_iter()
@@ -414,7 +415,7 @@ pub async fn retry_renewal_step(
             AppError::Invalid("This customer's renewal is not waiting for attention.".into())
         })?;
     let effect = Effect {
-        org_id: org_id.to_string(),
+        org_id: org_id.clone(),
         title: format!("Retry the renewal of {}", stuck.org_name),
         lines: vec![
             format!(
@@ -451,7 +452,7 @@ pub async fn retry_renewal_step(
         ));
     }
     Ok(Outcome::Done {
-        org_id: org_id.to_string(),
+        org_id: org_id.clone(),
         message: format!(
             "The renewal of {} will be tried again by the next bill run.",
             stuck.org_name

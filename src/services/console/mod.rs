@@ -15,6 +15,7 @@ pub mod approvals;
 pub mod customer;
 pub mod money;
 
+use crate::domain::ids::OrgId;
 use crate::domain::access::StaffRole;
 use crate::error::AppError;
 use crate::server::AppState;
@@ -147,7 +148,7 @@ pub async fn run(
 
 /// The exact effect of an action, as worked out just now.
 pub struct Effect {
-    pub org_id: String,
+    pub org_id: OrgId,
     /// The title and lines are what is confirmed: the amounts, dates and parties.
     pub title: String,
     pub lines: Vec<String>,
@@ -203,7 +204,7 @@ pub async fn approval_check(
     state: &AppState,
     staff: &crate::wire::StaffSession,
     step: Step<'_>,
-    org_id: &str,
+    org_id: &OrgId,
     amount: crate::domain::Money,
 ) -> Result<ApprovalCheck, AppError> {
     use crate::domain::Money;
@@ -263,7 +264,7 @@ pub struct ApprovalRequest<'a> {
     /// The approval kind: `refund`, `credit`, `credit_note`, `void`, `uncollectible`,
     /// `plan_change`.
     pub kind: &'a str,
-    pub org_id: &'a str,
+    pub org_id: &'a OrgId,
     pub invoice_id: Option<&'a str>,
     pub amount: crate::domain::Money,
     pub reason_code: &'a str,
@@ -324,7 +325,7 @@ pub async fn request_approval(
         }
     })?;
     Ok(Outcome::Done {
-        org_id: request.org_id.to_string(),
+        org_id: request.org_id.clone(),
         message: format!(
             "{}: it is above the approval threshold, so request {id} now waits for an approver. Nothing has changed yet.",
             request.summary
@@ -337,7 +338,7 @@ pub enum Outcome {
     /// Not done: this effect waits for confirmation.
     Confirm { effect: Effect, key: String },
     /// Done (now, or by an earlier submission of the same form).
-    Done { org_id: String, message: String },
+    Done { org_id: OrgId, message: String },
 }
 
 /// Lets the action go ahead only when `step` confirms exactly `effect`; otherwise returns the

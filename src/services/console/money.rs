@@ -1,6 +1,7 @@
 //! Console actions that move money: refunds, account credit, credit notes, voids and write-offs,
 //! and payment retries.
 
+use crate::domain::ids::OrgId;
 use super::{
     acting_staff, approval_check, by_staff, capitalise, check_note, gate, lower_first,
     reason_and_note, request_approval, ApprovalRequest, CloseForm, CreditForm, Effect, Outcome,
@@ -211,7 +212,7 @@ pub async fn credit_step(
     let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
     let (reason, note) = reason_and_note(form.reason_code.as_str(), form.note.as_str())?;
     let note = note.as_str();
-    let org_id = form.org_id.as_str();
+    let org_id = &OrgId::parse(&form.org_id)?;
     let token = form.token.as_str();
     if token.len() < 8 {
         return Err(AppError::Invalid(
@@ -237,7 +238,7 @@ pub async fn credit_step(
         })?;
     if crate::store::console::audit_key_used(&state.db, token, "credit").await? {
         return Ok(Outcome::Done {
-            org_id: org_id.to_string(),
+            org_id: org_id.clone(),
             message: "Already done.".into(),
         });
     }
@@ -245,7 +246,7 @@ pub async fn credit_step(
     let balance = crate::store::credits::balance(&state.db, org_id, currency).await?;
     let after = Money::from_minor(balance.minor_units() + amount.minor_units(), currency);
     let effect = Effect {
-        org_id: org_id.to_string(),
+        org_id: org_id.clone(),
         title: if check.needed {
             format!("Ask an approver to add {amount} of account credit for {}", org.name)
         } else {
@@ -313,7 +314,7 @@ pub async fn credit_step(
     )
     .await?;
     Ok(Outcome::Done {
-        org_id: org_id.to_string(),
+        org_id: org_id.clone(),
         message: format!("Added {amount} of account credit to {}.", org.name),
     })
 }
@@ -632,7 +633,7 @@ pub async fn reduce_invoice_step(
 async fn open_invoice(
     state: &AppState,
     invoice_id: &str,
-) -> Result<(String, crate::store::invoices::InvoiceRow), AppError> {
+) -> Result<(OrgId, crate::store::invoices::InvoiceRow), AppError> {
     let (org_id, invoice) = any_invoice(state, invoice_id).await?;
     if invoice.status != crate::domain::InvoiceStatus::Open {
         return Err(AppError::Invalid(format!(
@@ -646,7 +647,7 @@ async fn open_invoice(
 pub async fn any_invoice(
     state: &AppState,
     invoice_id: &str,
-) -> Result<(String, crate::store::invoices::InvoiceRow), AppError> {
+) -> Result<(OrgId, crate::store::invoices::InvoiceRow), AppError> {
     let target = crate::store::console::invoice_for_refund(&state.db, invoice_id)
         .await?
         .ok_or_else(|| AppError::NotFound("That invoice".into()))?;

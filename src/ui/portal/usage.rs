@@ -207,7 +207,7 @@ pub fn UsagePage() -> impl IntoView {
                                 <div class=card>
                                     <h2 class="text-lg font-semibold">"API keys"</h2>
                                     <p class="mt-1 text-sm text-slate-600">"Send usage events to POST /api/v1/usage-events with Authorization: Bearer <key>. The API is described at "<a class="text-indigo-700 hover:underline" href="/api/v1/openapi.json">"/api/v1/openapi.json"</a>"."</p>
-                                    <p class="mt-2 text-sm text-slate-600">"Your customer id in events: "<code class="rounded bg-slate-100 px-1 font-mono text-xs" data-testid="customer-id">{org_id.clone()}</code></p>
+                                    <p class="mt-2 text-sm text-slate-600">"Your customer id in events: "<code class="rounded bg-slate-100 px-1 font-mono text-xs" data-testid="customer-id">{org_id.to_string()}</code></p>
                                     <ActionForm action=create attr:class="mt-4 flex flex-wrap items-center gap-3" attr:data-testid="create-key-form">
                                         <input type="text" name="name" placeholder="Key name, e.g. CI pipeline" class=format!("{input} w-56")/>
                                         <button type="submit" class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-semibold text-white hover:bg-indigo-500">"Create key"</button>

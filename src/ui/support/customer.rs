@@ -81,21 +81,21 @@ pub fn CustomerPage() -> impl IntoView {
                     let can_assist = c.can_assist;
                     let token = c.form_token.clone();
                     let credit_token = c.form_token.clone();
-                    let (credit_org, trial_org) = (c.org_id.clone(), c.org_id.clone());
+                    let (credit_org, trial_org) = (c.org_id.to_string(), c.org_id.to_string());
                     let trialing = c.trialing;
-                    let (plan_org, clock_org) = (c.org_id.clone(), c.org_id.clone());
+                    let (plan_org, clock_org) = (c.org_id.to_string(), c.org_id.to_string());
                     let plan = c.plan.clone();
                     let prices = c.prices.clone();
                     let on_clock = c.test_clock.is_some();
                     let input = "rounded border border-slate-300 px-2 py-1 text-sm";
                     let org_path = format!("/support/customers/{}", c.org_id);
                     let usage_path = format!("{org_path}/usage");
-                    let (renewal_problem, renewal_org) = (c.renewal_problem.clone(), c.org_id.clone());
+                    let (renewal_problem, renewal_org) = (c.renewal_problem.clone(), c.org_id.to_string());
                     view! {
                         <div class="flex flex-wrap items-center justify-between gap-3">
                             <h1 class="text-2xl font-semibold tracking-tight" data-testid="customer-name">{c.org_name.clone()}</h1>
                             <ActionForm action=view_as>
-                                <input type="hidden" name="org_id" value=c.org_id.clone()/>
+                                <input type="hidden" name="org_id" value=c.org_id.to_string()/>
                                 <button type="submit" data-testid="view-as" class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100">"View as customer (read-only)"</button>
                             </ActionForm>
                         </div>
