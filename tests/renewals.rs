@@ -579,7 +579,7 @@ async fn credit_notes_never_exceed_the_invoice_and_void_stops_collection(app: Te
         .get("id");
     let note = |invoice: &str, amount: i64, outcome: CreditOutcome| {
         let org = org.clone();
-        let invoice = invoice.to_string();
+        let invoice = billing_portal::domain::ids::InvoiceId::parse(invoice).unwrap();
         let db = app.db().clone();
         let now = app.state.now();
         async move {
@@ -640,6 +640,7 @@ async fn credit_notes_never_exceed_the_invoice_and_void_stops_collection(app: Te
         .get("amount_due");
     assert_eq!(due, 2000);
     let now = app.state.now();
+    let open = billing_portal::domain::ids::InvoiceId::parse(&open).unwrap();
     credit_notes::void(app.db(), &org, &open, now)
         .await
         .unwrap();

@@ -884,6 +884,7 @@ async fn credit_notes_issued_at_once_never_pass_what_the_invoice_charged(app: Te
             .await
             .unwrap();
     assert_eq!(paid, 2400, "the $24.00 first invoice");
+    let invoice = billing_portal::domain::ids::InvoiceId::parse(&invoice).unwrap();
     // Ten $5.00 credit notes at once against $24.00: four fit, the other six are refused.
     let attempts = (0..10).map(|i| {
         let (db, org, invoice) = (app.db().clone(), org.clone(), invoice.clone());

@@ -1,5 +1,6 @@
 //! Invoice history, one invoice with every line explained, and paying an open invoice.
 
+use crate::domain::ids::InvoiceId;
 use super::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -7,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// One row of the invoice history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvoiceListItem {
-    pub id: String,
+    pub id: InvoiceId,
     pub number: String,
     /// `draft`, `open`, `paid`, `void` or `uncollectible`.
     pub status: crate::domain::InvoiceStatus,
@@ -37,7 +38,7 @@ pub struct InvoiceLineView {
 /// One invoice as its page shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvoiceView {
-    pub id: String,
+    pub id: InvoiceId,
     pub number: String,
     pub status: crate::domain::InvoiceStatus,
     pub org_name: String,
@@ -180,10 +181,17 @@ pub async fn load_invoices() -> Result<InvoiceList, AppError> {
     })
 }
 
+/// The invoice a page's address or form names; text that is no invoice's id names none.
+#[cfg(feature = "ssr")]
+fn invoice_id(text: &str) -> Result<InvoiceId, AppError> {
+    InvoiceId::parse(text).map_err(|_| AppError::NotFound("That invoice".into()))
+}
+
 #[server(endpoint = "billing/invoice")]
 pub async fn load_invoice(id: String) -> Result<InvoiceView, AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
+    let id = invoice_id(&id)?;
     let (invoice, lines) = crate::store::invoices::find_for_org(&state.db, &customer.org_id, &id)
         .await?
         .ok_or_else(|| AppError::NotFound("That invoice".into()))?;
@@ -201,6 +209,7 @@ pub async fn pay_invoice(id: String) -> Result<(), AppError> {
     if !customer.role.can_manage_billing() {
         return Err(AppError::Forbidden);
     }
+    let id = invoice_id(&id)?;
     let (invoice, _) = crate::store::invoices::find_for_org(&state.db, &customer.org_id, &id)
         .await?
         .ok_or_else(|| AppError::NotFound("That invoice".into()))?;
@@ -217,7 +226,7 @@ pub async fn pay_invoice(id: String) -> Result<(), AppError> {
     let cancel_url = format!("{base}/billing/invoices/{}", invoice.id);
     let metadata = std::collections::HashMap::from([
         ("org_id".to_string(), customer.org_id.to_string()),
-        ("invoice_id".to_string(), invoice.id.clone()),
+        ("invoice_id".to_string(), invoice.id.to_string()),
     ]);
     let description = format!("Invoice {}", invoice.number);
     let session = state

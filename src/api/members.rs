@@ -1,6 +1,7 @@
 //! Members, invitations and seats. Every member and pending invitation takes a seat; inviting
 //! beyond the seats paid for adds one, with its prorated charge shown and confirmed first.
 
+use crate::domain::ids::UserId;
 use super::AppError;
 use crate::domain::access::Role;
 use leptos::prelude::*;
@@ -11,7 +12,7 @@ pub const INVITATION_DAYS: i64 = 7;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberView {
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: String,
     pub role: Role,
     pub joined_at: i64,
@@ -47,6 +48,12 @@ pub struct InvitationDetails {
     /// "pending", "accepted", "expired" or "revoked".
     pub status: crate::domain::InvitationStatus,
     pub signed_in_as: Option<String>,
+}
+
+/// The member a form names; text that is no user's id names none.
+#[cfg(feature = "ssr")]
+fn member_id(text: &str) -> Result<UserId, AppError> {
+    UserId::parse(text).map_err(|_| AppError::NotFound("That member".into()))
 }
 
 #[server(endpoint = "members/list")]
@@ -246,7 +253,7 @@ pub async fn change_member_role(user_id: String, role: String) -> Result<(), App
     crate::store::members::set_role(
         &state.db,
         &customer.org_id,
-        user_id.trim(),
+        &member_id(&user_id)?,
         role,
         &customer.actor(),
         state.now(),
@@ -272,7 +279,7 @@ pub async fn remove_member(user_id: String) -> Result<(), AppError> {
     crate::store::members::remove(
         &state.db,
         &customer.org_id,
-        user_id.trim(),
+        &member_id(&user_id)?,
         &customer.actor(),
         state.now(),
     )

@@ -1,6 +1,7 @@
 //! The router: pages and server functions (Leptos), plain routes for operations, and the layers
 //! every request passes through.
 
+use crate::domain::ids::InvoiceId;
 use super::guard;
 use crate::app::{shell, App};
 use crate::server::AppState;
@@ -265,6 +266,9 @@ async fn invoice_pdf(
             tracing::warn!(error = ?e, "invoice PDF: session lookup failed");
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
+    };
+    let Ok(id) = InvoiceId::parse(&id) else {
+        return (StatusCode::NOT_FOUND, "No such invoice.").into_response();
     };
     let found = crate::store::invoices::find_for_org(&state.db, &customer.org_id, &id).await;
     let (invoice, lines) = match found {

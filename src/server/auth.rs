@@ -4,7 +4,7 @@
 //! SameSite=Lax cookie (`__Host-` prefixed and `Secure` over https); the database keeps its SHA-256.
 //! A new token is issued at every sign-in.
 
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{Id, OrgId, StaffId, UserId};
 use super::AppState;
 use crate::error::AppError;
 use crate::store::audit::AuditEntry;
@@ -191,18 +191,18 @@ async fn start_session(
 /// accepted invitation) in the same transaction.
 pub async fn start_customer_session(
     state: &AppState,
-    user_id: &str,
+    user_id: &UserId,
     org_id: &OrgId,
     audit: &AuditEntry<'_>,
 ) -> Result<(), AppError> {
-    start_session(state, SessionKind::Customer, user_id, Some(org_id), audit).await
+    start_session(state, SessionKind::Customer, user_id.as_str(), Some(org_id), audit).await
 }
 
 /// Opens a read-only customer session for a staff member viewing the portal as `user_id` of
 /// `org_id`; it lasts an hour. The viewing is audited with the session.
 pub async fn start_view_session(
     state: &AppState,
-    user_id: &str,
+    user_id: &UserId,
     org_id: &OrgId,
     staff_email: &str,
     audit: &AuditEntry<'_>,
@@ -218,7 +218,7 @@ pub async fn start_view_session(
         &sessions::NewSession {
             token_hash: &hash,
             kind: SessionKind::Customer,
-            principal_id: user_id,
+            principal_id: user_id.as_str(),
             org_id: Some(org_id),
             expires_at: now + ttl,
             viewed_by: Some(staff_email),
@@ -233,10 +233,10 @@ pub async fn start_view_session(
 
 pub async fn start_staff_session(
     state: &AppState,
-    staff_id: &str,
+    staff_id: &StaffId,
     audit: &AuditEntry<'_>,
 ) -> Result<(), AppError> {
-    start_session(state, SessionKind::Staff, staff_id, None, audit).await
+    start_session(state, SessionKind::Staff, staff_id.as_str(), None, audit).await
 }
 
 /// Deletes the current session of `kind` (auditing the sign-out) and clears its cookie.
@@ -291,11 +291,13 @@ pub async fn customer_of(
     let Some(org_id) = session.org_id else {
         return Ok(None);
     };
-    let Some(membership) = accounts::membership(&state.db, &session.principal_id, &org_id).await?
+    // A customer session's principal is a user.
+    let user_id = UserId::from_trusted(session.principal_id);
+    let Some(membership) = accounts::membership(&state.db, &user_id, &org_id).await?
     else {
         return Ok(None);
     };
-    let email = accounts::user_email(&state.db, &session.principal_id)
+    let email = accounts::user_email(&state.db, &user_id)
         .await?
         .unwrap_or_default();
     Ok(Some(CustomerSession {

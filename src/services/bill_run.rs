@@ -8,6 +8,7 @@
 //! when its lease expires. Correctness does not depend on the leases: see `store::renewals`. The loop that runs it
 //! on a timer is in `jobs`.
 
+use crate::domain::ids::{InvoiceId, SubscriptionId};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -268,7 +269,7 @@ fn timestamp(secs: i64) -> chrono::DateTime<chrono::Utc> {
 async fn renew(
     state: &AppState,
     catalog: &[Plan],
-    sub_id: &str,
+    sub_id: &SubscriptionId,
     real_now: i64,
 ) -> Result<Option<PeriodEndOutcome>, BillRunError> {
     let db = &state.db;
@@ -375,7 +376,7 @@ enum Collected {
 async fn collect(
     state: &AppState,
     catalog: &[Plan],
-    invoice_id: &str,
+    invoice_id: &InvoiceId,
     real_now: i64,
 ) -> Result<Collected, BillRunError> {
     let db = &state.db;
@@ -405,7 +406,7 @@ async fn collect(
                 &attempt_key(&invoice.id, attempt),
                 HashMap::from([
                     ("org_id".to_string(), invoice.org_id.to_string()),
-                    ("invoice_id".to_string(), invoice.id.clone()),
+                    ("invoice_id".to_string(), invoice.id.to_string()),
                 ]),
             )
             .await
@@ -492,7 +493,7 @@ async fn collect(
 
 /// Tries to collect one open invoice now (a staff "retry payment"): the attempt is due at once,
 /// then charged like any other, with dunning following a decline. Returns a short outcome.
-pub async fn retry_now(state: &AppState, invoice_id: &str) -> Result<String, BillRunError> {
+pub async fn retry_now(state: &AppState, invoice_id: &InvoiceId) -> Result<String, BillRunError> {
     let db = &state.db;
     let invoice = renewals::collectable(db, invoice_id)
         .await?
@@ -511,7 +512,7 @@ pub async fn retry_now(state: &AppState, invoice_id: &str) -> Result<String, Bil
 }
 
 /// The idempotency key of one payment attempt: a retried request is the same charge.
-pub fn attempt_key(invoice_id: &str, attempt: i64) -> String {
+pub fn attempt_key(invoice_id: &InvoiceId, attempt: i64) -> String {
     format!("invoice:{invoice_id}:attempt:{attempt}")
 }
 
@@ -559,5 +560,5 @@ async fn stop_after_failed_payments(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(BillRunError::KeptChanging(sub_id.clone()))
+    Err(BillRunError::KeptChanging(sub_id.to_string()))
 }

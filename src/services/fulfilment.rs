@@ -6,7 +6,7 @@
 //! order-safe (an event about an already-complete checkout changes nothing), so duplicates,
 //! retries and reordering are harmless.
 
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{InvoiceId, OrgId};
 use std::collections::HashMap;
 
 /// Why a Stripe event could not be fulfilled (it stays in the inbox and is tried again).
@@ -169,7 +169,7 @@ pub async fn complete_checkout(state: &AppState, session_id: &str) -> Result<(),
             subscription_id,
             invoice_id,
         } => {
-            tracing::info!(checkout = %checkout.id, %subscription_id, %invoice_id, "subscription activated");
+            tracing::info!(checkout = %checkout.id, %subscription_id, invoice = ?invoice_id, "subscription activated");
         }
         CompletionOutcome::AlreadyComplete => {}
         CompletionOutcome::AlreadySubscribed => {
@@ -234,9 +234,10 @@ pub async fn invoice_paid(state: &AppState, session_id: &str) -> Result<(), Fulf
     if !(session.complete && session.paid) {
         return Ok(());
     }
-    let invoice_id = session
+    let invoice_id = &session
         .metadata
         .get("invoice_id")
+        .and_then(|id| InvoiceId::parse(id).ok())
         .ok_or_else(|| FulfilmentError::BadEvent("the session names no invoice".into()))?;
     let Some(invoice) = renewals::collectable(&state.db, invoice_id).await? else {
         tracing::warn!(%session_id, %invoice_id, "payment for an unknown invoice");

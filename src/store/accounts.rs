@@ -1,14 +1,14 @@
 //! Users, organisations and memberships.
 
-use crate::domain::ids::OrgId;
-use super::{is_unique_violation, new_id, Db};
+use crate::domain::ids::{OrgId, UserId};
+use super::{is_unique_violation, Db};
 use crate::domain::access::{Email, Role};
 use sqlx::Row;
 
 /// A user as stored, with the hash needed to check a password.
 #[derive(Clone, Debug)]
 pub struct UserRow {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub password_hash: String,
 }
@@ -33,7 +33,7 @@ pub enum CreateAccountError {
 /// The ids of a newly created account.
 #[derive(Clone, Debug)]
 pub struct NewAccount {
-    pub user_id: String,
+    pub user_id: UserId,
     pub org_id: OrgId,
 }
 
@@ -59,7 +59,7 @@ async fn create_account_in_tx(
     org_name: &str,
     now: i64,
 ) -> Result<NewAccount, CreateAccountError> {
-    let user_id = new_id("usr");
+    let user_id: UserId = super::ids::new();
     let org_id: OrgId = super::ids::new();
     let inserted = sqlx::query(
         "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
@@ -256,7 +256,7 @@ pub async fn find_user_by_email(db: &Db, email: &Email) -> Result<Option<UserRow
     .transpose()
 }
 
-pub async fn user_email(db: &Db, user_id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn user_email(db: &Db, user_id: &UserId) -> Result<Option<String>, sqlx::Error> {
     sqlx::query("SELECT email FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(&db.pool)
@@ -268,7 +268,7 @@ pub async fn user_email(db: &Db, user_id: &str) -> Result<Option<String>, sqlx::
 /// The user's membership in `org_id`, or `None` if they are not (or no longer) a member.
 pub async fn membership(
     db: &Db,
-    user_id: &str,
+    user_id: &UserId,
     org_id: &OrgId,
 ) -> Result<Option<MembershipRow>, sqlx::Error> {
     let row = sqlx::query(
@@ -285,7 +285,7 @@ pub async fn membership(
 /// The organisation a user lands in after signing in: the oldest membership.
 pub async fn first_membership(
     db: &Db,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Option<MembershipRow>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT m.org_id, o.name, m.role FROM memberships m \
@@ -361,8 +361,8 @@ pub async fn create_user_in_tx(
     email: &Email,
     password_hash: &str,
     now: i64,
-) -> Result<String, sqlx::Error> {
-    let id = new_id("usr");
+) -> Result<UserId, sqlx::Error> {
+    let id: UserId = super::ids::new();
     sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)")
         .bind(&id)
         .bind(email.as_str())

@@ -1,6 +1,6 @@
 //! Requests for money actions above the approval threshold, decided by a second staff member.
 
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{InvoiceId, OrgId};
 use super::{new_id, Db};
 use sqlx::Row;
 
@@ -9,7 +9,7 @@ pub struct ApprovalRow {
     pub id: String,
     pub kind: String,
     pub org_id: OrgId,
-    pub invoice_id: Option<String>,
+    pub invoice_id: Option<InvoiceId>,
     pub amount: i64,
     pub currency: String,
     pub reason_code: String,
@@ -26,7 +26,7 @@ pub struct NewApproval<'a> {
     /// `refund` (of an invoice) or `credit` (to the account).
     pub kind: &'a str,
     pub org_id: &'a OrgId,
-    pub invoice_id: Option<&'a str>,
+    pub invoice_id: Option<&'a InvoiceId>,
     pub amount: i64,
     pub currency: &'a str,
     pub reason_code: &'a str,

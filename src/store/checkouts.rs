@@ -1,7 +1,7 @@
 //! Hosted checkouts and what completing one creates: the subscription, its first invoice (paid),
 //! the payment and the saved card, written in one transaction.
 
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{InvoiceId, OrgId, SubscriptionId};
 use super::{invoices, new_id, Db};
 use crate::domain::InvoiceDraft;
 use sqlx::Row;
@@ -213,8 +213,9 @@ pub struct Completion<'a> {
 pub enum CompletionOutcome {
     /// The subscription was created now.
     Activated {
-        subscription_id: String,
-        invoice_id: String,
+        subscription_id: SubscriptionId,
+        /// The first invoice (none when the subscription starts with a trial).
+        invoice_id: Option<InvoiceId>,
     },
     /// The checkout had been completed before (a redelivered or duplicate event).
     AlreadyComplete,
@@ -280,7 +281,7 @@ pub async fn complete(db: &Db, c: &Completion<'_>) -> Result<CompletionOutcome, 
         .await?;
 
     let draft = c.invoice;
-    let subscription_id = new_id("sub");
+    let subscription_id: SubscriptionId = super::ids::new();
     if let Some(card) = c.card {
         sqlx::query("UPDATE payment_methods SET is_default = 0 WHERE org_id = $1")
             .bind(&c.checkout.org_id)
@@ -383,7 +384,7 @@ pub async fn complete(db: &Db, c: &Completion<'_>) -> Result<CompletionOutcome, 
     tx.commit().await?;
     Ok(CompletionOutcome::Activated {
         subscription_id,
-        invoice_id,
+        invoice_id: Some(invoice_id),
     })
 }
 
@@ -439,7 +440,7 @@ pub async fn complete_trial(
         .bind(stripe_customer_id)
         .execute(&mut *tx)
         .await?;
-    let subscription_id = new_id("sub");
+    let subscription_id: SubscriptionId = super::ids::new();
     sqlx::query(
         "INSERT INTO subscriptions (id, org_id, price_id, status, quantity, current_period_start, \
          current_period_end, created_at, checkout_id, billing_anchor, trial_end) \
@@ -488,6 +489,6 @@ pub async fn complete_trial(
     tx.commit().await?;
     Ok(CompletionOutcome::Activated {
         subscription_id,
-        invoice_id: String::new(),
+        invoice_id: None,
     })
 }

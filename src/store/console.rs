@@ -1,7 +1,7 @@
 //! What the support console reads: search across customers, one organisation's facts, and its
 //! timeline merged from every table that records something about it.
 
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{InvoiceId, OrgId, UserId};
 use super::Db;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -103,7 +103,7 @@ pub async fn members(db: &Db, org_id: &OrgId) -> Result<Vec<(String, String)>, s
 pub async fn credited_by_invoice(
     db: &Db,
     org_id: &OrgId,
-) -> Result<HashMap<String, i64>, sqlx::Error> {
+) -> Result<HashMap<InvoiceId, i64>, sqlx::Error> {
     sqlx::query(
         "SELECT invoice_id, CAST(SUM(amount) AS BIGINT) AS n FROM credit_notes WHERE org_id = $1 GROUP BY invoice_id",
     )
@@ -132,7 +132,7 @@ pub fn refundable(
 
 /// A paid invoice as a refund needs it.
 pub struct RefundTarget {
-    pub id: String,
+    pub id: InvoiceId,
     pub org_id: OrgId,
     pub number: String,
     pub currency: String,
@@ -143,7 +143,7 @@ pub struct RefundTarget {
 
 pub async fn invoice_for_refund(
     db: &Db,
-    invoice_id: &str,
+    invoice_id: &InvoiceId,
 ) -> Result<Option<RefundTarget>, sqlx::Error> {
     let Some(r) = sqlx::query(
         "SELECT i.id, i.org_id, i.number, i.currency, i.status, i.total, i.amount_paid, \
@@ -349,7 +349,7 @@ pub async fn audit_key_used(db: &Db, token: &str, action: &str) -> Result<bool, 
 }
 
 /// The user id of the organisation's first owner.
-pub async fn owner_user(db: &Db, org_id: &OrgId) -> Result<Option<String>, sqlx::Error> {
+pub async fn owner_user(db: &Db, org_id: &OrgId) -> Result<Option<UserId>, sqlx::Error> {
     sqlx::query(
         "SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'owner' ORDER BY created_at, user_id LIMIT 1",
     )

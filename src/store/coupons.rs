@@ -1,6 +1,6 @@
 //! Coupons, the promotion codes that grant them, and redemptions (once per organisation).
 
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{OrgId, SubscriptionId};
 use super::{new_id, Db};
 use crate::domain::promotion::PromotionCode;
 use crate::domain::{Coupon, CouponDuration, CouponValue, Currency, Money};
@@ -102,7 +102,7 @@ pub async fn redeem_in_tx(
     code: &str,
     coupon_id: &str,
     org_id: &OrgId,
-    subscription_id: &str,
+    subscription_id: &SubscriptionId,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(

@@ -4,7 +4,7 @@
 //! (`credit_balance`) or as a refund to the card (`refund`, made by the caller at Stripe with the
 //! note's id in the key). The notes of an invoice never exceed what it charged.
 
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{InvoiceId, OrgId};
 use super::{new_id, Db};
 use crate::domain::{Currency, Money};
 use sqlx::Row;
@@ -53,7 +53,7 @@ pub struct CreditNote {
 /// A credit note to issue.
 pub struct NewCreditNote<'a> {
     pub org_id: &'a OrgId,
-    pub invoice_id: &'a str,
+    pub invoice_id: &'a InvoiceId,
     /// Minor units of the invoice's currency.
     pub amount: i64,
     pub outcome: CreditOutcome,
@@ -252,7 +252,7 @@ async fn issue_with(
 pub async fn void(
     db: &Db,
     org_id: &OrgId,
-    invoice_id: &str,
+    invoice_id: &InvoiceId,
     now: i64,
 ) -> Result<(), CreditNoteError> {
     close_unpaid(db, org_id, invoice_id, "void", None, now).await
@@ -263,7 +263,7 @@ pub async fn void(
 pub async fn close_unpaid(
     db: &Db,
     org_id: &OrgId,
-    invoice_id: &str,
+    invoice_id: &InvoiceId,
     status: &str,
     audit: Option<&super::audit::AuditEntry<'_>>,
     now: i64,

@@ -1,4 +1,4 @@
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{InvoiceId, OrgId};
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
@@ -102,7 +102,7 @@ pub enum Lock<'a> {
     /// An organisation: its members, invitations, seats and owners.
     Organization(&'a OrgId),
     /// An invoice: what it still owes and what can still be credited or refunded on it.
-    Invoice(&'a str),
+    Invoice(&'a InvoiceId),
 }
 
 /// Takes the row `lock` names for the rest of the transaction, so that a check made after it
@@ -118,7 +118,7 @@ pub async fn lock(
     }
     let (sql, id) = match lock {
         Lock::Organization(id) => ("SELECT id FROM organizations WHERE id = $1 FOR UPDATE", id.as_str()),
-        Lock::Invoice(id) => ("SELECT id FROM invoices WHERE id = $1 FOR UPDATE", id),
+        Lock::Invoice(id) => ("SELECT id FROM invoices WHERE id = $1 FOR UPDATE", id.as_str()),
     };
     sqlx::query(sql).bind(id).fetch_optional(&mut **tx).await?;
     Ok(())

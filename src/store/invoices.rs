@@ -1,6 +1,6 @@
 //! Invoices as the portal lists them.
 
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{InvoiceId, OrgId, SubscriptionId};
 use super::{new_id, Db};
 use crate::domain::{Currency, InvoiceDraft, LineKind, Money};
 use sqlx::Row;
@@ -8,7 +8,7 @@ use sqlx::Row;
 /// An invoice about to be written.
 pub struct NewInvoice<'a> {
     pub org_id: &'a OrgId,
-    pub subscription_id: Option<&'a str>,
+    pub subscription_id: Option<&'a SubscriptionId>,
     /// `subscription_create`, `subscription_cycle` or `subscription_update`.
     pub billing_reason: &'a str,
     pub draft: &'a InvoiceDraft,
@@ -20,7 +20,7 @@ pub struct NewInvoice<'a> {
 /// What was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WrittenInvoice {
-    pub id: String,
+    pub id: InvoiceId,
     pub number: String,
     /// Left to collect after account credit: 0 when the invoice is paid.
     pub amount_due: i64,
@@ -35,7 +35,7 @@ pub async fn insert(
     new: &NewInvoice<'_>,
 ) -> Result<WrittenInvoice, sqlx::Error> {
     let draft = new.draft;
-    let invoice_id = new_id("inv");
+    let invoice_id: InvoiceId = super::ids::new();
     let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM invoices WHERE org_id = $1")
         .bind(new.org_id)
         .fetch_one(&mut **tx)
@@ -133,7 +133,7 @@ fn line_kind_name(kind: LineKind) -> &'static str {
 pub async fn insert_payment(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     org_id: &OrgId,
-    invoice_id: Option<&str>,
+    invoice_id: Option<&InvoiceId>,
     payment_intent_id: Option<&str>,
     amount: Money,
     now: i64,
@@ -187,7 +187,7 @@ pub async fn insert_payment(
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvoiceSummary {
-    pub id: String,
+    pub id: InvoiceId,
     pub number: String,
     pub status: crate::domain::InvoiceStatus,
     /// Formatted for display, e.g. "$60.00".
@@ -233,7 +233,7 @@ pub async fn payment_recorded(db: &Db, payment_intent_id: &str) -> Result<bool, 
 /// An invoice as the customer's list and detail pages show it (amounts in minor units).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvoiceRow {
-    pub id: String,
+    pub id: InvoiceId,
     pub org_id: OrgId,
     pub number: String,
     pub status: crate::domain::InvoiceStatus,
@@ -310,7 +310,7 @@ pub async fn list_for_org(db: &Db, org_id: &OrgId) -> Result<Vec<InvoiceRow>, sq
 pub async fn find_for_org(
     db: &Db,
     org_id: &OrgId,
-    invoice_id: &str,
+    invoice_id: &InvoiceId,
 ) -> Result<Option<(InvoiceRow, Vec<InvoiceLineRow>)>, sqlx::Error> {
     let Some(invoice) = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1 AND org_id = $2"

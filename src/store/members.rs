@@ -1,13 +1,13 @@
 //! Members of an organisation, invitations to join it, and the seats they take.
 
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{OrgId, UserId};
 use super::{is_unique_violation, new_id, Db};
 use crate::domain::access::Role;
 use sqlx::Row;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberRow {
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: String,
     pub role: Role,
     pub joined_at: i64,
@@ -317,7 +317,7 @@ pub async fn queue_email(
 /// Who accepts an invitation: an existing account, or a new one created with it.
 pub enum Acceptor<'a> {
     Existing {
-        user_id: &'a str,
+        user_id: &'a UserId,
     },
     New {
         email: &'a crate::domain::access::Email,
@@ -333,7 +333,7 @@ pub async fn accept(
     invitation: &InvitationRow,
     acceptor: Acceptor<'_>,
     now: i64,
-) -> Result<Option<String>, sqlx::Error> {
+) -> Result<Option<UserId>, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     super::lock(&mut tx, super::Lock::Organization(&invitation.org_id)).await?;
     let claimed = sqlx::query(
@@ -348,7 +348,7 @@ pub async fn accept(
         return Ok(None);
     }
     let user_id = match acceptor {
-        Acceptor::Existing { user_id } => user_id.to_string(),
+        Acceptor::Existing { user_id } => user_id.clone(),
         Acceptor::New {
             email,
             password_hash,
@@ -431,7 +431,7 @@ pub enum MemberChangeError {
 async fn other_owners(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     org_id: &OrgId,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query("SELECT COUNT(*) AS n FROM memberships WHERE org_id = $1 AND role = 'owner' AND user_id <> $2")
         .bind(org_id)
@@ -446,7 +446,7 @@ async fn other_owners(
 pub async fn set_role(
     db: &Db,
     org_id: &OrgId,
-    user_id: &str,
+    user_id: &UserId,
     role: Role,
     by: &super::audit::Actor,
     now: i64,
@@ -487,7 +487,7 @@ pub async fn set_role(
 pub async fn remove(
     db: &Db,
     org_id: &OrgId,
-    user_id: &str,
+    user_id: &UserId,
     by: &super::audit::Actor,
     now: i64,
 ) -> Result<(), MemberChangeError> {

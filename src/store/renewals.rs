@@ -6,7 +6,7 @@
 //! subscription and period, and an attempt's outcome is recorded only if the invoice is still
 //! open at the attempt before it. Leases only keep workers from doing the same work at once.
 
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{InvoiceId, OrgId, SubscriptionId};
 use super::invoices::{self, NewInvoice};
 use super::members::{queue_email, OutgoingEmail};
 use super::subscriptions::{record_change, ChangeError, ChangeRecord, SubscriptionRow};
@@ -29,7 +29,10 @@ pub struct Claim<'a> {
 }
 
 /// Claims live subscriptions whose period has ended (at their organisation's time), oldest first.
-pub async fn claim_due_subscriptions(db: &Db, c: &Claim<'_>) -> Result<Vec<String>, sqlx::Error> {
+pub async fn claim_due_subscriptions(
+    db: &Db,
+    c: &Claim<'_>,
+) -> Result<Vec<SubscriptionId>, sqlx::Error> {
     let live = format!(
         "t.status IN ('active', 'trialing', 'past_due') AND t.renewal_failures < {MAX_RENEWAL_FAILURES}"
     );
@@ -37,20 +40,23 @@ pub async fn claim_due_subscriptions(db: &Db, c: &Claim<'_>) -> Result<Vec<Strin
 }
 
 /// Claims open invoices whose next payment attempt is due, oldest first.
-pub async fn claim_due_invoices(db: &Db, c: &Claim<'_>) -> Result<Vec<String>, sqlx::Error> {
+pub async fn claim_due_invoices(db: &Db, c: &Claim<'_>) -> Result<Vec<InvoiceId>, sqlx::Error> {
     claim_due(db, c, "invoices", "next_attempt_at", "t.status = 'open'").await
 }
 
 /// Leases up to `c.limit` rows of `table` (aliased `t` in `only`) that match `only` and whose
 /// `due` time has come at their organisation's time, oldest first, unless another worker's
 /// lease on them still runs. Returns their ids.
-async fn claim_due(
+async fn claim_due<T>(
     db: &Db,
     c: &Claim<'_>,
     table: &'static str,
     due: &'static str,
     only: &str,
-) -> Result<Vec<String>, sqlx::Error> {
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
     let sql = format!(
         "UPDATE {table} SET lease_holder = $1, lease_until = $2 WHERE id IN ( \
            SELECT t.id FROM {table} t JOIN organizations o ON o.id = t.org_id \
@@ -251,7 +257,7 @@ pub async fn apply_period_end(
             to_quantity: record_quantity,
             amount_due: amount,
             effective_at: at,
-            invoice_id: invoice_id.as_deref(),
+            invoice_id: invoice_id.as_ref(),
             detail: &detail,
             seats_left: None,
         },
@@ -284,7 +290,7 @@ pub async fn apply_period_end(
     super::usage::record_ratings(
         &mut tx,
         &sub.id,
-        usage_invoice.as_deref(),
+        usage_invoice.as_ref(),
         usage.ratings,
         now,
     )
@@ -308,7 +314,7 @@ pub const MAX_RENEWAL_FAILURES: i64 = 5;
 /// far; at [`MAX_RENEWAL_FAILURES`] it stops being claimed, and that is audited.
 pub async fn record_renewal_failure(
     db: &Db,
-    subscription_id: &str,
+    subscription_id: &SubscriptionId,
     error: &str,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
@@ -359,7 +365,7 @@ pub async fn record_renewal_failure(
 /// A renewal that stopped being retried.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StuckRenewal {
-    pub subscription_id: String,
+    pub subscription_id: SubscriptionId,
     pub org_id: OrgId,
     pub org_name: String,
     pub failures: i64,
@@ -401,7 +407,7 @@ pub async fn stuck_renewals(
 /// Lets the bill run try a stuck renewal again (after staff fixed its cause), audited.
 pub async fn retry_renewal(
     db: &Db,
-    subscription_id: &str,
+    subscription_id: &SubscriptionId,
     audit: &super::audit::AuditEntry<'_>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
@@ -437,9 +443,9 @@ async fn currency_of_price(
 /// An invoice as collecting it needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CollectableInvoice {
-    pub id: String,
+    pub id: InvoiceId,
     pub org_id: OrgId,
-    pub subscription_id: Option<String>,
+    pub subscription_id: Option<SubscriptionId>,
     pub number: String,
     pub status: crate::domain::InvoiceStatus,
     pub currency: String,
@@ -448,7 +454,7 @@ pub struct CollectableInvoice {
     pub next_attempt_at: Option<i64>,
 }
 
-pub async fn collectable(db: &Db, id: &str) -> Result<Option<CollectableInvoice>, sqlx::Error> {
+pub async fn collectable(db: &Db, id: &InvoiceId) -> Result<Option<CollectableInvoice>, sqlx::Error> {
     sqlx::query(
         "SELECT id, org_id, subscription_id, number, status, currency, amount_due, attempt_count, next_attempt_at \
          FROM invoices WHERE id = $1",
@@ -678,7 +684,7 @@ pub async fn count_due(
 
 /// Makes an open invoice's next payment attempt due at `at` (a staff member's retry, audited
 /// by the caller with the attempt's outcome).
-pub async fn due_now(db: &Db, invoice_id: &str, at: i64) -> Result<(), sqlx::Error> {
+pub async fn due_now(db: &Db, invoice_id: &InvoiceId, at: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE invoices SET next_attempt_at = $2, lease_holder = NULL, lease_until = NULL WHERE id = $1 AND status = 'open'",
     )

@@ -1,12 +1,13 @@
 //! Support staff accounts, created from the command line only.
 
+use crate::domain::ids::StaffId;
 use super::{is_unique_violation, new_id, Db};
 use crate::domain::access::{Email, StaffRole};
 use sqlx::Row;
 
 #[derive(Clone, Debug)]
 pub struct StaffRow {
-    pub id: String,
+    pub id: StaffId,
     pub email: String,
     pub name: String,
     pub role: StaffRole,
@@ -106,7 +107,7 @@ pub async fn set_totp_secret(
 
 /// Uses up time step `step` of a staff member's codes: true only if no code of this or a later
 /// step was used before (so a code works once).
-pub async fn claim_totp_step(db: &Db, staff_id: &str, step: i64) -> Result<bool, sqlx::Error> {
+pub async fn claim_totp_step(db: &Db, staff_id: &StaffId, step: i64) -> Result<bool, sqlx::Error> {
     Ok(
         sqlx::query("UPDATE staff SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2")
             .bind(staff_id)

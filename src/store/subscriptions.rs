@@ -1,6 +1,6 @@
 //! Subscriptions of organisations.
 
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{InvoiceId, OrgId, SubscriptionId};
 use super::Db;
 use sqlx::Row;
 
@@ -38,7 +38,7 @@ pub async fn current_for_org(db: &Db, org_id: &OrgId) -> Result<Option<OverviewR
 /// A live subscription as plan changes need it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubscriptionRow {
-    pub id: String,
+    pub id: SubscriptionId,
     pub org_id: OrgId,
     pub price_id: String,
     pub quantity: i64,
@@ -104,7 +104,7 @@ pub async fn ever_subscribed(db: &Db, org_id: &OrgId) -> Result<bool, sqlx::Erro
 }
 
 /// A subscription by id, whatever its status.
-pub async fn by_id(db: &Db, id: &str) -> Result<Option<SubscriptionRow>, sqlx::Error> {
+pub async fn by_id(db: &Db, id: &SubscriptionId) -> Result<Option<SubscriptionRow>, sqlx::Error> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {SUB_COLUMNS} FROM subscriptions WHERE id = $1"
     )))
@@ -146,7 +146,7 @@ pub struct ChangeRecord<'a> {
     pub to_quantity: i64,
     pub amount_due: crate::domain::Money,
     pub effective_at: i64,
-    pub invoice_id: Option<&'a str>,
+    pub invoice_id: Option<&'a InvoiceId>,
     pub detail: &'a str,
     /// The seats the change leaves (now, or at the period end), held against members and
     /// pending invitations in the change's transaction; `None` when it adds none or keeps them.
@@ -197,7 +197,7 @@ pub(crate) async fn record_change(
             currency: (amount != 0).then_some(change.amount_due.currency().code()),
             reason_code: change.reason_code,
             note: &note,
-            request_id: change.invoice_id,
+            request_id: change.invoice_id.map(InvoiceId::as_str),
             ..change.actor.did(&action, &target)
         },
         now,
@@ -243,7 +243,7 @@ pub async fn apply_now(
     settlement: Settlement<'_>,
     change: &ChangeRecord<'_>,
     now: i64,
-) -> Result<Option<String>, ChangeError> {
+) -> Result<Option<InvoiceId>, ChangeError> {
     let Settlement { charge, credit } = settlement;
     let mut tx = db.begin_write().await?;
     let (anchor, start, end) = match new_period {
@@ -309,7 +309,7 @@ pub async fn apply_now(
                 currency: credit.currency(),
                 amount: credit.minor_units(),
                 reason: &format!("Unused time: {}", change.detail),
-                invoice_id: invoice_id.as_deref(),
+                invoice_id: invoice_id.as_ref(),
                 credit_note_id: None,
                 actor: &change.actor.name,
             },
@@ -336,7 +336,7 @@ pub async fn apply_now(
         &mut tx,
         sub,
         &ChangeRecord {
-            invoice_id: invoice_id.as_deref(),
+            invoice_id: invoice_id.as_ref(),
             ..*change
         },
         now,

@@ -1,7 +1,7 @@
 //! Usage-based billing's data: API keys, meters, usage events and their aggregates, the usage
 //! prices and entitlements of plans, the ratings already billed, and spend alerts.
 
-use crate::domain::ids::{Id, OrgId};
+use crate::domain::ids::{Id, InvoiceId, OrgId, SubscriptionId};
 use super::{new_id, Db, Dialect};
 use crate::domain::metering::{Aggregation, IncomingEvent, Meter, RecordedEvent};
 use crate::domain::{Currency, Interval, Price, PriceModel};
@@ -771,7 +771,7 @@ pub async fn put_entitlement(
 /// adjustments).
 pub async fn billed(
     db: &Db,
-    subscription_id: &str,
+    subscription_id: &SubscriptionId,
     usage_price_id: &str,
     period_start: i64,
 ) -> Result<Option<(i64, i64)>, sqlx::Error> {
@@ -797,7 +797,7 @@ pub async fn billed(
 /// The periods of a subscription rated since `since` (period start, end), newest first.
 pub async fn rated_periods(
     db: &Db,
-    subscription_id: &str,
+    subscription_id: &SubscriptionId,
     since: i64,
 ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
     sqlx::query(
@@ -828,8 +828,8 @@ pub struct Rating {
 /// Records ratings inside the transaction that writes their invoice.
 pub async fn record_ratings(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    subscription_id: &str,
-    invoice_id: Option<&str>,
+    subscription_id: &SubscriptionId,
+    invoice_id: Option<&InvoiceId>,
     ratings: &[Rating],
     now: i64,
 ) -> Result<(), sqlx::Error> {

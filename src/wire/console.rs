@@ -1,7 +1,7 @@
 //! What the support console's pages show, and its fixed choices, shared by its pages and its
 //! actions.
 
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{InvoiceId, OrgId};
 use serde::{Deserialize, Serialize};
 
 /// Reasons staff can give for a refund (code, label).
@@ -35,7 +35,7 @@ pub struct SearchHit {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffInvoice {
-    pub id: String,
+    pub id: InvoiceId,
     pub number: String,
     pub status: crate::domain::InvoiceStatus,
     pub created_at: i64,

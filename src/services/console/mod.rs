@@ -15,7 +15,7 @@ pub mod approvals;
 pub mod customer;
 pub mod money;
 
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{InvoiceId, OrgId};
 use crate::domain::access::StaffRole;
 use crate::error::AppError;
 use crate::server::AppState;
@@ -265,7 +265,7 @@ pub struct ApprovalRequest<'a> {
     /// `plan_change`.
     pub kind: &'a str,
     pub org_id: &'a OrgId,
-    pub invoice_id: Option<&'a str>,
+    pub invoice_id: Option<&'a InvoiceId>,
     pub amount: crate::domain::Money,
     pub reason_code: &'a str,
     pub note: &'a str,

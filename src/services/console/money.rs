@@ -1,7 +1,7 @@
 //! Console actions that move money: refunds, account credit, credit notes, voids and write-offs,
 //! and payment retries.
 
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{InvoiceId, OrgId};
 use super::{
     acting_staff, approval_check, by_staff, capitalise, check_note, gate, lower_first,
     reason_and_note, request_approval, ApprovalRequest, CloseForm, CreditForm, Effect, Outcome,
@@ -32,7 +32,7 @@ pub async fn refund_step(
             "Reload the page and submit the form again.".into(),
         ));
     }
-    let target = crate::store::console::invoice_for_refund(&state.db, form.invoice_id.as_str())
+    let target = crate::store::console::invoice_for_refund(&state.db, &InvoiceId::parse(&form.invoice_id)?)
         .await?
         .ok_or_else(|| AppError::NotFound("That invoice".into()))?;
     let currency = Currency::parse(&target.currency).map_err(AppError::internal)?;
@@ -333,7 +333,7 @@ pub async fn close_step(
         "uncollectible" => crate::domain::InvoiceStatus::Uncollectible,
         _ => return Err(AppError::Invalid("Choose void or uncollectible.".into())),
     };
-    let (org_id, invoice) = any_invoice(state, form.invoice_id.as_str()).await?;
+    let (org_id, invoice) = any_invoice(state, &InvoiceId::parse(&form.invoice_id)?).await?;
     if invoice.status != crate::domain::InvoiceStatus::Open {
         return Err(AppError::Invalid(format!(
             "Invoice {} is {}: only an open invoice can be voided or marked uncollectible.",
@@ -447,7 +447,7 @@ pub async fn retry_step(
     let staff = acting_staff(state, step, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
     let (reason, note) = reason_and_note(form.reason_code.as_str(), form.note.as_str())?;
     let note = note.as_str();
-    let (org_id, invoice) = any_invoice(state, form.invoice_id.as_str()).await?;
+    let (org_id, invoice) = any_invoice(state, &InvoiceId::parse(&form.invoice_id)?).await?;
     if invoice.status != crate::domain::InvoiceStatus::Open {
         return Err(AppError::Invalid(format!(
             "Invoice {} is {}: only an open invoice can be charged.",
@@ -517,7 +517,7 @@ pub async fn reduce_invoice_step(
             "Reload the page and submit the form again.".into(),
         ));
     }
-    let (org_id, invoice) = open_invoice(state, form.invoice_id.as_str()).await?;
+    let (org_id, invoice) = open_invoice(state, &InvoiceId::parse(&form.invoice_id)?).await?;
     if let Some(number) = crate::store::console::credit_note_for_request(&state.db, token).await? {
         return Ok(Outcome::Done {
             org_id,
@@ -632,7 +632,7 @@ pub async fn reduce_invoice_step(
 /// The invoice and its organisation, when it is open.
 async fn open_invoice(
     state: &AppState,
-    invoice_id: &str,
+    invoice_id: &InvoiceId,
 ) -> Result<(OrgId, crate::store::invoices::InvoiceRow), AppError> {
     let (org_id, invoice) = any_invoice(state, invoice_id).await?;
     if invoice.status != crate::domain::InvoiceStatus::Open {
@@ -646,7 +646,7 @@ async fn open_invoice(
 
 pub async fn any_invoice(
     state: &AppState,
-    invoice_id: &str,
+    invoice_id: &InvoiceId,
 ) -> Result<(OrgId, crate::store::invoices::InvoiceRow), AppError> {
     let target = crate::store::console::invoice_for_refund(&state.db, invoice_id)
         .await?

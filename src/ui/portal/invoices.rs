@@ -100,7 +100,7 @@ pub fn InvoicePage() -> impl IntoView {
                     };
                     let badge = format!("rounded-full px-2.5 py-0.5 text-sm font-semibold {}", status_badge(inv.status));
                     let pdf = format!("/billing/invoices/{}/pdf", inv.id);
-                    let invoice_id = inv.id.clone();
+                    let invoice_id = inv.id.to_string();
                     let waiting = just_paid() && inv.payable;
                     view! {
                         <div class="mt-4 flex flex-wrap items-end justify-between gap-4">

@@ -82,8 +82,8 @@ pub fn MembersPage() -> impl IntoView {
                                 <tbody class="divide-y divide-slate-100" data-testid="members">
                                     {data.members.clone().into_iter().map(|m| {
                                         let is_me = m.email == me;
-                                        let user_id = m.user_id.clone();
-                                        let role_user_id = m.user_id.clone();
+                                        let user_id = m.user_id.to_string();
+                                        let role_user_id = m.user_id.to_string();
                                         let role = m.role;
                                         view! {
                                             <tr>

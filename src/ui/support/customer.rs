@@ -184,10 +184,10 @@ pub fn CustomerPage() -> impl IntoView {
                                     {c.invoices.iter().map(|i| {
                                         let show_refund = can_refund && i.refundable_minor > 0;
                                         let open = i.status == crate::domain::InvoiceStatus::Open;
-                                        let (close_id, retry_id) = (i.id.clone(), i.id.clone());
-                                        let (resend_id, reduce_id) = (i.id.clone(), i.id.clone());
+                                        let (close_id, retry_id) = (i.id.to_string(), i.id.to_string());
+                                        let (resend_id, reduce_id) = (i.id.to_string(), i.id.to_string());
                                         let reduce_token = token.clone();
-                                        let invoice_id = i.id.clone();
+                                        let invoice_id = i.id.to_string();
                                         let token = token.clone();
                                         let testid = format!("refund-{}", i.number);
                                         view! {
