@@ -13,7 +13,7 @@ use crate::domain::ids::OrgId;
 use crate::services::console::{by_staff, staff_with, READERS};
 #[cfg(feature = "ssr")]
 use crate::wire::console::{
-    kind_label, AuditView, StaffInvoice, TimelineEntry, UsageEventView, AUDIT_PAGE_ROWS,
+    kind_label, AuditView, MemberLine, StaffInvoice, TimelineEntry, UsageEventView, AUDIT_PAGE_ROWS,
 };
 use crate::wire::console::{ApprovalView, AuditPageView, CustomerView, SearchHit, UsageDrillDown};
 use leptos::prelude::*;
@@ -76,7 +76,14 @@ pub async fn load_customer(org_id: String) -> Result<CustomerView, AppError> {
         created_at: org.created_at,
         stripe_customer_id: org.stripe_customer_id,
         test_clock: org.test_clock,
-        members: crate::store::console::members(db, &org_id).await?,
+        members: crate::store::members::members(db, &org_id)
+            .await?
+            .into_iter()
+            .map(|m| MemberLine {
+                email: m.email,
+                role: m.role,
+            })
+            .collect(),
         trialing: sub
             .as_ref()
             .is_some_and(|s| s.status == crate::domain::SubscriptionStatus::Trialing),

@@ -47,7 +47,7 @@ pub struct InvoiceView {
     pub period_end: i64,
     pub lines: Vec<InvoiceLineView>,
     /// Label and amount rows: subtotal, discount, total, credit applied, paid, due.
-    pub totals: Vec<(String, String)>,
+    pub totals: Vec<crate::wire::TotalRow>,
     pub amount_due: String,
     /// Open (or uncollectible) with something left to pay, and the viewer may pay it.
     pub payable: bool,
@@ -72,6 +72,7 @@ pub(crate) mod server {
     use super::*;
     use crate::domain::Money;
     use crate::store::invoices::{InvoiceLineRow, InvoiceRow};
+    use crate::wire::TotalRow;
 
     pub fn payable(invoice: &InvoiceRow) -> bool {
         matches!(
@@ -80,21 +81,21 @@ pub(crate) mod server {
         ) && invoice.amount_due > 0
     }
 
-    pub fn totals(invoice: &InvoiceRow) -> Vec<(String, String)> {
+    pub fn totals(invoice: &InvoiceRow) -> Vec<TotalRow> {
         let money = |minor: i64| Money::from_minor(minor, invoice.currency).to_string();
-        let mut rows = vec![("Subtotal".to_string(), money(invoice.subtotal))];
+        let mut rows = vec![TotalRow::new("Subtotal", money(invoice.subtotal))];
         if invoice.discount != 0 {
-            rows.push(("Discount".into(), money(-invoice.discount)));
+            rows.push(TotalRow::new("Discount", money(-invoice.discount)));
         }
-        rows.push(("Total".into(), money(invoice.total)));
+        rows.push(TotalRow::new("Total", money(invoice.total)));
         if invoice.credit_applied != 0 {
-            rows.push((
-                "Account credit applied".into(),
+            rows.push(TotalRow::new(
+                "Account credit applied",
                 money(-invoice.credit_applied),
             ));
         }
         if invoice.amount_paid != 0 {
-            rows.push(("Paid".into(), money(-invoice.amount_paid)));
+            rows.push(TotalRow::new("Paid", money(-invoice.amount_paid)));
         }
         let due = if invoice.status == crate::domain::InvoiceStatus::Paid
             || invoice.status == crate::domain::InvoiceStatus::Void
@@ -103,7 +104,7 @@ pub(crate) mod server {
         } else {
             invoice.amount_due
         };
-        rows.push(("Amount due".into(), money(due)));
+        rows.push(TotalRow::new("Amount due", money(due)));
         rows
     }
 

@@ -13,6 +13,8 @@
 
 use super::AppError;
 use crate::wire::console::{AttentionItem, ConfirmView};
+#[cfg(feature = "ssr")]
+use crate::wire::console::FormField;
 use leptos::prelude::*;
 
 /// Sends the browser on: to the confirmation page, or back to the customer with what was done.
@@ -61,7 +63,10 @@ pub async fn preview_staff_action(query: String) -> Result<ConfirmView, AppError
     let fields = action
         .fields()
         .into_iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .map(|(name, value)| FormField {
+            name: name.to_string(),
+            value: value.to_string(),
+        })
         .collect();
     Ok(match outcome {
         Outcome::Confirm { effect, key } => ConfirmView {

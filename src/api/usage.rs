@@ -32,6 +32,20 @@ pub struct KeyView {
     pub revoked: bool,
 }
 
+/// One day's value of the chart's meter; `day` is the day's start (unix seconds, UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayTotal {
+    pub day: i64,
+    pub value: i64,
+}
+
+/// The spend alert as its form shows it: the amount without the symbol, and whether it caps use.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertView {
+    pub amount: String,
+    pub hard_cap: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsagePage {
     pub org_id: OrgId,
@@ -46,10 +60,10 @@ pub struct UsagePage {
     pub projected_total: String,
     /// The chart's meter and its value per day of the period, up to today.
     pub chart_meter: String,
-    pub daily: Vec<(i64, i64)>,
+    pub daily: Vec<DayTotal>,
     pub keys: Vec<KeyView>,
     /// The spend alert's amount (formatted without the symbol, for the form) and hard cap.
-    pub alert: Option<(String, bool)>,
+    pub alert: Option<AlertView>,
     pub capped: bool,
     pub currency: String,
     pub can_manage: bool,
@@ -87,6 +101,9 @@ pub async fn load_usage_page(#[server(default)] meter: String) -> Result<UsagePa
                     .clamp(summary.period_start + 1, summary.period_end),
             )
             .await?
+            .into_iter()
+            .map(|(day, value)| DayTotal { day, value })
+            .collect()
         }
         None => Vec::new(),
     };
@@ -137,9 +154,10 @@ pub async fn load_usage_page(#[server(default)] meter: String) -> Result<UsagePa
         } else {
             Vec::new()
         },
-        alert: summary
-            .alert
-            .map(|(m, cap)| (m.to_major_decimal().to_string(), cap)),
+        alert: summary.alert.map(|(m, cap)| AlertView {
+            amount: m.to_major_decimal().to_string(),
+            hard_cap: cap,
+        }),
         capped: summary.capped,
         currency: summary.currency.code().to_string(),
         can_manage: customer.role.can_manage_billing(),

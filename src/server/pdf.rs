@@ -14,7 +14,7 @@ pub struct InvoiceDocument {
     pub period: String,
     pub lines: Vec<DocumentLine>,
     /// Label and amount rows under the lines: subtotal, discount, total, credit, paid, due.
-    pub totals: Vec<(String, String)>,
+    pub totals: Vec<crate::wire::TotalRow>,
 }
 
 #[derive(Clone, Debug)]
@@ -167,10 +167,10 @@ pub fn invoice_pdf(doc: &InvoiceDocument) -> Vec<u8> {
     w.rule();
     w.down(16.0);
     let last = doc.totals.len().saturating_sub(1);
-    for (i, (label, amount)) in doc.totals.iter().enumerate() {
+    for (i, row) in doc.totals.iter().enumerate() {
         let font = if i == last { bold } else { regular };
-        w.text(font, 10.0, RIGHT - 220.0, label);
-        w.text_right(font, 10.0, amount);
+        w.text(font, 10.0, RIGHT - 220.0, &row.label);
+        w.text_right(font, 10.0, &row.amount);
         w.down(15.0);
     }
 
@@ -281,7 +281,7 @@ mod tests {
                     amount: "€60.00".into(),
                 })
                 .collect(),
-            totals: vec![("Total".into(), "$3,600.00".into())],
+            totals: vec![crate::wire::TotalRow::new("Total", "$3,600.00".into())],
         };
         let bytes = invoice_pdf(&doc);
         assert!(check_structure(&bytes) > 6);

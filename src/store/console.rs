@@ -85,20 +85,6 @@ pub async fn organization(db: &Db, org_id: &OrgId) -> Result<Option<Organization
     .transpose()
 }
 
-/// (email, role) of every member.
-pub async fn members(db: &Db, org_id: &OrgId) -> Result<Vec<(String, String)>, sqlx::Error> {
-    sqlx::query(
-        "SELECT u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 \
-         ORDER BY m.created_at, u.email",
-    )
-    .bind(org_id)
-    .fetch_all(&db.pool)
-    .await?
-    .iter()
-    .map(|r| Ok((r.try_get("email")?, r.try_get("role")?)))
-    .collect()
-}
-
 /// Credit notes so far per invoice of the organisation, in minor units.
 pub async fn credited_by_invoice(
     db: &Db,

@@ -1,6 +1,7 @@
 //! What the support console's pages show, and its fixed choices, shared by its pages and its
 //! actions.
 
+use crate::domain::access::Role;
 use crate::domain::ids::{InvoiceId, OrgId};
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +55,20 @@ pub struct TimelineEntry {
     pub text: String,
 }
 
+/// A member of a customer's organisation, as the console lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberLine {
+    pub email: String,
+    pub role: Role,
+}
+
+/// A form field the confirmation page submits again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormField {
+    pub name: String,
+    pub value: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerView {
     pub org_id: OrgId,
@@ -61,7 +76,7 @@ pub struct CustomerView {
     pub created_at: i64,
     pub stripe_customer_id: Option<String>,
     pub test_clock: Option<String>,
-    pub members: Vec<(String, String)>,
+    pub members: Vec<MemberLine>,
     pub subscription: Option<String>,
     pub cards: Vec<String>,
     pub credit_balance: String,
@@ -181,7 +196,7 @@ pub struct ConfirmView {
     /// How the figures were worked out.
     pub detail: Vec<String>,
     /// The form's fields to submit again, with `confirm` set to `key`.
-    pub fields: Vec<(String, String)>,
+    pub fields: Vec<FormField>,
     pub key: String,
     /// Set when the action has already been done (the same form was confirmed before).
     pub done: Option<String>,

@@ -21,6 +21,22 @@ pub struct CustomerSession {
     pub viewed_by: Option<String>,
 }
 
+/// One row under an invoice's lines: a label ("Subtotal", "Amount due") and its amount.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotalRow {
+    pub label: String,
+    pub amount: String,
+}
+
+impl TotalRow {
+    pub fn new(label: &str, amount: String) -> TotalRow {
+        TotalRow {
+            label: label.to_string(),
+            amount,
+        }
+    }
+}
+
 /// The signed-in staff member.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffSession {

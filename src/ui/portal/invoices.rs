@@ -129,8 +129,8 @@ pub fn InvoicePage() -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                             <dl class="space-y-1 border-t border-slate-200 bg-slate-50 px-5 py-4 text-sm" data-testid="invoice-totals">
-                                {inv.totals.clone().into_iter().map(|(label, amount)| view! {
-                                    <div class="flex justify-between"><dt class="text-slate-600">{label}</dt><dd class="font-medium tabular-nums">{amount}</dd></div>
+                                {inv.totals.clone().into_iter().map(|row| view! {
+                                    <div class="flex justify-between"><dt class="text-slate-600">{row.label}</dt><dd class="font-medium tabular-nums">{row.amount}</dd></div>
                                 }).collect_view()}
                             </dl>
                         </div>

@@ -1,7 +1,7 @@
 //! `/billing/usage`: this period's usage per meter, the projected bill, a daily chart drawn as
 //! SVG by the page itself, the organisation's API keys and its spend alert.
 
-use crate::api::usage::{load_usage_page, CreateApiKey, RevokeApiKey, SetSpendAlert};
+use crate::api::usage::{load_usage_page, AlertView, CreateApiKey, DayTotal, RevokeApiKey, SetSpendAlert};
 use crate::domain::period::format_date;
 use crate::error::AppError;
 use crate::ui::components::{FormError, PortalLayout};
@@ -13,13 +13,13 @@ use leptos_router::hooks::use_query_map;
 /// A bar chart of one value per day: bars scaled to the largest, the largest and the dates
 /// labelled, each bar titled with its day and value.
 #[component]
-fn DailyChart(daily: Vec<(i64, i64)>, unit: String, period_end: i64) -> impl IntoView {
+fn DailyChart(daily: Vec<DayTotal>, unit: String, period_end: i64) -> impl IntoView {
     let (width, height, left, bottom) = (640.0_f64, 180.0_f64, 48.0_f64, 24.0_f64);
-    let top = nice_ceiling(daily.iter().map(|(_, v)| *v).max().unwrap_or(0));
+    let top = nice_ceiling(daily.iter().map(|d| d.value).max().unwrap_or(0));
     // A slot for every day of the period, so the days still to come show as room on the right.
     let period_days = daily
         .first()
-        .map_or(0, |(start, _)| (period_end - start + 86_399) / 86_400)
+        .map_or(0, |d| (period_end - d.day + 86_399) / 86_400)
         as usize;
     let slots = daily.len().max(period_days).max(1) as f64;
     let slot = (width - left) / slots;
@@ -30,9 +30,9 @@ fn DailyChart(daily: Vec<(i64, i64)>, unit: String, period_end: i64) -> impl Int
             .map(|d| d.format("%b %-d").to_string())
             .unwrap_or_default()
     };
-    let first = daily.first().map(|(t, _)| day(*t)).unwrap_or_default();
+    let first = daily.first().map(|d| day(d.day)).unwrap_or_default();
     let last = day(period_end - 1);
-    let total: i64 = daily.iter().map(|(_, v)| *v).sum();
+    let total: i64 = daily.iter().map(|d| d.value).sum();
     let label = format!(
         "Daily usage from {first} to {last}: {total} {unit} so far, the scale's top is {top} a day"
     );
@@ -43,13 +43,13 @@ fn DailyChart(daily: Vec<(i64, i64)>, unit: String, period_end: i64) -> impl Int
             <text x=left - 6.0 y=14 text-anchor="end" font-size="11" fill="#64748b">{top.to_string()}</text>
             <text x=left - 6.0 y=height - bottom text-anchor="end" font-size="11" fill="#64748b">"0"</text>
             <line x1=left y1=8 x2=width y2=8 stroke="#f1f5f9"/>
-            {daily.iter().enumerate().map(|(i, (t, v))| {
-                let h = if top > 0 { plot * (*v as f64) / (top as f64) } else { 0.0 };
+            {daily.iter().enumerate().map(|(i, &DayTotal { day: t, value: v })| {
+                let h = if top > 0 { plot * (v as f64) / (top as f64) } else { 0.0 };
                 let x = left + slot * i as f64 + (slot - bar) / 2.0;
                 let y = height - bottom - h;
                 view! {
                     <rect x=format!("{x:.1}") y=format!("{y:.1}") width=format!("{bar:.1}") height=format!("{h:.1}") rx="2" fill="#6366f1" data-testid="chart-bar" data-value=v.to_string()>
-                        <title>{format!("{}: {v} {}", day(*t), unit)}</title>
+                        <title>{format!("{}: {v} {}", day(t), unit)}</title>
                     </rect>
                 }
             }).collect_view()}
@@ -141,7 +141,7 @@ pub fn UsagePage() -> impl IntoView {
                     let chart_name = p.meters.iter().find(|m| m.id == p.chart_meter).map(|m| m.name.clone()).unwrap_or_default();
                     let can_manage = p.can_manage;
                     let org_id = p.org_id.clone();
-                    let (alert_amount, alert_cap) = p.alert.clone().unwrap_or_default();
+                    let AlertView { amount: alert_amount, hard_cap: alert_cap } = p.alert.clone().unwrap_or_default();
                     view! {
                         <p class="mt-1 text-slate-600">{format!("{} · period {} – {}", p.plan_name.clone().unwrap_or_else(|| "No plan".into()), format_date(p.period_start), format_date(p.period_end))}</p>
                         {p.capped.then(|| view! { <p role="alert" data-testid="capped" class="mt-4 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">"Your usage charges reached your hard cap: metered use is paused until the next period or until you raise the cap."</p> })}

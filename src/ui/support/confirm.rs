@@ -22,7 +22,7 @@ macro_rules! confirm_form {
         view! {
             <div class="mt-4"><FormError error/></div>
             <ActionForm action=action attr:class="mt-6 flex flex-wrap items-center gap-3" attr:data-testid="confirm-form">
-                {v.fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value/> }).collect_view()}
+                {v.fields.into_iter().map(|f| view! { <input type="hidden" name=f.name value=f.value/> }).collect_view()}
                 <input type="hidden" name="confirm" value=v.key/>
                 <button type="submit" data-testid="confirm-button" class="rounded-md bg-slate-900 px-4 py-2 text-sm font-semibold text-white hover:bg-slate-700 disabled:opacity-60" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Working…" } else { "Confirm" }}

@@ -127,7 +127,7 @@ pub fn CustomerPage() -> impl IntoView {
                             </section>
                             <section class="rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
                                 <h2 class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Members"</h2>
-                                <ul class="mt-2 space-y-1 text-sm">{c.members.iter().map(|(e, r)| view! { <li>{format!("{e} · {r}")}</li> }).collect_view()}</ul>
+                                <ul class="mt-2 space-y-1 text-sm">{c.members.iter().map(|m| view! { <li>{format!("{} · {}", m.email, m.role.as_str())}</li> }).collect_view()}</ul>
                             </section>
                             <section class="rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
                                 <h2 class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Cards"</h2>
