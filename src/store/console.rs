@@ -272,11 +272,19 @@ fn audit_kind(action: &str, actor_role: &str) -> &'static str {
     }
 }
 
-/// The organisation's story, newest first: (time, kind, text). It reads the audit log (every
-/// change by the customer, staff or the system, and every sign-in) and the documents those
-/// changes made (invoices, emails, credit notes).
-pub async fn timeline(db: &Db, org_id: &OrgId) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
-    let mut out: Vec<(i64, String, String)> = Vec::new();
+/// One event of an organisation's story.
+pub struct TimelineRow {
+    pub at: i64,
+    /// `staff`, `billing`, `account`, ... (what the console filters by).
+    pub kind: &'static str,
+    pub text: String,
+}
+
+/// The organisation's story, newest first. It reads the audit log (every change by the
+/// customer, staff or the system, and every sign-in) and the documents those changes made
+/// (invoices, emails, credit notes).
+pub async fn timeline(db: &Db, org_id: &OrgId) -> Result<Vec<TimelineRow>, sqlx::Error> {
+    let mut out: Vec<TimelineRow> = Vec::new();
     let audit = sqlx::query(
         "SELECT at, actor, actor_role, action, amount, currency, note FROM audit_log WHERE org_id = $1 \
          ORDER BY seq DESC LIMIT 2000",
@@ -295,10 +303,10 @@ pub async fn timeline(db: &Db, org_id: &OrgId) -> Result<Vec<(i64, String, Strin
             _ => String::new(),
         };
         let note = text(r, "note")?;
-        out.push((
-            r.try_get("at")?,
-            audit_kind(&action, &role).to_string(),
-            format!(
+        out.push(TimelineRow {
+            at: r.try_get("at")?,
+            kind: audit_kind(&action, &role),
+            text: format!(
                 "{} by {}{}{amount}",
                 action.replace('_', " "),
                 text(r, "actor")?,
@@ -308,16 +316,20 @@ pub async fn timeline(db: &Db, org_id: &OrgId) -> Result<Vec<(i64, String, Strin
                     format!(": {note}")
                 }
             ),
-        ));
+        });
     }
     for (kind, sql, read) in DOCUMENT_SOURCES {
         for row in sqlx::query(sql).bind(org_id).fetch_all(&db.pool).await? {
             for (at, line) in read(&row)? {
-                out.push((at, kind.to_string(), line));
+                out.push(TimelineRow {
+                    at,
+                    kind,
+                    text: line,
+                });
             }
         }
     }
-    out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    out.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.kind.cmp(b.kind)));
     Ok(out)
 }
 

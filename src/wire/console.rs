@@ -62,6 +62,20 @@ pub struct MemberLine {
     pub role: Role,
 }
 
+/// The price and seats a customer's live subscription is on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentPlan {
+    pub price_id: String,
+    pub seats: i64,
+}
+
+/// A price the console's plan change form offers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceChoice {
+    pub id: String,
+    pub label: String,
+}
+
 /// A form field the confirmation page submits again.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormField {
@@ -87,9 +101,9 @@ pub struct CustomerView {
     pub can_assist: bool,
     pub trialing: bool,
     /// The live subscription's price and seats, for the plan change form.
-    pub plan: Option<(String, i64)>,
-    /// Every price a plan can change to (id, label).
-    pub prices: Vec<(String, String)>,
+    pub plan: Option<CurrentPlan>,
+    /// Every price a plan can change to.
+    pub prices: Vec<PriceChoice>,
     /// A fresh token for each action form: submitting the same form twice does the action once.
     pub form_token: String,
     /// A renewal that failed too often and waits for staff: how often, and its last error.

@@ -10,6 +10,10 @@ use super::{
 use crate::domain::access::StaffRole;
 use crate::error::AppError;
 use crate::server::AppState;
+use crate::wire::console::{
+    CurrentPlan, CustomerView, MemberLine, PriceChoice, StaffInvoice, TimelineEntry,
+};
+use crate::wire::StaffSession;
 
 pub async fn extend_trial_step(
     state: &AppState,
@@ -457,5 +461,127 @@ pub async fn retry_renewal_step(
             "The renewal of {} will be tried again by the next bill run.",
             stuck.org_name
         ),
+    })
+}
+
+/// Everything the console's customer page shows, for `staff` (whose role decides which actions
+/// it offers).
+pub async fn page(
+    state: &AppState,
+    staff: &StaffSession,
+    org_id: OrgId,
+) -> Result<CustomerView, AppError> {
+    use crate::domain::Money;
+    let db = &state.db;
+    let org = crate::store::console::organization(db, &org_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That customer".into()))?;
+    let invoices = crate::store::invoices::list_for_org(db, &org_id).await?;
+    let credited = crate::store::console::credited_by_invoice(db, &org_id).await?;
+    let currency = invoices
+        .first()
+        .map(|i| i.currency)
+        .unwrap_or(crate::domain::Currency::USD);
+    let credit = crate::store::credits::balance(db, &org_id, currency).await?;
+    let sub = crate::store::subscriptions::current_for_org(db, &org_id).await?;
+    let cards = crate::store::payment_methods::list(db, &org_id).await?;
+    let live = crate::store::subscriptions::live_for_org(db, &org_id).await?;
+    let prices = crate::store::catalog::load(db)
+        .await
+        .map_err(AppError::internal)?
+        .into_iter()
+        .flat_map(|plan| {
+            plan.prices.into_iter().map(|p| PriceChoice {
+                id: p.id,
+                label: p.nickname,
+            })
+        })
+        .collect();
+    Ok(CustomerView {
+        plan: live.map(|s| CurrentPlan {
+            price_id: s.price_id,
+            seats: s.quantity,
+        }),
+        prices,
+        org_name: org.name,
+        created_at: org.created_at,
+        stripe_customer_id: org.stripe_customer_id,
+        test_clock: org.test_clock,
+        members: crate::store::members::members(db, &org_id)
+            .await?
+            .into_iter()
+            .map(|m| MemberLine {
+                email: m.email,
+                role: m.role,
+            })
+            .collect(),
+        trialing: sub
+            .as_ref()
+            .is_some_and(|s| s.status == crate::domain::SubscriptionStatus::Trialing),
+        subscription: sub.map(|s| {
+            format!(
+                "{} · {} seat(s) · {} · period ends {}",
+                s.plan_name,
+                s.quantity,
+                s.status,
+                crate::domain::period::format_date(s.current_period_end)
+            )
+        }),
+        cards: cards
+            .into_iter()
+            .map(|c| {
+                format!(
+                    "{} ending {} (expires {:02}/{}){}",
+                    c.brand,
+                    c.last4,
+                    c.exp_month,
+                    c.exp_year,
+                    if c.is_default { ", default" } else { "" }
+                )
+            })
+            .collect(),
+        credit_balance: credit.to_string(),
+        invoices: invoices
+            .into_iter()
+            .map(|i| {
+                let money = |minor: i64| Money::from_minor(minor, i.currency).to_string();
+                let already = credited.get(&i.id).copied().unwrap_or(0);
+                let refundable =
+                    crate::store::console::refundable(i.status, i.amount_paid, i.total, already);
+                StaffInvoice {
+                    id: i.id.clone(),
+                    number: i.number.clone(),
+                    status: i.status,
+                    created_at: i.created_at,
+                    total: money(i.total),
+                    paid: money(i.amount_paid),
+                    refundable: money(refundable),
+                    refundable_minor: refundable,
+                }
+            })
+            .collect(),
+        timeline: crate::store::console::timeline(db, &org_id)
+            .await?
+            .into_iter()
+            .map(|r| TimelineEntry {
+                at: r.at,
+                kind: r.kind.to_string(),
+                text: r.text,
+            })
+            .collect(),
+        can_refund: staff.role == StaffRole::BillingAdmin,
+        can_assist: matches!(staff.role, StaffRole::Agent | StaffRole::BillingAdmin),
+        form_token: crate::store::new_id("form"),
+        renewal_problem: crate::store::renewals::stuck_renewals(db, Some(&org_id))
+            .await?
+            .into_iter()
+            .next()
+            .map(|r| {
+                format!(
+                    "The renewal failed {} times in a row and is no longer retried: {}",
+                    r.failures, r.error
+                )
+            }),
+        org_id,
     })
 }

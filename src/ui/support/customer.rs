@@ -11,7 +11,7 @@ use crate::api::staff_actions::{
 use crate::domain::period::format_date;
 use crate::error::AppError;
 use crate::ui::components::FormError;
-use crate::wire::console::{ACTION_REASONS, REFUND_REASONS};
+use crate::wire::console::{CurrentPlan, ACTION_REASONS, REFUND_REASONS};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -153,12 +153,12 @@ pub fn CustomerPage() -> impl IntoView {
                                         <ReasonNoteSubmit note_width="w-44" button_class="rounded bg-slate-900 px-3 py-1 text-sm font-semibold text-white" label="Extend"/>
                                     </ActionForm>
                                 })}
-                                {plan.filter(|_| can_refund).map(|(price_id, seats)| view! {
+                                {plan.filter(|_| can_refund).map(|CurrentPlan { price_id, seats }| view! {
                                     <ActionForm action=change_plan attr:class="flex flex-wrap items-center gap-2 rounded-xl border border-slate-200 bg-white p-3 shadow-sm" attr:data-testid="change-plan-form">
                                         <span class="text-sm font-semibold">"Change plan"</span>
                                         <input type="hidden" name="org_id" value=plan_org/>
                                         <select name="price_id" class=input>
-                                            {prices.into_iter().map(|(id, label)| { let selected = id == price_id; view! { <option value=id selected=selected>{label}</option> } }).collect_view()}
+                                            {prices.into_iter().map(|p| { let selected = p.id == price_id; view! { <option value=p.id selected=selected>{p.label}</option> } }).collect_view()}
                                         </select>
                                         <input type="number" name="seats" min="1" value=seats.to_string() class=format!("{input} w-20") aria-label="Seats"/>
                                         <ReasonNoteSubmit note_width="w-44" button_class="rounded bg-slate-900 px-3 py-1 text-sm font-semibold text-white" label="Preview change"/>
