@@ -1,7 +1,7 @@
 //! The `billing-portal` command line: serve (the default), or one admin command: migrations,
 //! the demo seed, the emulator, bill runs, test clocks, the audit log, API keys and staff accounts.
 
-use billing_portal::domain::ids::OrgId;
+use billing_portal::domain::ids::{ClockId, OrgId};
 use billing_portal::domain::access::{Email, StaffRole};
 use billing_portal::server::{self, Config, SystemClock};
 use clap::{Parser, Subcommand};
@@ -403,6 +403,11 @@ async fn org_of(state: &server::AppState, org: &str) -> Result<OrgId, String> {
     )
 }
 
+/// A test clock's id from `--clock`.
+fn clock_of(text: &str) -> Result<ClockId, String> {
+    ClockId::parse(text).map_err(|e| format!("--clock {text:?}: {e}"))
+}
+
 async fn test_clock(state: &server::AppState, action: TestClockAction) -> Result<(), String> {
     use billing_portal::store::test_clocks;
     billing_portal::services::test_clock::refuse_when_live(state).map_err(|e| e.to_string())?;
@@ -420,6 +425,7 @@ async fn test_clock(state: &server::AppState, action: TestClockAction) -> Result
             Ok(())
         }
         TestClockAction::Attach { clock, org } => {
+            let clock = clock_of(&clock)?;
             test_clocks::find(&state.db, &clock)
                 .await
                 .map_err(|e| e.to_string())?
@@ -435,6 +441,7 @@ async fn test_clock(state: &server::AppState, action: TestClockAction) -> Result
             Ok(())
         }
         TestClockAction::Advance { clock, to, by } => {
+            let clock = clock_of(&clock)?;
             let current = test_clocks::find(&state.db, &clock)
                 .await
                 .map_err(|e| e.to_string())?

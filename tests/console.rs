@@ -647,7 +647,7 @@ async fn staff_credit_retry_void_and_extend_with_reasons(app: TestApp) {
     app.add_card(&customer, "4000000000000341", 2).await;
     let (_, clock) = app.first_org_on_test_clock().await;
     let now = app.state.now();
-    billing_portal::services::test_clock::advance(&app.state, &clock, now + 31 * 86_400, &|_| {})
+    billing_portal::services::test_clock::advance(&app.state, &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(), now + 31 * 86_400, &|_| {})
         .await
         .unwrap();
     let r = sqlx::query("SELECT id, status, credit_applied, amount_due FROM invoices WHERE billing_reason = 'subscription_cycle'")
@@ -666,7 +666,7 @@ async fn staff_credit_retry_void_and_extend_with_reasons(app: TestApp) {
         .await
         .unwrap();
     let now = test_clocks_time(&app, &clock).await;
-    billing_portal::services::test_clock::advance(&app.state, &clock, now + 29 * 86_400, &|_| {})
+    billing_portal::services::test_clock::advance(&app.state, &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(), now + 29 * 86_400, &|_| {})
         .await
         .unwrap();
     let open: String = sqlx::query("SELECT id FROM invoices WHERE status = 'open'")
@@ -816,7 +816,7 @@ async fn audit_actions(app: &TestApp) -> Vec<String> {
 }
 
 async fn test_clocks_time(app: &TestApp, clock: &str) -> i64 {
-    billing_portal::store::test_clocks::find(app.db(), clock)
+    billing_portal::store::test_clocks::find(app.db(), &billing_portal::domain::ids::ClockId::parse(clock).unwrap())
         .await
         .unwrap()
         .unwrap()
@@ -969,7 +969,7 @@ async fn plan_changes_credit_notes_emails_and_clocks_from_the_console(app: TestA
         .unwrap();
     assert_eq!(shown["detail"][1], "3 seats × $25.00 = $75.00", "{shown}");
     let clock_now = test_clocks_time(&app, &clock).await;
-    billing_portal::store::test_clocks::set_time(app.db(), &clock, clock_now + 5, app.state.now())
+    billing_portal::store::test_clocks::set_time(app.db(), &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(), clock_now + 5, app.state.now())
         .await
         .unwrap();
     let mut confirm = upgrade.clone();

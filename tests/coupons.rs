@@ -32,7 +32,7 @@ async fn advance_months(app: &TestApp, days: i64) {
     let (_, clock) = app.first_org_on_test_clock().await;
     let summary = billing_portal::services::test_clock::advance(
         &app.state,
-        &clock,
+        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
         app.state.now() + days * DAY,
         &|_| {},
     )

@@ -30,6 +30,7 @@ async fn page_html(app: &TestApp, browser: &Client, path: &str) -> (StatusCode, 
 }
 
 async fn advance(app: &TestApp, clock: &str, by_secs: i64) -> bill_run::RunSummary {
+    let clock = &billing_portal::domain::ids::ClockId::parse(clock).unwrap();
     let current = test_clocks::find(app.db(), clock).await.unwrap().unwrap();
     let summary = billing_portal::services::test_clock::advance(
         &app.state,

@@ -554,7 +554,7 @@ async fn impossible_usage_totals_are_refused_at_ingest(app: TestApp) {
     let (_, clock) = app.first_org_on_test_clock().await;
     let summary = billing_portal::services::test_clock::advance(
         &app.state,
-        &clock,
+        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
         now + 32 * 86_400,
         &|_| {},
     )
@@ -576,7 +576,7 @@ async fn a_renewal_that_keeps_failing_waits_for_staff(app: TestApp) {
     let now = app.state.now();
     let summary = billing_portal::services::test_clock::advance(
         &app.state,
-        &clock,
+        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
         now + 40 * 86_400,
         &|_| {},
     )
@@ -800,7 +800,7 @@ async fn a_scheduled_seat_decrease_is_held_against_invitations(app: TestApp) {
     // The renewal bills 3 seats with 3 in use.
     let (_, clock) = app.first_org_on_test_clock().await;
     let now = app.state.now();
-    billing_portal::services::test_clock::advance(&app.state, &clock, now + 32 * 86_400, &|_| {})
+    billing_portal::services::test_clock::advance(&app.state, &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(), now + 32 * 86_400, &|_| {})
         .await
         .unwrap();
     let seats: i64 = sqlx::query_scalar("SELECT quantity FROM subscriptions")

@@ -100,7 +100,7 @@ async fn a_trial_saves_the_card_and_converts_at_its_end(app: TestApp) {
     let (_, clock) = app.first_org_on_test_clock().await;
     let summary = billing_portal::services::test_clock::advance(
         &app.state,
-        &clock,
+        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
         app.state.now() + 15 * DAY,
         &|_| {},
     )
@@ -148,7 +148,7 @@ async fn a_cancelled_trial_ends_on_the_free_plan_without_a_charge(app: TestApp) 
     let (_, clock) = app.first_org_on_test_clock().await;
     let summary = billing_portal::services::test_clock::advance(
         &app.state,
-        &clock,
+        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
         app.state.now() + 20 * DAY,
         &|_| {},
     )

@@ -329,7 +329,7 @@ async fn usage_is_rated_onto_the_renewal_and_late_events_onto_the_next(app: Test
     )
     .await;
     assert_eq!(body["accepted"], 2, "{body}");
-    billing_portal::services::test_clock::advance(&app.state, &clock, start + 31 * 86_400, &|_| {})
+    billing_portal::services::test_clock::advance(&app.state, &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(), start + 31 * 86_400, &|_| {})
         .await
         .unwrap();
     let renewal = |number: &'static str| {
@@ -376,7 +376,7 @@ async fn usage_is_rated_onto_the_renewal_and_late_events_onto_the_next(app: Test
     // A late event for the first period (still inside the 35-day window), and 100 minutes in the
     // second: the next renewal bills the difference the late event made, and nothing for 100
     // minutes (within the 1,000 included).
-    let now: i64 = billing_portal::store::test_clocks::find(app.db(), &clock)
+    let now: i64 = billing_portal::store::test_clocks::find(app.db(), &billing_portal::domain::ids::ClockId::parse(&clock).unwrap())
         .await
         .unwrap()
         .unwrap()
@@ -391,7 +391,7 @@ async fn usage_is_rated_onto_the_renewal_and_late_events_onto_the_next(app: Test
     )
     .await;
     assert_eq!(body["accepted"], 2, "{body}");
-    billing_portal::services::test_clock::advance(&app.state, &clock, start + 61 * 86_400, &|_| {})
+    billing_portal::services::test_clock::advance(&app.state, &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(), start + 61 * 86_400, &|_| {})
         .await
         .unwrap();
     let (total, _, lines) = renewal("0003").await;
@@ -404,7 +404,7 @@ async fn usage_is_rated_onto_the_renewal_and_late_events_onto_the_next(app: Test
     assert!(late.3.contains("from 1250 to 1750 minute"), "{}", late.3);
     assert_eq!(total, 2400 + 400, "{lines:?}");
     // Once billed, a third renewal adds nothing more for it.
-    billing_portal::services::test_clock::advance(&app.state, &clock, start + 92 * 86_400, &|_| {})
+    billing_portal::services::test_clock::advance(&app.state, &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(), start + 92 * 86_400, &|_| {})
         .await
         .unwrap();
     let (total, _, lines) = renewal("0004").await;
@@ -650,7 +650,7 @@ async fn a_plan_that_stops_bills_its_last_period_of_usage(app: TestApp) {
         )
         .await;
     assert_eq!(cancelled.status(), StatusCode::OK);
-    billing_portal::services::test_clock::advance(&app.state, &clock, start + 31 * 86_400, &|_| {})
+    billing_portal::services::test_clock::advance(&app.state, &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(), start + 31 * 86_400, &|_| {})
         .await
         .unwrap();
     // The plan moved to Free, and the period's 500 minutes over the included 1,000 were billed

@@ -1,7 +1,7 @@
 //! Members, invitations and seats. Every member and pending invitation takes a seat; inviting
 //! beyond the seats paid for adds one, with its prorated charge shown and confirmed first.
 
-use crate::domain::ids::UserId;
+use crate::domain::ids::{InvitationId, UserId};
 use super::AppError;
 use crate::domain::access::Role;
 use leptos::prelude::*;
@@ -20,7 +20,7 @@ pub struct MemberView {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationView {
-    pub id: String,
+    pub id: InvitationId,
     pub email: String,
     pub role: Role,
     pub expires_at: i64,
@@ -227,7 +227,7 @@ pub async fn revoke_invitation(id: String) -> Result<(), AppError> {
     if crate::store::members::revoke(
         &state.db,
         &customer.org_id,
-        id.trim(),
+        &InvitationId::parse(&id).map_err(|_| AppError::NotFound("That invitation".into()))?,
         &customer.actor(),
         state.now(),
     )

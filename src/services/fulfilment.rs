@@ -6,7 +6,7 @@
 //! order-safe (an event about an already-complete checkout changes nothing), so duplicates,
 //! retries and reordering are harmless.
 
-use crate::domain::ids::{InvoiceId, OrgId};
+use crate::domain::ids::{CheckoutId, InvoiceId, OrgId};
 use std::collections::HashMap;
 
 /// Why a Stripe event could not be fulfilled (it stays in the inbox and is tried again).
@@ -218,7 +218,7 @@ pub fn first_invoice(
 }
 
 /// Metadata attached to everything a checkout creates at Stripe.
-pub fn checkout_metadata(org_id: &OrgId, checkout_id: &str) -> HashMap<String, String> {
+pub fn checkout_metadata(org_id: &OrgId, checkout_id: &CheckoutId) -> HashMap<String, String> {
     HashMap::from([
         ("org_id".to_string(), org_id.to_string()),
         ("checkout_id".to_string(), checkout_id.to_string()),

@@ -2,6 +2,7 @@
 //! time happens, in order. The clock stops at each moment something falls due (a period end, a
 //! payment retry), the bill run does that work at that time, and so on until the target.
 
+use crate::domain::ids::ClockId;
 use super::bill_run::{run_due, RunOptions, RunSummary};
 use crate::server::AppState;
 use crate::store::test_clocks;
@@ -32,7 +33,7 @@ pub fn refuse_when_live(state: &AppState) -> Result<(), TestClockError> {
 /// Advances clock `clock_id` to `to` (unix seconds). Returns what the bill runs did on the way.
 pub async fn advance(
     state: &AppState,
-    clock_id: &str,
+    clock_id: &ClockId,
     to: i64,
     progress: &(dyn Fn(&RunSummary) + Send + Sync),
 ) -> Result<RunSummary, TestClockError> {

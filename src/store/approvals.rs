@@ -1,12 +1,12 @@
 //! Requests for money actions above the approval threshold, decided by a second staff member.
 
-use crate::domain::ids::{InvoiceId, OrgId};
-use super::{new_id, Db};
+use crate::domain::ids::{ApprovalId, InvoiceId, OrgId};
+use super::Db;
 use sqlx::Row;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApprovalRow {
-    pub id: String,
+    pub id: ApprovalId,
     pub kind: String,
     pub org_id: OrgId,
     pub invoice_id: Option<InvoiceId>,
@@ -44,9 +44,9 @@ pub async fn request(
     new: &NewApproval<'_>,
     audit: &super::audit::AuditEntry<'_>,
     now: i64,
-) -> Result<String, sqlx::Error> {
+) -> Result<ApprovalId, sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    let id = new_id("apr");
+    let id: ApprovalId = super::ids::new();
     sqlx::query(
         "INSERT INTO approval_requests (id, kind, org_id, invoice_id, amount, currency, reason_code, note, request_key, \
          requested_by, status, created_at, payload) VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $12)",
@@ -130,7 +130,7 @@ fn from_row(r: sqlx::any::AnyRow) -> Result<ApprovalRow, sqlx::Error> {
     })
 }
 
-pub async fn find(db: &Db, id: &str) -> Result<Option<ApprovalRow>, sqlx::Error> {
+pub async fn find(db: &Db, id: &ApprovalId) -> Result<Option<ApprovalRow>, sqlx::Error> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM approval_requests WHERE id = $1"
     )))
@@ -171,7 +171,7 @@ pub async fn list(db: &Db, limit: i64) -> Result<Vec<ApprovalRow>, sqlx::Error> 
 /// two approvers cannot both carry it out.
 pub async fn decide(
     db: &Db,
-    id: &str,
+    id: &ApprovalId,
     approved: bool,
     decided_by: &str,
     audit: &super::audit::AuditEntry<'_>,
@@ -199,7 +199,7 @@ pub async fn decide(
 /// invoice was paid meanwhile, say), with the reason in the audit log.
 pub async fn reopen(
     db: &Db,
-    id: &str,
+    id: &ApprovalId,
     audit: &super::audit::AuditEntry<'_>,
     now: i64,
 ) -> Result<(), sqlx::Error> {

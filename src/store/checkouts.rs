@@ -1,14 +1,14 @@
 //! Hosted checkouts and what completing one creates: the subscription, its first invoice (paid),
 //! the payment and the saved card, written in one transaction.
 
-use crate::domain::ids::{InvoiceId, OrgId, SubscriptionId};
-use super::{invoices, new_id, Db};
+use crate::domain::ids::{CheckoutId, InvoiceId, OrgId, SubscriptionId};
+use super::{invoices, Db};
 use crate::domain::InvoiceDraft;
 use sqlx::Row;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckoutRow {
-    pub id: String,
+    pub id: CheckoutId,
     pub org_id: OrgId,
     pub price_id: String,
     pub quantity: i64,
@@ -39,8 +39,8 @@ pub async fn create(
     checkout: &NewCheckout<'_>,
     by: &super::audit::Actor,
     now: i64,
-) -> Result<String, sqlx::Error> {
-    let id = new_id("chk");
+) -> Result<CheckoutId, sqlx::Error> {
+    let id: CheckoutId = super::ids::new();
     let query = sqlx::query(
         "INSERT INTO checkouts (id, org_id, price_id, quantity, currency, amount, status, created_by, created_at, \
          promotion_code, trial_end) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $10)",
@@ -89,7 +89,7 @@ pub async fn create(
 
 pub async fn attach_session(
     db: &Db,
-    checkout_id: &str,
+    checkout_id: &CheckoutId,
     session_id: &str,
     url: &str,
     now: i64,

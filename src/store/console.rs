@@ -1,7 +1,7 @@
 //! What the support console reads: search across customers, one organisation's facts, and its
 //! timeline merged from every table that records something about it.
 
-use crate::domain::ids::{InvoiceId, OrgId, UserId};
+use crate::domain::ids::{ClockId, InvoiceId, OrgId, UserId};
 use super::Db;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -52,7 +52,7 @@ pub struct OrganizationRow {
     pub stripe_customer_id: Option<String>,
     /// The test clock's name and time, when the organisation is on one.
     pub test_clock: Option<String>,
-    pub test_clock_id: Option<String>,
+    pub test_clock_id: Option<ClockId>,
 }
 
 pub async fn organization(db: &Db, org_id: &OrgId) -> Result<Option<OrganizationRow>, sqlx::Error> {

@@ -4,8 +4,8 @@
 //! (`credit_balance`) or as a refund to the card (`refund`, made by the caller at Stripe with the
 //! note's id in the key). The notes of an invoice never exceed what it charged.
 
-use crate::domain::ids::{InvoiceId, OrgId};
-use super::{new_id, Db};
+use crate::domain::ids::{CreditNoteId, InvoiceId, OrgId};
+use super::Db;
 use crate::domain::{Currency, Money};
 use sqlx::Row;
 
@@ -44,7 +44,7 @@ pub enum CreditNoteError {
 /// A written credit note.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CreditNote {
-    pub id: String,
+    pub id: CreditNoteId,
     pub number: String,
     pub amount: Money,
     pub outcome: CreditOutcome,
@@ -151,7 +151,7 @@ async fn issue_with(
         .fetch_one(&mut *tx)
         .await?
         .try_get("n")?;
-    let id = new_id("cn");
+    let id: CreditNoteId = super::ids::new();
     let number = format!("CN-{:04}", count + 1);
     sqlx::query(
         "INSERT INTO credit_notes (id, org_id, invoice_id, number, currency, amount, outcome, reason, actor, created_at, \

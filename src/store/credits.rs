@@ -2,7 +2,7 @@
 //! (a credit note, a downgrade's unused time, support's goodwill), consumption by invoices is
 //! negative; the balance is the sum and never goes below zero.
 
-use crate::domain::ids::{InvoiceId, OrgId};
+use crate::domain::ids::{CreditNoteId, InvoiceId, OrgId};
 use super::{new_id, Db};
 use crate::domain::{Currency, Money};
 use sqlx::Row;
@@ -15,7 +15,7 @@ pub struct CreditEntry<'a> {
     pub amount: i64,
     pub reason: &'a str,
     pub invoice_id: Option<&'a InvoiceId>,
-    pub credit_note_id: Option<&'a str>,
+    pub credit_note_id: Option<&'a CreditNoteId>,
     /// Who caused it: a customer's or staff member's email, or `system`.
     pub actor: &'a str,
 }

@@ -1,6 +1,6 @@
 //! Members of an organisation, invitations to join it, and the seats they take.
 
-use crate::domain::ids::{OrgId, UserId};
+use crate::domain::ids::{InvitationId, OrgId, UserId};
 use super::{is_unique_violation, new_id, Db};
 use crate::domain::access::Role;
 use sqlx::Row;
@@ -15,7 +15,7 @@ pub struct MemberRow {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvitationRow {
-    pub id: String,
+    pub id: InvitationId,
     pub org_id: OrgId,
     pub org_name: String,
     pub email: String,
@@ -231,7 +231,7 @@ pub async fn invite(
     now: i64,
     expires_at: i64,
     mail: &OutgoingEmail<'_>,
-) -> Result<String, InviteError> {
+) -> Result<InvitationId, InviteError> {
     let mut tx = db.begin_write().await?;
     super::lock(&mut tx, super::Lock::Organization(org_id)).await?;
     let member: i64 = sqlx::query(
@@ -258,7 +258,7 @@ pub async fn invite(
     if cap.in_use + 1 > cap.limit() {
         return Err(InviteError::NoSeat(cap));
     }
-    let id = new_id("inv_t");
+    let id: InvitationId = super::ids::new();
     let inserted = sqlx::query(
         "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -385,7 +385,7 @@ pub async fn accept(
 pub async fn revoke(
     db: &Db,
     org_id: &OrgId,
-    invitation_id: &str,
+    invitation_id: &InvitationId,
     by: &super::audit::Actor,
     now: i64,
 ) -> Result<bool, sqlx::Error> {

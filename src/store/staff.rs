@@ -1,7 +1,7 @@
 //! Support staff accounts, created from the command line only.
 
 use crate::domain::ids::StaffId;
-use super::{is_unique_violation, new_id, Db};
+use super::{is_unique_violation, Db};
 use crate::domain::access::{Email, StaffRole};
 use sqlx::Row;
 
@@ -35,8 +35,8 @@ pub async fn create(
     totp_secret: &str,
     by: &super::audit::Actor,
     now: i64,
-) -> Result<String, CreateStaffError> {
-    let id = new_id("stf");
+) -> Result<StaffId, CreateStaffError> {
+    let id: StaffId = super::ids::new();
     let mut tx = db.begin_write().await?;
     let result = sqlx::query(
         "INSERT INTO staff (id, email, name, role, password_hash, created_at, totp_secret) \

@@ -1,20 +1,20 @@
 //! Test clocks: an organisation attached to one lives at the clock's time instead of the real
 //! one, so renewals, retries and period ends happen when the clock is moved forward.
 
-use crate::domain::ids::OrgId;
-use super::{new_id, Db};
+use crate::domain::ids::{ClockId, OrgId};
+use super::Db;
 use sqlx::Row;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TestClockRow {
-    pub id: String,
+    pub id: ClockId,
     pub name: String,
     pub frozen_at: i64,
 }
 
 /// Creates a test clock frozen at `frozen_at`, audited as the operator's.
-pub async fn create(db: &Db, name: &str, frozen_at: i64, now: i64) -> Result<String, sqlx::Error> {
-    let id = new_id("clock");
+pub async fn create(db: &Db, name: &str, frozen_at: i64, now: i64) -> Result<ClockId, sqlx::Error> {
+    let id: ClockId = super::ids::new();
     let query = sqlx::query(
         "INSERT INTO test_clocks (id, name, frozen_at, created_at) VALUES ($1, $2, $3, $4)",
     )
@@ -37,7 +37,7 @@ pub async fn create(db: &Db, name: &str, frozen_at: i64, now: i64) -> Result<Str
     Ok(id)
 }
 
-pub async fn find(db: &Db, id: &str) -> Result<Option<TestClockRow>, sqlx::Error> {
+pub async fn find(db: &Db, id: &ClockId) -> Result<Option<TestClockRow>, sqlx::Error> {
     sqlx::query("SELECT id, name, frozen_at FROM test_clocks WHERE id = $1")
         .bind(id)
         .fetch_optional(&db.pool)
@@ -54,7 +54,7 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<TestClockRow>, sqlx::Error
 
 /// Attaches an organisation to a clock, audited. Returns false when the organisation does not
 /// exist.
-pub async fn attach(db: &Db, org_id: &OrgId, clock_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn attach(db: &Db, org_id: &OrgId, clock_id: &ClockId, now: i64) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     let done = sqlx::query("UPDATE organizations SET test_clock_id = $2 WHERE id = $1")
         .bind(org_id)
@@ -80,7 +80,7 @@ pub async fn attach(db: &Db, org_id: &OrgId, clock_id: &str, now: i64) -> Result
 }
 
 /// Moves a clock to `at` (never backwards), audited. Returns false when it would go back.
-pub async fn set_time(db: &Db, clock_id: &str, at: i64, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn set_time(db: &Db, clock_id: &ClockId, at: i64, now: i64) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     let moved =
         sqlx::query("UPDATE test_clocks SET frozen_at = $2 WHERE id = $1 AND frozen_at < $2")
@@ -124,7 +124,7 @@ pub async fn org_now(db: &Db, org_id: &OrgId, real_now: i64) -> Result<i64, sqlx
 
 /// The earliest moment after which something is due for the organisations on a clock (a period
 /// end or a payment retry), if any is due by `until`.
-pub async fn next_due(db: &Db, clock_id: &str, until: i64) -> Result<Option<i64>, sqlx::Error> {
+pub async fn next_due(db: &Db, clock_id: &ClockId, until: i64) -> Result<Option<i64>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT MIN(t) AS t FROM ( \
            SELECT s.current_period_end AS t FROM subscriptions s JOIN organizations o ON o.id = s.org_id \
@@ -150,7 +150,7 @@ pub struct DueOnTheWay {
     pub attempts: i64,
 }
 
-pub async fn due_between(db: &Db, clock_id: &str, until: i64) -> Result<DueOnTheWay, sqlx::Error> {
+pub async fn due_between(db: &Db, clock_id: &ClockId, until: i64) -> Result<DueOnTheWay, sqlx::Error> {
     let row = sqlx::query(
         "SELECT \
            (SELECT COUNT(*) FROM subscriptions s JOIN organizations o ON o.id = s.org_id \

@@ -1,8 +1,8 @@
 //! What the support console's pages show, and its fixed choices, shared by its pages and its
 //! actions.
 
+use crate::domain::ids::{ApprovalId, InvoiceId, OrgId};
 use crate::domain::access::Role;
-use crate::domain::ids::{InvoiceId, OrgId};
 use serde::{Deserialize, Serialize};
 
 /// Reasons staff can give for a refund (code, label).
@@ -125,7 +125,7 @@ pub struct AuditView {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalView {
-    pub id: String,
+    pub id: ApprovalId,
     /// What is asked, e.g. "Refund".
     pub kind: String,
     pub org_id: OrgId,

@@ -694,7 +694,7 @@ impl TestApp {
                 .await
                 .expect("attach")
         );
-        (org, clock)
+        (org, clock.to_string())
     }
 }
 

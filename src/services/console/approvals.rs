@@ -1,6 +1,7 @@
 //! Requests that wait for a second staff member: approving one performs the stored action exactly,
 //! once; rejecting it does nothing but record who decided.
 
+use crate::domain::ids::ApprovalId;
 use super::{by_staff, Outcome, StaffAction, Step};
 use crate::domain::access::StaffRole;
 use crate::error::AppError;
@@ -16,7 +17,8 @@ pub async fn decide(
     decision: &str,
 ) -> Result<String, AppError> {
     use crate::domain::{Currency, Money};
-    let request = crate::store::approvals::find(&state.db, id.trim())
+    let id = ApprovalId::parse(id).map_err(|_| AppError::NotFound("That request".into()))?;
+    let request = crate::store::approvals::find(&state.db, &id)
         .await?
         .ok_or_else(|| AppError::NotFound("That request".into()))?;
     if request.requested_by == staff.email {

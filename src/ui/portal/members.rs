@@ -123,7 +123,7 @@ pub fn MembersPage() -> impl IntoView {
                                             <td class=cell>
                                                 {can_manage.then(|| view! {
                                                     <ActionForm action=revoke>
-                                                        <input type="hidden" name="id" value=i.id/>
+                                                        <input type="hidden" name="id" value=i.id.to_string()/>
                                                         <button type="submit" class="text-sm font-medium text-red-700 hover:underline">"Revoke"</button>
                                                     </ActionForm>
                                                 })}

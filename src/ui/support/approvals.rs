@@ -37,7 +37,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                                     <tbody class="divide-y divide-slate-100">
                                         {rows.into_iter().map(|r| {
                                             let pending = r.status == crate::domain::ApprovalStatus::Pending;
-                                            let (approve_id, reject_id) = (r.id.clone(), r.id.clone());
+                                            let (approve_id, reject_id) = (r.id.to_string(), r.id.to_string());
                                             view! {
                                                 <tr>
                                                     <td class=cell>{format_date(r.created_at)}</td>
