@@ -14,9 +14,9 @@ use std::sync::Mutex;
 
 use futures::StreamExt;
 
-use crate::domain::catalog::{free_price, Plan};
+use crate::domain::catalog::{find_price, free_price, Plan};
 use crate::domain::renewal::{at_period_end, stop_paid_service, PeriodEndInput};
-use crate::domain::{Currency, Money, Price};
+use crate::domain::{Currency, Money};
 use crate::payments::gateway::{ChargeOutcome, GatewayError};
 use crate::server::AppState;
 use crate::store::members::OutgoingEmail;
@@ -257,10 +257,6 @@ fn lock(summary: &Mutex<RunSummary>) -> std::sync::MutexGuard<'_, RunSummary> {
     summary.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn find_price<'a>(catalog: &'a [Plan], id: &str) -> Option<&'a Price> {
-    crate::domain::catalog::find_price(catalog, id).map(|(_, price)| price)
-}
-
 fn timestamp(secs: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
@@ -281,11 +277,12 @@ async fn renew(
     if !live || sub.current_period_end > org_now {
         return Ok(None);
     }
-    let price = find_price(catalog, &sub.price_id)
+    let (_, price) = find_price(catalog, &sub.price_id)
         .ok_or_else(|| BillRunError::UnknownPrice(sub.price_id.clone()))?;
     let scheduled = match (&sub.scheduled_price_id, sub.scheduled_quantity) {
         (Some(id), Some(quantity)) => Some((
             find_price(catalog, id)
+                .map(|(_, price)| price)
                 .ok_or_else(|| BillRunError::UnknownScheduledPrice(id.clone()))?,
             quantity,
         )),
@@ -534,7 +531,7 @@ async fn stop_after_failed_payments(
         if !sub.status.is_live() {
             return Ok(None);
         }
-        let price = find_price(catalog, &sub.price_id)
+        let (_, price) = find_price(catalog, &sub.price_id)
             .ok_or_else(|| BillRunError::UnknownPrice(sub.price_id.clone()))?;
         let decision = stop_paid_service(
             price,

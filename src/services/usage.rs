@@ -25,11 +25,6 @@ pub enum UsageError {
 }
 use std::collections::BTreeMap;
 
-/// The plan offering a price.
-pub fn plan_of<'a>(catalog: &'a [Plan], price_id: &str) -> Option<&'a Plan> {
-    crate::domain::catalog::find_price(catalog, price_id).map(|(plan, _)| plan)
-}
-
 /// The organisation's usage this period: its subscription's period, or the calendar month at its
 /// time when it has none.
 pub async fn summary(state: &AppState, org_id: &OrgId) -> Result<UsageSummary, UsageError> {
@@ -291,7 +286,7 @@ pub async fn lines_for_period_end(
     catalog: &[Plan],
     sub: &SubscriptionRow,
 ) -> Result<(Vec<InvoiceLine>, Vec<Rating>), UsageError> {
-    let Some(plan) = plan_of(catalog, &sub.price_id) else {
+    let Some((plan, _)) = crate::domain::catalog::find_price(catalog, &sub.price_id) else {
         return Ok((Vec::new(), Vec::new()));
     };
     let Some(currency) = plan

@@ -86,6 +86,7 @@ pub async fn change_plan_step(
     use crate::services::plans as engine;
     use crate::wire::plan::ChangeResult;
     let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
+    let action = form.action();
     let (reason, note) = reason_and_note(form.reason_code.as_str(), form.note.as_str())?;
     let note = note.as_str();
     let org_id = &OrgId::parse(&form.org_id)?;
@@ -181,7 +182,7 @@ pub async fn change_plan_step(
         lines,
         detail,
     };
-    if let Some(ask) = gate(&staff, &form.action(), effect, step) {
+    if let Some(ask) = gate(&staff, &action, effect, step) {
         return Ok(ask);
     }
     if let Some((credit, _)) = check.filter(|(_, c)| c.needed) {
@@ -190,7 +191,7 @@ pub async fn change_plan_step(
         return request_approval(
             state,
             &staff,
-            &form.action(),
+            &action,
             ApprovalRequest {
                 kind: "plan_change",
                 org_id,

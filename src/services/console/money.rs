@@ -19,6 +19,7 @@ pub async fn refund_step(
 ) -> Result<Outcome, AppError> {
     use crate::domain::{Currency, Money};
     let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
+    let action = form.action();
     let reason_code = form.reason_code.as_str();
     let Some((_, reason_label)) = REFUND_REASONS.iter().find(|(code, _)| *code == reason_code)
     else {
@@ -90,7 +91,7 @@ pub async fn refund_step(
         .collect(),
         detail: Vec::new(),
     };
-    if let Some(ask) = gate(&staff, &form.action(), effect, step) {
+    if let Some(ask) = gate(&staff, &action, effect, step) {
         return Ok(ask);
     }
     if check.needed {
@@ -98,7 +99,7 @@ pub async fn refund_step(
         return request_approval(
             state,
             &staff,
-            &form.action(),
+            &action,
             ApprovalRequest {
                 kind: "refund",
                 org_id: &target.org_id,
@@ -210,6 +211,7 @@ pub async fn credit_step(
 ) -> Result<Outcome, AppError> {
     use crate::domain::{Currency, Money};
     let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
+    let action = form.action();
     let (reason, note) = reason_and_note(form.reason_code.as_str(), form.note.as_str())?;
     let note = note.as_str();
     let org_id = &OrgId::parse(&form.org_id)?;
@@ -264,7 +266,7 @@ pub async fn credit_step(
         .collect(),
         detail: Vec::new(),
     };
-    if let Some(ask) = gate(&staff, &form.action(), effect, step) {
+    if let Some(ask) = gate(&staff, &action, effect, step) {
         return Ok(ask);
     }
     let target = format!("org:{org_id}");
@@ -274,7 +276,7 @@ pub async fn credit_step(
         return request_approval(
             state,
             &staff,
-            &form.action(),
+            &action,
             ApprovalRequest {
                 kind: "credit",
                 org_id,
@@ -326,6 +328,7 @@ pub async fn close_step(
 ) -> Result<Outcome, AppError> {
     use crate::domain::Money;
     let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
+    let action = form.action();
     let (reason, note) = reason_and_note(form.reason_code.as_str(), form.note.as_str())?;
     let note = note.as_str();
     let status = match form.action.as_str() {
@@ -371,7 +374,7 @@ pub async fn close_step(
         .collect(),
         detail: Vec::new(),
     };
-    if let Some(ask) = gate(&staff, &form.action(), effect, step) {
+    if let Some(ask) = gate(&staff, &action, effect, step) {
         return Ok(ask);
     }
     if check.needed {
@@ -379,7 +382,7 @@ pub async fn close_step(
         return request_approval(
             state,
             &staff,
-            &form.action(),
+            &action,
             ApprovalRequest {
                 kind: if status == crate::domain::InvoiceStatus::Void {
                     "void"
@@ -509,6 +512,7 @@ pub async fn reduce_invoice_step(
     use crate::domain::Money;
     use crate::store::credit_notes::{self, CreditNoteError, CreditOutcome, NewCreditNote};
     let staff = acting_staff(state, step, &[StaffRole::BillingAdmin]).await?;
+    let action = form.action();
     let (reason, note) = reason_and_note(form.reason_code.as_str(), form.note.as_str())?;
     let note = note.as_str();
     let token = form.token.as_str();
@@ -564,7 +568,7 @@ pub async fn reduce_invoice_step(
         .collect(),
         detail: Vec::new(),
     };
-    if let Some(ask) = gate(&staff, &form.action(), effect, step) {
+    if let Some(ask) = gate(&staff, &action, effect, step) {
         return Ok(ask);
     }
     if check.needed {
@@ -572,7 +576,7 @@ pub async fn reduce_invoice_step(
         return request_approval(
             state,
             &staff,
-            &form.action(),
+            &action,
             ApprovalRequest {
                 kind: "credit_note",
                 org_id: &org_id,
