@@ -592,7 +592,7 @@ async fn entitlements_follow_the_plan_the_usage_and_a_hard_cap(app: TestApp) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| d[1].as_i64().unwrap())
+        .map(|d| d["value"].as_i64().unwrap())
         .sum();
     assert_eq!(charted, 1230);
 }
