@@ -1,8 +1,8 @@
 //! The `billing-portal` command line: serve (the default), or one admin command: migrations,
 //! the demo seed, the emulator, bill runs, test clocks, the audit log, API keys and staff accounts.
 
-use billing_portal::domain::ids::{ClockId, OrgId};
 use billing_portal::domain::access::{Email, StaffRole};
+use billing_portal::domain::ids::{ClockId, OrgId};
 use billing_portal::server::{self, Config, SystemClock};
 use clap::{Parser, Subcommand};
 use std::sync::Arc;

@@ -647,9 +647,14 @@ async fn staff_credit_retry_void_and_extend_with_reasons(app: TestApp) {
     app.add_card(&customer, "4000000000000341", 2).await;
     let (_, clock) = app.first_org_on_test_clock().await;
     let now = app.state.now();
-    billing_portal::services::test_clock::advance(&app.state, &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(), now + 31 * 86_400, &|_| {})
-        .await
-        .unwrap();
+    billing_portal::services::test_clock::advance(
+        &app.state,
+        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
+        now + 31 * 86_400,
+        &|_| {},
+    )
+    .await
+    .unwrap();
     let r = sqlx::query("SELECT id, status, credit_applied, amount_due FROM invoices WHERE billing_reason = 'subscription_cycle'")
         .fetch_one(&app.db().pool)
         .await
@@ -666,9 +671,14 @@ async fn staff_credit_retry_void_and_extend_with_reasons(app: TestApp) {
         .await
         .unwrap();
     let now = test_clocks_time(&app, &clock).await;
-    billing_portal::services::test_clock::advance(&app.state, &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(), now + 29 * 86_400, &|_| {})
-        .await
-        .unwrap();
+    billing_portal::services::test_clock::advance(
+        &app.state,
+        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
+        now + 29 * 86_400,
+        &|_| {},
+    )
+    .await
+    .unwrap();
     let open: String = sqlx::query("SELECT id FROM invoices WHERE status = 'open'")
         .fetch_one(&app.db().pool)
         .await
@@ -816,11 +826,14 @@ async fn audit_actions(app: &TestApp) -> Vec<String> {
 }
 
 async fn test_clocks_time(app: &TestApp, clock: &str) -> i64 {
-    billing_portal::store::test_clocks::find(app.db(), &billing_portal::domain::ids::ClockId::parse(clock).unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .frozen_at
+    billing_portal::store::test_clocks::find(
+        app.db(),
+        &billing_portal::domain::ids::ClockId::parse(clock).unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .frozen_at
 }
 
 async fn viewing_as_a_customer_reads_everything_and_changes_nothing(app: TestApp) {
@@ -969,9 +982,14 @@ async fn plan_changes_credit_notes_emails_and_clocks_from_the_console(app: TestA
         .unwrap();
     assert_eq!(shown["detail"][1], "3 seats × $25.00 = $75.00", "{shown}");
     let clock_now = test_clocks_time(&app, &clock).await;
-    billing_portal::store::test_clocks::set_time(app.db(), &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(), clock_now + 5, app.state.now())
-        .await
-        .unwrap();
+    billing_portal::store::test_clocks::set_time(
+        app.db(),
+        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
+        clock_now + 5,
+        app.state.now(),
+    )
+    .await
+    .unwrap();
     let mut confirm = upgrade.clone();
     let key = shown["key"].as_str().unwrap().to_string();
     confirm.push(("confirm", &key));

@@ -296,12 +296,15 @@ async fn cancelled_plans_move_to_free_and_scheduled_downgrades_apply_at_renewal(
         let org = org.clone();
         let db = app.db().clone();
         async move {
-            billing_portal::store::subscriptions::live_for_org(&db, &billing_portal::domain::ids::OrgId::parse(&org).unwrap())
-                .await
-                .unwrap()
-                .unwrap()
-                .version
-                .to_string()
+            billing_portal::store::subscriptions::live_for_org(
+                &db,
+                &billing_portal::domain::ids::OrgId::parse(&org).unwrap(),
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .version
+            .to_string()
         }
     };
     // Downgrade Team × 5 → Pro × 5: scheduled for the period end, applied by the renewal.

@@ -800,9 +800,14 @@ async fn a_scheduled_seat_decrease_is_held_against_invitations(app: TestApp) {
     // The renewal bills 3 seats with 3 in use.
     let (_, clock) = app.first_org_on_test_clock().await;
     let now = app.state.now();
-    billing_portal::services::test_clock::advance(&app.state, &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(), now + 32 * 86_400, &|_| {})
-        .await
-        .unwrap();
+    billing_portal::services::test_clock::advance(
+        &app.state,
+        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
+        now + 32 * 86_400,
+        &|_| {},
+    )
+    .await
+    .unwrap();
     let seats: i64 = sqlx::query_scalar("SELECT quantity FROM subscriptions")
         .fetch_one(&app.db().pool)
         .await

@@ -303,10 +303,15 @@ async fn each_aggregation_in_the_database_matches_a_hand_table(app: TestApp) {
     }
     // A window that leaves out the first two events (at +100 and +150).
     let sum = meter("jobs", Aggregation::Sum, None, &[]);
-    let later =
-        billing_portal::store::usage::meter_total(app.db(), &billing_portal::domain::ids::OrgId::parse(&org).unwrap(), &sum, now - 1000 + 200, now + 1)
-            .await
-            .unwrap();
+    let later = billing_portal::store::usage::meter_total(
+        app.db(),
+        &billing_portal::domain::ids::OrgId::parse(&org).unwrap(),
+        &sum,
+        now - 1000 + 200,
+        now + 1,
+    )
+    .await
+    .unwrap();
     assert_eq!(later, 10);
 }
 
@@ -329,9 +334,14 @@ async fn usage_is_rated_onto_the_renewal_and_late_events_onto_the_next(app: Test
     )
     .await;
     assert_eq!(body["accepted"], 2, "{body}");
-    billing_portal::services::test_clock::advance(&app.state, &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(), start + 31 * 86_400, &|_| {})
-        .await
-        .unwrap();
+    billing_portal::services::test_clock::advance(
+        &app.state,
+        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
+        start + 31 * 86_400,
+        &|_| {},
+    )
+    .await
+    .unwrap();
     let renewal = |number: &'static str| {
         let db = app.db().clone();
         async move {
@@ -376,11 +386,14 @@ async fn usage_is_rated_onto_the_renewal_and_late_events_onto_the_next(app: Test
     // A late event for the first period (still inside the 35-day window), and 100 minutes in the
     // second: the next renewal bills the difference the late event made, and nothing for 100
     // minutes (within the 1,000 included).
-    let now: i64 = billing_portal::store::test_clocks::find(app.db(), &billing_portal::domain::ids::ClockId::parse(&clock).unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .frozen_at;
+    let now: i64 = billing_portal::store::test_clocks::find(
+        app.db(),
+        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .frozen_at;
     let (_, body) = send(
         &app,
         &key,
@@ -391,9 +404,14 @@ async fn usage_is_rated_onto_the_renewal_and_late_events_onto_the_next(app: Test
     )
     .await;
     assert_eq!(body["accepted"], 2, "{body}");
-    billing_portal::services::test_clock::advance(&app.state, &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(), start + 61 * 86_400, &|_| {})
-        .await
-        .unwrap();
+    billing_portal::services::test_clock::advance(
+        &app.state,
+        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
+        start + 61 * 86_400,
+        &|_| {},
+    )
+    .await
+    .unwrap();
     let (total, _, lines) = renewal("0003").await;
     let late = lines
         .iter()
@@ -404,9 +422,14 @@ async fn usage_is_rated_onto_the_renewal_and_late_events_onto_the_next(app: Test
     assert!(late.3.contains("from 1250 to 1750 minute"), "{}", late.3);
     assert_eq!(total, 2400 + 400, "{lines:?}");
     // Once billed, a third renewal adds nothing more for it.
-    billing_portal::services::test_clock::advance(&app.state, &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(), start + 92 * 86_400, &|_| {})
-        .await
-        .unwrap();
+    billing_portal::services::test_clock::advance(
+        &app.state,
+        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
+        start + 92 * 86_400,
+        &|_| {},
+    )
+    .await
+    .unwrap();
     let (total, _, lines) = renewal("0004").await;
     assert_eq!(total, 2400, "{lines:?}");
 
@@ -650,9 +673,14 @@ async fn a_plan_that_stops_bills_its_last_period_of_usage(app: TestApp) {
         )
         .await;
     assert_eq!(cancelled.status(), StatusCode::OK);
-    billing_portal::services::test_clock::advance(&app.state, &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(), start + 31 * 86_400, &|_| {})
-        .await
-        .unwrap();
+    billing_portal::services::test_clock::advance(
+        &app.state,
+        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
+        start + 31 * 86_400,
+        &|_| {},
+    )
+    .await
+    .unwrap();
     // The plan moved to Free, and the period's 500 minutes over the included 1,000 were billed
     // on an invoice of their own and charged: $4.00.
     let price: String = sqlx::query("SELECT price_id FROM subscriptions")

@@ -12,9 +12,7 @@ use crate::domain::ids::OrgId;
 #[cfg(feature = "ssr")]
 use crate::services::console::{by_staff, staff_with, READERS};
 #[cfg(feature = "ssr")]
-use crate::wire::console::{
-    kind_label, AuditView, UsageEventView, AUDIT_PAGE_ROWS,
-};
+use crate::wire::console::{kind_label, AuditView, UsageEventView, AUDIT_PAGE_ROWS};
 use crate::wire::console::{ApprovalView, AuditPageView, CustomerView, SearchHit, UsageDrillDown};
 use leptos::prelude::*;
 
@@ -360,6 +358,12 @@ pub async fn load_usage_events(
         until,
         total,
         events,
-        meters: meters.into_iter().map(|m| (m.id, m.name)).collect(),
+        meters: meters
+            .into_iter()
+            .map(|m| crate::wire::console::Choice {
+                id: m.id,
+                label: m.name,
+            })
+            .collect(),
     })
 }

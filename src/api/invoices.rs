@@ -1,7 +1,7 @@
 //! Invoice history, one invoice with every line explained, and paying an open invoice.
 
-use crate::domain::ids::InvoiceId;
 use super::AppError;
+use crate::domain::ids::InvoiceId;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -1,9 +1,9 @@
 //! Members, invitations and seats. Every member and pending invitation takes a seat; inviting
 //! beyond the seats paid for adds one, with its prorated charge shown and confirmed first.
 
-use crate::domain::ids::{InvitationId, UserId};
 use super::AppError;
 use crate::domain::access::Role;
+use crate::domain::ids::{InvitationId, UserId};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -160,7 +160,10 @@ pub async fn remove_payment_method(id: String) -> Result<(), AppError> {
 }
 
 #[cfg(feature = "ssr")]
-async fn paid_plan_active(state: &crate::server::AppState, org_id: &crate::domain::ids::OrgId) -> Result<bool, AppError> {
+async fn paid_plan_active(
+    state: &crate::server::AppState,
+    org_id: &crate::domain::ids::OrgId,
+) -> Result<bool, AppError> {
     let Some(sub) = crate::store::subscriptions::live_for_org(&state.db, org_id).await? else {
         return Ok(false);
     };

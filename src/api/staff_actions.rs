@@ -12,9 +12,9 @@
 //! between (a payment arrived, time passed), the keys differ and the new effect is shown instead.
 
 use super::AppError;
-use crate::wire::console::{AttentionItem, ConfirmView};
 #[cfg(feature = "ssr")]
 use crate::wire::console::FormField;
+use crate::wire::console::{AttentionItem, ConfirmView};
 use leptos::prelude::*;
 
 /// Sends the browser on: to the confirmation page, or back to the customer with what was done.

@@ -1,8 +1,8 @@
 //! The portal's usage page: this period's usage per meter with its charges and projection, a
 //! daily chart, the organisation's API keys, and its spend alert.
 
-use crate::domain::ids::OrgId;
 use super::AppError;
+use crate::domain::ids::OrgId;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -27,11 +27,16 @@ pub trait Id: Sized + Clone + std::fmt::Display {
         let well_formed = text
             .strip_prefix(Self::PREFIX)
             .and_then(|rest| rest.strip_prefix('_'))
-            .is_some_and(|hex| !hex.is_empty() && hex.len() <= 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+            .is_some_and(|hex| {
+                !hex.is_empty() && hex.len() <= 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+            });
         if well_formed {
             Ok(Self::from_trusted(text.to_string()))
         } else {
-            Err(IdError { names: Self::NAMES, prefix: Self::PREFIX })
+            Err(IdError {
+                names: Self::NAMES,
+                prefix: Self::PREFIX,
+            })
         }
     }
 }
@@ -144,7 +149,10 @@ mod tests {
     fn parse_accepts_its_own_kind_only() {
         assert_eq!(OrgId::parse(" org_0a1b ").unwrap().as_str(), "org_0a1b");
         let err = OrgId::parse("sub_0a1b").unwrap_err();
-        assert_eq!(err.to_string(), "That is not an organisation id: expected org_ followed by hex digits (0-9, a-f).");
+        assert_eq!(
+            err.to_string(),
+            "That is not an organisation id: expected org_ followed by hex digits (0-9, a-f)."
+        );
         assert!(OrgId::parse("org_").is_err());
         assert!(OrgId::parse("org_xyz").is_err());
         assert!(OrgId::parse("org0a1b").is_err());

@@ -164,7 +164,9 @@ async fn ingest(
         if let Some(customer) = raw.get("customer").and_then(Value::as_str) {
             if !customer_now.contains_key(customer) {
                 // Text that is no organisation's id is refused below, event by event.
-                let Ok(org) = OrgId::parse(customer) else { continue };
+                let Ok(org) = OrgId::parse(customer) else {
+                    continue;
+                };
                 let at = match crate::store::test_clocks::org_now(&state.db, &org, now).await {
                     Ok(at) => at,
                     Err(e) => return unavailable(e),
@@ -302,7 +304,12 @@ async fn customer_access(
             "This API key acts for another customer only.",
         ));
     }
-    let missing = || problem(StatusCode::NOT_FOUND, format!("There is no customer {id:?}."));
+    let missing = || {
+        problem(
+            StatusCode::NOT_FOUND,
+            format!("There is no customer {id:?}."),
+        )
+    };
     let org_id = OrgId::parse(id).map_err(|_| missing())?;
     match crate::store::console::organization(&state.db, &org_id).await {
         Ok(Some(_)) => Ok(org_id),

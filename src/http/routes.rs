@@ -1,9 +1,9 @@
 //! The router: pages and server functions (Leptos), plain routes for operations, and the layers
 //! every request passes through.
 
-use crate::domain::ids::InvoiceId;
 use super::guard;
 use crate::app::{shell, App};
+use crate::domain::ids::InvoiceId;
 use crate::server::AppState;
 use axum::extract::State;
 use axum::http::{HeaderName, Request, StatusCode};
@@ -211,7 +211,10 @@ async fn audit_csv(
             r.actor_role.clone(),
             r.action.clone(),
             r.target.clone(),
-            r.org_id.as_ref().map(ToString::to_string).unwrap_or_default(),
+            r.org_id
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             r.amount.map(|a| a.to_string()).unwrap_or_default(),
             r.currency.clone().unwrap_or_default(),
             r.reason_code.clone().unwrap_or_default(),

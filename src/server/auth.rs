@@ -4,8 +4,8 @@
 //! SameSite=Lax cookie (`__Host-` prefixed and `Secure` over https); the database keeps its SHA-256.
 //! A new token is issued at every sign-in.
 
-use crate::domain::ids::{Id, OrgId, StaffId, UserId};
 use super::AppState;
+use crate::domain::ids::{Id, OrgId, StaffId, UserId};
 use crate::error::AppError;
 use crate::store::audit::AuditEntry;
 use crate::store::sessions::{self, SessionKind};
@@ -195,7 +195,14 @@ pub async fn start_customer_session(
     org_id: &OrgId,
     audit: &AuditEntry<'_>,
 ) -> Result<(), AppError> {
-    start_session(state, SessionKind::Customer, user_id.as_str(), Some(org_id), audit).await
+    start_session(
+        state,
+        SessionKind::Customer,
+        user_id.as_str(),
+        Some(org_id),
+        audit,
+    )
+    .await
 }
 
 /// Opens a read-only customer session for a staff member viewing the portal as `user_id` of
@@ -293,8 +300,7 @@ pub async fn customer_of(
     };
     // A customer session's principal is a user.
     let user_id = UserId::from_trusted(session.principal_id);
-    let Some(membership) = accounts::membership(&state.db, &user_id, &org_id).await?
-    else {
+    let Some(membership) = accounts::membership(&state.db, &user_id, &org_id).await? else {
         return Ok(None);
     };
     let email = accounts::user_email(&state.db, &user_id)

@@ -2,8 +2,8 @@
 //! and their undo, cancel and resume, and promotion codes, for customers and for staff acting
 //! on their behalf.
 
-use crate::domain::ids::OrgId;
 use crate::domain::catalog::{find_price, Plan};
+use crate::domain::ids::OrgId;
 use crate::domain::{ChangeKind, Money};
 use crate::domain::{ChangePolicies, Price, ProrationPreview};
 use crate::error::AppError;

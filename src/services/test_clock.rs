@@ -2,8 +2,8 @@
 //! time happens, in order. The clock stops at each moment something falls due (a period end, a
 //! payment retry), the bill run does that work at that time, and so on until the target.
 
-use crate::domain::ids::ClockId;
 use super::bill_run::{run_due, RunOptions, RunSummary};
+use crate::domain::ids::ClockId;
 use crate::server::AppState;
 use crate::store::test_clocks;
 

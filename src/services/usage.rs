@@ -2,8 +2,8 @@
 //! projection, spend alerts and caps, what its plan entitles it to (cached), and the usage lines
 //! a renewal invoice bills for the period that ended.
 
-use crate::domain::ids::OrgId;
 use crate::domain::catalog::Plan;
+use crate::domain::ids::OrgId;
 use crate::domain::metering::{rate, Aggregation, Meter};
 use crate::domain::{BillingPeriod, Currency, InvoiceLine, LineKind, Money, PeriodFraction};
 use crate::server::AppState;

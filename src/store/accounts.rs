@@ -1,8 +1,8 @@
 //! Users, organisations and memberships.
 
-use crate::domain::ids::{OrgId, UserId};
 use super::{is_unique_violation, Db};
 use crate::domain::access::{Email, Role};
+use crate::domain::ids::{OrgId, UserId};
 use sqlx::Row;
 
 /// A user as stored, with the hash needed to check a password.

@@ -1,7 +1,7 @@
 //! Requests for money actions above the approval threshold, decided by a second staff member.
 
-use crate::domain::ids::{ApprovalId, InvoiceId, OrgId};
 use super::Db;
+use crate::domain::ids::{ApprovalId, InvoiceId, OrgId};
 use sqlx::Row;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

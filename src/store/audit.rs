@@ -2,8 +2,8 @@
 //! previous row's hash, so a changed, removed or inserted row breaks the chain from there on, and
 //! [`verify`] names the first broken link.
 
-use crate::domain::ids::OrgId;
 use super::{Db, Dialect};
+use crate::domain::ids::OrgId;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 

@@ -1,8 +1,8 @@
 //! Hosted checkouts and what completing one creates: the subscription, its first invoice (paid),
 //! the payment and the saved card, written in one transaction.
 
-use crate::domain::ids::{CheckoutId, InvoiceId, OrgId, SubscriptionId};
 use super::{invoices, Db};
+use crate::domain::ids::{CheckoutId, InvoiceId, OrgId, SubscriptionId};
 use crate::domain::InvoiceDraft;
 use sqlx::Row;
 

@@ -1,8 +1,8 @@
 //! What the support console reads: search across customers, one organisation's facts, and its
 //! timeline merged from every table that records something about it.
 
-use crate::domain::ids::{ClockId, InvoiceId, OrgId, UserId};
 use super::Db;
+use crate::domain::ids::{ClockId, InvoiceId, OrgId, UserId};
 use sqlx::Row;
 use std::collections::HashMap;
 

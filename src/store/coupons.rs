@@ -1,7 +1,7 @@
 //! Coupons, the promotion codes that grant them, and redemptions (once per organisation).
 
-use crate::domain::ids::{OrgId, SubscriptionId};
 use super::{new_id, Db};
+use crate::domain::ids::{OrgId, SubscriptionId};
 use crate::domain::promotion::PromotionCode;
 use crate::domain::{Coupon, CouponDuration, CouponValue, Currency, Money};
 use sqlx::Row;

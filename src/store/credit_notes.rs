@@ -4,8 +4,8 @@
 //! (`credit_balance`) or as a refund to the card (`refund`, made by the caller at Stripe with the
 //! note's id in the key). The notes of an invoice never exceed what it charged.
 
-use crate::domain::ids::{CreditNoteId, InvoiceId, OrgId};
 use super::Db;
+use crate::domain::ids::{CreditNoteId, InvoiceId, OrgId};
 use crate::domain::{Currency, Money};
 use sqlx::Row;
 

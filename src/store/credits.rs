@@ -2,8 +2,8 @@
 //! (a credit note, a downgrade's unused time, support's goodwill), consumption by invoices is
 //! negative; the balance is the sum and never goes below zero.
 
-use crate::domain::ids::{CreditNoteId, InvoiceId, OrgId};
 use super::{new_id, Db};
+use crate::domain::ids::{CreditNoteId, InvoiceId, OrgId};
 use crate::domain::{Currency, Money};
 use sqlx::Row;
 

@@ -117,8 +117,14 @@ pub async fn lock(
         return Ok(());
     }
     let (sql, id) = match lock {
-        Lock::Organization(id) => ("SELECT id FROM organizations WHERE id = $1 FOR UPDATE", id.as_str()),
-        Lock::Invoice(id) => ("SELECT id FROM invoices WHERE id = $1 FOR UPDATE", id.as_str()),
+        Lock::Organization(id) => (
+            "SELECT id FROM organizations WHERE id = $1 FOR UPDATE",
+            id.as_str(),
+        ),
+        Lock::Invoice(id) => (
+            "SELECT id FROM invoices WHERE id = $1 FOR UPDATE",
+            id.as_str(),
+        ),
     };
     sqlx::query(sql).bind(id).fetch_optional(&mut **tx).await?;
     Ok(())

@@ -1,7 +1,7 @@
 //! Invoices as the portal lists them.
 
-use crate::domain::ids::{InvoiceId, OrgId, SubscriptionId};
 use super::{new_id, Db};
+use crate::domain::ids::{InvoiceId, OrgId, SubscriptionId};
 use crate::domain::{Currency, InvoiceDraft, LineKind, Money};
 use sqlx::Row;
 
@@ -196,7 +196,10 @@ pub struct InvoiceSummary {
 }
 
 /// The organisation's newest invoice.
-pub async fn latest_for_org(db: &Db, org_id: &OrgId) -> Result<Option<InvoiceSummary>, sqlx::Error> {
+pub async fn latest_for_org(
+    db: &Db,
+    org_id: &OrgId,
+) -> Result<Option<InvoiceSummary>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT id, number, status, currency, total, created_at FROM invoices WHERE org_id = $1 \
          ORDER BY created_at DESC, number DESC LIMIT 1",

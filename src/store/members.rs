@@ -1,8 +1,8 @@
 //! Members of an organisation, invitations to join it, and the seats they take.
 
-use crate::domain::ids::{InvitationId, OrgId, UserId};
 use super::{is_unique_violation, new_id, Db};
 use crate::domain::access::Role;
+use crate::domain::ids::{InvitationId, OrgId, UserId};
 use sqlx::Row;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Saved cards (brand and last four only; Stripe keeps the card).
 
-use crate::domain::ids::OrgId;
 use super::Db;
+use crate::domain::ids::OrgId;
 use sqlx::Row;
 
 /// The Stripe id of the organisation's default card.

@@ -6,11 +6,11 @@
 //! subscription and period, and an attempt's outcome is recorded only if the invoice is still
 //! open at the attempt before it. Leases only keep workers from doing the same work at once.
 
-use crate::domain::ids::{InvoiceId, OrgId, SubscriptionId};
 use super::invoices::{self, NewInvoice};
 use super::members::{queue_email, OutgoingEmail};
 use super::subscriptions::{record_change, ChangeError, ChangeRecord, SubscriptionRow};
 use super::Db;
+use crate::domain::ids::{InvoiceId, OrgId, SubscriptionId};
 use crate::domain::{Money, PeriodEndDecision};
 use sqlx::Row;
 
@@ -287,14 +287,8 @@ pub async fn apply_period_end(
             usage_invoice = Some(written.id);
         }
     }
-    super::usage::record_ratings(
-        &mut tx,
-        &sub.id,
-        usage_invoice.as_ref(),
-        usage.ratings,
-        now,
-    )
-    .await?;
+    super::usage::record_ratings(&mut tx, &sub.id, usage_invoice.as_ref(), usage.ratings, now)
+        .await?;
     sqlx::query(
         "UPDATE subscriptions SET renewal_failures = 0, renewal_error = NULL, renewal_failed_at = NULL \
          WHERE id = $1 AND renewal_failures > 0",
@@ -454,7 +448,10 @@ pub struct CollectableInvoice {
     pub next_attempt_at: Option<i64>,
 }
 
-pub async fn collectable(db: &Db, id: &InvoiceId) -> Result<Option<CollectableInvoice>, sqlx::Error> {
+pub async fn collectable(
+    db: &Db,
+    id: &InvoiceId,
+) -> Result<Option<CollectableInvoice>, sqlx::Error> {
     sqlx::query(
         "SELECT id, org_id, subscription_id, number, status, currency, amount_due, attempt_count, next_attempt_at \
          FROM invoices WHERE id = $1",

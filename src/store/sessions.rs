@@ -1,7 +1,7 @@
 //! Sign-in sessions. Only a hash of each token is stored, so a copy of the database signs no one in.
 
-use crate::domain::ids::OrgId;
 use super::Db;
+use crate::domain::ids::OrgId;
 use sqlx::Row;
 
 /// Who a session belongs to; customers and staff are separate principals.

@@ -1,8 +1,8 @@
 //! Support staff accounts, created from the command line only.
 
-use crate::domain::ids::StaffId;
 use super::{is_unique_violation, Db};
 use crate::domain::access::{Email, StaffRole};
+use crate::domain::ids::StaffId;
 use sqlx::Row;
 
 #[derive(Clone, Debug)]

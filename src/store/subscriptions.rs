@@ -1,7 +1,7 @@
 //! Subscriptions of organisations.
 
-use crate::domain::ids::{InvoiceId, OrgId, SubscriptionId};
 use super::Db;
+use crate::domain::ids::{InvoiceId, OrgId, SubscriptionId};
 use sqlx::Row;
 
 /// The organisation's current subscription with its plan's name, as its overview shows it.

@@ -1,8 +1,8 @@
 //! Test clocks: an organisation attached to one lives at the clock's time instead of the real
 //! one, so renewals, retries and period ends happen when the clock is moved forward.
 
-use crate::domain::ids::{ClockId, OrgId};
 use super::Db;
+use crate::domain::ids::{ClockId, OrgId};
 use sqlx::Row;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +54,12 @@ pub async fn find(db: &Db, id: &ClockId) -> Result<Option<TestClockRow>, sqlx::E
 
 /// Attaches an organisation to a clock, audited. Returns false when the organisation does not
 /// exist.
-pub async fn attach(db: &Db, org_id: &OrgId, clock_id: &ClockId, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn attach(
+    db: &Db,
+    org_id: &OrgId,
+    clock_id: &ClockId,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     let done = sqlx::query("UPDATE organizations SET test_clock_id = $2 WHERE id = $1")
         .bind(org_id)
@@ -150,7 +155,11 @@ pub struct DueOnTheWay {
     pub attempts: i64,
 }
 
-pub async fn due_between(db: &Db, clock_id: &ClockId, until: i64) -> Result<DueOnTheWay, sqlx::Error> {
+pub async fn due_between(
+    db: &Db,
+    clock_id: &ClockId,
+    until: i64,
+) -> Result<DueOnTheWay, sqlx::Error> {
     let row = sqlx::query(
         "SELECT \
            (SELECT COUNT(*) FROM subscriptions s JOIN organizations o ON o.id = s.org_id \

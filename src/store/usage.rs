@@ -1,8 +1,8 @@
 //! Usage-based billing's data: API keys, meters, usage events and their aggregates, the usage
 //! prices and entitlements of plans, the ratings already billed, and spend alerts.
 
-use crate::domain::ids::{Id, InvoiceId, OrgId, SubscriptionId};
 use super::{new_id, Db, Dialect};
+use crate::domain::ids::{Id, InvoiceId, OrgId, SubscriptionId};
 use crate::domain::metering::{Aggregation, IncomingEvent, Meter, RecordedEvent};
 use crate::domain::{Currency, Interval, Price, PriceModel};
 use sha2::{Digest, Sha256};

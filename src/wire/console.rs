@@ -1,8 +1,8 @@
 //! What the support console's pages show, and its fixed choices, shared by its pages and its
 //! actions.
 
-use crate::domain::ids::{ApprovalId, InvoiceId, OrgId};
 use crate::domain::access::Role;
+use crate::domain::ids::{ApprovalId, InvoiceId, OrgId};
 use serde::{Deserialize, Serialize};
 
 /// Reasons staff can give for a refund (code, label).
@@ -69,9 +69,9 @@ pub struct CurrentPlan {
     pub seats: i64,
 }
 
-/// A price the console's plan change form offers.
+/// One option of a console form or switch (a price, a meter): its id and what it shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PriceChoice {
+pub struct Choice {
     pub id: String,
     pub label: String,
 }
@@ -103,7 +103,7 @@ pub struct CustomerView {
     /// The live subscription's price and seats, for the plan change form.
     pub plan: Option<CurrentPlan>,
     /// Every price a plan can change to.
-    pub prices: Vec<PriceChoice>,
+    pub prices: Vec<Choice>,
     /// A fresh token for each action form: submitting the same form twice does the action once.
     pub form_token: String,
     /// A renewal that failed too often and waits for staff: how often, and its last error.
@@ -193,8 +193,8 @@ pub struct UsageDrillDown {
     pub total: i64,
     /// The first 1,000 events, oldest first.
     pub events: Vec<UsageEventView>,
-    /// Every meter (id, name), to switch between them.
-    pub meters: Vec<(String, String)>,
+    /// Every meter, to switch between them.
+    pub meters: Vec<Choice>,
 }
 
 /// What the confirmation page shows.

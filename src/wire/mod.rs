@@ -5,8 +5,8 @@ pub mod console;
 pub mod plan;
 pub mod usage;
 
-use crate::domain::ids::OrgId;
 use crate::domain::access::{Role, StaffRole};
+use crate::domain::ids::OrgId;
 use serde::{Deserialize, Serialize};
 
 /// The signed-in customer as the pages show them.

@@ -689,11 +689,14 @@ impl TestApp {
         let clock = billing_portal::store::test_clocks::create(db, "test", now, now)
             .await
             .expect("clock");
-        assert!(
-            billing_portal::store::test_clocks::attach(db, &billing_portal::domain::ids::OrgId::parse(&org).unwrap(), &clock, now)
-                .await
-                .expect("attach")
-        );
+        assert!(billing_portal::store::test_clocks::attach(
+            db,
+            &billing_portal::domain::ids::OrgId::parse(&org).unwrap(),
+            &clock,
+            now
+        )
+        .await
+        .expect("attach"));
         (org, clock.to_string())
     }
 }

@@ -1,9 +1,9 @@
 //! Requests that wait for a second staff member: approving one performs the stored action exactly,
 //! once; rejecting it does nothing but record who decided.
 
-use crate::domain::ids::ApprovalId;
 use super::{by_staff, Outcome, StaffAction, Step};
 use crate::domain::access::StaffRole;
+use crate::domain::ids::ApprovalId;
 use crate::error::AppError;
 use crate::server::AppState;
 use crate::wire::console::kind_label;

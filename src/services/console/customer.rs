@@ -1,17 +1,17 @@
 //! Console actions on a customer's plan and account: trial extensions, plan and seat changes on
 //! their behalf, resending an invoice, advancing a test clock and retrying a stuck renewal.
 
-use crate::domain::ids::{InvoiceId, OrgId};
 use super::{
     acting_staff, approval_check, by_staff, capitalise, gate, reason_and_note, request_approval,
     request_key, AdvanceClockForm, ApprovalRequest, ChangePlanForm, Effect, ExtendTrialForm,
     Outcome, ResendInvoiceForm, RetryRenewalForm, Step,
 };
 use crate::domain::access::StaffRole;
+use crate::domain::ids::{InvoiceId, OrgId};
 use crate::error::AppError;
 use crate::server::AppState;
 use crate::wire::console::{
-    CurrentPlan, CustomerView, MemberLine, PriceChoice, StaffInvoice, TimelineEntry,
+    Choice, CurrentPlan, CustomerView, MemberLine, StaffInvoice, TimelineEntry,
 };
 use crate::wire::StaffSession;
 
@@ -243,7 +243,8 @@ pub async fn resend_invoice_step(
     let staff = acting_staff(state, step, &[StaffRole::Agent, StaffRole::BillingAdmin]).await?;
     let (reason, note) = reason_and_note(form.reason_code.as_str(), form.note.as_str())?;
     let note = note.as_str();
-    let (org_id, invoice) = super::money::any_invoice(state, &InvoiceId::parse(&form.invoice_id)?).await?;
+    let (org_id, invoice) =
+        super::money::any_invoice(state, &InvoiceId::parse(&form.invoice_id)?).await?;
     let to = crate::store::renewals::billing_contact(&state.db, &org_id)
         .await?
         .ok_or_else(|| AppError::Invalid("This customer has no owner to email.".into()))?;
@@ -492,7 +493,7 @@ pub async fn page(
         .map_err(AppError::internal)?
         .into_iter()
         .flat_map(|plan| {
-            plan.prices.into_iter().map(|p| PriceChoice {
+            plan.prices.into_iter().map(|p| Choice {
                 id: p.id,
                 label: p.nickname,
             })

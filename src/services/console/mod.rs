@@ -15,8 +15,8 @@ pub mod approvals;
 pub mod customer;
 pub mod money;
 
-use crate::domain::ids::{InvoiceId, OrgId};
 use crate::domain::access::StaffRole;
+use crate::domain::ids::{InvoiceId, OrgId};
 use crate::error::AppError;
 use crate::server::AppState;
 use crate::wire::console::{ACTION_REASONS, NOTE_MAX};

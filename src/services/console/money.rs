@@ -1,13 +1,13 @@
 //! Console actions that move money: refunds, account credit, credit notes, voids and write-offs,
 //! and payment retries.
 
-use crate::domain::ids::{InvoiceId, OrgId};
 use super::{
     acting_staff, approval_check, by_staff, capitalise, check_note, gate, lower_first,
     reason_and_note, request_approval, ApprovalRequest, CloseForm, CreditForm, Effect, Outcome,
     ReduceInvoiceForm, RefundForm, RetryForm, Step,
 };
 use crate::domain::access::StaffRole;
+use crate::domain::ids::{InvoiceId, OrgId};
 use crate::error::AppError;
 use crate::server::AppState;
 use crate::wire::console::REFUND_REASONS;
@@ -33,9 +33,10 @@ pub async fn refund_step(
             "Reload the page and submit the form again.".into(),
         ));
     }
-    let target = crate::store::console::invoice_for_refund(&state.db, &InvoiceId::parse(&form.invoice_id)?)
-        .await?
-        .ok_or_else(|| AppError::NotFound("That invoice".into()))?;
+    let target =
+        crate::store::console::invoice_for_refund(&state.db, &InvoiceId::parse(&form.invoice_id)?)
+            .await?
+            .ok_or_else(|| AppError::NotFound("That invoice".into()))?;
     let currency = Currency::parse(&target.currency).map_err(AppError::internal)?;
     let amount = Money::parse(form.amount.as_str(), currency).map_err(|_| {
         AppError::Invalid(format!(

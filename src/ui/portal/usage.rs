@@ -1,7 +1,9 @@
 //! `/billing/usage`: this period's usage per meter, the projected bill, a daily chart drawn as
 //! SVG by the page itself, the organisation's API keys and its spend alert.
 
-use crate::api::usage::{load_usage_page, AlertView, CreateApiKey, DayTotal, RevokeApiKey, SetSpendAlert};
+use crate::api::usage::{
+    load_usage_page, AlertView, CreateApiKey, DayTotal, RevokeApiKey, SetSpendAlert,
+};
 use crate::domain::period::format_date;
 use crate::error::AppError;
 use crate::ui::components::{FormError, PortalLayout};
@@ -19,8 +21,7 @@ fn DailyChart(daily: Vec<DayTotal>, unit: String, period_end: i64) -> impl IntoV
     // A slot for every day of the period, so the days still to come show as room on the right.
     let period_days = daily
         .first()
-        .map_or(0, |d| (period_end - d.day + 86_399) / 86_400)
-        as usize;
+        .map_or(0, |d| (period_end - d.day + 86_399) / 86_400) as usize;
     let slots = daily.len().max(period_days).max(1) as f64;
     let slot = (width - left) / slots;
     let bar = (slot * 0.7).max(1.0);

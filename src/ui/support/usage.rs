@@ -47,7 +47,8 @@ pub fn UsageEventsPage() -> impl IntoView {
                         <h1 class="mt-2 text-2xl font-semibold tracking-tight">{format!("{} · usage events", d.meter_name)}</h1>
                         <p class="mt-1 text-sm text-slate-600" data-testid="usage-total">{format!("{} {} from {} to {}: {}.", d.total, d.unit_label, when(d.from), when(d.until), d.counts)}</p>
                         <nav class="mt-3 flex flex-wrap gap-2 text-sm">
-                            {d.meters.iter().map(|(id, name)| {
+                            {d.meters.iter().map(|m| {
+                                let (id, name) = (&m.id, &m.label);
                                 let class = if *id == d.meter { "rounded-full bg-slate-900 px-3 py-1 text-white" } else { "rounded-full border border-slate-300 px-3 py-1 text-slate-700 hover:bg-slate-100" };
                                 view! { <a href=format!("/support/customers/{}/usage?meter={id}&{range}", d.org_id) class=class>{name.clone()}</a> }
                             }).collect_view()}
