@@ -146,6 +146,9 @@ fn id(other_tenant: &str) -> Vec<String> {
     vec![
         "".into(),
         "nope".into(),
+        // Well formed, but no record has them: one an organisation's, one a subscription's.
+        "org_00ff00ff00ff00ff00ff00ff".into(),
+        "sub_00ff00ff00ff00ff00ff00ff".into(),
         other_tenant.into(),
         long(10_000),
         "' OR '1'='1".into(),
@@ -984,6 +987,38 @@ async fn every_field_refuses_bad_input_and_changes_nothing(app: TestApp) {
             || body["error"]["message"].as_str().unwrap_or("").len() < 15
         {
             problems.push(format!("GET {path}: {status} {body}"));
+        }
+    }
+    // A server key may read any customer, but an id of another kind (an invoice's, a
+    // subscription's) or no id at all names none.
+    let (_, server_key) = billing_portal::store::usage::create_key(
+        app.db(),
+        None,
+        "bad input",
+        &billing_portal::store::audit::Actor::cli(),
+        app.state.now(),
+    )
+    .await
+    .unwrap();
+    for customer in [
+        invoice.as_str(),
+        "sub_00ff00ff00ff00ff00ff00ff",
+        "org_",
+        "org_zz",
+    ] {
+        let path = format!("/api/v1/customers/{customer}/entitlements");
+        let response = Client::new()
+            .get(app.url(&path))
+            .bearer_auth(&server_key)
+            .send()
+            .await
+            .unwrap();
+        checked += 1;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        let message = body["error"]["message"].as_str().unwrap_or("");
+        if status != StatusCode::NOT_FOUND || !message.contains("There is no customer") {
+            problems.push(format!("GET {path} with a server key: {status} {body}"));
         }
     }
     eprintln!(
