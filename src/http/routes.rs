@@ -10,7 +10,7 @@ use axum::http::{HeaderName, Request, StatusCode};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use serde_json::json;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -48,9 +48,18 @@ fn handler(method: &str, path: &str) -> axum::routing::MethodRouter<AppState> {
     }
 }
 
+/// The app's pages, worked out once per process. Working them out renders the app with resource
+/// loading switched off for the whole process (a global flag in leptos_server), so a page being
+/// served at that moment by another router in the same process (the integration tests run many)
+/// could wait forever for a resource; after the first call nothing renders that way again.
+pub fn page_routes() -> &'static [AxumRouteListing] {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App))
+}
+
 /// Builds the whole application for `state`.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = page_routes().to_vec();
     let context = {
         let state = state.clone();
         move || provide_context(state.clone())
