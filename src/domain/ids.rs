@@ -58,7 +58,7 @@ impl From<IdError> for crate::error::AppError {
 macro_rules! typed_id {
     ($($(#[$doc:meta])* $name:ident => $prefix:literal, $names:literal;)+) => {$(
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -108,16 +108,9 @@ macro_rules! typed_id {
             }
         }
 
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
-            }
-        }
     )+};
 }
 
-// An id type without `Default` would be nicer, but wire structs holding ids derive `Default` for
-// their empty states; an empty id matches no record.
 typed_id! {
     /// A customer organisation (the billed party).
     OrgId => "org", "an organisation";
@@ -168,6 +161,6 @@ mod tests {
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"sub_00ff\"");
         let back: SubscriptionId = serde_json::from_str("\"sub_00ff\"").unwrap();
         assert_eq!(back, id);
-        assert_eq!(id, "sub_00ff");
+        assert_eq!(id.as_str(), "sub_00ff");
     }
 }

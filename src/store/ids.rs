@@ -25,7 +25,7 @@ macro_rules! stored_as_text {
 
         impl Encode<'_, Any> for $name {
             fn encode_by_ref(&self, buf: &mut <Any as Database>::ArgumentBuffer) -> Result<IsNull, BoxDynError> {
-                <String as Encode<Any>>::encode_by_ref(&self.as_str().to_string(), buf)
+                <&str as Encode<Any>>::encode(self.as_str(), buf)
             }
         }
 
