@@ -974,15 +974,8 @@ async fn every_field_refuses_bad_input_and_changes_nothing(app: TestApp) {
         format!("/api/v1/customers/{other_org}/entitlements"),
         "/api/v1/customers/org_nope/usage".to_string(),
     ] {
-        let response = Client::new()
-            .get(app.url(&path))
-            .bearer_auth(&org_key)
-            .send()
-            .await
-            .unwrap();
+        let (status, body) = get(&app, &org_key, &path).await;
         checked += 1;
-        let status = response.status();
-        let body: Value = response.json().await.unwrap();
         if !matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
             || body["error"]["message"].as_str().unwrap_or("").len() < 15
         {
@@ -1007,15 +1000,8 @@ async fn every_field_refuses_bad_input_and_changes_nothing(app: TestApp) {
         "org_zz",
     ] {
         let path = format!("/api/v1/customers/{customer}/entitlements");
-        let response = Client::new()
-            .get(app.url(&path))
-            .bearer_auth(&server_key)
-            .send()
-            .await
-            .unwrap();
+        let (status, body) = get(&app, &server_key, &path).await;
         checked += 1;
-        let status = response.status();
-        let body: Value = response.json().await.unwrap();
         let message = body["error"]["message"].as_str().unwrap_or("");
         if status != StatusCode::NOT_FOUND || !message.contains("There is no customer") {
             problems.push(format!("GET {path} with a server key: {status} {body}"));
@@ -1027,6 +1013,17 @@ async fn every_field_refuses_bad_input_and_changes_nothing(app: TestApp) {
         problems.len()
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+async fn get(app: &TestApp, key: &str, path: &str) -> (StatusCode, Value) {
+    let response = Client::new()
+        .get(app.url(path))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
 }
 
 async fn send(app: &TestApp, key: &str, body: Value) -> (StatusCode, Value) {

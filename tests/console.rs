@@ -647,14 +647,7 @@ async fn staff_credit_retry_void_and_extend_with_reasons(app: TestApp) {
     app.add_card(&customer, "4000000000000341", 2).await;
     let (_, clock) = app.first_org_on_test_clock().await;
     let now = app.state.now();
-    billing_portal::services::test_clock::advance(
-        &app.state,
-        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
-        now + 31 * 86_400,
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    app.advance_clock(&clock, now + 31 * 86_400).await;
     let r = sqlx::query("SELECT id, status, credit_applied, amount_due FROM invoices WHERE billing_reason = 'subscription_cycle'")
         .fetch_one(&app.db().pool)
         .await
@@ -671,14 +664,7 @@ async fn staff_credit_retry_void_and_extend_with_reasons(app: TestApp) {
         .await
         .unwrap();
     let now = test_clocks_time(&app, &clock).await;
-    billing_portal::services::test_clock::advance(
-        &app.state,
-        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
-        now + 29 * 86_400,
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    app.advance_clock(&clock, now + 29 * 86_400).await;
     let open: String = sqlx::query("SELECT id FROM invoices WHERE status = 'open'")
         .fetch_one(&app.db().pool)
         .await

@@ -30,14 +30,9 @@ async fn totals(app: &TestApp) -> Vec<i64> {
 
 async fn advance_months(app: &TestApp, days: i64) {
     let (_, clock) = app.first_org_on_test_clock().await;
-    let summary = billing_portal::services::test_clock::advance(
-        &app.state,
-        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
-        app.state.now() + days * DAY,
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    let summary = app
+        .advance_clock(&clock, app.state.now() + days * DAY)
+        .await;
     assert!(summary.errors.is_empty(), "{summary}");
 }
 

@@ -552,14 +552,7 @@ async fn impossible_usage_totals_are_refused_at_ingest(app: TestApp) {
         .unwrap();
     assert_eq!(usage.status(), StatusCode::OK);
     let (_, clock) = app.first_org_on_test_clock().await;
-    let summary = billing_portal::services::test_clock::advance(
-        &app.state,
-        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
-        now + 32 * 86_400,
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    let summary = app.advance_clock(&clock, now + 32 * 86_400).await;
     assert!(summary.errors.is_empty(), "{:?}", summary.errors);
     assert_eq!(summary.renewed, 1);
 }
@@ -574,14 +567,7 @@ async fn a_renewal_that_keeps_failing_waits_for_staff(app: TestApp) {
         .await
         .unwrap();
     let now = app.state.now();
-    let summary = billing_portal::services::test_clock::advance(
-        &app.state,
-        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
-        now + 40 * 86_400,
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    let summary = app.advance_clock(&clock, now + 40 * 86_400).await;
     assert!(!summary.errors.is_empty());
     let failures = |app: &TestApp| {
         let pool = app.db().pool.clone();
@@ -800,14 +786,7 @@ async fn a_scheduled_seat_decrease_is_held_against_invitations(app: TestApp) {
     // The renewal bills 3 seats with 3 in use.
     let (_, clock) = app.first_org_on_test_clock().await;
     let now = app.state.now();
-    billing_portal::services::test_clock::advance(
-        &app.state,
-        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
-        now + 32 * 86_400,
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    app.advance_clock(&clock, now + 32 * 86_400).await;
     let seats: i64 = sqlx::query_scalar("SELECT quantity FROM subscriptions")
         .fetch_one(&app.db().pool)
         .await

@@ -98,14 +98,7 @@ async fn a_trial_saves_the_card_and_converts_at_its_end(app: TestApp) {
 
     // The trial ends on day 14: the first month of what was chosen is charged.
     let (_, clock) = app.first_org_on_test_clock().await;
-    let summary = billing_portal::services::test_clock::advance(
-        &app.state,
-        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
-        app.state.now() + 15 * DAY,
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    let summary = app.advance_clock(&clock, app.state.now() + 15 * DAY).await;
     assert_eq!(
         (summary.renewed, summary.payments_succeeded),
         (1, 1),
@@ -146,14 +139,7 @@ async fn a_cancelled_trial_ends_on_the_free_plan_without_a_charge(app: TestApp) 
         .await;
     assert!(cancelled.status().is_success());
     let (_, clock) = app.first_org_on_test_clock().await;
-    let summary = billing_portal::services::test_clock::advance(
-        &app.state,
-        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
-        app.state.now() + 20 * DAY,
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    let summary = app.advance_clock(&clock, app.state.now() + 20 * DAY).await;
     assert_eq!(summary.moved_to_free, 1, "{summary}");
     let price: String = sqlx::query("SELECT price_id FROM subscriptions")
         .fetch_one(&app.db().pool)

@@ -334,14 +334,7 @@ async fn usage_is_rated_onto_the_renewal_and_late_events_onto_the_next(app: Test
     )
     .await;
     assert_eq!(body["accepted"], 2, "{body}");
-    billing_portal::services::test_clock::advance(
-        &app.state,
-        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
-        start + 31 * 86_400,
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    app.advance_clock(&clock, start + 31 * 86_400).await;
     let renewal = |number: &'static str| {
         let db = app.db().clone();
         async move {
@@ -404,14 +397,7 @@ async fn usage_is_rated_onto_the_renewal_and_late_events_onto_the_next(app: Test
     )
     .await;
     assert_eq!(body["accepted"], 2, "{body}");
-    billing_portal::services::test_clock::advance(
-        &app.state,
-        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
-        start + 61 * 86_400,
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    app.advance_clock(&clock, start + 61 * 86_400).await;
     let (total, _, lines) = renewal("0003").await;
     let late = lines
         .iter()
@@ -422,14 +408,7 @@ async fn usage_is_rated_onto_the_renewal_and_late_events_onto_the_next(app: Test
     assert!(late.3.contains("from 1250 to 1750 minute"), "{}", late.3);
     assert_eq!(total, 2400 + 400, "{lines:?}");
     // Once billed, a third renewal adds nothing more for it.
-    billing_portal::services::test_clock::advance(
-        &app.state,
-        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
-        start + 92 * 86_400,
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    app.advance_clock(&clock, start + 92 * 86_400).await;
     let (total, _, lines) = renewal("0004").await;
     assert_eq!(total, 2400, "{lines:?}");
 
@@ -673,14 +652,7 @@ async fn a_plan_that_stops_bills_its_last_period_of_usage(app: TestApp) {
         )
         .await;
     assert_eq!(cancelled.status(), StatusCode::OK);
-    billing_portal::services::test_clock::advance(
-        &app.state,
-        &billing_portal::domain::ids::ClockId::parse(&clock).unwrap(),
-        start + 31 * 86_400,
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    app.advance_clock(&clock, start + 31 * 86_400).await;
     // The plan moved to Free, and the period's 500 minutes over the included 1,000 were billed
     // on an invoice of their own and charged: $4.00.
     let price: String = sqlx::query("SELECT price_id FROM subscriptions")

@@ -674,6 +674,18 @@ impl TestApp {
         self.eventually_count("subscriptions", count as i64).await;
     }
 
+    /// Moves test clock `clock` to `to` (unix seconds), running what falls due on the way.
+    pub async fn advance_clock(
+        &self,
+        clock: &str,
+        to: i64,
+    ) -> billing_portal::services::bill_run::RunSummary {
+        let clock = billing_portal::domain::ids::ClockId::parse(clock).expect("a test clock id");
+        billing_portal::services::test_clock::advance(&self.state, &clock, to, &|_| {})
+            .await
+            .expect("advance the test clock")
+    }
+
     /// Puts the organisation of the oldest subscription on a new test clock at the app's time;
     /// returns (organisation id, clock id).
     pub async fn first_org_on_test_clock(&self) -> (String, String) {
