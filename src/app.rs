@@ -1,6 +1,7 @@
 //! The HTML shell and the routes of the customer portal and the support console.
 
 use crate::ui::components::NotFound;
+use crate::ui::islands::IslandsOnPage;
 use crate::ui::portal::{
     BillingPage, CheckoutSuccessPage, DevMailboxPage, HomePage, InvitationPage, InvoicePage,
     InvoicesPage, MembersPage, PaymentMethodsPage, PlanChangePage, PricingPage, SignInPage,
@@ -11,23 +12,28 @@ use crate::ui::support::{
     UsageEventsPage,
 };
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let islands = IslandsOnPage::default();
+    provide_context(islands.clone());
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <HydrationScripts options/>
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <MetaTags/>
             </head>
             <body class="min-h-screen bg-slate-50 text-slate-900 antialiased">
                 <App/>
+                // Rendered after the page component has run, and each page that holds islands
+                // says so first thing: pages without islands get no script.
+                {move || islands.present().then(|| view! { <HydrationScripts options=options.clone() islands=true/> })}
             </body>
         </html>
     }
@@ -37,7 +43,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/billing-portal.css"/>
         <leptos_meta::Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
         <Title text="Billing portal"/>
         // Pages render whole (SsrMode::Async): a sign-in redirect can still set the status, and

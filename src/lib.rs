@@ -22,14 +22,26 @@ pub mod services;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-/// Browser entry point: attaches the reactive app to the server-rendered page.
+/// Browser entry point, called by the islands script on pages that have islands: sets up the
+/// reactive root, after which the script hydrates each `#[island]` on the page.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // Lets browser tests (and anyone curious) tell a hydrated page from a server-rendered one.
-    if let Some(body) = leptos::prelude::document().body() {
-        let _ = body.set_attribute("data-hydrated", "true");
+    leptos::mount::hydrate_islands();
+    // A form sent without JavaScript (or before the page was ready) comes back with its error in
+    // the address; the islands read it as the server did, so both render the same.
+    if let Some(error) = ui::islands::action_error_in_address() {
+        leptos::prelude::provide_context(error);
     }
+    // Islands hydrate right after this returns, each in its own microtask; a zero timeout runs
+    // after all of them, so browser tests (and anyone curious) can tell when the page is live.
+    leptos::prelude::set_timeout(
+        || {
+            if let Some(body) = leptos::prelude::document().body() {
+                let _ = body.set_attribute("data-hydrated", "true");
+            }
+        },
+        std::time::Duration::ZERO,
+    );
 }

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { BASE } from './helpers.mjs';
+import { BASE, assertNoErrors, launch, newPage, settled, signUp, uniqueEmail, visit } from './helpers.mjs';
 
 /** GET `path` with `Accept-Encoding: encoding`; the answer's status, headers and raw body size. */
 function fetchRaw(path, encoding) {
@@ -18,16 +18,69 @@ function fetchRaw(path, encoding) {
   });
 }
 
-test('the wasm, JavaScript and CSS are sent precompressed', async () => {
-  for (const path of ['/pkg/billing-portal.wasm', '/pkg/billing-portal.js', '/pkg/billing-portal.css']) {
+/** The built assets a page names (`/pkg/…` wasm, JavaScript and CSS), read from its HTML. */
+async function assetsOf(path) {
+  const html = await (await fetch(`${BASE}${path}`)).text();
+  return [...new Set(html.match(/\/pkg\/[\w.-]+\.(?:wasm|js|css)/g) ?? [])];
+}
+
+test('the wasm, JavaScript and CSS have content-hashed names, are sent precompressed and kept for a year', async () => {
+  const assets = await assetsOf('/pricing');
+  assert.deepEqual(assets.map((p) => p.split('.').pop()).sort(), ['css', 'js', 'wasm'], assets.join(' '));
+  for (const path of assets) {
+    assert.match(path, /^\/pkg\/billing-portal\.[\w-]{8,}\.(wasm|js|css)$/);
     const plain = await fetchRaw(path, 'identity');
     assert.equal(plain.status, 200, `${path} identity`);
     assert.equal(plain.headers['content-encoding'], undefined, `${path} identity`);
+    assert.equal(plain.headers['cache-control'], 'public, max-age=31536000, immutable', path);
     for (const encoding of ['br', 'gzip']) {
       const packed = await fetchRaw(path, encoding);
       assert.equal(packed.status, 200, `${path} ${encoding}`);
       assert.equal(packed.headers['content-encoding'], encoding, `${path} ${encoding}`);
       assert.ok(packed.size < plain.size / 2, `${path} ${encoding}: ${packed.size} of ${plain.size} bytes`);
     }
+  }
+  // A page is never cached: it may show account data, and it names the current build's assets.
+  assert.equal((await fetchRaw('/pricing', 'identity')).headers['cache-control'], 'no-store');
+});
+
+test('a page without islands loads no script; the pricing page loads the islands and answers in place', async () => {
+  const browser = await launch();
+  try {
+    const { page, errors } = await newPage(browser, true);
+    await signUp(page, true, { email: uniqueEmail('assets'), org: 'Assets Co' });
+    const requested = [];
+    page.on('request', (r) => requested.push(new URL(r.url()).pathname));
+
+    // The invoice list is server-rendered forms and links: no wasm, no JavaScript.
+    await visit(page, '/billing/invoices', true);
+    await page.waitForLoadState('networkidle');
+    assert.equal(await page.locator('leptos-island').count(), 0);
+    assert.deepEqual(requested.filter((p) => /\.(wasm|js)$/.test(p)), []);
+
+    // The pricing page's calculator is an island: the bundle loads and prices as one types.
+    requested.length = 0;
+    await visit(page, '/pricing', true);
+    await page.fill('[data-testid="calc-seats"]', '7');
+    await page.waitForFunction(() => document.querySelector('[data-testid="calc-total"]')?.textContent === '$84.00');
+    assert.ok(requested.some((p) => p.endsWith('.wasm')), requested.join(' '));
+    assertNoErrors(errors);
+
+    // A first visit (nothing cached): what it transfers, and when the calculator first answers.
+    const first = await newPage(browser, true);
+    await first.page.goto(`${BASE}/pricing`);
+    await first.page.waitForSelector('body[data-hydrated="true"]', { timeout: 15000 });
+    await first.page.fill('[data-testid="calc-seats"]', '7');
+    await first.page.waitForFunction(() => document.querySelector('[data-testid="calc-total"]')?.textContent === '$84.00');
+    const answered = await first.page.evaluate(() => performance.now());
+    await first.page.waitForLoadState('networkidle');
+    const transferred = await first.page.evaluate(() => [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+      .map((entry) => `${new URL(entry.name).pathname}=${entry.transferSize}`));
+    const total = transferred.reduce((sum, entry) => sum + Number(entry.split('=').pop()), 0);
+    console.log(`pricing, first visit: ${total} bytes transferred (${transferred.join(', ')}); the calculator answered a changed quantity ${Math.round(answered)} ms after navigation start`);
+    assertNoErrors(first.errors);
+    assertNoErrors(errors);
+  } finally {
+    await browser.close();
   }
 });

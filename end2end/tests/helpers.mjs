@@ -43,7 +43,7 @@ export function assertNoErrors(errors) {
   if (errors.length) throw new Error(`the browser reported errors:\n${errors.join('\n')}`);
 }
 
-/** Opens `path`; with JavaScript on, waits until the page is hydrated. */
+/** Opens `path`; with JavaScript on, waits until the page's islands (if it has any) are live. */
 export async function visit(page, path, js) {
   await page.goto(BASE + path);
   await settled(page, js);
@@ -51,7 +51,10 @@ export async function visit(page, path, js) {
 
 export async function settled(page, js) {
   await page.waitForLoadState('load');
-  if (js) await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15000 });
+  // Pages without islands load no script: nothing to wait for.
+  if (js && (await page.locator('leptos-island').count()) > 0) {
+    await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15000 });
+  }
 }
 
 export async function shot(page, name) {

@@ -111,15 +111,23 @@ pub fn router(state: AppState) -> Router {
 
 /// Headers every response carries: no framing (clickjacking), no content sniffing, no full
 /// URLs leaked to other sites, and no caching of pages that may show account data. Built assets
-/// under `/pkg/` and other static files may be cached.
+/// whose names carry their content's hash are cached for a year; other static files are cached
+/// but checked again (by their `ETag`/`Last-Modified`) before each use.
 async fn security_headers(
     request: axum::extract::Request,
     next: middleware::Next,
 ) -> axum::response::Response {
     use axum::http::{header, HeaderValue};
     let path = request.uri().path();
-    let cacheable = path.starts_with("/pkg/") || path == "/favicon.svg";
+    let cache = if is_hashed_asset(path) {
+        "public, max-age=31536000, immutable"
+    } else if path.starts_with("/pkg/") || path == "/favicon.svg" {
+        "no-cache"
+    } else {
+        "no-store"
+    };
     let mut response = next.run(request).await;
+    let status = response.status();
     let headers = response.headers_mut();
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
@@ -134,10 +142,33 @@ async fn security_headers(
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    if !cacheable {
+    if status.is_success() || status == StatusCode::NOT_MODIFIED {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    } else {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// Whether `path` is a built asset named after its content (`/pkg/billing-portal.<hash>.wasm`, as
+/// a release build with hashed file names writes them): a new build gives it a new name, so the
+/// old one never changes and may be kept as long as a browser likes.
+fn is_hashed_asset(path: &str) -> bool {
+    let Some(name) = path.strip_prefix("/pkg/") else {
+        return false;
+    };
+    let mut parts = name.split('.');
+    let (Some(stem), Some(hash), Some(ext), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    !stem.is_empty()
+        && matches!(ext, "wasm" | "js" | "css")
+        && hash.len() >= 8
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Liveness: the process answers.
@@ -326,4 +357,21 @@ async fn invoice_pdf(
         bytes,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_hashed_asset;
+
+    #[test]
+    fn only_built_assets_named_after_their_content_are_immutable() {
+        assert!(is_hashed_asset("/pkg/billing-portal.Yq3F0bK2mZ8x.wasm"));
+        assert!(is_hashed_asset("/pkg/billing-portal.a1b2c3d4e5f6a7b8.css"));
+        assert!(!is_hashed_asset("/pkg/billing-portal.wasm"));
+        assert!(!is_hashed_asset("/pkg/billing-portal.short.js"));
+        assert!(!is_hashed_asset("/pkg/billing-portal.Yq3F0bK2mZ8x.html"));
+        assert!(!is_hashed_asset("/pkg/a.b.Yq3F0bK2mZ8x.js"));
+        assert!(!is_hashed_asset("/billing/invoices.Yq3F0bK2mZ8x.css"));
+        assert!(!is_hashed_asset("/pkg/.Yq3F0bK2mZ8x.css"));
+    }
 }

@@ -128,6 +128,15 @@ impl Payments {
     }
 }
 
+/// Whether the site was built with content-hashed file names: the release build writes their
+/// hashes to `hash.txt` beside the server binary, and the page shell links the hashed names.
+fn built_with_hashed_names() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("hash.txt")))
+        .is_some_and(|hashes| hashes.is_file())
+}
+
 /// Connects, migrates and assembles the state the router needs.
 pub async fn build_state(
     config: Config,
@@ -144,6 +153,7 @@ pub async fn build_state(
         .site_root(config.site_root.clone())
         .site_pkg_dir("pkg")
         .site_addr(config.listen_addr)
+        .hash_files(built_with_hashed_names())
         .build();
     let payments = Arc::new(Payments::connect(&config).await?);
     let config_limits = config.rate_limits.clone();

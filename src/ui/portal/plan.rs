@@ -17,23 +17,54 @@ use leptos_router::hooks::use_query_map;
 /// change, cancel or resume.
 #[component]
 pub fn PlanChangePage() -> impl IntoView {
+    // Holds islands: the shell sends this page the islands script.
+    crate::ui::islands::mark();
+    let page = Resource::new(|| (), |_| load_plan_page());
+    // The seat count the preview starts from, from the address its form sends without JavaScript.
+    let seats = use_query_map()
+        .get_untracked()
+        .get("seats")
+        .and_then(|s| s.parse::<i64>().ok());
+    view! {
+        <Title text="Change plan · Billing portal"/>
+        <PortalLayout>
+            <p class="text-sm font-medium uppercase tracking-wide text-indigo-600">"Billing"</p>
+            <h1 class="mt-1 text-3xl font-semibold tracking-tight">"Your plan"</h1>
+            <Suspense fallback=|| view! { <p class="mt-6 text-slate-500">"Loading your plan…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Err(AppError::Unauthenticated) => view! { <Redirect path="/sign-in?next=/billing/plan"/> }.into_any(),
+                        Err(e) => view! { <p role="alert" class="mt-6 text-red-700">{e.to_string()}</p> }.into_any(),
+                        Ok(data) => view! { <PlanPanel data seats/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </PortalLayout>
+    }
+}
+
+/// Everything on the plan page that answers without a round trip: the seat preview computes the
+/// proration with the domain's own rules in the browser, and the forms' results show in place.
+/// After a change it reloads the page's data. Without JavaScript every form is a plain post.
+#[island]
+fn PlanPanel(data: PlanPage, seats: Option<i64>) -> impl IntoView {
     let change = ServerAction::<ChangeSubscription>::new();
     let undo = ServerAction::<UndoScheduledChange>::new();
     let cancel = ServerAction::<CancelSubscription>::new();
     let resume = ServerAction::<ResumeSubscription>::new();
     let promote = ServerAction::<ApplyPromotionCode>::new();
-    let page = Resource::new(
-        move || {
-            (
-                change.version().get(),
-                undo.version().get(),
-                cancel.version().get(),
-                resume.version().get(),
-                promote.version().get(),
-            )
-        },
-        |_| load_plan_page(),
-    );
+    let page = RwSignal::new(Ok::<_, AppError>(data));
+    // After any of the forms has run, the page's data again (the plan, seats, version).
+    Effect::new(move |first: Option<()>| {
+        change.version().track();
+        undo.version().track();
+        cancel.version().track();
+        resume.version().track();
+        promote.version().track();
+        if first.is_some() {
+            leptos::task::spawn_local(async move { page.set(load_plan_page().await) });
+        }
+    });
     let error = Signal::derive(move || {
         [
             change.value().get().and_then(Result::err),
@@ -57,42 +88,32 @@ pub fn PlanChangePage() -> impl IntoView {
         }
     });
     view! {
-        <Title text="Change plan · Billing portal"/>
-        <PortalLayout>
-            <p class="text-sm font-medium uppercase tracking-wide text-indigo-600">"Billing"</p>
-            <h1 class="mt-1 text-3xl font-semibold tracking-tight">"Your plan"</h1>
-            <div class="mt-6 space-y-3">
-                <FormError error/>
-                {move || done.get().map(|result| view! {
-                    <p role="status" data-testid="change-result" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">
-                        {match result {
-                            crate::wire::plan::ChangeResult::Applied { charged } => format!("Done. {charged} was charged to your saved card."),
-                            crate::wire::plan::ChangeResult::Scheduled { effective_on } => format!("Scheduled: the change starts on {effective_on}."),
-                            crate::wire::plan::ChangeResult::Credited { credit } => format!("Done. {credit} of unused time is now account credit; your next invoices use it first."),
-                        }}
+        <div class="mt-6 space-y-3">
+            <FormError error/>
+            {move || done.get().map(|result| view! {
+                <p role="status" data-testid="change-result" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">
+                    {match result {
+                        crate::wire::plan::ChangeResult::Applied { charged } => format!("Done. {charged} was charged to your saved card."),
+                        crate::wire::plan::ChangeResult::Scheduled { effective_on } => format!("Scheduled: the change starts on {effective_on}."),
+                        crate::wire::plan::ChangeResult::Credited { credit } => format!("Done. {credit} of unused time is now account credit; your next invoices use it first."),
+                    }}
+                </p>
+            })}
+            {move || promote.value().get().and_then(Result::ok).map(|message| view! {
+                <p role="status" data-testid="promotion-result" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{message}</p>
+            })}
+        </div>
+        {move || match page.get() {
+            Err(e) => view! { <p role="alert" class="mt-6 text-red-700">{e.to_string()}</p> }.into_any(),
+            Ok(data) => match data.current.clone() {
+                None => view! {
+                    <p class="mt-6 text-slate-600">"Your organisation has no paid plan yet. "
+                        <a href="/pricing" class="font-medium text-indigo-600 hover:underline">"Choose one on the pricing page."</a>
                     </p>
-                })}
-                {move || promote.value().get().and_then(Result::ok).map(|message| view! {
-                    <p role="status" data-testid="promotion-result" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{message}</p>
-                })}
-            </div>
-            <Suspense fallback=|| view! { <p class="mt-6 text-slate-500">"Loading your plan…"</p> }>
-                {move || Suspend::new(async move {
-                    match page.await {
-                        Err(AppError::Unauthenticated) => view! { <Redirect path="/sign-in?next=/billing/plan"/> }.into_any(),
-                        Err(e) => view! { <p role="alert" class="mt-6 text-red-700">{e.to_string()}</p> }.into_any(),
-                        Ok(data) => match data.current.clone() {
-                            None => view! {
-                                <p class="mt-6 text-slate-600">"Your organisation has no paid plan yet. "
-                                    <a href="/pricing" class="font-medium text-indigo-600 hover:underline">"Choose one on the pricing page."</a>
-                                </p>
-                            }.into_any(),
-                            Some(current) => view! { <PlanChangeBody data current change undo cancel resume promote/> }.into_any(),
-                        },
-                    }
-                })}
-            </Suspense>
-        </PortalLayout>
+                }.into_any(),
+                Some(current) => view! { <PlanChangeBody data current seats change undo cancel resume promote/> }.into_any(),
+            },
+        }}
     }
 }
 
@@ -127,6 +148,8 @@ fn credit_of(preview: &ProrationPreview) -> Option<Money> {
 fn PlanChangeBody(
     data: PlanPage,
     current: CurrentPlan,
+    /// The seat count to preview first (the current one when none).
+    seats: Option<i64>,
     change: ServerAction<ChangeSubscription>,
     undo: ServerAction<UndoScheduledChange>,
     cancel: ServerAction<CancelSubscription>,
@@ -134,12 +157,7 @@ fn PlanChangeBody(
     promote: ServerAction<ApplyPromotionCode>,
 ) -> impl IntoView {
     let version = current.version;
-    let query = use_query_map();
-    let initial_seats = query
-        .get_untracked()
-        .get("seats")
-        .and_then(|s| s.parse::<i64>().ok())
-        .unwrap_or(current.quantity);
+    let initial_seats = seats.unwrap_or(current.quantity);
     let seats = RwSignal::new(initial_seats);
     let options: Vec<(Plan, Price)> = data
         .plans

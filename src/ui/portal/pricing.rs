@@ -18,12 +18,20 @@ pub fn HomePage() -> impl IntoView {
 
 #[component]
 pub fn PricingPage() -> impl IntoView {
+    // Holds islands: the shell sends this page the islands script.
+    crate::ui::islands::mark();
     let catalog = Resource::new(|| (), |_| pricing_catalog());
     let session = Resource::new(|| (), |_| current_customer());
     let checkout = ServerAction::<StartCheckout>::new();
     let checkout_error = Signal::derive(move || checkout.value().get().and_then(Result::err));
     let query = use_query_map();
     let canceled = move || query.read().get("checkout").as_deref() == Some("canceled");
+    // The calculator's starting values, from the address its form sends without JavaScript.
+    let start = query.get_untracked();
+    let calc_plan = start.get("plan").unwrap_or_else(|| "pro".into());
+    let calc_seats = start.get("seats").unwrap_or_else(|| "5".into());
+    let calc_interval = start.get("calc_interval").unwrap_or_else(|| "month".into());
+    let cards_interval = start.get("interval").unwrap_or_default();
     let unit = move || match query.read().get("interval").as_deref() {
         Some("year") => IntervalUnit::Year,
         _ => IntervalUnit::Month,
@@ -48,7 +56,10 @@ pub fn PricingPage() -> impl IntoView {
             })}
             <div class="mx-auto mt-8 max-w-xl"><FormError error=checkout_error/></div>
             <Suspense fallback=|| view! { <p class="mt-10 text-center text-slate-500">"Loading plans…"</p> }>
-                {move || Suspend::new(async move {
+                {move || {
+                    let (calc_plan, calc_seats, calc_interval, cards_interval) =
+                        (calc_plan.clone(), calc_seats.clone(), calc_interval.clone(), cards_interval.clone());
+                    Suspend::new(async move {
                     let buyer = matches!(session.await, Ok(Some(s)) if s.role.can_manage_billing());
                     match catalog.await {
                         Err(e) => view! { <p role="alert" class="mt-10 text-center text-red-700">{e.to_string()}</p> }.into_any(),
@@ -58,11 +69,11 @@ pub fn PricingPage() -> impl IntoView {
                                 <div class="mt-12 grid gap-6 md:grid-cols-3" data-testid="plans">
                                     {move || cards.iter().map(|plan| view! { <PlanCard plan=plan.clone() unit=unit() buyer checkout/> }).collect_view()}
                                 </div>
-                                <Calculator plans/>
+                                <Calculator plans plan=calc_plan seats=calc_seats interval=calc_interval cards_interval/>
                             }.into_any()
                         }
                     }
-                })}
+                })}}
             </Suspense>
         </PortalLayout>
     }
@@ -205,17 +216,20 @@ fn estimate(
     })
 }
 
-#[component]
-fn Calculator(plans: Vec<Plan>) -> impl IntoView {
-    let query = use_query_map();
-    let initial = query.get_untracked();
-    let plan = RwSignal::new(initial.get("plan").unwrap_or_else(|| "pro".into()));
-    let seats = RwSignal::new(initial.get("seats").unwrap_or_else(|| "5".into()));
-    let interval = RwSignal::new(
-        initial
-            .get("calc_interval")
-            .unwrap_or_else(|| "month".into()),
-    );
+/// The price calculator: answers as the visitor types, with the domain's own pricing compiled to
+/// the browser, so the total shown is the one billed. Without JavaScript its form asks the server.
+#[island]
+fn Calculator(
+    plans: Vec<Plan>,
+    plan: String,
+    seats: String,
+    interval: String,
+    /// The plan cards' interval, kept when the form is sent without JavaScript.
+    cards_interval: String,
+) -> impl IntoView {
+    let plan = RwSignal::new(plan);
+    let seats = RwSignal::new(seats);
+    let interval = RwSignal::new(interval);
     let options = plans
         .iter()
         .map(|p| (p.id.clone(), p.name.clone()))
@@ -235,7 +249,7 @@ fn Calculator(plans: Vec<Plan>) -> impl IntoView {
             <p class="mt-1 text-sm text-slate-600">"Pick a plan and a number of seats to see exactly what you would pay."</p>
             <form method="get" action="/pricing#calculator" class="mt-6 grid gap-4 sm:grid-cols-4 sm:items-end">
                 // Keeps the plan cards' interval when the form is sent without JavaScript.
-                <input type="hidden" name="interval" value=move || query.read().get("interval").unwrap_or_default()/>
+                <input type="hidden" name="interval" value=cards_interval/>
                 <label class="block text-sm font-medium text-slate-700">"Plan"
                     <select name="plan" class=select data-testid="calc-plan" on:change=move |ev| plan.set(event_target_value(&ev))>
                         {options.into_iter().map(|(id, name)| {

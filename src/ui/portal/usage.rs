@@ -2,7 +2,7 @@
 //! SVG by the page itself, the organisation's API keys and its spend alert.
 
 use crate::api::usage::{
-    load_usage_page, AlertView, CreateApiKey, DayTotal, RevokeApiKey, SetSpendAlert,
+    load_usage_page, AlertView, CreateApiKey, DayTotal, KeyView, RevokeApiKey, SetSpendAlert,
 };
 use crate::domain::period::format_date;
 use crate::error::AppError;
@@ -98,39 +98,18 @@ fn nice_ceiling(value: i64) -> i64 {
 
 #[component]
 pub fn UsagePage() -> impl IntoView {
+    // Holds islands: the shell sends this page the islands script.
+    crate::ui::islands::mark();
     let query = use_query_map();
-    let create = ServerAction::<CreateApiKey>::new();
-    let revoke = ServerAction::<RevokeApiKey>::new();
-    let alert = ServerAction::<SetSpendAlert>::new();
     let page = Resource::new(
-        move || {
-            (
-                query.read().get("meter").unwrap_or_default(),
-                create.version().get(),
-                revoke.version().get(),
-                alert.version().get(),
-            )
-        },
-        |(meter, ..)| load_usage_page(meter),
+        move || query.read().get("meter").unwrap_or_default(),
+        load_usage_page,
     );
-    let error = Signal::derive(move || {
-        [
-            create.value().get().and_then(Result::err),
-            revoke.value().get().and_then(Result::err),
-            alert.value().get().and_then(Result::err),
-        ]
-        .into_iter()
-        .flatten()
-        .next()
-    });
-    let card = "rounded-xl border border-slate-200 bg-white p-5 shadow-sm";
-    let input = "rounded-md border border-slate-300 px-3 py-1.5 text-sm";
     view! {
         <Title text="Usage · Billing portal"/>
         <PortalLayout>
             <p class="text-sm font-medium uppercase tracking-wide text-indigo-600">"Billing"</p>
             <h1 class="mt-1 text-3xl font-semibold tracking-tight">"Usage"</h1>
-            <div class="mt-4"><FormError error/></div>
             <Suspense fallback=|| view! { <p class="mt-6 text-slate-500">"Loading usage…"</p> }>
                 {move || Suspend::new(async move {
                     let p = match page.await {
@@ -147,22 +126,22 @@ pub fn UsagePage() -> impl IntoView {
                         <p class="mt-1 text-slate-600">{format!("{} · period {} – {}", p.plan_name.clone().unwrap_or_else(|| "No plan".into()), format_date(p.period_start), format_date(p.period_end))}</p>
                         {p.capped.then(|| view! { <p role="alert" data-testid="capped" class="mt-4 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">"Your usage charges reached your hard cap: metered use is paused until the next period or until you raise the cap."</p> })}
                         <section class="mt-6 grid gap-4 sm:grid-cols-3">
-                            <div class=card>
+                            <div class=CARD>
                                 <p class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Usage charges so far"</p>
                                 <p class="mt-2 text-2xl font-semibold" data-testid="usage-so-far">{p.usage_so_far.clone()}</p>
                             </div>
-                            <div class=card>
+                            <div class=CARD>
                                 <p class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Projected usage charges"</p>
                                 <p class="mt-2 text-2xl font-semibold" data-testid="projected-usage">{p.projected_usage.clone()}</p>
                                 <p class="mt-1 text-xs text-slate-500">"At this period's rate so far, to the period end."</p>
                             </div>
-                            <div class=card>
+                            <div class=CARD>
                                 <p class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Projected next bill"</p>
                                 <p class="mt-2 text-2xl font-semibold" data-testid="projected-total">{p.projected_total.clone()}</p>
                                 <p class="mt-1 text-xs text-slate-500">{format!("{} for the plan, plus usage.", p.recurring)}</p>
                             </div>
                         </section>
-                        <section class=format!("{card} mt-6")>
+                        <section class=format!("{CARD} mt-6")>
                             <div class="flex flex-wrap items-center justify-between gap-2">
                                 <h2 class="text-lg font-semibold">{format!("{chart_name} per day")}</h2>
                                 <nav class="flex flex-wrap gap-2 text-sm">
@@ -195,55 +174,12 @@ pub fn UsagePage() -> impl IntoView {
                         </div>
                         {can_manage.then(|| view! {
                             <section class="mt-8 grid gap-6 lg:grid-cols-2">
-                                <div class=card>
-                                    <h2 class="text-lg font-semibold">"Spend alert"</h2>
-                                    <p class="mt-1 text-sm text-slate-600">"We email you once a period when projected usage charges reach this amount. With a hard cap, metered use is refused once the charges reach it."</p>
-                                    <ActionForm action=alert attr:class="mt-4 flex flex-wrap items-center gap-3" attr:data-testid="alert-form">
-                                        <input type="text" name="amount" value=alert_amount placeholder=format!("Amount in {}, e.g. 50.00", p.currency) class=format!("{input} w-48")/>
-                                        <label class="flex items-center gap-2 text-sm"><input type="checkbox" name="hard_cap" value="on" checked=alert_cap/>"Hard cap"</label>
-                                        <button type="submit" class="rounded-md bg-slate-900 px-3 py-1.5 text-sm font-semibold text-white">"Save"</button>
-                                    </ActionForm>
-                                    {move || alert.value().get().and_then(Result::ok).map(|m| view! { <p role="status" data-testid="alert-result" class="mt-3 text-sm text-emerald-800">{m}</p> })}
-                                </div>
-                                <div class=card>
+                                <SpendAlert amount=alert_amount hard_cap=alert_cap currency=p.currency.clone()/>
+                                <div class=CARD>
                                     <h2 class="text-lg font-semibold">"API keys"</h2>
                                     <p class="mt-1 text-sm text-slate-600">"Send usage events to POST /api/v1/usage-events with Authorization: Bearer <key>. The API is described at "<a class="text-indigo-700 hover:underline" href="/api/v1/openapi.json">"/api/v1/openapi.json"</a>"."</p>
                                     <p class="mt-2 text-sm text-slate-600">"Your customer id in events: "<code class="rounded bg-slate-100 px-1 font-mono text-xs" data-testid="customer-id">{org_id.to_string()}</code></p>
-                                    <ActionForm action=create attr:class="mt-4 flex flex-wrap items-center gap-3" attr:data-testid="create-key-form">
-                                        <input type="text" name="name" placeholder="Key name, e.g. CI pipeline" class=format!("{input} w-56")/>
-                                        <button type="submit" class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-semibold text-white hover:bg-indigo-500">"Create key"</button>
-                                    </ActionForm>
-                                    {move || create.value().get().and_then(Result::ok).map(|k| view! {
-                                        <div class="mt-3 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm" data-testid="new-key">
-                                            <p class="font-medium">{format!("Key \"{}\" created. Copy it now: it is not shown again.", k.name)}</p>
-                                            <code class="mt-2 block break-all rounded bg-white px-2 py-1 font-mono text-xs" data-testid="new-key-secret">{k.secret}</code>
-                                        </div>
-                                    })}
-                                    <ul class="mt-4 divide-y divide-slate-100 text-sm" data-testid="api-keys">
-                                        {p.keys.iter().map(|k| {
-                                            let id = k.id.clone();
-                                            let revoked = k.revoked;
-                                            view! {
-                                                <li class="flex items-center justify-between gap-3 py-2">
-                                                    <span>
-                                                        <span class="font-medium">{k.name.clone()}</span>" "
-                                                        <code class="text-xs text-slate-500">{format!("{}…", k.prefix)}</code><br/>
-                                                        <span class="text-xs text-slate-500">{format!("created {}{}", format_date(k.created_at), k.last_used_at.map(|t| format!(" · last used {}", format_date(t))).unwrap_or_else(|| " · never used".into()))}</span>
-                                                    </span>
-                                                    {if revoked {
-                                                        view! { <span class="text-xs font-semibold uppercase text-slate-400">"Revoked"</span> }.into_any()
-                                                    } else {
-                                                        view! {
-                                                            <ActionForm action=revoke>
-                                                                <input type="hidden" name="id" value=id/>
-                                                                <button type="submit" class="rounded-md border border-slate-300 px-2 py-1 text-xs font-medium hover:bg-slate-100">"Revoke"</button>
-                                                            </ActionForm>
-                                                        }.into_any()
-                                                    }}
-                                                </li>
-                                            }
-                                        }).collect_view()}
-                                    </ul>
+                                    <ApiKeys keys=p.keys.clone()/>
                                 </div>
                             </section>
                         })}
@@ -251,6 +187,93 @@ pub fn UsagePage() -> impl IntoView {
                 })}
             </Suspense>
         </PortalLayout>
+    }
+}
+
+const CARD: &str = "rounded-xl border border-slate-200 bg-white p-5 shadow-sm";
+const INPUT: &str = "rounded-md border border-slate-300 px-3 py-1.5 text-sm";
+
+/// The spend alert's form, whose result shows in place.
+#[island]
+fn SpendAlert(amount: String, hard_cap: bool, currency: String) -> impl IntoView {
+    let alert = ServerAction::<SetSpendAlert>::new();
+    let error = Signal::derive(move || alert.value().get().and_then(Result::err));
+    view! {
+        <div class=CARD>
+            <h2 class="text-lg font-semibold">"Spend alert"</h2>
+            <p class="mt-1 text-sm text-slate-600">"We email you once a period when projected usage charges reach this amount. With a hard cap, metered use is refused once the charges reach it."</p>
+            <div class="mt-3"><FormError error/></div>
+            <ActionForm action=alert attr:class="mt-4 flex flex-wrap items-center gap-3" attr:data-testid="alert-form">
+                <input type="text" name="amount" value=amount placeholder=format!("Amount in {currency}, e.g. 50.00") class=format!("{INPUT} w-48")/>
+                <label class="flex items-center gap-2 text-sm"><input type="checkbox" name="hard_cap" value="on" checked=hard_cap/>"Hard cap"</label>
+                <button type="submit" class="rounded-md bg-slate-900 px-3 py-1.5 text-sm font-semibold text-white">"Save"</button>
+            </ActionForm>
+            {move || alert.value().get().and_then(Result::ok).map(|m| view! { <p role="status" data-testid="alert-result" class="mt-3 text-sm text-emerald-800">{m}</p> })}
+        </div>
+    }
+}
+
+/// The organisation's API keys: a new key's secret is shown once, in place; the list follows
+/// creations and revocations.
+#[island]
+fn ApiKeys(keys: Vec<KeyView>) -> impl IntoView {
+    let create = ServerAction::<CreateApiKey>::new();
+    let revoke = ServerAction::<RevokeApiKey>::new();
+    let keys = RwSignal::new(keys);
+    Effect::new(move |first: Option<()>| {
+        create.version().track();
+        revoke.version().track();
+        if first.is_some() {
+            leptos::task::spawn_local(async move {
+                if let Ok(page) = load_usage_page(String::new()).await {
+                    keys.set(page.keys);
+                }
+            });
+        }
+    });
+    let error = Signal::derive(move || {
+        create
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| revoke.value().get().and_then(Result::err))
+    });
+    view! {
+        <div class="mt-3"><FormError error/></div>
+        <ActionForm action=create attr:class="mt-4 flex flex-wrap items-center gap-3" attr:data-testid="create-key-form">
+            <input type="text" name="name" placeholder="Key name, e.g. CI pipeline" class=format!("{INPUT} w-56")/>
+            <button type="submit" class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-semibold text-white hover:bg-indigo-500">"Create key"</button>
+        </ActionForm>
+        {move || create.value().get().and_then(Result::ok).map(|k| view! {
+            <div class="mt-3 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm" data-testid="new-key">
+                <p class="font-medium">{format!("Key \"{}\" created. Copy it now: it is not shown again.", k.name)}</p>
+                <code class="mt-2 block break-all rounded bg-white px-2 py-1 font-mono text-xs" data-testid="new-key-secret">{k.secret}</code>
+            </div>
+        })}
+        <ul class="mt-4 divide-y divide-slate-100 text-sm" data-testid="api-keys">
+            {move || keys.get().into_iter().map(|k| {
+                let id = k.id.clone();
+                view! {
+                    <li class="flex items-center justify-between gap-3 py-2">
+                        <span>
+                            <span class="font-medium">{k.name.clone()}</span>" "
+                            <code class="text-xs text-slate-500">{format!("{}…", k.prefix)}</code><br/>
+                            <span class="text-xs text-slate-500">{format!("created {}{}", format_date(k.created_at), k.last_used_at.map(|t| format!(" · last used {}", format_date(t))).unwrap_or_else(|| " · never used".into()))}</span>
+                        </span>
+                        {if k.revoked {
+                            view! { <span class="text-xs font-semibold uppercase text-slate-400">"Revoked"</span> }.into_any()
+                        } else {
+                            view! {
+                                <ActionForm action=revoke>
+                                    <input type="hidden" name="id" value=id/>
+                                    <button type="submit" class="rounded-md border border-slate-300 px-2 py-1 text-xs font-medium hover:bg-slate-100">"Revoke"</button>
+                                </ActionForm>
+                            }.into_any()
+                        }}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
     }
 }
 

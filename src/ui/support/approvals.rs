@@ -22,7 +22,6 @@ pub fn ApprovalsPage() -> impl IntoView {
             <h1 class="text-2xl font-semibold tracking-tight">"Approvals"</h1>
             <p class="mt-1 text-sm text-slate-600">"Refunds, credits, credit notes, voids, write-offs and plan changes that credit, above the approval threshold (counted with what the same staff member took off the same customer's bill in the last 24 hours), happen only when an approver other than the requester approves them."</p>
             <div class="mt-4"><FormError error/></div>
-            {move || decide.value().get().and_then(Result::ok).map(|m| view! { <p role="status" data-testid="decision-result" class="mt-4 rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{m}</p> })}
             <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match rows.await {

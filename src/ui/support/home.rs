@@ -5,6 +5,8 @@ use crate::api::console::search_customers;
 use crate::api::staff_actions::load_attention;
 use crate::api::support::{current_staff, StaffSignOut};
 use crate::domain::period::format_date;
+use crate::error::AppError;
+use crate::wire::console::SearchHit;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -12,6 +14,8 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn SupportHome() -> impl IntoView {
+    // Holds islands: the shell sends this page the islands script.
+    crate::ui::islands::mark();
     let staff = Resource::new(|| (), |_| current_staff());
     let sign_out = ServerAction::<StaffSignOut>::new();
     view! {
@@ -68,41 +72,72 @@ fn NeedsAttention() -> impl IntoView {
     }
 }
 
-/// Search by email, organisation, invoice number, Stripe customer or payment id: results as you
-/// type, and a plain GET form without JavaScript.
+/// Search by email, organisation, invoice number, Stripe customer or payment id: a plain GET form,
+/// whose results the server renders, and results as you type once the island is live.
 #[component]
 fn CustomerSearch() -> impl IntoView {
-    let query = use_query_map();
-    let q = RwSignal::new(query.get_untracked().get("q").unwrap_or_default());
-    let results = Resource::new(move || q.get(), search_customers);
+    let q = use_query_map().get_untracked().get("q").unwrap_or_default();
+    let results = Resource::new(
+        {
+            let q = q.clone();
+            move || q.clone()
+        },
+        search_customers,
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let q = q.clone();
+                Suspend::new(async move {
+                    let hits = results.await;
+                    view! { <SearchAsYouType q hits/> }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[island]
+fn SearchAsYouType(q: String, hits: Result<Vec<SearchHit>, AppError>) -> impl IntoView {
+    let q = RwSignal::new(q);
+    let hits = RwSignal::new(hits);
+    // Each keystroke asks again; an answer that arrives after a later one's is dropped.
+    let asked = StoredValue::new(0u64);
+    let ask = move |text: String| {
+        q.set(text.clone());
+        let n = asked.get_value() + 1;
+        asked.set_value(n);
+        leptos::task::spawn_local(async move {
+            let answer = search_customers(text).await;
+            if asked.get_value() == n {
+                hits.set(answer);
+            }
+        });
+    };
     view! {
         <form method="get" action="/support" class="mt-8 flex gap-2" role="search">
             <input type="search" name="q" data-testid="search-input" autocomplete="off"
                 placeholder="Email, organisation, invoice number, cus_… or pi_…"
                 class="w-full rounded-md border border-slate-300 px-3 py-2"
                 prop:value=move || q.get()
-                on:input=move |ev| q.set(event_target_value(&ev))/>
+                on:input=move |ev| ask(event_target_value(&ev))/>
             <button type="submit" class="rounded-md bg-slate-900 px-4 py-2 text-sm font-semibold text-white">"Search"</button>
         </form>
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                match results.await {
-                    Err(e) => view! { <p role="alert" class="mt-4 text-red-700">{e.to_string()}</p> }.into_any(),
-                    Ok(hits) if hits.is_empty() => view! {
-                        <p class="mt-4 text-sm text-slate-500" data-testid="no-results">{if q.get_untracked().trim().chars().count() < 2 { "Type at least two characters." } else { "No customer matches." }}</p>
-                    }.into_any(),
-                    Ok(hits) => view! {
-                        <ul class="mt-4 divide-y divide-slate-100 overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm" data-testid="search-results">
-                            {hits.into_iter().map(|h| view! {
-                                <li><a href=format!("/support/customers/{}", h.org_id) class="flex justify-between px-4 py-3 hover:bg-slate-50">
-                                    <span class="font-medium">{h.org_name}</span>
-                                    <span class="text-sm text-slate-500">{h.matched}</span>
-                                </a></li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        {move || match hits.get() {
+            Err(e) => view! { <p role="alert" class="mt-4 text-red-700">{e.to_string()}</p> }.into_any(),
+            Ok(found) if found.is_empty() => view! {
+                <p class="mt-4 text-sm text-slate-500" data-testid="no-results">{if q.get_untracked().trim().chars().count() < 2 { "Type at least two characters." } else { "No customer matches." }}</p>
+            }.into_any(),
+            Ok(found) => view! {
+                <ul class="mt-4 divide-y divide-slate-100 overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm" data-testid="search-results">
+                    {found.into_iter().map(|h| view! {
+                        <li><a href=format!("/support/customers/{}", h.org_id) class="flex justify-between px-4 py-3 hover:bg-slate-50">
+                            <span class="font-medium">{h.org_name}</span>
+                            <span class="text-sm text-slate-500">{h.matched}</span>
+                        </a></li>
+                    }).collect_view()}
+                </ul>
+            }.into_any(),
+        }}
     }
 }
