@@ -1,8 +1,10 @@
 //! The one error every server function, route and workflow answers with towards a user: its
-//! message says what they can do; internal causes are logged on the server and never sent.
+//! message says what they can do; internal causes are logged on the server and never sent. Also
+//! how server functions' answers and errors travel ([`JsonText`]).
 
-use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::codec::Post;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType};
 use serde::{Deserialize, Serialize};
 
 /// Every error a server function can return. Its message is what the user sees, so it says what
@@ -64,7 +66,7 @@ impl AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = JsonText;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
@@ -89,6 +91,39 @@ impl AppError {
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
         AppError::internal(err)
+    }
+}
+
+/// How server functions answer, and how their errors travel: JSON, read in the browser with
+/// `serde_json::from_str`, the reader Leptos reads the islands' props with, so the browser carries
+/// one decoder per type instead of one per reader.
+pub struct JsonText;
+
+/// A server function's answer as [`JsonText`], sent in reply to a `POST`.
+pub type JsonAnswer = Post<JsonText>;
+
+impl ContentType for JsonText {
+    const CONTENT_TYPE: &'static str = "application/json";
+}
+
+impl FormatType for JsonText {
+    const FORMAT_TYPE: Format = Format::Text;
+}
+
+impl<T: Serialize> Encodes<T> for JsonText {
+    type Error = serde_json::Error;
+
+    fn encode(output: &T) -> Result<Bytes, Self::Error> {
+        serde_json::to_vec(output).map(Bytes::from)
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> Decodes<T> for JsonText {
+    type Error = serde_json::Error;
+
+    fn decode(bytes: Bytes) -> Result<T, Self::Error> {
+        let text = std::str::from_utf8(&bytes).map_err(serde::de::Error::custom)?;
+        serde_json::from_str(text)
     }
 }
 

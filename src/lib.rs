@@ -2,6 +2,11 @@
 //! decide money, in one crate that is server-rendered (`ssr`) and hydrated in the browser
 //! (`hydrate`).
 
+// The plan page's island is one deeply nested view type (branches as `Either`s rather than boxed
+// `AnyView`s, which would ship an extra async hydration path per branch to the browser); laying
+// it out on the server needs more than the default 128 levels.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod domain;

@@ -32,7 +32,7 @@ pub const SIGN_UP_LINK_HOURS: i64 = 24;
 /// and its organisation. The answer is the same whether or not the address already has an
 /// account (which is told so by email instead), so the form reveals nothing about who is a
 /// customer.
-#[server(endpoint = "auth/sign-up")]
+#[server(endpoint = "auth/sign-up", output = crate::error::JsonAnswer)]
 pub async fn sign_up(email: String, password: String, org_name: String) -> Result<(), AppError> {
     use crate::server::auth;
     use crate::server::limits::Door;
@@ -90,7 +90,7 @@ pub struct SignUpDetails {
 }
 
 /// The sign-up a confirmation link is for, while it can still be confirmed.
-#[server(endpoint = "auth/sign-up/details")]
+#[server(endpoint = "auth/sign-up/details", output = crate::error::JsonAnswer)]
 pub async fn load_sign_up(token: String) -> Result<SignUpDetails, AppError> {
     let state = crate::server::state()?;
     let pending = crate::store::accounts::pending_sign_up(
@@ -113,7 +113,7 @@ fn link_used_up() -> AppError {
 
 /// Confirms a sign-up from its emailed link: creates the account and organisation, signs the
 /// new owner in and goes to billing.
-#[server(endpoint = "auth/sign-up/confirm")]
+#[server(endpoint = "auth/sign-up/confirm", output = crate::error::JsonAnswer)]
 pub async fn confirm_sign_up(token: String) -> Result<(), AppError> {
     use crate::store::accounts::ConfirmSignUpError;
     let state = crate::server::state()?;
@@ -151,7 +151,7 @@ pub async fn confirm_sign_up(token: String) -> Result<(), AppError> {
 
 /// Signs a customer in and rotates their session token. Attempts are rate limited per account
 /// and per client address; every failure answers the same and is audited as a security event.
-#[server(endpoint = "auth/sign-in")]
+#[server(endpoint = "auth/sign-in", output = crate::error::JsonAnswer)]
 pub async fn sign_in(
     email: String,
     password: String,
@@ -225,7 +225,7 @@ pub async fn sign_in(
     Ok(())
 }
 
-#[server(endpoint = "auth/sign-out")]
+#[server(endpoint = "auth/sign-out", output = crate::error::JsonAnswer)]
 pub async fn sign_out() -> Result<(), AppError> {
     let state = crate::server::state()?;
     crate::server::auth::end_session(&state, crate::store::sessions::SessionKind::Customer).await?;
@@ -234,7 +234,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 }
 
 /// The signed-in customer, or `None`.
-#[server(endpoint = "auth/session")]
+#[server(endpoint = "auth/session", output = crate::error::JsonAnswer)]
 pub async fn current_customer() -> Result<Option<CustomerSession>, AppError> {
     let state = crate::server::state()?;
     crate::server::auth::customer(&state).await

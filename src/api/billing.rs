@@ -14,7 +14,7 @@ pub struct BillingOverview {
     pub subscription: Option<SubscriptionSummary>,
 }
 
-#[server(endpoint = "billing/overview")]
+#[server(endpoint = "billing/overview", output = crate::error::JsonAnswer)]
 pub async fn load_billing_overview() -> Result<BillingOverview, AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;

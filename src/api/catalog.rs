@@ -4,7 +4,7 @@ use super::AppError;
 use crate::domain::catalog::Plan;
 use leptos::prelude::*;
 
-#[server(endpoint = "catalog/plans")]
+#[server(endpoint = "catalog/plans", output = crate::error::JsonAnswer)]
 pub async fn pricing_catalog() -> Result<Vec<Plan>, AppError> {
     let state = crate::server::state()?;
     crate::store::catalog::load(&state.db).await.map_err(|e| {

@@ -53,7 +53,7 @@ pub(crate) async fn stripe_customer(
 }
 
 /// Starts a hosted checkout for `price_id` and `seats` and sends the browser to it.
-#[server(endpoint = "billing/checkout")]
+#[server(endpoint = "billing/checkout", output = crate::error::JsonAnswer)]
 pub async fn start_checkout(
     price_id: String,
     seats: String,
@@ -258,7 +258,7 @@ async fn start_trial(
 }
 
 /// The state of the signed-in organisation's checkout `session_id`.
-#[server(endpoint = "billing/checkout-status")]
+#[server(endpoint = "billing/checkout-status", output = crate::error::JsonAnswer)]
 pub async fn checkout_status(session_id: String) -> Result<CheckoutProgress, AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;

@@ -16,7 +16,7 @@ use crate::wire::console::{kind_label, AuditView, UsageEventView, AUDIT_PAGE_ROW
 use crate::wire::console::{ApprovalView, AuditPageView, CustomerView, SearchHit, UsageDrillDown};
 use leptos::prelude::*;
 
-#[server(endpoint = "support/search")]
+#[server(endpoint = "support/search", output = crate::error::JsonAnswer)]
 pub async fn search_customers(q: String) -> Result<Vec<SearchHit>, AppError> {
     let state = crate::server::state()?;
     staff_with(&state, &READERS).await?;
@@ -41,7 +41,7 @@ fn customer_id(text: &str) -> Result<OrgId, AppError> {
     OrgId::parse(text).map_err(|_| AppError::NotFound("That customer".into()))
 }
 
-#[server(endpoint = "support/customer")]
+#[server(endpoint = "support/customer", output = crate::error::JsonAnswer)]
 pub async fn load_customer(org_id: String) -> Result<CustomerView, AppError> {
     let state = crate::server::state()?;
     let staff = staff_with(&state, &READERS).await?;
@@ -53,7 +53,7 @@ pub async fn load_customer(org_id: String) -> Result<CustomerView, AppError> {
 /// Stripe moves the money (keyed by the form's token, so a repeated submission is one refund),
 /// and the audit log records who, why and how much. Billing admins only; confirmed first (see
 /// [`super::staff_actions`]).
-#[server(endpoint = "support/refund")]
+#[server(endpoint = "support/refund", output = crate::error::JsonAnswer)]
 pub async fn refund_invoice(
     invoice_id: String,
     amount: String,
@@ -73,7 +73,7 @@ pub async fn refund_invoice(
     act(&state, form.trimmed().action(), confirm).await
 }
 
-#[server(endpoint = "support/approvals")]
+#[server(endpoint = "support/approvals", output = crate::error::JsonAnswer)]
 pub async fn load_approvals() -> Result<Vec<ApprovalView>, AppError> {
     let state = crate::server::state()?;
     staff_with(&state, &READERS).await?;
@@ -101,14 +101,14 @@ pub async fn load_approvals() -> Result<Vec<ApprovalView>, AppError> {
 /// claims the request, then carries out the action exactly as it was asked (its form, as its
 /// requester, with every check run again); if it can no longer be done, the request is pending
 /// again and the approver is told why.
-#[server(endpoint = "support/approvals/decide")]
+#[server(endpoint = "support/approvals/decide", output = crate::error::JsonAnswer)]
 pub async fn decide_approval(id: String, decision: String) -> Result<String, AppError> {
     let state = crate::server::state()?;
     let staff = staff_with(&state, &[StaffRole::Approver]).await?;
     crate::services::console::approvals::decide(&state, &staff, &id, &decision).await
 }
 
-#[server(endpoint = "support/audit")]
+#[server(endpoint = "support/audit", output = crate::error::JsonAnswer)]
 pub async fn load_audit_log(
     #[server(default)] org_id: String,
     #[server(default)] actor: String,
@@ -196,7 +196,7 @@ fn audit_view(r: crate::store::audit::AuditRow) -> AuditView {
 
 /// Adds account credit, which the organisation's next invoices use first. Billing admins; above
 /// the approval threshold it becomes a request that an approver decides, like a refund.
-#[server(endpoint = "support/credit")]
+#[server(endpoint = "support/credit", output = crate::error::JsonAnswer)]
 pub async fn credit_account(
     org_id: String,
     amount: String,
@@ -218,7 +218,7 @@ pub async fn credit_account(
 
 /// Voids an open invoice or marks it uncollectible (`action` = `void` | `uncollectible`).
 /// Billing admins.
-#[server(endpoint = "support/invoice/close")]
+#[server(endpoint = "support/invoice/close", output = crate::error::JsonAnswer)]
 pub async fn close_invoice(
     invoice_id: String,
     action: String,
@@ -237,7 +237,7 @@ pub async fn close_invoice(
 }
 
 /// Charges an open invoice now (agents and billing admins).
-#[server(endpoint = "support/invoice/retry")]
+#[server(endpoint = "support/invoice/retry", output = crate::error::JsonAnswer)]
 pub async fn retry_payment(
     invoice_id: String,
     reason_code: String,
@@ -254,7 +254,7 @@ pub async fn retry_payment(
 }
 
 /// Moves a trial's end later by 1 to 60 days (agents and billing admins).
-#[server(endpoint = "support/trial/extend")]
+#[server(endpoint = "support/trial/extend", output = crate::error::JsonAnswer)]
 pub async fn extend_trial(
     org_id: String,
     days: String,
@@ -274,7 +274,7 @@ pub async fn extend_trial(
 
 /// Opens the customer portal as the organisation's owner sees it, read-only, in this browser
 /// (replacing any customer sign-in it had). The viewing is audited.
-#[server(endpoint = "support/view-as")]
+#[server(endpoint = "support/view-as", output = crate::error::JsonAnswer)]
 pub async fn view_as_customer(org_id: String) -> Result<(), AppError> {
     let state = crate::server::state()?;
     let staff = staff_with(&state, &READERS).await?;
@@ -301,7 +301,7 @@ pub async fn view_as_customer(org_id: String) -> Result<(), AppError> {
     Ok(())
 }
 
-#[server(endpoint = "support/usage")]
+#[server(endpoint = "support/usage", output = crate::error::JsonAnswer)]
 pub async fn load_usage_events(
     org_id: String,
     #[server(default)] meter: String,

@@ -149,7 +149,7 @@ pub(crate) mod server {
     }
 }
 
-#[server(endpoint = "billing/invoices")]
+#[server(endpoint = "billing/invoices", output = crate::error::JsonAnswer)]
 pub async fn load_invoices() -> Result<InvoiceList, AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
@@ -188,7 +188,7 @@ fn invoice_id(text: &str) -> Result<InvoiceId, AppError> {
     InvoiceId::parse(text).map_err(|_| AppError::NotFound("That invoice".into()))
 }
 
-#[server(endpoint = "billing/invoice")]
+#[server(endpoint = "billing/invoice", output = crate::error::JsonAnswer)]
 pub async fn load_invoice(id: String) -> Result<InvoiceView, AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
@@ -203,7 +203,7 @@ pub async fn load_invoice(id: String) -> Result<InvoiceView, AppError> {
 
 /// Sends the browser to a hosted payment page for what is left to pay on an open invoice. The
 /// invoice is marked paid when Stripe reports the payment (webhook), never by the redirect.
-#[server(endpoint = "billing/invoice/pay")]
+#[server(endpoint = "billing/invoice/pay", output = crate::error::JsonAnswer)]
 pub async fn pay_invoice(id: String) -> Result<(), AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;

@@ -56,7 +56,7 @@ fn member_id(text: &str) -> Result<UserId, AppError> {
     UserId::parse(text).map_err(|_| AppError::NotFound("That member".into()))
 }
 
-#[server(endpoint = "members/list")]
+#[server(endpoint = "members/list", output = crate::error::JsonAnswer)]
 pub async fn load_members() -> Result<MembersPage, AppError> {
     use crate::store::members;
     let state = crate::server::state()?;
@@ -95,7 +95,7 @@ pub async fn load_members() -> Result<MembersPage, AppError> {
 
 /// Invites `email` with `role`. When every seat is taken, `expected_due` and `version` confirm the
 /// prorated charge for one more seat (as previewed on the page).
-#[server(endpoint = "members/invite")]
+#[server(endpoint = "members/invite", output = crate::error::JsonAnswer)]
 pub async fn invite_member(
     email: String,
     role: String,
@@ -217,7 +217,7 @@ fn no_seat_after_scheduled_change(after: i64) -> AppError {
     ))
 }
 
-#[server(endpoint = "members/revoke")]
+#[server(endpoint = "members/revoke", output = crate::error::JsonAnswer)]
 pub async fn revoke_invitation(id: String) -> Result<(), AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
@@ -239,7 +239,7 @@ pub async fn revoke_invitation(id: String) -> Result<(), AppError> {
     }
 }
 
-#[server(endpoint = "members/role")]
+#[server(endpoint = "members/role", output = crate::error::JsonAnswer)]
 pub async fn change_member_role(user_id: String, role: String) -> Result<(), AppError> {
     use crate::store::members::MemberChangeError;
     let state = crate::server::state()?;
@@ -268,7 +268,7 @@ pub async fn change_member_role(user_id: String, role: String) -> Result<(), App
     })
 }
 
-#[server(endpoint = "members/remove")]
+#[server(endpoint = "members/remove", output = crate::error::JsonAnswer)]
 pub async fn remove_member(user_id: String) -> Result<(), AppError> {
     use crate::store::members::MemberChangeError;
     let state = crate::server::state()?;
@@ -293,7 +293,7 @@ pub async fn remove_member(user_id: String) -> Result<(), AppError> {
     })
 }
 
-#[server(endpoint = "invitations/details")]
+#[server(endpoint = "invitations/details", output = crate::error::JsonAnswer)]
 pub async fn load_invitation(token: String) -> Result<InvitationDetails, AppError> {
     let state = crate::server::state()?;
     let invitation = crate::store::members::invitation_by_token(
@@ -328,7 +328,7 @@ pub async fn load_invitation(token: String) -> Result<InvitationDetails, AppErro
 /// The answer does not say which: a wrong password for an existing account and a password too
 /// weak for a new one get the same message.
 /// Attempts are rate limited per client address and per invited address.
-#[server(endpoint = "invitations/accept")]
+#[server(endpoint = "invitations/accept", output = crate::error::JsonAnswer)]
 pub async fn accept_invitation(token: String, password: Option<String>) -> Result<(), AppError> {
     use crate::server::auth;
     use crate::server::limits::Door;
@@ -478,7 +478,7 @@ pub struct MailboxEmail {
 /// The newest emails the portal queued, for signed-in support staff, when the development
 /// mailbox is switched on (`DEV_MAILBOX=true`). To anyone else, and when it is off, it does not
 /// exist: the answer is the same as for any unknown page.
-#[server(endpoint = "dev/mailbox")]
+#[server(endpoint = "dev/mailbox", output = crate::error::JsonAnswer)]
 pub async fn dev_mailbox() -> Result<Vec<MailboxEmail>, AppError> {
     let state = crate::server::state()?;
     let missing = || AppError::NotFound("That page".into());

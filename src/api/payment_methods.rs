@@ -36,7 +36,7 @@ fn brand_name(brand: &str) -> String {
     }
 }
 
-#[server(endpoint = "billing/payment-methods")]
+#[server(endpoint = "billing/payment-methods", output = crate::error::JsonAnswer)]
 pub async fn load_payment_methods() -> Result<PaymentMethodsPage, AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
@@ -56,7 +56,7 @@ pub async fn load_payment_methods() -> Result<PaymentMethodsPage, AppError> {
 }
 
 /// Sends the browser to a hosted page that saves a card (nothing is charged).
-#[server(endpoint = "billing/payment-methods/add")]
+#[server(endpoint = "billing/payment-methods/add", output = crate::error::JsonAnswer)]
 pub async fn add_payment_method() -> Result<(), AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_billing_manager(&state).await?;
@@ -109,7 +109,7 @@ pub async fn add_payment_method() -> Result<(), AppError> {
     Ok(())
 }
 
-#[server(endpoint = "billing/payment-methods/default")]
+#[server(endpoint = "billing/payment-methods/default", output = crate::error::JsonAnswer)]
 pub async fn make_default_payment_method(id: String) -> Result<(), AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_billing_manager(&state).await?;
@@ -129,7 +129,7 @@ pub async fn make_default_payment_method(id: String) -> Result<(), AppError> {
 
 /// Removes a card at Stripe and here. The last card cannot go while a paid plan is active, since
 /// renewals charge it.
-#[server(endpoint = "billing/payment-methods/remove")]
+#[server(endpoint = "billing/payment-methods/remove", output = crate::error::JsonAnswer)]
 pub async fn remove_payment_method(id: String) -> Result<(), AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_billing_manager(&state).await?;

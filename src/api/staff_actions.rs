@@ -54,7 +54,7 @@ pub(crate) async fn act(
 }
 
 /// The confirmation page's content: the action named by `query` worked out now, without doing it.
-#[server(endpoint = "support/confirm")]
+#[server(endpoint = "support/confirm", output = crate::error::JsonAnswer)]
 pub async fn preview_staff_action(query: String) -> Result<ConfirmView, AppError> {
     use crate::services::console::{self, Outcome, StaffAction, Step};
     let state = crate::server::state()?;
@@ -94,7 +94,7 @@ pub async fn preview_staff_action(query: String) -> Result<ConfirmView, AppError
 
 /// Changes the customer's plan or seats on their behalf, through the same checks, preview and
 /// charge as the portal's plan page. Billing admins.
-#[server(endpoint = "support/plan/change")]
+#[server(endpoint = "support/plan/change", output = crate::error::JsonAnswer)]
 pub async fn change_plan_for_customer(
     org_id: String,
     price_id: String,
@@ -116,7 +116,7 @@ pub async fn change_plan_for_customer(
 
 /// Issues a credit note that lowers what an open invoice still owes. Billing admins; the form's
 /// one-time key makes a repeated submission one credit note.
-#[server(endpoint = "support/invoice/reduce")]
+#[server(endpoint = "support/invoice/reduce", output = crate::error::JsonAnswer)]
 pub async fn reduce_invoice(
     invoice_id: String,
     amount: String,
@@ -138,7 +138,7 @@ pub async fn reduce_invoice(
 
 /// Emails the invoice again to the organisation's billing contact, with a link to it (agents and
 /// billing admins).
-#[server(endpoint = "support/invoice/resend")]
+#[server(endpoint = "support/invoice/resend", output = crate::error::JsonAnswer)]
 pub async fn resend_invoice(
     invoice_id: String,
     reason_code: String,
@@ -156,7 +156,7 @@ pub async fn resend_invoice(
 
 /// Moves the organisation's test clock forward by 1 to 400 days, running every renewal and
 /// payment retry due on the way, in order. Billing admins.
-#[server(endpoint = "support/test-clock/advance")]
+#[server(endpoint = "support/test-clock/advance", output = crate::error::JsonAnswer)]
 pub async fn advance_test_clock(
     org_id: String,
     days: String,
@@ -176,7 +176,7 @@ pub async fn advance_test_clock(
 
 /// Lets the bill run try a renewal again that stopped after failing too often (its cause fixed).
 /// Billing admins.
-#[server(endpoint = "support/renewal/retry")]
+#[server(endpoint = "support/renewal/retry", output = crate::error::JsonAnswer)]
 pub async fn retry_renewal(
     org_id: String,
     reason_code: String,
@@ -193,7 +193,7 @@ pub async fn retry_renewal(
 }
 
 /// Renewals that need staff: they failed too often in a row and are no longer retried.
-#[server(endpoint = "support/attention")]
+#[server(endpoint = "support/attention", output = crate::error::JsonAnswer)]
 pub async fn load_attention() -> Result<Vec<AttentionItem>, AppError> {
     use crate::domain::access::StaffRole;
     let state = crate::server::state()?;

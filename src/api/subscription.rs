@@ -7,7 +7,7 @@ use super::AppError;
 use crate::wire::plan::{ChangeResult, PlanPage};
 use leptos::prelude::*;
 
-#[server(endpoint = "billing/plan")]
+#[server(endpoint = "billing/plan", output = crate::error::JsonAnswer)]
 pub async fn load_plan_page() -> Result<PlanPage, AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
@@ -31,7 +31,7 @@ pub async fn load_plan_page() -> Result<PlanPage, AppError> {
 }
 
 /// Applies or schedules a change after checking the amount the customer saw.
-#[server(endpoint = "billing/plan/change")]
+#[server(endpoint = "billing/plan/change", output = crate::error::JsonAnswer)]
 pub async fn change_subscription(
     price_id: String,
     seats: String,
@@ -43,14 +43,14 @@ pub async fn change_subscription(
     crate::services::plans::change(&state, &customer, price_id, seats, expected_due, version).await
 }
 
-#[server(endpoint = "billing/plan/undo")]
+#[server(endpoint = "billing/plan/undo", output = crate::error::JsonAnswer)]
 pub async fn undo_scheduled_change(version: String) -> Result<(), AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
     crate::services::plans::undo(&state, &customer, version).await
 }
 
-#[server(endpoint = "billing/plan/cancel")]
+#[server(endpoint = "billing/plan/cancel", output = crate::error::JsonAnswer)]
 pub async fn cancel_subscription(
     reason: String,
     details: String,
@@ -62,14 +62,14 @@ pub async fn cancel_subscription(
 }
 
 /// Applies a promotion code to the live subscription: its coupon discounts the next invoices.
-#[server(endpoint = "billing/plan/promotion-code")]
+#[server(endpoint = "billing/plan/promotion-code", output = crate::error::JsonAnswer)]
 pub async fn apply_promotion_code(code: String, version: String) -> Result<String, AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
     crate::services::plans::apply_code(&state, &customer, code, version).await
 }
 
-#[server(endpoint = "billing/plan/resume")]
+#[server(endpoint = "billing/plan/resume", output = crate::error::JsonAnswer)]
 pub async fn resume_subscription(version: String) -> Result<(), AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 /// (their second factor). Every failure answers the same, whether the email, the password or the
 /// code was wrong; each is audited as a security event, and attempts are rate limited per account
 /// and per client address.
-#[server(endpoint = "support/sign-in")]
+#[server(endpoint = "support/sign-in", output = crate::error::JsonAnswer)]
 pub async fn staff_sign_in(
     email: String,
     password: String,
@@ -100,7 +100,7 @@ pub async fn staff_sign_in(
     Ok(())
 }
 
-#[server(endpoint = "support/sign-out")]
+#[server(endpoint = "support/sign-out", output = crate::error::JsonAnswer)]
 pub async fn staff_sign_out() -> Result<(), AppError> {
     let state = crate::server::state()?;
     crate::server::auth::end_session(&state, crate::store::sessions::SessionKind::Staff).await?;
@@ -108,7 +108,7 @@ pub async fn staff_sign_out() -> Result<(), AppError> {
     Ok(())
 }
 
-#[server(endpoint = "support/session")]
+#[server(endpoint = "support/session", output = crate::error::JsonAnswer)]
 pub async fn current_staff() -> Result<Option<StaffSession>, AppError> {
     let state = crate::server::state()?;
     crate::server::auth::staff(&state).await

@@ -69,7 +69,7 @@ pub struct UsagePage {
     pub can_manage: bool,
 }
 
-#[server(endpoint = "billing/usage")]
+#[server(endpoint = "billing/usage", output = crate::error::JsonAnswer)]
 pub async fn load_usage_page(#[server(default)] meter: String) -> Result<UsagePage, AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
@@ -173,7 +173,7 @@ pub struct NewKey {
 }
 
 /// Creates an API key for the organisation (owners and billing admins).
-#[server(endpoint = "billing/api-keys/create")]
+#[server(endpoint = "billing/api-keys/create", output = crate::error::JsonAnswer)]
 pub async fn create_api_key(name: String) -> Result<NewKey, AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_billing_manager(&state).await?;
@@ -215,7 +215,7 @@ pub async fn create_api_key(name: String) -> Result<NewKey, AppError> {
     })
 }
 
-#[server(endpoint = "billing/api-keys/revoke")]
+#[server(endpoint = "billing/api-keys/revoke", output = crate::error::JsonAnswer)]
 pub async fn revoke_api_key(id: String) -> Result<(), AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_billing_manager(&state).await?;
@@ -235,7 +235,7 @@ pub async fn revoke_api_key(id: String) -> Result<(), AppError> {
 
 /// Sets the spend alert (an empty amount removes it). With a hard cap, metered entitlements are
 /// denied once the period's usage charges reach the amount.
-#[server(endpoint = "billing/spend-alert")]
+#[server(endpoint = "billing/spend-alert", output = crate::error::JsonAnswer)]
 pub async fn set_spend_alert(
     amount: String,
     #[server(default)] hard_cap: Option<String>,

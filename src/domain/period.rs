@@ -288,8 +288,25 @@ fn group_thousands(value: i64) -> String {
 
 /// "22 December 2026" for a unix timestamp (UTC).
 pub fn format_date(unix: i64) -> String {
+    use chrono::Datelike;
+    // Spelled out rather than through chrono's format strings, whose parser would otherwise ship
+    // to the browser with the islands that show dates.
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
     chrono::DateTime::from_timestamp(unix, 0)
-        .map(|d| d.format("%-d %B %Y").to_string())
+        .map(|d| format!("{} {} {}", d.day(), MONTHS[d.month0() as usize], d.year()))
         .unwrap_or_default()
 }
 
@@ -306,6 +323,30 @@ pub(crate) mod tests {
 
     fn day(y: i32, m: u32, d: u32) -> DateTime<Utc> {
         utc(y, m, d, 0, 0, 0)
+    }
+
+    #[test]
+    fn dates_read_as_day_month_year_in_utc() {
+        assert_eq!(
+            format_date(utc(2027, 1, 3, 23, 59, 59).timestamp()),
+            "3 January 2027"
+        );
+        assert_eq!(
+            format_date(utc(2026, 12, 22, 0, 0, 0).timestamp()),
+            "22 December 2026"
+        );
+        assert_eq!(
+            format_date(utc(2028, 2, 29, 12, 0, 0).timestamp()),
+            "29 February 2028"
+        );
+        // What chrono's own formatting gives, for every day of a leap and a common year.
+        for offset in 0..731 {
+            let at = day(2027, 1, 1) + Duration::days(offset);
+            assert_eq!(
+                format_date(at.timestamp()),
+                at.format("%-d %B %Y").to_string()
+            );
+        }
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl PromotionCode {
             if now >= expires {
                 return Err(PromotionError::Expired {
                     code: code(),
-                    on: expires.format("%-d %B %Y").to_string(),
+                    on: super::period::format_date(expires.timestamp()),
                 });
             }
         }

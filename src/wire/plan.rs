@@ -9,13 +9,16 @@ use crate::domain::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// The organisation's current plan as the change page needs it.
+/// The organisation's current plan as the change page needs it. Times travel as unix seconds,
+/// which the browser reads without a date parser.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CurrentPlan {
     pub plan_name: String,
     pub price: Price,
     pub quantity: i64,
+    #[serde(with = "chrono::serde::ts_seconds")]
     pub billing_anchor: DateTime<Utc>,
+    #[serde(with = "chrono::serde::ts_seconds")]
     pub current_period_end: DateTime<Utc>,
     /// The change waiting for the period end.
     pub scheduled: Option<ScheduledPlan>,
@@ -24,6 +27,7 @@ pub struct CurrentPlan {
     /// The discount on the plan, e.g. "LAUNCH20: 20% off 3 billing periods (2 left)".
     pub coupon: Option<String>,
     /// When the free trial ends (the first charge), while the subscription is trialing.
+    #[serde(with = "chrono::serde::ts_seconds_option")]
     pub trial_end: Option<DateTime<Utc>>,
 }
 
@@ -38,6 +42,7 @@ pub struct ScheduledPlan {
 /// Everything the change page shows, including the server's time to preview at.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlanPage {
+    #[serde(with = "chrono::serde::ts_seconds")]
     pub now: DateTime<Utc>,
     pub current: Option<CurrentPlan>,
     pub plans: Vec<Plan>,

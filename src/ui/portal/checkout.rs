@@ -1,6 +1,7 @@
 use crate::api::checkout::{checkout_status, CheckoutProgress};
 use crate::error::AppError;
 use crate::ui::components::PortalLayout;
+use leptos::either::EitherOf4;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -71,17 +72,20 @@ fn CheckoutWait(session_id: String, progress: CheckoutProgress) -> impl IntoView
             }
         });
     });
-    move || {
-        match status.get() {
-        Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
-        Ok(CheckoutProgress::Processing) => view! {
+    move || match status.get() {
+        Err(e) => EitherOf4::A(view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }),
+        Ok(CheckoutProgress::Processing) => EitherOf4::B(view! {
             <div class="mx-auto max-w-lg rounded-xl border border-slate-200 bg-white p-8 text-center shadow-sm" data-testid="checkout-processing">
                 <div class="mx-auto h-10 w-10 animate-spin rounded-full border-4 border-indigo-200 border-t-indigo-600"></div>
                 <h1 class="mt-6 text-2xl font-semibold">"Processing your payment"</h1>
                 <p class="mt-2 text-slate-600">"Stripe is confirming the payment. This page updates by itself in a moment."</p>
             </div>
-        }.into_any(),
-        Ok(CheckoutProgress::Trialing { plan_name, quantity, trial_ends_at }) => view! {
+        }),
+        Ok(CheckoutProgress::Trialing {
+            plan_name,
+            quantity,
+            trial_ends_at,
+        }) => EitherOf4::C(view! {
             <div class="mx-auto max-w-lg rounded-xl border border-emerald-200 bg-white p-8 shadow-sm" data-testid="checkout-trialing">
                 <p class="text-sm font-semibold uppercase tracking-wide text-emerald-700">"Trial started"</p>
                 <h1 class="mt-2 text-2xl font-semibold">{format!("You are trying {plan_name}")}</h1>
@@ -92,8 +96,14 @@ fn CheckoutWait(session_id: String, progress: CheckoutProgress) -> impl IntoView
                 <p class="mt-4 text-sm text-slate-600">"Nothing was charged. Your saved card is charged for the first period when the trial ends, unless you cancel before."</p>
                 <a href="/billing" class="mt-8 block rounded-md bg-indigo-600 px-4 py-2.5 text-center text-sm font-semibold text-white hover:bg-indigo-500">"Go to billing"</a>
             </div>
-        }.into_any(),
-        Ok(CheckoutProgress::Active { plan_name, quantity, renews_at, invoice_number, invoice_total }) => view! {
+        }),
+        Ok(CheckoutProgress::Active {
+            plan_name,
+            quantity,
+            renews_at,
+            invoice_number,
+            invoice_total,
+        }) => EitherOf4::D(view! {
             <div class="mx-auto max-w-lg rounded-xl border border-emerald-200 bg-white p-8 shadow-sm" data-testid="checkout-active">
                 <p class="text-sm font-semibold uppercase tracking-wide text-emerald-700">"Payment received"</p>
                 <h1 class="mt-2 text-2xl font-semibold">{format!("You are on {plan_name}")}</h1>
@@ -104,7 +114,6 @@ fn CheckoutWait(session_id: String, progress: CheckoutProgress) -> impl IntoView
                 </dl>
                 <a href="/billing" class="mt-8 block rounded-md bg-indigo-600 px-4 py-2.5 text-center text-sm font-semibold text-white hover:bg-indigo-500">"Go to billing"</a>
             </div>
-        }.into_any(),
-    }
+        }),
     }
 }

@@ -8,6 +8,7 @@ use crate::domain::{Money, Price, ProrationPreview};
 use crate::error::AppError;
 use crate::ui::components::{FormError, PortalLayout};
 use crate::wire::plan::{preview, CurrentPlan, PlanPage, CANCEL_REASONS};
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -104,14 +105,14 @@ fn PlanPanel(data: PlanPage, seats: Option<i64>) -> impl IntoView {
             })}
         </div>
         {move || match page.get() {
-            Err(e) => view! { <p role="alert" class="mt-6 text-red-700">{e.to_string()}</p> }.into_any(),
+            Err(e) => EitherOf3::A(view! { <p role="alert" class="mt-6 text-red-700">{e.to_string()}</p> }),
             Ok(data) => match data.current.clone() {
-                None => view! {
+                None => EitherOf3::B(view! {
                     <p class="mt-6 text-slate-600">"Your organisation has no paid plan yet. "
                         <a href="/pricing" class="font-medium text-indigo-600 hover:underline">"Choose one on the pricing page."</a>
                     </p>
-                }.into_any(),
-                Some(current) => view! { <PlanChangeBody data current seats change undo cancel resume promote/> }.into_any(),
+                }),
+                Some(current) => EitherOf3::C(view! { <PlanChangeBody data current seats change undo cancel resume promote/> }),
             },
         }}
     }
@@ -262,7 +263,7 @@ fn PlanChangeBody(
                     let price_id = seat_price_id.clone();
                     let version = version_for_seats;
                     if in_trial && quantity != current_quantity {
-                        return view! {
+                        return EitherOf3::A(view! {
                             <p class="mt-3 text-sm text-slate-600" data-testid="seat-preview">"Free during the trial."</p>
                             <ActionForm action=change attr:class="mt-3">
                                 <input type="hidden" name="price_id" value=price_id/>
@@ -273,11 +274,11 @@ fn PlanChangeBody(
                                     {format!("Confirm {quantity} seat(s)")}
                                 </button>
                             </ActionForm>
-                        }.into_any();
+                        });
                     }
                     match seat_preview() {
-                        Err(message) => view! { <p class="mt-3 text-sm text-slate-600" data-testid="seat-preview">{message}</p> }.into_any(),
-                        Ok(p) => view! {
+                        Err(message) => EitherOf3::B(view! { <p class="mt-3 text-sm text-slate-600" data-testid="seat-preview">{message}</p> }),
+                        Ok(p) => EitherOf3::C(view! {
                             <PreviewSummary preview=p.clone() per=seat_period.clone()/>
                             <ActionForm action=change attr:class="mt-3">
                                 <input type="hidden" name="price_id" value=price_id/>
@@ -288,7 +289,7 @@ fn PlanChangeBody(
                                     {format!("Confirm {quantity} seat(s)")}
                                 </button>
                             </ActionForm>
-                        }.into_any(),
+                        }),
                     }
                 }}
             </section>
@@ -303,13 +304,13 @@ fn PlanChangeBody(
                             .map_err(|e| crate::domain::catalog::explain_quantity(&plan, &price, e));
                         if current.trial_end.is_some() {
                             let testid = format!("option-{}", price.id);
-                            return view! {
+                            return Either::Left(view! {
                                 <article class="rounded-xl border border-slate-200 bg-white p-5 shadow-sm" data-testid=testid>
                                     <h3 class="font-semibold">{format!("{} · {}", plan.name, price.nickname)}</h3>
                                     <p class="text-sm text-slate-600">{format!("{} · {} after the trial", price.quantity_label(quantity), money_or_dash(&price.amount_for(quantity).map_err(|e| e.to_string())))}</p>
                                     {match checked {
-                                        Err(message) => view! { <p class="mt-3 text-sm text-slate-600">{message}</p> }.into_any(),
-                                        Ok(()) => view! {
+                                        Err(message) => Either::Left(view! { <p class="mt-3 text-sm text-slate-600">{message}</p> }),
+                                        Ok(()) => Either::Right(view! {
                                             <ActionForm action=change attr:class="mt-3">
                                                 <input type="hidden" name="price_id" value=price.id.clone()/>
                                                 <input type="hidden" name="seats" value=quantity/>
@@ -319,21 +320,21 @@ fn PlanChangeBody(
                                                     {format!("Switch to {} (free during the trial)", plan.name)}
                                                 </button>
                                             </ActionForm>
-                                        }.into_any(),
+                                        }),
                                     }}
                                 </article>
-                            }.into_any();
+                            });
                         }
                         let p = checked.and_then(|()| preview(&current, &price, quantity, now, &policies));
                         let per = price.interval.describe();
                         let testid = format!("option-{}", price.id);
-                        view! {
+                        Either::Right(view! {
                             <article class="rounded-xl border border-slate-200 bg-white p-5 shadow-sm" data-testid=testid>
                                 <h3 class="font-semibold">{format!("{} · {}", plan.name, price.nickname)}</h3>
                                 <p class="text-sm text-slate-600">{price.quantity_label(quantity)}</p>
                                 {match p {
-                                    Err(message) => view! { <p class="mt-3 text-sm text-slate-600">{message}</p> }.into_any(),
-                                    Ok(p) => view! {
+                                    Err(message) => Either::Left(view! { <p class="mt-3 text-sm text-slate-600">{message}</p> }),
+                                    Ok(p) => Either::Right(view! {
                                         <PreviewSummary preview=p.clone() per=per.clone()/>
                                         <ActionForm action=change attr:class="mt-3">
                                             <input type="hidden" name="price_id" value=price.id.clone()/>
@@ -344,10 +345,10 @@ fn PlanChangeBody(
                                                 {if p.scheduled.is_some() { format!("Schedule {}", plan.name) } else { format!("Switch to {} now", plan.name) }}
                                             </button>
                                         </ActionForm>
-                                    }.into_any(),
+                                    }),
                                 }}
                             </article>
-                        }.into_any()
+                        })
                     }).collect_view()}
                 </div>
             </section>
@@ -386,14 +387,14 @@ fn PreviewSummary(
     view! {
         <dl class="mt-3 space-y-1 text-sm" data-testid="preview">
             {match &preview.scheduled {
-                Some(s) => view! {
+                Some(s) => Either::Left(view! {
                     <div class="flex justify-between"><dt class="text-slate-600">"Starts"</dt><dd class="font-medium">{format!("{} (at renewal)", format_date(s.effective_at.timestamp()))}</dd></div>
                     <div class="flex justify-between"><dt class="text-slate-600">"Due now"</dt><dd class="font-medium" data-testid="due-now">{preview.amount_due_now.to_string()}</dd></div>
-                }.into_any(),
-                None => view! {
+                }),
+                None => Either::Right(view! {
                     {credit.map(|c| view! { <div class="flex justify-between"><dt class="text-slate-600">"Credit for unused time"</dt><dd class="font-medium text-emerald-700" data-testid="credit">{format!("-{c}")}</dd></div> })}
                     <div class="flex justify-between"><dt class="text-slate-600">"Due now"</dt><dd class="font-semibold" data-testid="due-now">{preview.amount_due_now.to_string()}</dd></div>
-                }.into_any(),
+                }),
             }}
             <div class="flex justify-between"><dt class="text-slate-600">"Then"</dt><dd class="font-medium" data-testid="new-recurring">{format!("{} per {per}", preview.new_recurring_amount)}</dd></div>
         </dl>

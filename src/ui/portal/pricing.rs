@@ -6,6 +6,7 @@ use crate::domain::rounding::round_to_minor_units;
 use crate::domain::{IntervalUnit, Price, PriceModel, PricingError};
 use crate::ui::components::FormError;
 use crate::ui::components::PortalLayout;
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -272,14 +273,14 @@ fn Calculator(
             </form>
             <div class="mt-6 rounded-xl bg-slate-50 p-4" aria-live="polite">
                 {move || match result() {
-                    Ok(e) => view! {
+                    Ok(e) => Either::Left(view! {
                         <p class="flex items-baseline gap-2">
                             <span class="text-3xl font-semibold tracking-tight" data-testid="calc-total">{e.total}</span>
                             <span class="text-slate-600">{e.period}</span>
                         </p>
                         <p class="mt-1 font-mono text-sm text-slate-600" data-testid="calc-formula">{e.formula}</p>
-                    }.into_any(),
-                    Err(message) => view! { <p class="text-sm text-amber-800" data-testid="calc-error">{message}</p> }.into_any(),
+                    }),
+                    Err(message) => Either::Right(view! { <p class="text-sm text-amber-800" data-testid="calc-error">{message}</p> }),
                 }}
             </div>
         </section>

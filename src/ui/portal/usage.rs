@@ -7,6 +7,7 @@ use crate::api::usage::{
 use crate::domain::period::format_date;
 use crate::error::AppError;
 use crate::ui::components::{FormError, PortalLayout};
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -261,14 +262,14 @@ fn ApiKeys(keys: Vec<KeyView>) -> impl IntoView {
                             <span class="text-xs text-slate-500">{format!("created {}{}", format_date(k.created_at), k.last_used_at.map(|t| format!(" · last used {}", format_date(t))).unwrap_or_else(|| " · never used".into()))}</span>
                         </span>
                         {if k.revoked {
-                            view! { <span class="text-xs font-semibold uppercase text-slate-400">"Revoked"</span> }.into_any()
+                            Either::Left(view! { <span class="text-xs font-semibold uppercase text-slate-400">"Revoked"</span> })
                         } else {
-                            view! {
+                            Either::Right(view! {
                                 <ActionForm action=revoke>
                                     <input type="hidden" name="id" value=id/>
                                     <button type="submit" class="rounded-md border border-slate-300 px-2 py-1 text-xs font-medium hover:bg-slate-100">"Revoke"</button>
                                 </ActionForm>
-                            }.into_any()
+                            })
                         }}
                     </li>
                 }

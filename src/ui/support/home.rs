@@ -7,6 +7,7 @@ use crate::api::support::{current_staff, StaffSignOut};
 use crate::domain::period::format_date;
 use crate::error::AppError;
 use crate::wire::console::SearchHit;
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -124,11 +125,11 @@ fn SearchAsYouType(q: String, hits: Result<Vec<SearchHit>, AppError>) -> impl In
             <button type="submit" class="rounded-md bg-slate-900 px-4 py-2 text-sm font-semibold text-white">"Search"</button>
         </form>
         {move || match hits.get() {
-            Err(e) => view! { <p role="alert" class="mt-4 text-red-700">{e.to_string()}</p> }.into_any(),
-            Ok(found) if found.is_empty() => view! {
+            Err(e) => EitherOf3::A(view! { <p role="alert" class="mt-4 text-red-700">{e.to_string()}</p> }),
+            Ok(found) if found.is_empty() => EitherOf3::B(view! {
                 <p class="mt-4 text-sm text-slate-500" data-testid="no-results">{if q.get_untracked().trim().chars().count() < 2 { "Type at least two characters." } else { "No customer matches." }}</p>
-            }.into_any(),
-            Ok(found) => view! {
+            }),
+            Ok(found) => EitherOf3::C(view! {
                 <ul class="mt-4 divide-y divide-slate-100 overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm" data-testid="search-results">
                     {found.into_iter().map(|h| view! {
                         <li><a href=format!("/support/customers/{}", h.org_id) class="flex justify-between px-4 py-3 hover:bg-slate-50">
@@ -137,7 +138,7 @@ fn SearchAsYouType(q: String, hits: Result<Vec<SearchHit>, AppError>) -> impl In
                         </a></li>
                     }).collect_view()}
                 </ul>
-            }.into_any(),
+            }),
         }}
     }
 }
