@@ -204,6 +204,7 @@ fn server_functions(v: &Victim) -> Vec<ServerFunction> {
             f(&[("session_id", &v.session_id)]),
         ),
         ("/api/billing/usage", A::Member, vec![]),
+        ("/api/billing/api-keys", A::Member, vec![]),
         (
             "/api/members/invite",
             A::Manager,

@@ -138,22 +138,7 @@ pub async fn load_usage_page(#[server(default)] meter: String) -> Result<UsagePa
         projected_total: summary.projected_total.to_string(),
         chart_meter,
         daily,
-        keys: if customer.role.can_manage_billing() {
-            crate::store::usage::list_keys(&state.db, org)
-                .await?
-                .into_iter()
-                .map(|k| KeyView {
-                    id: k.id,
-                    name: k.name,
-                    prefix: k.prefix,
-                    created_at: k.created_at,
-                    last_used_at: k.last_used_at,
-                    revoked: k.revoked_at.is_some(),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        },
+        keys: keys_of(&state, &customer).await?,
         alert: summary.alert.map(|(m, cap)| AlertView {
             amount: m.to_major_decimal().to_string(),
             hard_cap: cap,
@@ -162,6 +147,38 @@ pub async fn load_usage_page(#[server(default)] meter: String) -> Result<UsagePa
         currency: summary.currency.code().to_string(),
         can_manage: customer.role.can_manage_billing(),
     })
+}
+
+/// The organisation's API keys, for the usage page's key list to follow creations and
+/// revocations without reading the whole usage page again.
+#[server(endpoint = "billing/api-keys", output = crate::error::JsonAnswer)]
+pub async fn load_api_keys() -> Result<Vec<KeyView>, AppError> {
+    let state = crate::server::state()?;
+    let customer = crate::server::auth::require_customer(&state).await?;
+    keys_of(&state, &customer).await
+}
+
+/// The keys a member may see: all of them for owners and billing admins, none for others.
+#[cfg(feature = "ssr")]
+async fn keys_of(
+    state: &crate::server::AppState,
+    customer: &crate::wire::CustomerSession,
+) -> Result<Vec<KeyView>, AppError> {
+    if !customer.role.can_manage_billing() {
+        return Ok(Vec::new());
+    }
+    Ok(crate::store::usage::list_keys(&state.db, &customer.org_id)
+        .await?
+        .into_iter()
+        .map(|k| KeyView {
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+            revoked: k.revoked_at.is_some(),
+        })
+        .collect())
 }
 
 /// A new key's secret, shown once.

@@ -2,7 +2,8 @@
 //! SVG by the page itself, the organisation's API keys and its spend alert.
 
 use crate::api::usage::{
-    load_usage_page, AlertView, CreateApiKey, DayTotal, KeyView, RevokeApiKey, SetSpendAlert,
+    load_api_keys, load_usage_page, AlertView, CreateApiKey, DayTotal, KeyView, RevokeApiKey,
+    SetSpendAlert,
 };
 use crate::domain::period::format_date;
 use crate::error::AppError;
@@ -226,8 +227,8 @@ fn ApiKeys(keys: Vec<KeyView>) -> impl IntoView {
         revoke.version().track();
         if first.is_some() {
             leptos::task::spawn_local(async move {
-                if let Ok(page) = load_usage_page(String::new()).await {
-                    keys.set(page.keys);
+                if let Ok(list) = load_api_keys().await {
+                    keys.set(list);
                 }
             });
         }
