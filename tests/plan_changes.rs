@@ -23,6 +23,7 @@ on_both_databases!(
     concurrent_changes_charge_once_and_tell_the_loser,
     cancel_needs_a_reason_and_can_be_resumed,
     leap_year_month_end_periods_prorate_to_the_second,
+    a_plain_form_post_comes_back_with_its_signed_notice,
 );
 
 const DAY: i64 = 86_400;
@@ -453,4 +454,75 @@ async fn leap_year_month_end_periods_prorate_to_the_second(app: TestApp) {
         .unwrap()
         .get("total");
     assert_eq!(total, 4128);
+}
+
+/// A change posted as a plain form (JavaScript off, or any form outside an island) comes back to
+/// the page it was sent from, with the answer as a notice signed for this browser and page: the
+/// page shows it, and shows nothing for changed words, another page or another browser.
+async fn a_plain_form_post_comes_back_with_its_signed_notice(app: TestApp) {
+    let browser = app.subscribed("pro_monthly", "5").await;
+    app.clock.advance_secs(10 * DAY);
+    let (due, version) = browser_preview(&app, &browser, "team_monthly", 5).await;
+    let response = app
+        .submit_form(
+            &browser,
+            "/billing/plan?seats=6",
+            "/api/billing/plan/change",
+            &[
+                ("price_id", "team_monthly"),
+                ("seats", "5"),
+                ("expected_due", &due.to_string()),
+                ("version", &version.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let back = common::location(&response).expect("a redirect back");
+    assert!(
+        back.starts_with("/billing/plan?seats=6&notice=Done."),
+        "{back}"
+    );
+    let sentence = "Done. $44.03 was charged to your saved card.";
+    let shown = |page: &str| page.contains(sentence);
+    async fn html(client: &Client, url: &str) -> String {
+        client.get(url).send().await.unwrap().text().await.unwrap()
+    }
+    let page = html(&browser, &app.url(&back)).await;
+    assert!(shown(&page), "{page}");
+
+    // Changed words, another page, another signed-in browser: no notice.
+    let forged = back.replace("%2444.03", "%249%2C999.00");
+    assert_ne!(forged, back);
+    let page = html(&browser, &app.url(&forged)).await;
+    assert!(!page.contains("was charged to your saved card"), "{page}");
+    let elsewhere = back.replace("/billing/plan?", "/billing/usage?");
+    let page = html(&browser, &app.url(&elsewhere)).await;
+    assert!(!page.contains(sentence), "{page}");
+    let other = TestApp::browser();
+    app.sign_in(&other, "owner@example.com", common::PASSWORD)
+        .await;
+    let page = html(&other, &app.url(&back)).await;
+    assert!(
+        page.contains("data-testid=\"current-plan-name\""),
+        "signed in: {page}"
+    );
+    assert!(!page.contains(sentence), "{page}");
+
+    // A failed post comes back with its error instead, and no notice.
+    let response = app
+        .submit_form(
+            &browser,
+            &back,
+            "/api/billing/plan/change",
+            &[
+                ("price_id", "pro_monthly"),
+                ("seats", "5"),
+                ("expected_due", "1"),
+                ("version", "0"),
+            ],
+        )
+        .await;
+    let (_, page) = app.follow(&browser, response).await;
+    assert!(!page.contains(sentence), "{page}");
+    assert!(page.contains("data-testid=\"form-error\""), "{page}");
 }

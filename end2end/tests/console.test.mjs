@@ -45,9 +45,12 @@ async function staffFinds(page, js, staffEmail, customerEmail) {
     await page.click('form[role="search"] button[type="submit"]');
     await page.waitForLoadState('load');
   }
-  await page.waitForSelector('[data-testid="search-results"] a');
+  // As one types, earlier answers list other customers (those matching "co", "con", …): wait for
+  // the one that matches what was typed.
+  const hit = page.locator('[data-testid="search-results"] a', { hasText: customerEmail.slice(0, 18) });
+  await hit.first().waitFor();
   await shot(page, `${js ? 'js' : 'nojs'}-70-console-search`);
-  await page.locator('[data-testid="search-results"] a').first().click();
+  await hit.first().click();
   await page.waitForURL(/\/support\/customers\/org_/);
   await settled(page, js);
 }

@@ -42,9 +42,8 @@ for (const js of [true, false]) {
       assert.match(previewed, /^\$\d+\.\d\d$/);
       await submitIn(page, js, team);
       await page.waitForFunction(() => /Team/.test(document.querySelector('[data-testid="current-plan-name"]')?.textContent ?? ''));
-      if (js) {
-        assert.equal(await page.textContent('[data-testid="change-result"]'), `Done. ${previewed} was charged to your saved card.`);
-      }
+      // The form came back to the page with its answer, with JavaScript and without.
+      assert.equal(await page.textContent('[data-testid="notice"]'), `Done. ${previewed} was charged to your saved card.`);
       await shot(page, `${mode}-31-upgraded`);
 
       // Downgrade back to Pro: scheduled for renewal, then undone.
@@ -54,6 +53,14 @@ for (const js of [true, false]) {
       await shot(page, `${mode}-32-downgrade-scheduled`);
       await submitIn(page, js, '[data-testid="scheduled-change"]');
       await page.waitForSelector('[data-testid="scheduled-change"]', { state: 'detached' });
+      assert.match(await page.textContent('[data-testid="notice"]'), /The scheduled change is undone/);
+
+      // A notice is signed for this browser and page: changed words show nothing.
+      const forged = new URL(page.url());
+      forged.searchParams.set('notice', 'Done. $9,999.00 was charged to your saved card.');
+      await page.goto(forged.toString());
+      await settled(page, js);
+      assert.equal(await page.locator('[data-testid="notice"]').count(), 0);
 
       // Seats: the preview follows the number (live with JavaScript, by Preview without).
       await page.fill('[data-testid="seat-input"]', '5');
@@ -63,7 +70,7 @@ for (const js of [true, false]) {
       await shot(page, `${mode}-33-seat-preview`);
       await submitIn(page, js, '#seats');
       await page.waitForFunction(() => /5 seats/.test(document.querySelector('[data-testid="current-plan-detail"]')?.textContent ?? ''));
-      if (js) assert.equal(await page.textContent('[data-testid="change-result"]'), `Done. ${seatDue} was charged to your saved card.`);
+      assert.equal(await page.textContent('[data-testid="notice"]'), `Done. ${seatDue} was charged to your saved card.`);
 
       // Cancel needs a reason; then resume.
       await page.selectOption('[data-testid="cancel-reason"]', 'too_expensive');

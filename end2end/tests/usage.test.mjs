@@ -81,6 +81,24 @@ test('usage: an API key, events through the API, the dashboard and chart update'
     assert.equal(await nojs.page.textContent('[data-testid="meter-build_minutes"] [data-testid="meter-quantity"]'), '1,500 minutes');
     assert.ok((await nojs.page.locator('[data-testid="chart-bar"]').count()) >= 1);
     await shot(nojs.page, 'nojs-82-usage-dashboard');
+
+    // A spend alert and revoking the key, as plain posts: each comes back with its notice.
+    const alert = nojs.page.locator('[data-testid="alert-form"]');
+    await alert.locator('input[name="amount"]').fill('abc');
+    await alert.locator('button[type="submit"]').click();
+    await nojs.page.waitForSelector('[data-testid="form-error"]');
+    assert.match(await nojs.page.textContent('[data-testid="form-error"]'), /Enter an amount above zero in USD/);
+    await nojs.page.locator('[data-testid="alert-form"] input[name="amount"]').fill('50.00');
+    await nojs.page.locator('[data-testid="alert-form"] button[type="submit"]').click();
+    await nojs.page.waitForSelector('[data-testid="notice"]');
+    assert.equal(await nojs.page.locator('[data-testid="form-error"]').count(), 0);
+    assert.equal(await nojs.page.inputValue('[data-testid="alert-form"] input[name="amount"]'), '50.00');
+    await nojs.page.locator('[data-testid="api-keys"] button[type="submit"]').first().click();
+    await nojs.page.waitForSelector('[data-testid="notice"]:has-text("The key is revoked")');
+    assert.match(await nojs.page.textContent('[data-testid="api-keys"]'), /Revoked/);
+    const refused = await page.request.get(`${BASE}/api/v1/customers/${org}/entitlements`, { headers: { authorization: `Bearer ${secret}` } });
+    assert.equal(refused.status(), 401);
+    await shot(nojs.page, 'nojs-83-key-revoked');
   } finally {
     await browser.close();
   }

@@ -40,14 +40,22 @@ pub async fn change_subscription(
 ) -> Result<ChangeResult, AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
-    crate::services::plans::change(&state, &customer, price_id, seats, expected_due, version).await
+    let result =
+        crate::services::plans::change(&state, &customer, price_id, seats, expected_due, version)
+            .await?;
+    crate::server::notice::redirect_back_with(&result.sentence());
+    Ok(result)
 }
 
 #[server(endpoint = "billing/plan/undo", output = crate::error::JsonAnswer)]
 pub async fn undo_scheduled_change(version: String) -> Result<(), AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
-    crate::services::plans::undo(&state, &customer, version).await
+    crate::services::plans::undo(&state, &customer, version).await?;
+    crate::server::notice::redirect_back_with(
+        "The scheduled change is undone; your plan stays as it is.",
+    );
+    Ok(())
 }
 
 #[server(endpoint = "billing/plan/cancel", output = crate::error::JsonAnswer)]
@@ -58,7 +66,11 @@ pub async fn cancel_subscription(
 ) -> Result<(), AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
-    crate::services::plans::cancel(&state, &customer, reason, details, version).await
+    crate::services::plans::cancel(&state, &customer, reason, details, version).await?;
+    crate::server::notice::redirect_back_with(
+        "Your subscription is cancelled at the period end; you can resume it until then.",
+    );
+    Ok(())
 }
 
 /// Applies a promotion code to the live subscription: its coupon discounts the next invoices.
@@ -66,12 +78,16 @@ pub async fn cancel_subscription(
 pub async fn apply_promotion_code(code: String, version: String) -> Result<String, AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
-    crate::services::plans::apply_code(&state, &customer, code, version).await
+    let message = crate::services::plans::apply_code(&state, &customer, code, version).await?;
+    crate::server::notice::redirect_back_with(&message);
+    Ok(message)
 }
 
 #[server(endpoint = "billing/plan/resume", output = crate::error::JsonAnswer)]
 pub async fn resume_subscription(version: String) -> Result<(), AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
-    crate::services::plans::resume(&state, &customer, version).await
+    crate::services::plans::resume(&state, &customer, version).await?;
+    crate::server::notice::redirect_back_with("Your subscription continues; it renews as before.");
+    Ok(())
 }

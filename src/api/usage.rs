@@ -247,6 +247,9 @@ pub async fn revoke_api_key(id: String) -> Result<(), AppError> {
     {
         return Err(AppError::NotFound("That live key".into()));
     }
+    crate::server::notice::redirect_back_with(
+        "The key is revoked: requests that use it are refused.",
+    );
     Ok(())
 }
 
@@ -257,6 +260,13 @@ pub async fn set_spend_alert(
     amount: String,
     #[server(default)] hard_cap: Option<String>,
 ) -> Result<String, AppError> {
+    let message = save_spend_alert(amount, hard_cap).await?;
+    crate::server::notice::redirect_back_with(&message);
+    Ok(message)
+}
+
+#[cfg(feature = "ssr")]
+async fn save_spend_alert(amount: String, hard_cap: Option<String>) -> Result<String, AppError> {
     use crate::domain::Money;
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_billing_manager(&state).await?;

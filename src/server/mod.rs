@@ -6,6 +6,7 @@ pub mod cache;
 pub mod config;
 pub mod limits;
 pub mod mfa;
+pub mod notice;
 pub mod pdf;
 pub mod state;
 pub mod telemetry;

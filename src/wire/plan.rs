@@ -86,6 +86,23 @@ pub enum ChangeResult {
     Credited { credit: String },
 }
 
+impl ChangeResult {
+    /// The sentence the customer reads after confirming.
+    pub fn sentence(&self) -> String {
+        match self {
+            ChangeResult::Applied { charged } => {
+                format!("Done. {charged} was charged to your saved card.")
+            }
+            ChangeResult::Scheduled { effective_on } => {
+                format!("Scheduled: the change starts on {effective_on}.")
+            }
+            ChangeResult::Credited { credit } => format!(
+                "Done. {credit} of unused time is now account credit; your next invoices use it first."
+            ),
+        }
+    }
+}
+
 /// Reasons a customer can give for cancelling (value, label).
 pub const CANCEL_REASONS: [(&str, &str); 6] = [
     ("too_expensive", "It costs too much"),

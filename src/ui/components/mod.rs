@@ -89,6 +89,23 @@ pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
     }
 }
 
+/// What the last form posted from this page did, as its server function said it (see
+/// `server::notice`); rendered on the server only.
+#[component]
+pub fn Notice() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let message = crate::server::notice::on_this_page();
+    #[cfg(not(feature = "ssr"))]
+    let message: Option<String> = None;
+    message.map(|message| {
+        view! {
+            <p role="status" data-testid="notice" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">
+                {message}
+            </p>
+        }
+    })
+}
+
 /// A primary submit button that shows when its action is running.
 #[component]
 pub fn SubmitButton(label: &'static str, pending: Signal<bool>) -> impl IntoView {

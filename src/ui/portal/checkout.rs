@@ -1,6 +1,7 @@
 use crate::api::checkout::{checkout_status, CheckoutProgress};
 use crate::error::AppError;
 use crate::ui::components::PortalLayout;
+use crate::ui::islands::PreloadIsland;
 use leptos::either::EitherOf4;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -38,6 +39,7 @@ pub fn CheckoutSuccessPage() -> impl IntoView {
                             Ok(progress) => view! {
                                 // Without JavaScript the page asks again by reloading; with it, the island asks.
                                 {(progress == CheckoutProgress::Processing).then(|| view! { <noscript><meta http-equiv="refresh" content="2"/></noscript> })}
+                                <PreloadIsland island="checkout_wait"/>
                                 <CheckoutWait session_id progress/>
                             }.into_any(),
                         }
@@ -49,7 +51,7 @@ pub fn CheckoutSuccessPage() -> impl IntoView {
 }
 
 /// The checkout's progress, asked for again every second while the payment is processing.
-#[island]
+#[island(lazy)]
 fn CheckoutWait(session_id: String, progress: CheckoutProgress) -> impl IntoView {
     let status = RwSignal::new(Ok::<_, AppError>(progress));
     Effect::new(move |_| {

@@ -4,68 +4,33 @@ use crate::api::subscription::{
 };
 use crate::domain::catalog::Plan;
 use crate::domain::period::format_date;
-use crate::domain::{Money, Price, ProrationPreview};
+use crate::domain::{ChangePolicies, Money, Price, ProrationPreview};
 use crate::error::AppError;
-use crate::ui::components::{FormError, PortalLayout};
+use crate::ui::components::{FormError, Notice, PortalLayout};
+use crate::ui::islands::PreloadIsland;
 use crate::wire::plan::{preview, CurrentPlan, PlanPage, CANCEL_REASONS};
+use chrono::DateTime;
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 /// `/billing/plan`: change plan, interval or seats with an exact preview, undo a scheduled
-/// change, cancel or resume.
+/// change, cancel or resume. The page renders on the server and its forms are plain posts that
+/// come back here with their answer (a notice) or error; only the seat preview is an island, so
+/// it can follow the number as it is typed.
 #[component]
 pub fn PlanChangePage() -> impl IntoView {
-    // Holds islands: the shell sends this page the islands script.
+    // Holds an island: the shell sends this page the islands script.
     crate::ui::islands::mark();
-    let page = Resource::new(|| (), |_| load_plan_page());
-    // The seat count the preview starts from, from the address its form sends without JavaScript.
-    let seats = use_query_map()
-        .get_untracked()
-        .get("seats")
-        .and_then(|s| s.parse::<i64>().ok());
-    view! {
-        <Title text="Change plan · Billing portal"/>
-        <PortalLayout>
-            <p class="text-sm font-medium uppercase tracking-wide text-indigo-600">"Billing"</p>
-            <h1 class="mt-1 text-3xl font-semibold tracking-tight">"Your plan"</h1>
-            <Suspense fallback=|| view! { <p class="mt-6 text-slate-500">"Loading your plan…"</p> }>
-                {move || Suspend::new(async move {
-                    match page.await {
-                        Err(AppError::Unauthenticated) => view! { <Redirect path="/sign-in?next=/billing/plan"/> }.into_any(),
-                        Err(e) => view! { <p role="alert" class="mt-6 text-red-700">{e.to_string()}</p> }.into_any(),
-                        Ok(data) => view! { <PlanPanel data seats/> }.into_any(),
-                    }
-                })}
-            </Suspense>
-        </PortalLayout>
-    }
-}
-
-/// Everything on the plan page that answers without a round trip: the seat preview computes the
-/// proration with the domain's own rules in the browser, and the forms' results show in place.
-/// After a change it reloads the page's data. Without JavaScript every form is a plain post.
-#[island]
-fn PlanPanel(data: PlanPage, seats: Option<i64>) -> impl IntoView {
+    // The forms' errors, from the address they came back to.
     let change = ServerAction::<ChangeSubscription>::new();
     let undo = ServerAction::<UndoScheduledChange>::new();
     let cancel = ServerAction::<CancelSubscription>::new();
     let resume = ServerAction::<ResumeSubscription>::new();
     let promote = ServerAction::<ApplyPromotionCode>::new();
-    let page = RwSignal::new(Ok::<_, AppError>(data));
-    // After any of the forms has run, the page's data again (the plan, seats, version).
-    Effect::new(move |first: Option<()>| {
-        change.version().track();
-        undo.version().track();
-        cancel.version().track();
-        resume.version().track();
-        promote.version().track();
-        if first.is_some() {
-            leptos::task::spawn_local(async move { page.set(load_plan_page().await) });
-        }
-    });
     let error = Signal::derive(move || {
         [
             change.value().get().and_then(Result::err),
@@ -78,44 +43,57 @@ fn PlanPanel(data: PlanPage, seats: Option<i64>) -> impl IntoView {
         .flatten()
         .next()
     });
-    let done = Signal::derive(move || change.value().get().and_then(Result::ok));
-    // A later undo, cancel or resume makes the last change's message stale.
-    Effect::new(move |first: Option<()>| {
-        undo.version().track();
-        cancel.version().track();
-        resume.version().track();
-        if first.is_some() {
-            change.value().set(None);
-        }
-    });
+    let page = Resource::new(|| (), |_| load_plan_page());
+    // The seat count the preview starts from, from the address its form sends without JavaScript.
+    let seats = use_query_map()
+        .get_untracked()
+        .get("seats")
+        .and_then(|s| s.parse::<i64>().ok());
+    let actions = PlanActions {
+        change,
+        undo,
+        cancel,
+        resume,
+        promote,
+    };
     view! {
-        <div class="mt-6 space-y-3">
-            <FormError error/>
-            {move || done.get().map(|result| view! {
-                <p role="status" data-testid="change-result" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">
-                    {match result {
-                        crate::wire::plan::ChangeResult::Applied { charged } => format!("Done. {charged} was charged to your saved card."),
-                        crate::wire::plan::ChangeResult::Scheduled { effective_on } => format!("Scheduled: the change starts on {effective_on}."),
-                        crate::wire::plan::ChangeResult::Credited { credit } => format!("Done. {credit} of unused time is now account credit; your next invoices use it first."),
-                    }}
-                </p>
-            })}
-            {move || promote.value().get().and_then(Result::ok).map(|message| view! {
-                <p role="status" data-testid="promotion-result" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{message}</p>
-            })}
-        </div>
-        {move || match page.get() {
-            Err(e) => EitherOf3::A(view! { <p role="alert" class="mt-6 text-red-700">{e.to_string()}</p> }),
-            Ok(data) => match data.current.clone() {
-                None => EitherOf3::B(view! {
-                    <p class="mt-6 text-slate-600">"Your organisation has no paid plan yet. "
-                        <a href="/pricing" class="font-medium text-indigo-600 hover:underline">"Choose one on the pricing page."</a>
-                    </p>
-                }),
-                Some(current) => EitherOf3::C(view! { <PlanChangeBody data current seats change undo cancel resume promote/> }),
-            },
-        }}
+        <Title text="Change plan · Billing portal"/>
+        <PortalLayout>
+            <p class="text-sm font-medium uppercase tracking-wide text-indigo-600">"Billing"</p>
+            <h1 class="mt-1 text-3xl font-semibold tracking-tight">"Your plan"</h1>
+            <div class="mt-6 space-y-3 empty:hidden">
+                <FormError error/>
+                <Notice/>
+            </div>
+            <Suspense fallback=|| view! { <p class="mt-6 text-slate-500">"Loading your plan…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Err(AppError::Unauthenticated) => view! { <Redirect path="/sign-in?next=/billing/plan"/> }.into_any(),
+                        Err(e) => view! { <p role="alert" class="mt-6 text-red-700">{e.to_string()}</p> }.into_any(),
+                        Ok(PlanPage { current: None, .. }) => view! {
+                            <p class="mt-6 text-slate-600">"Your organisation has no paid plan yet. "
+                                <a href="/pricing" class="font-medium text-indigo-600 hover:underline">"Choose one on the pricing page."</a>
+                            </p>
+                        }.into_any(),
+                        Ok(data) => {
+                            let current = data.current.clone().expect("matched above");
+                            view! { <PlanChangeBody data current seats actions/> }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </PortalLayout>
     }
+}
+
+/// The page's forms; each posts to its server function and comes back to the page.
+#[derive(Clone, Copy)]
+struct PlanActions {
+    change: ServerAction<ChangeSubscription>,
+    undo: ServerAction<UndoScheduledChange>,
+    cancel: ServerAction<CancelSubscription>,
+    resume: ServerAction<ResumeSubscription>,
+    promote: ServerAction<ApplyPromotionCode>,
 }
 
 fn capitalized(text: &str) -> String {
@@ -151,15 +129,17 @@ fn PlanChangeBody(
     current: CurrentPlan,
     /// The seat count to preview first (the current one when none).
     seats: Option<i64>,
-    change: ServerAction<ChangeSubscription>,
-    undo: ServerAction<UndoScheduledChange>,
-    cancel: ServerAction<CancelSubscription>,
-    resume: ServerAction<ResumeSubscription>,
-    promote: ServerAction<ApplyPromotionCode>,
+    actions: PlanActions,
 ) -> impl IntoView {
+    let PlanActions {
+        change,
+        undo,
+        cancel,
+        resume,
+        promote,
+    } = actions;
     let version = current.version;
     let initial_seats = seats.unwrap_or(current.quantity);
-    let seats = RwSignal::new(initial_seats);
     let options: Vec<(Plan, Price)> = data
         .plans
         .iter()
@@ -175,18 +155,6 @@ fn PlanChangeBody(
     let can_manage = data.can_manage;
     let now = data.now;
     let policies = data.policies;
-    let seat_preview = {
-        let current = current.clone();
-        move || {
-            let quantity = seats.get();
-            if quantity == current.quantity {
-                return Err(format!(
-                    "You have {quantity} now. Enter another number to see what it costs."
-                ));
-            }
-            preview(&current, &current.price, quantity, now, &policies)
-        }
-    };
     view! {
         <section class="mt-6 rounded-xl border border-slate-200 bg-white p-6 shadow-sm">
             <div class="flex flex-wrap items-baseline justify-between gap-3">
@@ -237,62 +205,9 @@ fn PlanChangeBody(
         </section>
 
         {can_manage.then(|| {
-            let version_for_seats = version;
-            let seat_price_id = current.price.id.clone();
-            let seat_period = current.price.interval.describe();
-            let seat_label = current.price.unit_label.clone().unwrap_or_else(|| "seat".into());
-            let in_trial = current.trial_end.is_some();
-            let current_quantity = current.quantity;
             view! {
-            <section class="mt-8 rounded-xl border border-slate-200 bg-white p-6 shadow-sm" id="seats">
-                <h2 class="text-lg font-semibold">{format!("Change {seat_label}s")}</h2>
-                <form method="get" action="/billing/plan#seats" class="mt-4 flex items-end gap-3">
-                    <label class="text-sm font-medium text-slate-700">{capitalized(&format!("{seat_label}s"))}
-                        <input type="number" name="seats" min="1" step="1" value=initial_seats data-testid="seat-input"
-                            class="mt-1 block w-28 rounded-md border border-slate-300 px-3 py-2"
-                            on:input=move |ev| {
-                                if let Ok(n) = event_target_value(&ev).parse::<i64>() {
-                                    seats.set(n);
-                                }
-                            }/>
-                    </label>
-                    <button type="submit" class="rounded-md border border-slate-300 px-3 py-2 text-sm font-medium hover:bg-slate-50">"Preview"</button>
-                </form>
-                {move || {
-                    let quantity = seats.get();
-                    let price_id = seat_price_id.clone();
-                    let version = version_for_seats;
-                    if in_trial && quantity != current_quantity {
-                        return EitherOf3::A(view! {
-                            <p class="mt-3 text-sm text-slate-600" data-testid="seat-preview">"Free during the trial."</p>
-                            <ActionForm action=change attr:class="mt-3">
-                                <input type="hidden" name="price_id" value=price_id/>
-                                <input type="hidden" name="seats" value=quantity/>
-                                <input type="hidden" name="expected_due" value="0"/>
-                                <input type="hidden" name="version" value=version/>
-                                <button type="submit" data-testid="confirm-seats" class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-500">
-                                    {format!("Confirm {quantity} seat(s)")}
-                                </button>
-                            </ActionForm>
-                        });
-                    }
-                    match seat_preview() {
-                        Err(message) => EitherOf3::B(view! { <p class="mt-3 text-sm text-slate-600" data-testid="seat-preview">{message}</p> }),
-                        Ok(p) => EitherOf3::C(view! {
-                            <PreviewSummary preview=p.clone() per=seat_period.clone()/>
-                            <ActionForm action=change attr:class="mt-3">
-                                <input type="hidden" name="price_id" value=price_id/>
-                                <input type="hidden" name="seats" value=quantity/>
-                                <input type="hidden" name="expected_due" value=p.amount_due_now.minor_units()/>
-                                <input type="hidden" name="version" value=version/>
-                                <button type="submit" data-testid="confirm-seats" class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-500">
-                                    {format!("Confirm {quantity} seat(s)")}
-                                </button>
-                            </ActionForm>
-                        }),
-                    }
-                }}
-            </section>
+            <PreloadIsland island="seat_change"/>
+            <SeatChange current=current.clone() now=now.timestamp() policies initial_seats/>
 
             <section class="mt-8">
                 <h2 class="text-lg font-semibold">"Switch plan or billing interval"</h2>
@@ -373,6 +288,86 @@ fn PlanChangeBody(
                 </section>
             })}
         }})}
+    }
+}
+
+/// Seats: the preview follows the number as it is typed, computed with the domain's proration
+/// in the browser, and its confirmation posts the amount shown. Without JavaScript the Preview
+/// button asks the server for the same figures.
+#[island(lazy)]
+fn SeatChange(
+    current: CurrentPlan,
+    /// The organisation's clock (unix seconds): a test clock's when it has one.
+    now: i64,
+    policies: ChangePolicies,
+    initial_seats: i64,
+) -> impl IntoView {
+    let seats = RwSignal::new(initial_seats);
+    let now = DateTime::from_timestamp(now, 0).unwrap_or_default();
+    let label = current
+        .price
+        .unit_label
+        .clone()
+        .unwrap_or_else(|| "seat".into());
+    let per = current.price.interval.describe();
+    let in_trial = current.trial_end.is_some();
+    let current_quantity = current.quantity;
+    let (price_id, version) = (current.price.id.clone(), current.version);
+    let confirm = move |quantity: i64, expected_due: i64| {
+        view! {
+            <form method="post" action=ChangeSubscription::url() class="mt-3">
+                <input type="hidden" name="price_id" value=price_id.clone()/>
+                <input type="hidden" name="seats" value=quantity/>
+                <input type="hidden" name="expected_due" value=expected_due/>
+                <input type="hidden" name="version" value=version/>
+                <button type="submit" data-testid="confirm-seats" class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-500">
+                    {format!("Confirm {quantity} seat(s)")}
+                </button>
+            </form>
+        }
+    };
+    let preview_of = {
+        move |quantity: i64| {
+            if quantity == current.quantity {
+                return Err(format!(
+                    "You have {quantity} now. Enter another number to see what it costs."
+                ));
+            }
+            preview(&current, &current.price, quantity, now, &policies)
+        }
+    };
+    view! {
+        <section class="mt-8 rounded-xl border border-slate-200 bg-white p-6 shadow-sm" id="seats">
+            <h2 class="text-lg font-semibold">{format!("Change {label}s")}</h2>
+            <form method="get" action="/billing/plan#seats" class="mt-4 flex items-end gap-3">
+                <label class="text-sm font-medium text-slate-700">{capitalized(&format!("{label}s"))}
+                    <input type="number" name="seats" min="1" step="1" value=initial_seats data-testid="seat-input"
+                        class="mt-1 block w-28 rounded-md border border-slate-300 px-3 py-2"
+                        on:input=move |ev| {
+                            if let Ok(n) = event_target_value(&ev).parse::<i64>() {
+                                seats.set(n);
+                            }
+                        }/>
+                </label>
+                <button type="submit" class="rounded-md border border-slate-300 px-3 py-2 text-sm font-medium hover:bg-slate-50">"Preview"</button>
+            </form>
+            {move || {
+                let quantity = seats.get();
+                if in_trial && quantity != current_quantity {
+                    return EitherOf3::A(view! {
+                        <p class="mt-3 text-sm text-slate-600" data-testid="seat-preview">"Free during the trial."</p>
+                        {confirm.clone()(quantity, 0)}
+                    });
+                }
+                match preview_of(quantity) {
+                    Err(message) => EitherOf3::B(view! { <p class="mt-3 text-sm text-slate-600" data-testid="seat-preview">{message}</p> }),
+                    Ok(p) => EitherOf3::C(view! {
+                        <PreviewSummary preview=p.clone() per=per.clone()/>
+                        {confirm.clone()(quantity, p.amount_due_now.minor_units())}
+                    }),
+                }
+            }}
+        </section>
     }
 }
 

@@ -6,6 +6,7 @@ use crate::domain::rounding::round_to_minor_units;
 use crate::domain::{IntervalUnit, Price, PriceModel, PricingError};
 use crate::ui::components::FormError;
 use crate::ui::components::PortalLayout;
+use crate::ui::islands::PreloadIsland;
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -70,6 +71,7 @@ pub fn PricingPage() -> impl IntoView {
                                 <div class="mt-12 grid gap-6 md:grid-cols-3" data-testid="plans">
                                     {move || cards.iter().map(|plan| view! { <PlanCard plan=plan.clone() unit=unit() buyer checkout/> }).collect_view()}
                                 </div>
+                                <PreloadIsland island="calculator"/>
                                 <Calculator plans plan=calc_plan seats=calc_seats interval=calc_interval cards_interval/>
                             }.into_any()
                         }
@@ -219,7 +221,7 @@ fn estimate(
 
 /// The price calculator: answers as the visitor types, with the domain's own pricing compiled to
 /// the browser, so the total shown is the one billed. Without JavaScript its form asks the server.
-#[island]
+#[island(lazy)]
 fn Calculator(
     plans: Vec<Plan>,
     plan: String,

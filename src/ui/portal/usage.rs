@@ -2,14 +2,16 @@
 //! SVG by the page itself, the organisation's API keys and its spend alert.
 
 use crate::api::usage::{
-    load_api_keys, load_usage_page, AlertView, CreateApiKey, DayTotal, KeyView, RevokeApiKey,
-    SetSpendAlert,
+    create_api_key, load_api_keys, load_usage_page, AlertView, CreateApiKey, DayTotal, KeyView,
+    NewKey, RevokeApiKey, SetSpendAlert,
 };
 use crate::domain::period::format_date;
 use crate::error::AppError;
-use crate::ui::components::{FormError, PortalLayout};
+use crate::ui::components::{FormError, Notice, PortalLayout};
+use crate::ui::islands::PreloadIsland;
 use leptos::either::Either;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
@@ -112,6 +114,7 @@ pub fn UsagePage() -> impl IntoView {
         <PortalLayout>
             <p class="text-sm font-medium uppercase tracking-wide text-indigo-600">"Billing"</p>
             <h1 class="mt-1 text-3xl font-semibold tracking-tight">"Usage"</h1>
+            <div class="mt-4 empty:hidden"><Notice/></div>
             <Suspense fallback=|| view! { <p class="mt-6 text-slate-500">"Loading usage…"</p> }>
                 {move || Suspend::new(async move {
                     let p = match page.await {
@@ -181,6 +184,8 @@ pub fn UsagePage() -> impl IntoView {
                                     <h2 class="text-lg font-semibold">"API keys"</h2>
                                     <p class="mt-1 text-sm text-slate-600">"Send usage events to POST /api/v1/usage-events with Authorization: Bearer <key>. The API is described at "<a class="text-indigo-700 hover:underline" href="/api/v1/openapi.json">"/api/v1/openapi.json"</a>"."</p>
                                     <p class="mt-2 text-sm text-slate-600">"Your customer id in events: "<code class="rounded bg-slate-100 px-1 font-mono text-xs" data-testid="customer-id">{org_id.to_string()}</code></p>
+                                    <KeyFormErrors/>
+                                    <PreloadIsland island="api_keys"/>
                                     <ApiKeys keys=p.keys.clone()/>
                                 </div>
                             </section>
@@ -195,8 +200,8 @@ pub fn UsagePage() -> impl IntoView {
 const CARD: &str = "rounded-xl border border-slate-200 bg-white p-5 shadow-sm";
 const INPUT: &str = "rounded-md border border-slate-300 px-3 py-1.5 text-sm";
 
-/// The spend alert's form, whose result shows in place.
-#[island]
+/// The spend alert's form; its answer comes back as the page's notice.
+#[component]
 fn SpendAlert(amount: String, hard_cap: bool, currency: String) -> impl IntoView {
     let alert = ServerAction::<SetSpendAlert>::new();
     let error = Signal::derive(move || alert.value().get().and_then(Result::err));
@@ -210,29 +215,15 @@ fn SpendAlert(amount: String, hard_cap: bool, currency: String) -> impl IntoView
                 <label class="flex items-center gap-2 text-sm"><input type="checkbox" name="hard_cap" value="on" checked=hard_cap/>"Hard cap"</label>
                 <button type="submit" class="rounded-md bg-slate-900 px-3 py-1.5 text-sm font-semibold text-white">"Save"</button>
             </ActionForm>
-            {move || alert.value().get().and_then(Result::ok).map(|m| view! { <p role="status" data-testid="alert-result" class="mt-3 text-sm text-emerald-800">{m}</p> })}
         </div>
     }
 }
 
-/// The organisation's API keys: a new key's secret is shown once, in place; the list follows
-/// creations and revocations.
-#[island]
-fn ApiKeys(keys: Vec<KeyView>) -> impl IntoView {
+/// The errors of the key forms posted without JavaScript, from the address they came back to.
+#[component]
+fn KeyFormErrors() -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
-    let keys = RwSignal::new(keys);
-    Effect::new(move |first: Option<()>| {
-        create.version().track();
-        revoke.version().track();
-        if first.is_some() {
-            leptos::task::spawn_local(async move {
-                if let Ok(list) = load_api_keys().await {
-                    keys.set(list);
-                }
-            });
-        }
-    });
     let error = Signal::derive(move || {
         create
             .value()
@@ -240,13 +231,45 @@ fn ApiKeys(keys: Vec<KeyView>) -> impl IntoView {
             .and_then(Result::err)
             .or_else(|| revoke.value().get().and_then(Result::err))
     });
+    view! { <div class="mt-3"><FormError error/></div> }
+}
+
+/// The organisation's API keys. With JavaScript a new key's secret is shown once, in place, and
+/// the list follows; revoking is a plain post that comes back to the page with its notice.
+#[island(lazy)]
+fn ApiKeys(keys: Vec<KeyView>) -> impl IntoView {
+    let keys = RwSignal::new(keys);
+    let name = RwSignal::new(String::new());
+    let created = RwSignal::new(None::<Result<NewKey, AppError>>);
+    let busy = RwSignal::new(false);
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let text = name.get_untracked();
+        leptos::task::spawn_local(async move {
+            let answer = create_api_key(text).await;
+            if answer.is_ok() {
+                name.set(String::new());
+                if let Ok(list) = load_api_keys().await {
+                    keys.set(list);
+                }
+            }
+            created.set(Some(answer));
+            busy.set(false);
+        });
+    };
+    let error = Signal::derive(move || created.get().and_then(Result::err));
     view! {
         <div class="mt-3"><FormError error/></div>
-        <ActionForm action=create attr:class="mt-4 flex flex-wrap items-center gap-3" attr:data-testid="create-key-form">
-            <input type="text" name="name" placeholder="Key name, e.g. CI pipeline" class=format!("{INPUT} w-56")/>
-            <button type="submit" class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-semibold text-white hover:bg-indigo-500">"Create key"</button>
-        </ActionForm>
-        {move || create.value().get().and_then(Result::ok).map(|k| view! {
+        <form method="post" action=CreateApiKey::url() on:submit=create class="mt-4 flex flex-wrap items-center gap-3" data-testid="create-key-form">
+            <input type="text" name="name" placeholder="Key name, e.g. CI pipeline" class=format!("{INPUT} w-56")
+                prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+            <button type="submit" disabled=move || busy.get() class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-semibold text-white hover:bg-indigo-500 disabled:opacity-60">"Create key"</button>
+        </form>
+        {move || created.get().and_then(Result::ok).map(|k| view! {
             <div class="mt-3 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm" data-testid="new-key">
                 <p class="font-medium">{format!("Key \"{}\" created. Copy it now: it is not shown again.", k.name)}</p>
                 <code class="mt-2 block break-all rounded bg-white px-2 py-1 font-mono text-xs" data-testid="new-key-secret">{k.secret}</code>
@@ -254,7 +277,6 @@ fn ApiKeys(keys: Vec<KeyView>) -> impl IntoView {
         })}
         <ul class="mt-4 divide-y divide-slate-100 text-sm" data-testid="api-keys">
             {move || keys.get().into_iter().map(|k| {
-                let id = k.id.clone();
                 view! {
                     <li class="flex items-center justify-between gap-3 py-2">
                         <span>
@@ -266,10 +288,10 @@ fn ApiKeys(keys: Vec<KeyView>) -> impl IntoView {
                             Either::Left(view! { <span class="text-xs font-semibold uppercase text-slate-400">"Revoked"</span> })
                         } else {
                             Either::Right(view! {
-                                <ActionForm action=revoke>
-                                    <input type="hidden" name="id" value=id/>
+                                <form method="post" action=RevokeApiKey::url()>
+                                    <input type="hidden" name="id" value=k.id/>
                                     <button type="submit" class="rounded-md border border-slate-300 px-2 py-1 text-xs font-medium hover:bg-slate-100">"Revoke"</button>
-                                </ActionForm>
+                                </form>
                             })
                         }}
                     </li>

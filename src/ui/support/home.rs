@@ -6,6 +6,7 @@ use crate::api::staff_actions::load_attention;
 use crate::api::support::{current_staff, StaffSignOut};
 use crate::domain::period::format_date;
 use crate::error::AppError;
+use crate::ui::islands::PreloadIsland;
 use crate::wire::console::SearchHit;
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
@@ -91,14 +92,14 @@ fn CustomerSearch() -> impl IntoView {
                 let q = q.clone();
                 Suspend::new(async move {
                     let hits = results.await;
-                    view! { <SearchAsYouType q hits/> }
+                    view! { <PreloadIsland island="search_as_you_type"/><SearchAsYouType q hits/> }
                 })
             }}
         </Suspense>
     }
 }
 
-#[island]
+#[island(lazy)]
 fn SearchAsYouType(q: String, hits: Result<Vec<SearchHit>, AppError>) -> impl IntoView {
     let q = RwSignal::new(q);
     let hits = RwSignal::new(hits);
