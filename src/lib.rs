@@ -34,11 +34,6 @@ pub mod store;
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_islands();
-    // A form sent without JavaScript (or before the page was ready) comes back with its error in
-    // the address; the islands read it as the server did, so both render the same.
-    if let Some(error) = ui::islands::action_error_in_address() {
-        leptos::prelude::provide_context(error);
-    }
     // Islands hydrate right after this returns, each in its own microtask; a zero timeout runs
     // after all of them, so browser tests (and anyone curious) can tell when the page is live.
     leptos::prelude::set_timeout(

@@ -140,6 +140,11 @@ pub fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The token in the session cookie of `kind`, if the request carries one.
+pub fn session_cookie(headers: &HeaderMap, kind: SessionKind, https: bool) -> Option<&str> {
+    read_cookie(headers, cookie_name(kind, https))
+}
+
 fn request_headers() -> HeaderMap {
     leptos::prelude::use_context::<http::request::Parts>()
         .map(|parts| parts.headers)
@@ -275,8 +280,7 @@ async fn live_session_of(
     kind: SessionKind,
     headers: &HeaderMap,
 ) -> Result<Option<sessions::SessionRow>, AppError> {
-    let name = cookie_name(kind, state.config.is_https());
-    let Some(token) = read_cookie(headers, name) else {
+    let Some(token) = session_cookie(headers, kind, state.config.is_https()) else {
         return Ok(None);
     };
     Ok(sessions::find(&state.db, &hash_token(token), kind, state.now()).await?)

@@ -30,18 +30,6 @@ pub fn mark() {
     }
 }
 
-/// The error of a form that was posted without JavaScript, as the server put it in the address
-/// it redirected back to; islands hydrate with it so they show what the server rendered.
-#[cfg(feature = "hydrate")]
-pub fn action_error_in_address() -> Option<leptos::server::ServerActionError> {
-    let search = window().location().search().ok()?;
-    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
-    Some(leptos::server::ServerActionError::new(
-        &params.get("__path")?,
-        &params.get("__err")?,
-    ))
-}
-
 /// Preload links for the split files of `island` (its name in snake case, e.g. `"calculator"`),
 /// placed in the page's head: the browser fetches them beside the main wasm rather than after it
 /// has started and asked for them. Renders nothing without a split build.

@@ -70,15 +70,14 @@ pub fn PlanChangePage() -> impl IntoView {
                     match page.await {
                         Err(AppError::Unauthenticated) => view! { <Redirect path="/sign-in?next=/billing/plan"/> }.into_any(),
                         Err(e) => view! { <p role="alert" class="mt-6 text-red-700">{e.to_string()}</p> }.into_any(),
-                        Ok(PlanPage { current: None, .. }) => view! {
-                            <p class="mt-6 text-slate-600">"Your organisation has no paid plan yet. "
-                                <a href="/pricing" class="font-medium text-indigo-600 hover:underline">"Choose one on the pricing page."</a>
-                            </p>
-                        }.into_any(),
-                        Ok(data) => {
-                            let current = data.current.clone().expect("matched above");
-                            view! { <PlanChangeBody data current seats actions/> }.into_any()
-                        }
+                        Ok(data) => match data.current.clone() {
+                            None => view! {
+                                <p class="mt-6 text-slate-600">"Your organisation has no paid plan yet. "
+                                    <a href="/pricing" class="font-medium text-indigo-600 hover:underline">"Choose one on the pricing page."</a>
+                                </p>
+                            }.into_any(),
+                            Some(current) => view! { <PlanChangeBody data current seats actions/> }.into_any(),
+                        },
                     }
                 })}
             </Suspense>
