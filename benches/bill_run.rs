@@ -111,14 +111,9 @@ async fn main() {
         .timestamp();
     let clock = Arc::new(SettableClock(AtomicI64::new(start)));
     let state = server::build_state(config, clock.clone()).await.unwrap();
-    for (order, plan) in billing_portal::services::seed::demo_catalog()
-        .iter()
-        .enumerate()
-    {
-        billing_portal::store::catalog::upsert_plan(&state.db, plan, order as i64, state.now())
-            .await
-            .unwrap();
-    }
+    billing_portal::services::seed::seed_catalog(&state)
+        .await
+        .unwrap();
 
     // Customers with a saved card at the emulator, then organisations and subscriptions all
     // renewing at the same instant, written in multi-row inserts.

@@ -74,15 +74,7 @@ async fn main() {
         .await
         .unwrap();
     let now = state.now();
-    for (order, plan) in billing_portal::services::seed::demo_catalog()
-        .iter()
-        .enumerate()
-    {
-        billing_portal::store::catalog::upsert_plan(&state.db, plan, order as i64, state.now())
-            .await
-            .unwrap();
-    }
-    billing_portal::services::seed::seed_metering(&state.db, now)
+    billing_portal::services::seed::seed_catalog(&state)
         .await
         .unwrap();
     for chunk in (0..customers).collect::<Vec<_>>().chunks(500) {

@@ -8,8 +8,8 @@ use crate::ui::portal::{
     SignUpConfirmPage, SignUpPage, SignUpSentPage, UsagePage,
 };
 use crate::ui::support::{
-    ApprovalsPage, AuditPage, ConfirmPage, CustomerPage, SupportHome, SupportSignInPage,
-    UsageEventsPage,
+    ApprovalsPage, AuditPage, CatalogPage, ConfirmPage, CustomerPage, SupportHome,
+    SupportSignInPage, UsageEventsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -70,6 +70,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/support/customers/:id") view=CustomerPage ssr=SsrMode::Async/>
                 <Route path=path!("/support/customers/:id/usage") view=UsageEventsPage ssr=SsrMode::Async/>
                 <Route path=path!("/support/audit") view=AuditPage ssr=SsrMode::Async/>
+                <Route path=path!("/support/catalog") view=CatalogPage ssr=SsrMode::Async/>
                 <Route path=path!("/support/confirm") view=ConfirmPage ssr=SsrMode::Async/>
                 <Route path=path!("/support/approvals") view=ApprovalsPage ssr=SsrMode::Async/>
             </Routes>

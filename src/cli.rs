@@ -26,6 +26,11 @@ pub enum Command {
     Migrate,
     /// Load the demo catalog and demo accounts (idempotent).
     SeedDemo,
+    /// Read the published catalog as a file, or publish one (see the README's "Catalog as code").
+    Catalog {
+        #[command(subcommand)]
+        action: CatalogAction,
+    },
     /// Run the built-in Stripe emulator alone (no database or other configuration needed). It
     /// prints its address and the secret key its APIs accept.
     StripeEmulator(stripe_emulator::args::EmulatorArgs),
@@ -64,12 +69,29 @@ pub enum Command {
         email: String,
         #[arg(long)]
         name: String,
-        /// agent, billing_admin or approver
+        /// agent, billing_admin, approver or catalog_admin
         #[arg(long, value_parser = parse_staff_role)]
         role: StaffRole,
         /// Read from the STAFF_PASSWORD environment variable when not given.
         #[arg(long, env = "STAFF_PASSWORD", hide_env_values = true)]
         password: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum CatalogAction {
+    /// Write the published catalog as TOML, to standard output or to --output.
+    Export {
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Show what FILE changes against the published catalog, then publish it as one revision.
+    /// Every problem is listed and nothing is published while there is one.
+    Apply {
+        file: std::path::PathBuf,
+        /// Only show the changes.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -136,7 +158,7 @@ pub enum TestClockAction {
 /// A staff role as `--role` spells it.
 fn parse_staff_role(text: &str) -> Result<StaffRole, String> {
     StaffRole::parse(text).ok_or_else(|| {
-        format!("--role {text:?} is not a staff role; use agent, billing_admin or approver")
+        format!("--role {text:?} is not a staff role; use agent, billing_admin, approver or catalog_admin")
     })
 }
 
@@ -210,6 +232,7 @@ pub async fn run(command: Command, config: Config) -> Result<(), String> {
             println!("{summary}");
             Ok(())
         }
+        Command::Catalog { action } => catalog(&state, action).await,
         Command::BillRun { concurrency } => {
             let (subs, invoices) =
                 billing_portal::store::renewals::count_due(&state.db, state.now(), None)
@@ -369,6 +392,63 @@ pub async fn run(command: Command, config: Config) -> Result<(), String> {
 }
 
 /// Prints a second factor's secret and its otpauth:// URL for an authenticator app.
+async fn catalog(state: &server::AppState, action: CatalogAction) -> Result<(), String> {
+    use billing_portal::services::catalog as service;
+    match action {
+        CatalogAction::Export { output } => {
+            let text = service::export(state).await.map_err(|e| e.to_string())?;
+            match output {
+                Some(path) => std::fs::write(&path, text)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display())),
+                None => {
+                    print!("{text}");
+                    Ok(())
+                }
+            }
+        }
+        CatalogAction::Apply { file, dry_run } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let proposed = service::parse(&text).map_err(|e| e.to_string())?;
+            let preview = service::preview(state, &proposed)
+                .await
+                .map_err(|e| e.to_string())?;
+            if preview.changes.is_empty() {
+                println!(
+                    "the published catalog (revision {}) already says this; nothing to publish",
+                    preview.revision
+                );
+                return Ok(());
+            }
+            println!(
+                "{} change(s) against revision {}:",
+                preview.changes.len(),
+                preview.revision
+            );
+            for change in &preview.changes {
+                println!("  {}", change.describe());
+            }
+            if dry_run {
+                println!("dry run: nothing was published");
+                return Ok(());
+            }
+            let published = service::publish(
+                state,
+                &proposed,
+                Some(preview.revision),
+                &billing_portal::store::audit::Actor::cli(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            match published.revision {
+                Some(revision) => println!("published as revision {revision}"),
+                None => println!("nothing to publish"),
+            }
+            Ok(())
+        }
+    }
+}
+
 fn print_enrolment(secret: &str, email: &str) {
     println!("authenticator secret: {secret}");
     if let Some(url) = server::mfa::otpauth_url(secret, email) {

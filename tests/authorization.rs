@@ -39,6 +39,10 @@ enum Access {
     StaffAssist,
     /// Staff billing admins.
     StaffAdmin,
+    /// Catalog admins and staff billing admins (the catalog, read).
+    CatalogReader,
+    /// Catalog admins (the catalog, changed).
+    CatalogAdmin,
     /// Approvers.
     Approver,
     /// Only with an API key (no browser session opens it).
@@ -55,10 +59,11 @@ enum Who {
     Agent,
     StaffAdmin,
     Approver,
+    CatalogAdmin,
     ViewAs,
 }
 
-const EVERYONE: [Who; 9] = [
+const EVERYONE: [Who; 10] = [
     Who::Nobody,
     Who::Member,
     Who::BillingAdmin,
@@ -67,6 +72,7 @@ const EVERYONE: [Who; 9] = [
     Who::Agent,
     Who::StaffAdmin,
     Who::Approver,
+    Who::CatalogAdmin,
     Who::ViewAs,
 ];
 
@@ -106,6 +112,8 @@ fn expect(path: &str, access: Access, who: Who) -> Expect {
         A::StaffAssist => matches!(who, W::Agent | W::StaffAdmin),
         A::StaffAdmin => who == W::StaffAdmin,
         A::Approver => who == W::Approver,
+        A::CatalogReader => matches!(who, W::CatalogAdmin | W::StaffAdmin),
+        A::CatalogAdmin => who == W::CatalogAdmin,
         A::ApiKey => false,
     };
     if allowed {
@@ -295,6 +303,18 @@ fn server_functions(v: &Victim) -> Vec<ServerFunction> {
             f(&[("org_id", &v.org_id)]),
         ),
         ("/api/support/approvals", A::Staff, vec![]),
+        ("/api/support/catalog", A::CatalogReader, vec![]),
+        (
+            "/api/support/catalog/draft",
+            A::CatalogAdmin,
+            f(&[("body", "# an empty catalog draft")]),
+        ),
+        (
+            "/api/support/catalog/publish",
+            A::CatalogAdmin,
+            f(&[("revision", "0"), ("digest", "not-the-draft")]),
+        ),
+        ("/api/support/catalog/discard", A::CatalogAdmin, vec![]),
         ("/api/support/attention", A::Staff, vec![]),
         ("/api/support/audit", A::Staff, f(&[("org_id", &v.org_id)])),
         ("/api/support/usage", A::Staff, f(&[("org_id", &v.org_id)])),
@@ -493,11 +513,16 @@ fn pages(v: &Victim) -> BTreeMap<&'static str, (Access, String)> {
         ),
         (
             "/support/confirm",
-            (A::Staff, "/support/confirm?do=retry".to_string()),
+            // Retrying a renewal is for agents and billing admins; an approver is refused.
+            (A::StaffAssist, "/support/confirm?do=retry".to_string()),
         ),
         (
             "/support/approvals",
             (A::Staff, "/support/approvals".to_string()),
+        ),
+        (
+            "/support/catalog",
+            (A::CatalogReader, "/support/catalog".to_string()),
         ),
     ])
 }
@@ -717,6 +742,10 @@ async fn every_door_answers_only_whom_it_should(given: TestApp) {
         (Who::Agent, fresh_staff(&app, "agent@demo.test").await),
         (Who::StaffAdmin, fresh_staff(&app, "admin@demo.test").await),
         (Who::Approver, fresh_staff(&app, "approver@demo.test").await),
+        (
+            Who::CatalogAdmin,
+            fresh_staff(&app, "catalog@demo.test").await,
+        ),
         (Who::ViewAs, view_as),
     ]);
 
@@ -861,6 +890,10 @@ async fn every_door_answers_only_whom_it_should(given: TestApp) {
         (Who::Agent, fresh_staff(&app, "agent@demo.test").await),
         (Who::StaffAdmin, fresh_staff(&app, "admin@demo.test").await),
         (Who::Approver, fresh_staff(&app, "approver@demo.test").await),
+        (
+            Who::CatalogAdmin,
+            fresh_staff(&app, "catalog@demo.test").await,
+        ),
         (Who::ViewAs, browsers[&Who::ViewAs].clone()),
     ]);
 
@@ -955,6 +988,11 @@ async fn fresh_staff(app: &TestApp, email: &str) -> Client {
             ],
         )
         .await;
-    assert_eq!(location(&signed).as_deref(), Some("/support"), "{email}");
+    let start = if email.starts_with("catalog@") {
+        "/support/catalog"
+    } else {
+        "/support"
+    };
+    assert_eq!(location(&signed).as_deref(), Some(start), "{email}");
     browser
 }

@@ -157,6 +157,77 @@ async fn migrate_seed_and_create_staff_work_and_repeat_safely() {
 }
 
 #[tokio::test]
+async fn the_catalog_is_exported_and_applied_as_a_file() {
+    for backend in [common::Backend::Sqlite, common::Backend::Postgres] {
+        let Some(database) = common::TestDatabase::create(backend).await else {
+            continue;
+        };
+        let run = |args: &[&str]| {
+            let out = billing_portal(&database.url)
+                .env("LOG_FORMAT", "json")
+                .args(args)
+                .output()
+                .unwrap();
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned()
+                    + &String::from_utf8_lossy(&out.stderr),
+            )
+        };
+        assert!(run(&["seed-demo"]).0);
+        let dir = std::env::temp_dir().join(format!("catalog-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(format!("{backend:?}.toml"));
+        let path = file.to_str().unwrap();
+        let (ok, out) = run(&["catalog", "export", "--output", path]);
+        assert!(ok, "{out}");
+        let (ok, out) = run(&["catalog", "apply", path]);
+        assert!(
+            ok && out.contains("already says this; nothing to publish"),
+            "{out}"
+        );
+
+        // A new plan and a new price for Pro's monthly seat: a dry run shows both and publishes
+        // nothing; applying publishes them as revision 2; applying again changes nothing.
+        let text = std::fs::read_to_string(&file).unwrap();
+        let edited = text.replacen("unit_amount = \"1200\"", "unit_amount = \"1300\"", 1)
+            + "\n[[plans]]\nid = \"scale\"\nname = \"Scale\"\ndescription = \"For scale.\"\n\n\
+               [[plans.prices]]\nid = \"scale_monthly\"\nnickname = \"Scale monthly\"\ncurrency = \"EUR\"\n\
+               interval = { unit = \"month\", count = 1 }\nmodel = { type = \"flat\", amount = 9900 }\n";
+        std::fs::write(&file, edited).unwrap();
+        let (ok, out) = run(&["catalog", "apply", "--dry-run", path]);
+        assert!(ok, "{out}");
+        assert!(out.contains("3 change(s) against revision 1"), "{out}");
+        assert!(out.contains("~ price pro_monthly on pro: new version, $13.00 per seat every month (was $12.00 per seat every month)"), "{out}");
+        assert!(out.contains("+ plan scale (Scale)"), "{out}");
+        assert!(
+            out.contains("+ price scale_monthly on scale: €99.00 every month"),
+            "{out}"
+        );
+        assert!(out.contains("dry run: nothing was published"), "{out}");
+        let (ok, out) = run(&["catalog", "apply", path]);
+        assert!(ok && out.contains("published as revision 2"), "{out}");
+        let (ok, out) = run(&["catalog", "apply", path]);
+        assert!(ok && out.contains("revision 2) already says this"), "{out}");
+
+        // A bad file: every problem is listed, the command fails, nothing is published.
+        let broken = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("amount = 9900", "amount = -5")
+            .replace("min_quantity = 3", "min_quantity = 900");
+        std::fs::write(&file, broken).unwrap();
+        let (ok, out) = run(&["catalog", "apply", path]);
+        assert!(!ok, "{out}");
+        assert!(out.contains("nothing was published"), "{out}");
+        assert!(out.contains("plan \"scale\" › price \"scale_monthly\": \"amount\" is -5; amounts must not be negative"), "{out}");
+        assert!(out.contains("plan \"team\" › price \"team_monthly\": \"min_quantity\" 900 is above \"max_quantity\" 500"), "{out}");
+        let (ok, out) = run(&["catalog", "export"]);
+        assert!(ok && out.contains("amount = 9900"), "{out}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[tokio::test]
 async fn the_stripe_emulator_runs_alone() {
     use std::io::{BufRead, BufReader};
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -561,8 +561,9 @@ async fn a_renewal_that_keeps_failing_waits_for_staff(app: TestApp) {
     use billing_portal::store::renewals::MAX_RENEWAL_FAILURES;
     app.subscribed("pro_monthly", "1").await;
     let (org, clock) = app.first_org_on_test_clock().await;
-    // The plan's price disappears from the catalog: the renewal cannot be built.
-    sqlx::query("UPDATE prices SET active = 0 WHERE id = 'pro_monthly'")
+    // The subscription holds more seats than its price allows (written behind the portal's
+    // back): the renewal cannot be priced.
+    sqlx::query("UPDATE subscriptions SET quantity = 51")
         .execute(&app.db().pool)
         .await
         .unwrap();
@@ -605,7 +606,7 @@ async fn a_renewal_that_keeps_failing_waits_for_staff(app: TestApp) {
     let agent = app.staff("agent@demo.test").await;
     let home = app.get_with(&agent, "/support").await.text().await.unwrap();
     assert!(home.contains("Needs attention: 1 renewal(s)"), "{home}");
-    assert!(home.contains("is not in the catalog"), "{home}");
+    assert!(home.contains("is above the maximum of 50"), "{home}");
     let admin = app.staff("admin@demo.test").await;
     let page = app
         .get_with(&admin, &format!("/support/customers/{org}"))
@@ -614,14 +615,14 @@ async fn a_renewal_that_keeps_failing_waits_for_staff(app: TestApp) {
         .await
         .unwrap();
     assert!(page.contains("failed 5 times in a row"), "{page}");
-    sqlx::query("UPDATE prices SET active = 1 WHERE id = 'pro_monthly'")
+    sqlx::query("UPDATE subscriptions SET quantity = 1")
         .execute(&app.db().pool)
         .await
         .unwrap();
     let fields = [
         ("org_id", org.as_str()),
         ("reason_code", "billing_error"),
-        ("note", "the price was restored"),
+        ("note", "the seat count was corrected"),
     ];
     let preview = app
         .call(&admin, "/api/support/renewal/retry", &fields)

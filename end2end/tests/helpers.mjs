@@ -104,7 +104,8 @@ export async function staffSignIn(page, js, email) {
   await page.fill('input[name="password"]', DEMO_PASSWORD);
   await page.fill('input[name="code"]', await freshCode(email));
   await page.click('main button[type="submit"]');
-  await page.waitForURL(`${BASE}/support`);
+  // A catalog admin's console starts at the catalog.
+  await page.waitForURL(`${BASE}${email.startsWith('catalog@') ? '/support/catalog' : '/support'}`);
   await settled(page, js);
 }
 

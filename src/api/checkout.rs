@@ -73,8 +73,8 @@ pub async fn start_checkout(
     let catalog = crate::store::catalog::load(&state.db)
         .await
         .map_err(AppError::internal)?;
-    let (plan, price) = crate::domain::catalog::find_price(&catalog, &price_id)
-        .ok_or_else(|| AppError::NotFound("That plan".into()))?;
+    let (plan, price) = crate::domain::catalog::find_for_sale(&catalog, &price_id)
+        .ok_or_else(|| not_for_sale(&catalog, &price_id, "pricing"))?;
     price
         .check_quantity(seats)
         .map_err(|e| AppError::Invalid(crate::domain::catalog::explain_quantity(plan, price, e)))?;
@@ -291,5 +291,22 @@ pub async fn checkout_status(session_id: String) -> Result<CheckoutProgress, App
             invoice_total: i.total,
         }),
         _ => Ok(CheckoutProgress::Processing),
+    }
+}
+
+#[cfg(feature = "ssr")]
+/// Why `price_id` cannot be bought: no longer for sale (archived, or replaced by a newer version),
+/// or not a price at all. `page` is where the customer picks another.
+pub(crate) fn not_for_sale(
+    catalog: &[crate::domain::catalog::Plan],
+    price_id: &str,
+    page: &str,
+) -> AppError {
+    if crate::domain::catalog::find_price(catalog, price_id).is_some() {
+        AppError::Invalid(format!(
+            "That price is no longer for sale; pick one on the {page} page."
+        ))
+    } else {
+        AppError::NotFound("That plan".into())
     }
 }

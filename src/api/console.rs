@@ -367,3 +367,88 @@ pub async fn load_usage_events(
             .collect(),
     })
 }
+
+/// The catalog page: the published catalog, its revisions and the draft (catalog admins and
+/// billing admins).
+#[server(endpoint = "support/catalog", output = crate::error::JsonAnswer)]
+pub async fn load_catalog_console() -> Result<crate::wire::console::CatalogConsoleView, AppError> {
+    let state = crate::server::state()?;
+    let staff = staff_with(&state, &crate::services::catalog::CATALOG_READERS).await?;
+    crate::services::catalog::console_view(&state, &staff)
+        .await
+        .map_err(catalog_error)
+}
+
+/// Saves the catalog draft (catalog admins).
+#[server(endpoint = "support/catalog/draft", output = crate::error::JsonAnswer)]
+pub async fn save_catalog_draft(body: String) -> Result<String, AppError> {
+    let state = crate::server::state()?;
+    let staff = staff_with(&state, &[StaffRole::CatalogAdmin]).await?;
+    let message = crate::services::catalog::save_draft(&state, &staff, &body)
+        .await
+        .map_err(catalog_error)?;
+    crate::server::notice::redirect_back_with(&message);
+    Ok(message)
+}
+
+/// Publishes the draft the page showed (catalog admins).
+#[server(endpoint = "support/catalog/publish", output = crate::error::JsonAnswer)]
+pub async fn publish_catalog_draft(revision: String, digest: String) -> Result<String, AppError> {
+    let state = crate::server::state()?;
+    let staff = staff_with(&state, &[StaffRole::CatalogAdmin]).await?;
+    let revision: i64 = revision
+        .trim()
+        .parse()
+        .map_err(|_| AppError::Invalid("The form is out of date; reload the page.".into()))?;
+    let message = crate::services::catalog::publish_draft(&state, &staff, revision, &digest)
+        .await
+        .map_err(catalog_error)?;
+    crate::server::notice::redirect_back_with(&message);
+    Ok(message)
+}
+
+/// Empties the draft (catalog admins).
+#[server(endpoint = "support/catalog/discard", output = crate::error::JsonAnswer)]
+pub async fn discard_catalog_draft() -> Result<String, AppError> {
+    let state = crate::server::state()?;
+    let staff = staff_with(&state, &[StaffRole::CatalogAdmin]).await?;
+    let message = crate::services::catalog::discard_draft(&state, &staff)
+        .await
+        .map_err(catalog_error)?;
+    crate::server::notice::redirect_back_with(&message);
+    Ok(message)
+}
+
+#[cfg(feature = "ssr")]
+fn catalog_error(e: crate::services::catalog::CatalogError) -> AppError {
+    use crate::services::catalog::CatalogError;
+    use crate::store::catalog::PublishError;
+    match e {
+        CatalogError::Unreadable(message) => AppError::Invalid(capitalized(&message)),
+        CatalogError::Invalid(problems) => AppError::Invalid(format!(
+            "The draft has {} problem(s), listed below; nothing was published.",
+            problems.len()
+        )),
+        CatalogError::Publish(PublishError::Conflict { .. }) => {
+            AppError::Conflict(capitalized(&e.to_string()))
+        }
+        CatalogError::Publish(PublishError::Refused(message)) => {
+            AppError::Invalid(capitalized(&message))
+        }
+        other => AppError::internal(other),
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    out.extend(chars);
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}

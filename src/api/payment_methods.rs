@@ -67,10 +67,9 @@ pub async fn add_payment_method() -> Result<(), AppError> {
         .await
         .map_err(AppError::internal)?;
     let sub = crate::store::subscriptions::live_for_org(&state.db, &customer.org_id).await?;
-    let prices = || catalog.iter().flat_map(|p| p.prices.iter());
     let currency = sub
-        .and_then(|s| prices().find(|p| p.id == s.price_id))
-        .or_else(|| prices().next())
+        .and_then(|s| crate::domain::catalog::find_price(&catalog, &s.price_id).map(|(_, p)| p))
+        .or_else(|| catalog.iter().flat_map(|p| p.prices.iter()).next())
         .map(|p| p.currency.code().to_lowercase())
         .unwrap_or_else(|| "usd".into());
     // A new page per minute at most: a double click opens the same one.
@@ -170,10 +169,8 @@ async fn paid_plan_active(
     let catalog = crate::store::catalog::load(&state.db)
         .await
         .map_err(AppError::internal)?;
-    let free = catalog
-        .iter()
-        .flat_map(|p| p.prices.iter())
-        .find(|p| p.id == sub.price_id)
+    let free = crate::domain::catalog::find_price(&catalog, &sub.price_id)
+        .map(|(_, p)| p)
         .is_some_and(|p| p.model == crate::domain::PriceModel::Flat { amount: 0 });
     Ok(!free)
 }

@@ -21,6 +21,12 @@ pub async fn load_plan_page() -> Result<PlanPage, AppError> {
             }
             None => None,
         };
+    // The page offers what is for sale; the current plan came with `current`.
+    let mut plans = plans;
+    plans.retain(|p| !p.prices.is_empty());
+    for plan in &mut plans {
+        plan.archived_prices.clear();
+    }
     Ok(PlanPage {
         now: crate::services::plans::org_time(&state, &customer.org_id).await?,
         current,

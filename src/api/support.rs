@@ -96,7 +96,14 @@ pub async fn staff_sign_in(
         },
     )
     .await?;
-    leptos_axum::redirect("/support");
+    // A catalog admin sees no customer: their console starts at the catalog.
+    leptos_axum::redirect(
+        if staff.role == crate::domain::access::StaffRole::CatalogAdmin {
+            "/support/catalog"
+        } else {
+            "/support"
+        },
+    );
     Ok(())
 }
 

@@ -170,6 +170,8 @@ pub enum StaffRole {
     Agent,
     BillingAdmin,
     Approver,
+    /// Edits and publishes the catalog; sees no customer.
+    CatalogAdmin,
 }
 
 impl StaffRole {
@@ -178,6 +180,7 @@ impl StaffRole {
             StaffRole::Agent => "agent",
             StaffRole::BillingAdmin => "billing_admin",
             StaffRole::Approver => "approver",
+            StaffRole::CatalogAdmin => "catalog_admin",
         }
     }
 
@@ -186,6 +189,7 @@ impl StaffRole {
             "agent" => Some(StaffRole::Agent),
             "billing_admin" => Some(StaffRole::BillingAdmin),
             "approver" => Some(StaffRole::Approver),
+            "catalog_admin" => Some(StaffRole::CatalogAdmin),
             _ => None,
         }
     }
@@ -195,6 +199,7 @@ impl StaffRole {
             StaffRole::Agent => "Agent",
             StaffRole::BillingAdmin => "Billing admin",
             StaffRole::Approver => "Approver",
+            StaffRole::CatalogAdmin => "Catalog admin",
         }
     }
 }

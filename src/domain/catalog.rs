@@ -583,13 +583,45 @@ pub struct Plan {
     pub id: String,
     pub name: String,
     pub description: String,
+    /// What the pricing page lists: loaded as the plan's notes, completed from its entitlements
+    /// by [`super::catalog_file::feature_lines`].
     pub features: Vec<String>,
+    /// The prices for sale.
     pub prices: Vec<Price>,
+    /// Prices no longer for sale (archived, or replaced by a newer version) that subscribers may
+    /// still hold; they renew on them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub archived_prices: Vec<Price>,
+    /// What the pricing page lists for each price for sale, by price id, when the catalog made
+    /// it (the included usage of a yearly price is a year's).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub feature_lines: std::collections::BTreeMap<String, Vec<String>>,
 }
 
-/// The plan that offers price `price_id`, and the price: the one price lookup over a loaded
-/// catalog.
+impl Plan {
+    /// The lines the pricing page lists for `price_id`.
+    pub fn features_for(&self, price_id: &str) -> &[String] {
+        self.feature_lines
+            .get(price_id)
+            .map_or(self.features.as_slice(), Vec::as_slice)
+    }
+}
+
+/// The plan of price `price_id`, and the price, whether or not it is still for sale: the lookup
+/// for billing what a subscriber holds.
 pub fn find_price<'a>(plans: &'a [Plan], price_id: &str) -> Option<(&'a Plan, &'a Price)> {
+    plans.iter().find_map(|plan| {
+        plan.prices
+            .iter()
+            .chain(plan.archived_prices.iter())
+            .find(|p| p.id == price_id)
+            .map(|p| (plan, p))
+    })
+}
+
+/// The plan of price `price_id` and the price, only while it is for sale: the lookup for what a
+/// customer may buy or change to.
+pub fn find_for_sale<'a>(plans: &'a [Plan], price_id: &str) -> Option<(&'a Plan, &'a Price)> {
     plans.iter().find_map(|plan| {
         plan.prices
             .iter()

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod catalog;
+pub mod catalog_file;
 pub mod clock;
 pub mod coupon;
 pub mod currency;

@@ -212,7 +212,8 @@ async fn audit_csv(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     match crate::server::auth::staff_of(&state, &headers).await {
-        Ok(Some(_)) => {}
+        Ok(Some(staff)) if crate::services::console::READERS.contains(&staff.role) => {}
+        Ok(Some(_)) => return StatusCode::FORBIDDEN.into_response(),
         Ok(None) => return axum::response::Redirect::to("/support/sign-in").into_response(),
         Err(e) => {
             tracing::warn!(error = ?e, "audit export: session lookup failed");

@@ -35,6 +35,13 @@ impl EntitlementCache {
         }
     }
 
+    /// Drops every entry (a catalog publish may change any plan's entitlements).
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+
     /// The cached answer for the organisation, if it is younger than the time to live and was
     /// computed at the subscription's current `version`.
     pub fn fresh(&self, org_id: &OrgId, version: Option<i64>) -> Option<Entitlements> {

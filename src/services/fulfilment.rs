@@ -124,10 +124,9 @@ pub async fn complete_checkout(state: &AppState, session_id: &str) -> Result<(),
         .next();
 
     let catalog = crate::store::catalog::load(db).await?;
-    let price = catalog
-        .iter()
-        .flat_map(|plan| plan.prices.iter())
-        .find(|p| p.id == checkout.price_id)
+    // Bought while it was for sale: honoured even if it was archived since.
+    let price = crate::domain::catalog::find_price(&catalog, &checkout.price_id)
+        .map(|(_, p)| p)
         .cloned()
         .ok_or_else(|| {
             FulfilmentError::Mismatch(format!(

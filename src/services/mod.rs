@@ -2,6 +2,7 @@
 //! payment gateway, and decide with the domain's rules.
 
 pub mod bill_run;
+pub mod catalog;
 pub mod console;
 pub mod fulfilment;
 pub mod plans;

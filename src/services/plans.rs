@@ -264,7 +264,15 @@ pub async fn prepare_change(
         .map_err(AppError::internal)?;
     let current = current_plan(&plans, sub)?;
     let (plan, price) =
-        find_price(&plans, price_id).ok_or_else(|| AppError::NotFound("That plan".into()))?;
+        crate::domain::catalog::find_for_sale(&plans, price_id).ok_or_else(|| {
+            if find_price(&plans, price_id).is_some() {
+                AppError::Invalid(
+                    "That price is no longer for sale; pick one on the plan page.".into(),
+                )
+            } else {
+                AppError::NotFound("That plan".into())
+            }
+        })?;
     price
         .check_quantity(quantity)
         .map_err(|e| AppError::Invalid(crate::domain::catalog::explain_quantity(plan, price, e)))?;

@@ -286,17 +286,10 @@ pub async fn lines_for_period_end(
     catalog: &[Plan],
     sub: &SubscriptionRow,
 ) -> Result<(Vec<InvoiceLine>, Vec<Rating>), UsageError> {
-    let Some((plan, _)) = crate::domain::catalog::find_price(catalog, &sub.price_id) else {
+    let Some((plan, price)) = crate::domain::catalog::find_price(catalog, &sub.price_id) else {
         return Ok((Vec::new(), Vec::new()));
     };
-    let Some(currency) = plan
-        .prices
-        .iter()
-        .find(|p| p.id == sub.price_id)
-        .map(|p| p.currency)
-    else {
-        return Ok((Vec::new(), Vec::new()));
-    };
+    let currency = price.currency;
     let prices: Vec<UsagePrice> = store::usage_prices(db, &plan.id)
         .await?
         .into_iter()

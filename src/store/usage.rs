@@ -671,46 +671,12 @@ pub async fn usage_prices(db: &Db, plan_id: &str) -> Result<Vec<UsagePrice>, sql
     .collect()
 }
 
-/// Adds or replaces a usage price.
-pub async fn put_usage_price(
-    db: &Db,
-    plan_id: &str,
-    usage: &UsagePrice,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    let model =
-        serde_json::to_string(&usage.price.model).map_err(|e| sqlx::Error::Encode(e.into()))?;
-    let query = sqlx::query(
-        "INSERT INTO usage_prices (id, plan_id, meter_id, nickname, currency, model, unit_label) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET plan_id = $2, \
-         meter_id = $3, nickname = $4, currency = $5, model = $6, unit_label = $7, active = 1",
-    )
-    .bind(&usage.price.id)
-    .bind(plan_id)
-    .bind(&usage.meter_id)
-    .bind(&usage.price.nickname)
-    .bind(usage.price.currency.code())
-    .bind(model)
-    .bind(&usage.price.unit_label);
-    let target = format!("usage_price:{}", usage.price.id);
-    let note = format!("{} on plan {plan_id}", usage.meter_id);
-    super::audit::execute_audited(
-        db,
-        query,
-        &super::audit::AuditEntry {
-            note: &note,
-            ..super::audit::Actor::cli().did("catalog_usage_price_put", &target)
-        },
-        now,
-    )
-    .await?;
-    Ok(())
-}
-
 /// One entitlement of a plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EntitlementRow {
     pub key: String,
+    /// How the pricing page names it; empty: the key.
+    pub name: String,
     /// `feature` or `limit`.
     pub kind: String,
     /// A feature's 1 or 0; a limit's value, `None` for unlimited.
@@ -720,7 +686,7 @@ pub struct EntitlementRow {
 
 pub async fn entitlements(db: &Db, plan_id: &str) -> Result<Vec<EntitlementRow>, sqlx::Error> {
     sqlx::query(
-        "SELECT key, kind, value, meter_id FROM plan_entitlements WHERE plan_id = $1 ORDER BY kind, key",
+        "SELECT key, name, kind, value, meter_id FROM plan_entitlements WHERE plan_id = $1 ORDER BY kind, key",
     )
     .bind(plan_id)
     .fetch_all(&db.pool)
@@ -729,38 +695,13 @@ pub async fn entitlements(db: &Db, plan_id: &str) -> Result<Vec<EntitlementRow>,
     .map(|r| {
         Ok(EntitlementRow {
             key: r.try_get("key")?,
+            name: r.try_get("name")?,
             kind: r.try_get("kind")?,
             value: r.try_get("value")?,
             meter_id: r.try_get("meter_id")?,
         })
     })
     .collect()
-}
-
-pub async fn put_entitlement(
-    db: &Db,
-    plan_id: &str,
-    row: &EntitlementRow,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    let query = sqlx::query(
-        "INSERT INTO plan_entitlements (plan_id, key, kind, value, meter_id) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (plan_id, key) DO UPDATE SET kind = $3, value = $4, meter_id = $5",
-    )
-    .bind(plan_id)
-    .bind(&row.key)
-    .bind(&row.kind)
-    .bind(row.value)
-    .bind(&row.meter_id);
-    let target = format!("entitlement:{plan_id}:{}", row.key);
-    super::audit::execute_audited(
-        db,
-        query,
-        &super::audit::Actor::cli().did("catalog_entitlement_put", &target),
-        now,
-    )
-    .await?;
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

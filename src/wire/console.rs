@@ -225,3 +225,50 @@ pub struct AttentionItem {
     pub error: String,
     pub failed_at: i64,
 }
+
+/// `/support/catalog`: the published catalog, its revisions, and the draft with what publishing
+/// it would change (or the problems that stop it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogConsoleView {
+    pub revision: i64,
+    pub revisions: Vec<RevisionLine>,
+    pub plans: Vec<CatalogPlanLine>,
+    /// The viewer may edit and publish (a catalog admin).
+    pub can_edit: bool,
+    /// The draft's text: the saved draft, else the published catalog as a starting point.
+    pub draft_body: String,
+    /// Who saved the draft and when; `None` when there is no draft.
+    pub draft_saved: Option<String>,
+    /// The draft started from an older revision than the published one.
+    pub draft_stale: bool,
+    pub changes: Vec<String>,
+    pub problems: Vec<ProblemLine>,
+    /// Identifies the draft text the preview was made from; publishing names it.
+    pub draft_digest: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevisionLine {
+    pub revision: i64,
+    pub published_by: String,
+    pub published_at: String,
+    pub summary: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogPlanLine {
+    pub id: String,
+    pub name: String,
+    pub archived: bool,
+    /// "pro_monthly: $12.00 per seat every month", with "(archived)" for those not for sale.
+    pub prices: Vec<String>,
+    pub usage: Vec<String>,
+    pub entitlements: Vec<String>,
+}
+
+/// A problem of the draft: where in the catalog, and what to do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemLine {
+    pub at: String,
+    pub message: String,
+}

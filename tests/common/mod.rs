@@ -415,9 +415,14 @@ impl TestApp {
                 ],
             )
             .await;
+        let start = if email.starts_with("catalog@") {
+            "/support/catalog"
+        } else {
+            "/support"
+        };
         assert_eq!(
             location(&response).as_deref(),
-            Some("/support"),
+            Some(start),
             "{email} signs in to the console"
         );
         self.staff_browsers

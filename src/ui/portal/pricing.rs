@@ -67,6 +67,11 @@ pub fn PricingPage() -> impl IntoView {
                         Err(e) => view! { <p role="alert" class="mt-10 text-center text-red-700">{e.to_string()}</p> }.into_any(),
                         Ok(plans) => {
                             let cards = plans.clone();
+                            // The calculator prices; it needs no feature text.
+                            let plans: Vec<Plan> = plans
+                                .into_iter()
+                                .map(|p| Plan { features: Vec::new(), feature_lines: Default::default(), ..p })
+                                .collect();
                             view! {
                                 <div class="mt-12 grid gap-6 md:grid-cols-3" data-testid="plans">
                                     {move || cards.iter().map(|plan| view! { <PlanCard plan=plan.clone() unit=unit() buyer checkout/> }).collect_view()}
@@ -141,7 +146,7 @@ fn PlanCard(
             </p>
             {(trial > 0).then(|| view! { <p class="mt-1 text-sm font-medium text-emerald-700">{format!("{trial}-day free trial")}</p> })}
             <ul class="mt-6 flex-1 space-y-2 text-sm text-slate-700">
-                {plan.features.iter().map(|f| view! {
+                {price.as_ref().map_or(plan.features.as_slice(), |p| plan.features_for(&p.id)).iter().map(|f| view! {
                     <li class="flex gap-2"><span class="text-indigo-600">"✓"</span>{f.clone()}</li>
                 }).collect_view()}
             </ul>

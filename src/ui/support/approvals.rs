@@ -26,7 +26,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match rows.await {
                         Err(AppError::Unauthenticated) => view! { <Redirect path="/support/sign-in"/> }.into_any(),
-                        Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <p role="alert" class="text-red-700">{super::layout::refusal(&e)}</p> }.into_any(),
                         Ok(rows) => view! {
                             <div class="mt-4 overflow-x-auto rounded-xl border border-slate-200 bg-white shadow-sm">
                                 <table class="min-w-full divide-y divide-slate-200" data-testid="approvals">

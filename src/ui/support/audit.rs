@@ -54,7 +54,7 @@ pub fn AuditPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match rows.await {
                         Err(AppError::Unauthenticated) => view! { <Redirect path="/support/sign-in"/> }.into_any(),
-                        Err(e) => view! { <p role="alert" class="mt-4 text-red-700">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <p role="alert" class="mt-4 text-red-700">{super::layout::refusal(&e)}</p> }.into_any(),
                         Ok(page) => {
                             let chosen = param("action");
                             view! {

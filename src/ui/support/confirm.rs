@@ -47,7 +47,7 @@ pub fn ConfirmPage() -> impl IntoView {
                     let v = match preview.await {
                         Err(AppError::Unauthenticated) => return view! { <Redirect path="/support/sign-in"/> }.into_any(),
                         Err(e) => return view! {
-                            <p role="alert" data-testid="confirm-error" class="rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">{e.to_string()}</p>
+                            <p role="alert" data-testid="confirm-error" class="rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">{super::layout::refusal(&e)}</p>
                             <p class="mt-4 text-sm"><a class="text-indigo-700 hover:underline" href="/support">"Back to the console"</a></p>
                         }.into_any(),
                         Ok(v) => v,

@@ -73,7 +73,7 @@ pub fn CustomerPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let c = match customer.await {
                         Err(AppError::Unauthenticated) => return view! { <Redirect path="/support/sign-in"/> }.into_any(),
-                        Err(e) => return view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
+                        Err(e) => return view! { <p role="alert" class="text-red-700">{super::layout::refusal(&e)}</p> }.into_any(),
                         Ok(c) => c,
                     };
                     let filter = kind();

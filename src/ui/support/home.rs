@@ -26,6 +26,11 @@ pub fn SupportHome() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match staff.await {
+                        // A catalog admin sees no customer: their console is the catalog.
+                        Ok(Some(s)) if s.role == crate::domain::access::StaffRole::CatalogAdmin => view! {
+                            <p role="alert" class="text-slate-700">{super::layout::refusal(&AppError::Forbidden)}" "
+                                <a class="text-indigo-700 hover:underline" href="/support/catalog">"Open the catalog"</a></p>
+                        }.into_any(),
                         Ok(Some(s)) => view! {
                             <div class="flex flex-wrap items-center justify-between gap-4">
                                 <div>

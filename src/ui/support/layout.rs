@@ -15,6 +15,7 @@ pub(super) fn ConsoleLayout(children: Children) -> impl IntoView {
                 <nav class="flex items-center gap-4 text-sm">
                     <a href="/support" class="text-slate-200 hover:text-white">"Search"</a>
                     <a href="/support/approvals" class="text-slate-200 hover:text-white">"Approvals"</a>
+                    <a href="/support/catalog" class="text-slate-200 hover:text-white">"Catalog"</a>
                     <a href="/support/audit" class="text-slate-200 hover:text-white">"Audit log"</a>
                     <span class="rounded bg-slate-700 px-2 py-0.5 text-xs font-medium uppercase tracking-wide text-slate-200">"Staff only"</span>
                 </nav>
@@ -22,4 +23,16 @@ pub(super) fn ConsoleLayout(children: Children) -> impl IntoView {
         </header>
         <main class="mx-auto max-w-6xl px-4 py-10 sm:px-6">{children()}</main>
     }
+}
+
+/// The sentence a console page shows when its data cannot be loaded. A refusal also answers 403,
+/// so a role that may not see the page is told so by the status too.
+pub(super) fn refusal(error: &crate::error::AppError) -> String {
+    #[cfg(feature = "ssr")]
+    if matches!(error, crate::error::AppError::Forbidden) {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::FORBIDDEN);
+        }
+    }
+    error.to_string()
 }

@@ -2,6 +2,7 @@
 
 mod approvals;
 mod audit;
+mod catalog;
 mod confirm;
 mod customer;
 mod home;
@@ -11,6 +12,7 @@ mod usage;
 
 pub use approvals::ApprovalsPage;
 pub use audit::AuditPage;
+pub use catalog::CatalogPage;
 pub use confirm::ConfirmPage;
 pub use customer::CustomerPage;
 pub use home::SupportHome;

@@ -37,7 +37,7 @@ pub fn UsageEventsPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let d = match data.await {
                         Err(AppError::Unauthenticated) => return view! { <Redirect path="/support/sign-in"/> }.into_any(),
-                        Err(e) => return view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
+                        Err(e) => return view! { <p role="alert" class="text-red-700">{super::layout::refusal(&e)}</p> }.into_any(),
                         Ok(d) => d,
                     };
                     let back = format!("/support/customers/{}", d.org_id);
