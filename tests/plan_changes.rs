@@ -24,6 +24,7 @@ on_both_databases!(
     cancel_needs_a_reason_and_can_be_resumed,
     leap_year_month_end_periods_prorate_to_the_second,
     a_plain_form_post_comes_back_with_its_signed_notice,
+    a_plans_change_policies_come_from_the_catalog,
 );
 
 const DAY: i64 = 86_400;
@@ -525,4 +526,71 @@ async fn a_plain_form_post_comes_back_with_its_signed_notice(app: TestApp) {
     let (_, page) = app.follow(&browser, response).await;
     assert!(!page.contains(sentence), "{page}");
     assert!(page.contains("data-testid=\"form-error\""), "{page}");
+}
+
+async fn a_plans_change_policies_come_from_the_catalog(app: TestApp) {
+    let browser = app.subscribed("team_monthly", "6").await;
+    app.clock.advance_secs(DAY);
+    // Team's seat decreases take effect now, credited; its downgrades stay at renewal.
+    let (revision, mut file) = billing_portal::store::catalog::published(app.db())
+        .await
+        .unwrap();
+    let team = file.plans.iter_mut().find(|p| p.id == "team").unwrap();
+    team.policies.seat_decrease = billing_portal::domain::ProrationPolicy::ProrateNowInvoiceNow;
+    let text = billing_portal::services::catalog::render(&file);
+    assert!(
+        text.contains("[plans.policies]")
+            && text.contains("seat_decrease = \"prorate_now_invoice_now\""),
+        "a plan's policies are written when they are not the defaults: {text}"
+    );
+    assert_eq!(text.matches("[plans.policies]").count(), 1, "{text}");
+    let preview = billing_portal::services::catalog::preview(&app.state, &file)
+        .await
+        .unwrap();
+    assert_eq!(
+        preview.changes.iter().map(|c| c.describe()).collect::<Vec<_>>(),
+        ["~ plan team: change policies upgrade now, downgrade at renewal, interval switch now, seat increase now, seat decrease now (were upgrade now, downgrade at renewal, interval switch now, seat increase now, seat decrease at renewal)"]
+    );
+    billing_portal::services::catalog::publish(
+        &app.state,
+        &file,
+        Some(revision),
+        &billing_portal::store::audit::Actor::cli(),
+    )
+    .await
+    .unwrap();
+    let page = plan_page(&app, &browser).await;
+    assert_eq!(
+        page.policies.seat_decrease,
+        billing_portal::domain::ProrationPolicy::ProrateNowInvoiceNow
+    );
+    // 2 seats fewer now: the change is not scheduled, and the rest of the period is credited.
+    let (due, version) = browser_preview(&app, &browser, "team_monthly", 4).await;
+    assert_eq!(due, 0);
+    let response = change(&app, &browser, "team_monthly", 4, due, version).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{}",
+        response.text().await.unwrap()
+    );
+    let (price, quantity, scheduled, scheduled_quantity, ..) = subscription(&app).await;
+    assert_eq!((price.as_str(), quantity), ("team_monthly", 4));
+    assert_eq!((scheduled, scheduled_quantity), (None, None));
+    // 2 seats × $25.00 × 30/31 days = 4838.71 → $48.39 back as account credit.
+    let credit: i64 =
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM credit_ledger")
+            .fetch_one(&app.db().pool)
+            .await
+            .unwrap();
+    assert_eq!(credit.abs(), 4839);
+    // A downgrade still waits for renewal.
+    let (due, version) = browser_preview(&app, &browser, "pro_monthly", 4).await;
+    assert_eq!(due, 0);
+    change(&app, &browser, "pro_monthly", 4, due, version).await;
+    let (price, _, scheduled, ..) = subscription(&app).await;
+    assert_eq!(
+        (price.as_str(), scheduled.as_deref()),
+        ("team_monthly", Some("pro_monthly"))
+    );
 }

@@ -14,13 +14,16 @@ pub async fn load_plan_page() -> Result<PlanPage, AppError> {
     let plans = crate::store::catalog::load(&state.db)
         .await
         .map_err(AppError::internal)?;
-    let current =
-        match crate::store::subscriptions::live_for_org(&state.db, &customer.org_id).await? {
-            Some(sub) => {
-                Some(crate::services::plans::current_plan_with_coupon(&state, &plans, &sub).await?)
-            }
-            None => None,
-        };
+    let sub = crate::store::subscriptions::live_for_org(&state.db, &customer.org_id).await?;
+    let policies = sub.as_ref().map_or_else(Default::default, |s| {
+        crate::services::plans::policies_of(&plans, &s.price_id)
+    });
+    let current = match sub {
+        Some(sub) => {
+            Some(crate::services::plans::current_plan_with_coupon(&state, &plans, &sub).await?)
+        }
+        None => None,
+    };
     // The page offers what is for sale; the current plan came with `current`.
     let mut plans = plans;
     plans.retain(|p| !p.prices.is_empty());
@@ -31,7 +34,7 @@ pub async fn load_plan_page() -> Result<PlanPage, AppError> {
         now: crate::services::plans::org_time(&state, &customer.org_id).await?,
         current,
         plans,
-        policies: crate::domain::ChangePolicies::default(),
+        policies,
         can_manage: customer.role.can_manage_billing(),
     })
 }

@@ -596,6 +596,9 @@ pub struct Plan {
     /// it (the included usage of a yearly price is a year's).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub feature_lines: std::collections::BTreeMap<String, Vec<String>>,
+    /// How each kind of change away from this plan's prices is prorated.
+    #[serde(default)]
+    pub policies: super::ChangePolicies,
 }
 
 impl Plan {

@@ -20,6 +20,7 @@ use super::metering::{is_property_name, Aggregation, Meter};
 use super::money::{format_minor_decimal, Money};
 use super::period::{Interval, IntervalUnit};
 use super::pricing::{Price, PriceModel};
+use super::proration::ChangePolicies;
 
 /// The whole catalog. Amounts are in minor units (cents): `amount = 1200` is $12.00, and unit
 /// amounts are decimal strings of minor units (`"0.8"` is eight tenths of a cent).
@@ -87,6 +88,12 @@ pub struct PlanEntry {
     /// Not for sale; its subscribers keep renewing.
     #[serde(default, skip_serializing_if = "is_false")]
     pub archived: bool,
+    /// How each kind of change from this plan is prorated (`upgrade`, `downgrade`,
+    /// `interval_switch`, `seat_increase`, `seat_decrease`: `prorate_now_invoice_now`,
+    /// `prorate_on_next_invoice`, `no_proration` or `apply_at_period_end`); a kind left out keeps
+    /// the default.
+    #[serde(default, skip_serializing_if = "is_default_policies")]
+    pub policies: ChangePolicies,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prices: Vec<PriceEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -419,6 +426,10 @@ impl CouponEntry {
         };
         strip(self) == strip(other)
     }
+}
+
+fn is_default_policies(value: &ChangePolicies) -> bool {
+    *value == ChangePolicies::default()
 }
 
 fn is_false(value: &bool) -> bool {
@@ -810,6 +821,23 @@ fn group(n: i64) -> String {
     }
 }
 
+fn describe_policies(p: &ChangePolicies) -> String {
+    let word = |policy| match policy {
+        super::proration::ProrationPolicy::ProrateNowInvoiceNow => "now",
+        super::proration::ProrationPolicy::ProrateOnNextInvoice => "on the next invoice",
+        super::proration::ProrationPolicy::NoProration => "without proration",
+        super::proration::ProrationPolicy::ApplyAtPeriodEnd => "at renewal",
+    };
+    format!(
+        "upgrade {}, downgrade {}, interval switch {}, seat increase {}, seat decrease {}",
+        word(p.upgrade),
+        word(p.downgrade),
+        word(p.interval_switch),
+        word(p.seat_increase),
+        word(p.seat_decrease)
+    )
+}
+
 fn describe_entitlement(e: &EntitlementEntry) -> String {
     match (e.feature, e.limit) {
         (Some(on), _) => format!("{} {}", e.key, if on { "on" } else { "off" }),
@@ -840,7 +868,16 @@ impl Change {
                 if before.archived && !after.archived {
                     format!("~ plan {}: for sale again", after.id)
                 } else {
-                    format!("~ plan {}: name, description, notes or order", after.id)
+                    if before.policies != after.policies {
+                        format!(
+                            "~ plan {}: change policies {} (were {})",
+                            after.id,
+                            describe_policies(&after.policies),
+                            describe_policies(&before.policies)
+                        )
+                    } else {
+                        format!("~ plan {}: name, description, notes or order", after.id)
+                    }
                 }
             }
             Change::ArchivePlan { plan } => {
@@ -1288,6 +1325,7 @@ mod tests {
             description: "For scale".into(),
             notes: vec![],
             archived: false,
+            policies: ChangePolicies::default(),
             prices,
             usage_prices: vec![],
             entitlements: vec![],
@@ -1415,6 +1453,7 @@ mod tests {
             prices: vec![],
             archived_prices: vec![],
             feature_lines: Default::default(),
+            policies: ChangePolicies::default(),
         };
         let mut seat = price("pro_monthly", 1200).price("pro_monthly");
         seat.max_quantity = Some(50);

@@ -42,7 +42,9 @@ pub enum ProrationPolicy {
 
 /// The policy for each kind of change. The default: upgrades now, downgrades at renewal,
 /// interval switches now, seat increases now, seat decreases at renewal.
+/// A kind left out when reading (a catalog file says only what differs) takes its default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ChangePolicies {
     pub upgrade: ProrationPolicy,
     pub downgrade: ProrationPolicy,

@@ -386,6 +386,34 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_names_only_the_policies_it_changes() {
+        let file = parse(
+            "[[plans]]\nid = \"pro\"\nname = \"Pro\"\ndescription = \"\"\n\
+             policies = { seat_decrease = \"prorate_now_invoice_now\" }\n",
+        )
+        .unwrap();
+        let policies = file.plans[0].policies;
+        assert_eq!(
+            policies.seat_decrease,
+            crate::domain::ProrationPolicy::ProrateNowInvoiceNow
+        );
+        assert_eq!(
+            policies.downgrade,
+            crate::domain::ChangePolicies::default().downgrade
+        );
+        let error = parse(
+            "[[plans]]\nid = \"pro\"\nname = \"Pro\"\ndescription = \"\"\n\
+             policies = { downgrade = \"later\" }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("apply_at_period_end") && error.contains("line 5"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn a_file_that_is_not_a_catalog_says_where() {
         let error = parse("[[plans]]\nid = \"pro\"\nnmae = \"Pro\"\n")
             .unwrap_err()

@@ -134,6 +134,14 @@ fn timestamp(t: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(t, 0).unwrap_or_default()
 }
 
+/// The change policies of the plan that holds `price_id` (the subscription's current price): they
+/// decide how a change away from it is prorated.
+pub fn policies_of(plans: &[Plan], price_id: &str) -> ChangePolicies {
+    find_price(plans, price_id)
+        .map(|(plan, _)| plan.policies)
+        .unwrap_or_default()
+}
+
 pub fn current_plan(plans: &[Plan], sub: &SubscriptionRow) -> Result<CurrentPlan, AppError> {
     let (plan, price) = find_price(plans, &sub.price_id).ok_or_else(|| {
         AppError::internal(format!(
@@ -287,8 +295,14 @@ pub async fn prepare_change(
         None
     } else {
         Some(
-            preview(&current, price, quantity, now, &ChangePolicies::default())
-                .map_err(AppError::Invalid)?,
+            preview(
+                &current,
+                price,
+                quantity,
+                now,
+                &policies_of(&plans, &sub.price_id),
+            )
+            .map_err(AppError::Invalid)?,
         )
     };
     Ok(PreparedChange {

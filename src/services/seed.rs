@@ -55,6 +55,7 @@ pub fn demo_catalog() -> Vec<Plan> {
             prices: plan.prices.iter().map(|p| p.price(&p.id)).collect(),
             archived_prices: Vec::new(),
             feature_lines: Default::default(),
+            policies: plan.policies,
         })
         .collect()
 }

@@ -9,7 +9,8 @@ use crate::domain::catalog_file::{
     EntitlementKind, MeterEntry, PlanEntry, PriceEntry, UsagePriceEntry,
 };
 use crate::domain::{
-    CouponDuration, CouponValue, Currency, Interval, IntervalUnit, Price, PriceModel,
+    ChangePolicies, CouponDuration, CouponValue, Currency, Interval, IntervalUnit, Price,
+    PriceModel,
 };
 use sqlx::Row;
 
@@ -29,10 +30,11 @@ pub enum CatalogError {
 /// is seen whole or not at all.
 pub async fn load(db: &Db) -> Result<Vec<Plan>, CatalogError> {
     let mut tx = db.pool.begin().await?;
-    let plan_rows =
-        sqlx::query("SELECT id, name, description, features FROM plans ORDER BY sort_order, id")
-            .fetch_all(&mut *tx)
-            .await?;
+    let plan_rows = sqlx::query(
+        "SELECT id, name, description, features, policies FROM plans ORDER BY sort_order, id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     let price_rows = sqlx::query(
         "SELECT id, plan_id, nickname, currency, interval_unit, interval_count, model, unit_label, \
          min_quantity, max_quantity, trial_days, active FROM prices \
@@ -59,6 +61,7 @@ pub async fn load(db: &Db) -> Result<Vec<Plan>, CatalogError> {
             prices: Vec::new(),
             archived_prices: Vec::new(),
             feature_lines: Default::default(),
+            policies: policies_of(&r)?,
         });
     }
     for r in price_rows {
@@ -74,6 +77,18 @@ pub async fn load(db: &Db) -> Result<Vec<Plan>, CatalogError> {
         }
     }
     Ok(plans)
+}
+
+/// A plan row's change policies; an empty column is the default.
+fn policies_of(r: &sqlx::any::AnyRow) -> Result<ChangePolicies, CatalogError> {
+    let text: String = r.try_get("policies")?;
+    if text.is_empty() {
+        return Ok(ChangePolicies::default());
+    }
+    serde_json::from_str(&text).map_err(|e| CatalogError::BadPlan {
+        plan_id: r.try_get("id").unwrap_or_default(),
+        problem: format!("policies are not valid change policies ({e})"),
+    })
 }
 
 fn price_from_row(r: &sqlx::any::AnyRow) -> Result<Price, CatalogError> {
@@ -135,7 +150,7 @@ pub async fn published(db: &Db) -> Result<(i64, CatalogFile), CatalogError> {
     let mut tx = db.pool.begin().await?;
     let revision = revision_in(&mut tx).await?;
     let plan_rows = sqlx::query(
-        "SELECT id, name, description, features, active FROM plans ORDER BY sort_order, id",
+        "SELECT id, name, description, features, policies, active FROM plans ORDER BY sort_order, id",
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -191,6 +206,7 @@ pub async fn published(db: &Db) -> Result<(i64, CatalogFile), CatalogError> {
             description: r.try_get("description")?,
             notes,
             archived: active == 0,
+            policies: policies_of(&r)?,
             prices: Vec::new(),
             usage_prices: Vec::new(),
             entitlements: Vec::new(),
@@ -677,10 +693,11 @@ async fn put_plan(
     sort_order: Option<i64>,
 ) -> Result<(), PublishError> {
     sqlx::query(
-        "INSERT INTO plans (id, name, description, features, sort_order, active) \
-         VALUES ($1, $2, $3, $4, COALESCE($5, (SELECT COUNT(*) FROM plans)), $6) \
+        "INSERT INTO plans (id, name, description, features, sort_order, active, policies) \
+         VALUES ($1, $2, $3, $4, COALESCE($5, (SELECT COUNT(*) FROM plans)), $6, $7) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, \
-         features = excluded.features, sort_order = COALESCE($5, plans.sort_order), active = excluded.active",
+         features = excluded.features, sort_order = COALESCE($5, plans.sort_order), active = excluded.active, \
+         policies = excluded.policies",
     )
     .bind(&plan.id)
     .bind(&plan.name)
@@ -688,6 +705,7 @@ async fn put_plan(
     .bind(serde_json::to_string(&plan.notes).map_err(encode)?)
     .bind(sort_order)
     .bind(i64::from(!plan.archived))
+    .bind(serde_json::to_string(&plan.policies).map_err(encode)?)
     .execute(&mut **tx)
     .await?;
     Ok(())
