@@ -39,10 +39,12 @@ enum Access {
     StaffAssist,
     /// Staff billing admins.
     StaffAdmin,
-    /// Catalog admins and staff billing admins (the catalog, read).
+    /// Catalog admins, staff billing admins and approvers (the catalog, read).
     CatalogReader,
     /// Catalog admins (the catalog, changed).
     CatalogAdmin,
+    /// Catalog admins and approvers (price migrations, decided).
+    CatalogDecider,
     /// Approvers.
     Approver,
     /// Only with an API key (no browser session opens it).
@@ -112,7 +114,8 @@ fn expect(path: &str, access: Access, who: Who) -> Expect {
         A::StaffAssist => matches!(who, W::Agent | W::StaffAdmin),
         A::StaffAdmin => who == W::StaffAdmin,
         A::Approver => who == W::Approver,
-        A::CatalogReader => matches!(who, W::CatalogAdmin | W::StaffAdmin),
+        A::CatalogReader => matches!(who, W::CatalogAdmin | W::StaffAdmin | W::Approver),
+        A::CatalogDecider => matches!(who, W::CatalogAdmin | W::Approver),
         A::CatalogAdmin => who == W::CatalogAdmin,
         A::ApiKey => false,
     };
@@ -315,6 +318,25 @@ fn server_functions(v: &Victim) -> Vec<ServerFunction> {
             f(&[("revision", "0"), ("digest", "not-the-draft")]),
         ),
         ("/api/support/catalog/discard", A::CatalogAdmin, vec![]),
+        (
+            "/api/support/catalog/migration/preview",
+            A::CatalogReader,
+            f(&[("from", "pro_monthly"), ("to", "pro_annual")]),
+        ),
+        (
+            "/api/support/catalog/migration",
+            A::CatalogAdmin,
+            f(&[
+                ("from", "pro_monthly"),
+                ("to", "pro_annual"),
+                ("not_before", ""),
+            ]),
+        ),
+        (
+            "/api/support/catalog/migration/decide",
+            A::CatalogDecider,
+            f(&[("id", "pm_nope"), ("decision", "approve")]),
+        ),
         ("/api/support/attention", A::Staff, vec![]),
         ("/api/support/audit", A::Staff, f(&[("org_id", &v.org_id)])),
         ("/api/support/usage", A::Staff, f(&[("org_id", &v.org_id)])),

@@ -22,7 +22,8 @@ on_both_databases!(
     an_archived_plan_is_not_sold_and_its_subscribers_renew,
     an_invalid_catalog_names_every_problem_and_publishes_nothing,
     of_two_publishes_prepared_together_one_lands,
-    catalog_admins_edit_a_draft_in_the_console_and_publish_it
+    catalog_admins_edit_a_draft_in_the_console_and_publish_it,
+    a_price_migration_is_previewed_approved_by_another_and_applied_at_renewal
 );
 
 fn staff() -> Actor {
@@ -666,4 +667,261 @@ async fn catalog_admins_edit_a_draft_in_the_console_and_publish_it(app: TestApp)
 
 async fn published_file(app: &TestApp) -> CatalogFile {
     published(app).await.1
+}
+
+/// Puts `org` on a new test clock at the app's time; returns the clock's id.
+async fn clock_for(app: &TestApp, org: &str) -> String {
+    let now = app.state.now();
+    let clock = billing_portal::store::test_clocks::create(app.db(), "migration", now, now)
+        .await
+        .unwrap();
+    billing_portal::store::test_clocks::attach(
+        app.db(),
+        &billing_portal::domain::ids::OrgId::parse(org).unwrap(),
+        &clock,
+        now,
+    )
+    .await
+    .unwrap();
+    clock.to_string()
+}
+
+async fn org_of(app: &TestApp, name: &str) -> String {
+    sqlx::query_scalar("SELECT id FROM organizations WHERE name = $1")
+        .bind(name)
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+}
+
+fn session(
+    email: &str,
+    role: billing_portal::domain::access::StaffRole,
+) -> billing_portal::wire::StaffSession {
+    billing_portal::wire::StaffSession {
+        email: email.into(),
+        name: email.into(),
+        role,
+    }
+}
+
+async fn a_price_migration_is_previewed_approved_by_another_and_applied_at_renewal(app: TestApp) {
+    use billing_portal::domain::access::StaffRole;
+    use billing_portal::services::price_migration as migration;
+    // Acme: Pro monthly × 3; Beta: Pro monthly × 2, with a seat decrease to 1 waiting for renewal.
+    let acme = app.subscribed("pro_monthly", "3").await;
+    let beta = TestApp::browser();
+    app.sign_up(&beta, "beta@example.com", "Beta").await;
+    let (_, session_id) = app.start_checkout(&beta, "pro_monthly", "2").await;
+    let paid = app
+        .emulator_control(
+            &format!("/_emulator/checkout/{}/complete", session_id.unwrap()),
+            serde_json::json!({ "card": "4242424242424242" }),
+        )
+        .await;
+    assert_eq!(paid.status(), StatusCode::OK);
+    app.eventually_count("subscriptions", 2).await;
+    let (acme_org, beta_org) = (org_of(&app, "Acme").await, org_of(&app, "Beta").await);
+    let (acme_clock, beta_clock) = (
+        clock_for(&app, &acme_org).await,
+        clock_for(&app, &beta_org).await,
+    );
+    let page: serde_json::Value = app
+        .call(&beta, "/api/billing/plan", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let version = page["current"]["version"].as_i64().unwrap().to_string();
+    let fewer = app
+        .call(
+            &beta,
+            "/api/billing/plan/change",
+            &[
+                ("price_id", "pro_monthly"),
+                ("seats", "1"),
+                ("expected_due", "0"),
+                ("version", &version),
+            ],
+        )
+        .await;
+    assert_eq!(
+        fewer.status(),
+        StatusCode::OK,
+        "{}",
+        fewer.text().await.unwrap()
+    );
+
+    // Version 2 of Pro monthly at $14.00 a seat.
+    let (_, mut file) = published(&app).await;
+    set_unit_amount(&mut file, "pro_monthly", 1400);
+    catalog::publish(&app.state, &file, None, &staff())
+        .await
+        .unwrap();
+
+    // The preview lists each customer now and after, and the totals.
+    let preview = migration::preview(&app.state, "pro_monthly", "pro_monthly_v2")
+        .await
+        .unwrap();
+    let rows: Vec<(String, i64, String, String)> = preview
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.org_name.clone(),
+                r.quantity,
+                r.current.clone(),
+                r.new.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "Acme".to_string(),
+                3,
+                "$36.00".to_string(),
+                "$42.00".to_string()
+            ),
+            (
+                "Beta".to_string(),
+                2,
+                "$24.00".to_string(),
+                "$28.00".to_string()
+            )
+        ]
+    );
+    assert_eq!(preview.totals.len(), 1);
+    assert_eq!(
+        (
+            preview.totals[0].current.as_str(),
+            preview.totals[0].new.as_str()
+        ),
+        ("$60.00", "$70.00")
+    );
+    // A migration keeps the currency and the interval.
+    let across = migration::preview(&app.state, "pro_monthly", "pro_annual")
+        .await
+        .unwrap_err();
+    assert!(
+        across
+            .to_string()
+            .contains("a migration keeps the currency and the interval"),
+        "{across}"
+    );
+    // The console shows the same preview.
+    let admin = app.staff("catalog@demo.test").await;
+    let html = app
+        .get_with(
+            &admin,
+            "/support/catalog?from=pro_monthly&to=pro_monthly_v2",
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Recurring in USD: $60.00 now, $70.00 after."),
+        "{html}"
+    );
+
+    // Asked for by one catalog admin; they cannot approve it themselves; an approver does.
+    let cat = session("catalog@demo.test", StaffRole::CatalogAdmin);
+    migration::request(&app.state, &cat, "pro_monthly", "pro_monthly_v2", None)
+        .await
+        .unwrap();
+    let id: String = sqlx::query_scalar("SELECT id FROM price_migrations")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    let own = migration::decide(&app.state, &cat, &id, true)
+        .await
+        .unwrap_err();
+    assert!(own.to_string().contains("needs a second person"), "{own}");
+    let before = app.count("email_outbox").await;
+    let approver = session("approver@demo.test", StaffRole::Approver);
+    let approved = migration::decide(&app.state, &approver, &id, true)
+        .await
+        .unwrap();
+    assert!(approved.contains("2 customer(s) move"), "{approved}");
+    assert_eq!(app.count("email_outbox").await, before + 2);
+    let again = migration::decide(&app.state, &approver, &id, true)
+        .await
+        .unwrap_err();
+    assert!(again.to_string().contains("approved already"), "{again}");
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action IN ('price_migration_request', 'price_migration_approve')",
+    )
+    .fetch_one(&app.db().pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 2);
+    // The customer sees it on their plan page.
+    let page: serde_json::Value = app
+        .call(&acme, "/api/billing/plan", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let change = page["current"]["price_change"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        change.starts_with("Your plan's price changes at your renewal on"),
+        "{change}"
+    );
+    assert!(
+        change.contains("$42.00 for 3 seats every month"),
+        "{change}"
+    );
+
+    // At renewal Acme moves to version 2; Beta moves too, with the seat decrease it scheduled.
+    let now = app.state.now();
+    for clock in [&acme_clock, &beta_clock] {
+        let summary = app.advance_clock(clock, now + 32 * 86_400).await;
+        assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+        assert_eq!(summary.renewed, 1);
+    }
+    let subs: Vec<(String, String, i64)> = sqlx::query(
+        "SELECT o.name, s.price_id, s.quantity FROM subscriptions s JOIN organizations o ON o.id = s.org_id ORDER BY o.name",
+    )
+    .fetch_all(&app.db().pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get("name"), r.get("price_id"), r.get("quantity")))
+    .collect();
+    assert_eq!(
+        subs,
+        [
+            ("Acme".to_string(), "pro_monthly_v2".to_string(), 3),
+            ("Beta".to_string(), "pro_monthly_v2".to_string(), 1)
+        ]
+    );
+    let totals: Vec<i64> = sqlx::query_scalar(
+        "SELECT i.total FROM invoices i JOIN organizations o ON o.id = i.org_id \
+         WHERE i.created_at > $1 AND i.total > 0 ORDER BY o.name",
+    )
+    .bind(now)
+    .fetch_all(&app.db().pool)
+    .await
+    .unwrap();
+    assert_eq!(totals, [4200, 1400], "3 × $14.00 and 1 × $14.00");
+    let applied: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM subscription_migrations WHERE applied_at IS NOT NULL",
+    )
+    .fetch_one(&app.db().pool)
+    .await
+    .unwrap();
+    assert_eq!(applied, 2);
+    // Afterwards the plan page says nothing more about it.
+    let page: serde_json::Value = app
+        .call(&acme, "/api/billing/plan", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(page["current"]["price_change"].is_null(), "{page}");
 }

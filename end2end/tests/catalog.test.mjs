@@ -3,10 +3,12 @@
 // entitlements) in the console's draft, sees what publishing changes, and publishes it; a new
 // customer finds it on the pricing page with the features the catalog implies, checks out in EUR
 // and pays exactly what the tiers make; a second version of the seat price is then sold to new
-// customers while the first customer keeps the version they bought.
+// customers while the first customer keeps the version they bought, until a migration to it is
+// previewed, asked for, approved by an approver, and made at the next renewal, whose invoice bills
+// the new price.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoErrors, launch, newPage, visit, settled, shot, uniqueEmail, signUp, staffSignIn } from './helpers.mjs';
+import { assertNoErrors, cli, launch, newPage, visit, settled, shot, uniqueEmail, signUp, staffSignIn } from './helpers.mjs';
 
 function scale(mode, firstTier) {
   return `
@@ -108,7 +110,8 @@ for (const js of [true, false]) {
 
       // A new customer sees Scale with the features its entitlements and usage price make.
       const buyer = await newPage(browser, js);
-      await signUp(buyer.page, js, { email: uniqueEmail(`catalog-${mode}`), org: `Scale buyer ${mode}` });
+      const buyerEmail = uniqueEmail(`catalog-${mode}`);
+      await signUp(buyer.page, js, { email: buyerEmail, org: `Scale buyer ${mode}` });
       await visit(buyer.page, '/pricing', js);
       const card = buyer.page.locator(`[data-testid="plan-scale_${mode}"]`);
       const text = await card.textContent();
@@ -144,7 +147,48 @@ for (const js of [true, false]) {
       const plan = await buyer.page.textContent('main');
       assert.match(plan, new RegExp(`Scale ${mode}`));
       assert.match(plan, /€340\.00/);
+      assert.doesNotMatch(plan, new RegExp(`Switch to Scale ${mode}`), 'a newer version of their own price is not offered as a change');
       await shot(buyer.page, `${mode}-94-catalog-subscriber-keeps-v1`);
+
+      // The migration to version 2: previewed with the buyer's amounts now and after, asked for.
+      await page.selectOption('[data-testid="migration-preview-form"] select[name="from"]', `scale_${mode}_eur`);
+      await page.selectOption('[data-testid="migration-preview-form"] select[name="to"]', `scale_${mode}_eur_v2`);
+      await page.click('[data-testid="migration-preview"]');
+      await page.waitForURL(/\/support\/catalog\?from=/);
+      await settled(page, js);
+      const table = await page.textContent('[data-testid="migration-preview-table"]');
+      assert.match(table, new RegExp(`Scale buyer ${mode}`));
+      assert.match(table, /€340\.00/);
+      assert.match(table, /€390\.00/);
+      assert.match(await page.textContent('[data-testid="migration-totals"]'), /Recurring in EUR: €340\.00 now, €390\.00 after\./);
+      await shot(page, `${mode}-95-catalog-migration-preview`);
+      await page.click('[data-testid="migration-request"]');
+      await page.waitForURL(/notice=Migration/);
+      await settled(page, js);
+      assert.match(await page.textContent('[data-testid="notice"]'), /Migration of 1 subscriber\(s\) from scale_\w+_eur to scale_\w+_eur_v2 requested/);
+
+      // An approver approves it; the buyer is told, on the plan page and by email.
+      const approver = await newPage(browser, js);
+      await staffSignIn(approver.page, js, 'approver@demo.test');
+      await visit(approver.page, '/support/catalog', js);
+      await approver.page.click('[data-testid="migration-approve"]');
+      await approver.page.waitForURL(/notice=Migration\+approved/);
+      await settled(approver.page, js);
+      assert.match(await approver.page.textContent('[data-testid="notice"]'), /Migration approved: 1 customer\(s\) move/);
+      assertNoErrors(approver.errors);
+      await approver.context.close();
+      await visit(buyer.page, '/billing/plan', js);
+      assert.match(await buyer.page.textContent('[data-testid="price-change"]'), /Your plan's price changes at your renewal on .*: €390\.00 for 12 seats every month\./);
+      await shot(buyer.page, `${mode}-96-catalog-migration-on-plan-page`);
+
+      // A month passes on a test clock: the renewal bills version 2.
+      const clock = cli('test-clock', 'create', '--name', `catalog ${mode}`).trim();
+      cli('test-clock', 'attach', '--clock', clock, '--org', buyerEmail);
+      cli('test-clock', 'advance', '--clock', clock, '--by', '32d');
+      await visit(buyer.page, '/billing/invoices', js);
+      const newest = await buyer.page.locator('[data-testid="invoice-row"]').first().textContent();
+      assert.match(newest, /€390\.00/);
+      await shot(buyer.page, `${mode}-97-catalog-renewed-on-v2`);
       assertNoErrors(buyer.errors);
       await buyer.context.close();
     } finally {

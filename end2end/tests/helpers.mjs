@@ -1,9 +1,12 @@
 // Shared browser helpers: Debian's Chromium through playwright-core, one screenshot per page visited.
 import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+import assert from 'node:assert/strict';
 
 export const BASE = process.env.BASE_URL ?? 'http://127.0.0.1:3000';
 export const SHOTS = process.env.SCREENSHOT_DIR ?? new URL('../screenshots/', import.meta.url).pathname;
@@ -171,4 +174,21 @@ export async function signUp(page, js, { email, password = 'correct horse batter
   await page.click('main button[type="submit"]');
   await page.waitForURL(`${BASE}/billing`);
   await settled(page, js);
+}
+
+/** Runs the portal's CLI on the server's database, with the server's Stripe emulator. */
+export function cli(...args) {
+  const bin = process.env.E2E_BIN;
+  assert.ok(bin, 'E2E_BIN names the billing-portal binary (scripts/dev e2e sets it)');
+  return execFileSync(bin, args, {
+    env: {
+      ...process.env,
+      STRIPE_MODE: 'stripe',
+      STRIPE_SECRET_KEY: process.env.STRIPE_EMULATOR_SECRET,
+      STRIPE_WEBHOOK_SECRET: 'whsec_e2e',
+      STRIPE_API_BASE: process.env.E2E_STRIPE_API_BASE,
+      LOG_FORMAT: 'json',
+    },
+    encoding: 'utf8',
+  });
 }

@@ -5,26 +5,8 @@
 // card the default and remove the declining one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { BASE, assertNoErrors, launch, newPage, visit, settled, shot, uniqueEmail, signUp } from './helpers.mjs';
-
-/** Runs the portal's CLI on the server's database, with the server's Stripe emulator. */
-function cli(...args) {
-  const bin = process.env.E2E_BIN;
-  assert.ok(bin, 'E2E_BIN names the billing-portal binary (scripts/dev e2e sets it)');
-  return execFileSync(bin, args, {
-    env: {
-      ...process.env,
-      STRIPE_MODE: 'stripe',
-      STRIPE_SECRET_KEY: process.env.STRIPE_EMULATOR_SECRET,
-      STRIPE_WEBHOOK_SECRET: 'whsec_e2e',
-      STRIPE_API_BASE: process.env.E2E_STRIPE_API_BASE,
-      LOG_FORMAT: 'json',
-    },
-    encoding: 'utf8',
-  });
-}
+import { BASE, assertNoErrors, cli, launch, newPage, visit, settled, shot, uniqueEmail, signUp } from './helpers.mjs';
 
 /**
  * Checks a PDF the way a viewer opens it: header, trailer, and every cross-reference entry

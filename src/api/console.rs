@@ -452,3 +452,58 @@ fn capitalized(text: &str) -> String {
     }
     out
 }
+
+/// What moving `from`'s subscribers to `to` would do (catalog readers).
+#[server(endpoint = "support/catalog/migration/preview", output = crate::error::JsonAnswer)]
+pub async fn preview_price_migration(
+    from: String,
+    to: String,
+) -> Result<crate::wire::console::MigrationPreview, AppError> {
+    let state = crate::server::state()?;
+    staff_with(&state, &crate::services::catalog::CATALOG_READERS).await?;
+    crate::services::price_migration::preview(&state, &from, &to).await
+}
+
+/// Asks for a price migration, at the next renewal or from a date (catalog admins).
+#[server(endpoint = "support/catalog/migration", output = crate::error::JsonAnswer)]
+pub async fn request_price_migration(
+    from: String,
+    to: String,
+    #[server(default)] not_before: String,
+) -> Result<String, AppError> {
+    let state = crate::server::state()?;
+    let staff = staff_with(&state, &[StaffRole::CatalogAdmin]).await?;
+    let not_before = match not_before.trim() {
+        "" => None,
+        text => Some(
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| {
+                    AppError::Invalid(format!(
+                        "\"{text}\" is not a date; write it as 2027-01-31, or leave it empty for the next renewal."
+                    ))
+                })?
+                .and_hms_opt(0, 0, 0)
+                .map(|t| t.and_utc().timestamp())
+                .unwrap_or_default(),
+        ),
+    };
+    let message =
+        crate::services::price_migration::request(&state, &staff, &from, &to, not_before).await?;
+    crate::server::notice::redirect_back_with(&message);
+    Ok(message)
+}
+
+/// Approves or rejects a price migration (catalog admins and approvers, never its requester).
+#[server(endpoint = "support/catalog/migration/decide", output = crate::error::JsonAnswer)]
+pub async fn decide_price_migration(id: String, decision: String) -> Result<String, AppError> {
+    let state = crate::server::state()?;
+    let staff = staff_with(&state, &crate::services::price_migration::DECIDERS).await?;
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(AppError::Invalid("Choose approve or reject.".into())),
+    };
+    let message = crate::services::price_migration::decide(&state, &staff, &id, approve).await?;
+    crate::server::notice::redirect_back_with(&message);
+    Ok(message)
+}

@@ -279,14 +279,30 @@ async fn renew(
     }
     let (_, price) = find_price(catalog, &sub.price_id)
         .ok_or_else(|| BillRunError::UnknownPrice(sub.price_id.clone()))?;
-    let scheduled = match (&sub.scheduled_price_id, sub.scheduled_quantity) {
-        (Some(id), Some(quantity)) => Some((
+    // What the next period bills, in order: the customer's own scheduled change (plan or seats),
+    // then a price migration of the price that leaves them on.
+    let next_price = sub.scheduled_price_id.as_deref().unwrap_or(&sub.price_id);
+    let next_quantity = sub.scheduled_quantity.unwrap_or(sub.quantity);
+    let migration = crate::store::price_migrations::pending_for(db, &sub.id)
+        .await?
+        .filter(|m| {
+            m.from_price_id == next_price
+                && m.not_before.is_none_or(|t| t <= sub.current_period_end)
+        });
+    let scheduled = match (&migration, &sub.scheduled_price_id) {
+        (Some(m), _) => Some((
+            find_price(catalog, &m.to_price_id)
+                .map(|(_, price)| price)
+                .ok_or_else(|| BillRunError::UnknownScheduledPrice(m.to_price_id.clone()))?,
+            next_quantity,
+        )),
+        (None, Some(id)) => Some((
             find_price(catalog, id)
                 .map(|(_, price)| price)
                 .ok_or_else(|| BillRunError::UnknownScheduledPrice(id.clone()))?,
-            quantity,
+            next_quantity,
         )),
-        _ => None,
+        (None, None) => None,
     };
     let coupon = match &sub.coupon_id {
         Some(id) => crate::store::coupons::coupon(db, id).await?.map(|coupon| {
@@ -356,7 +372,12 @@ async fn renew(
     )
     .await
     {
-        Ok(outcome) => Ok(Some(outcome)),
+        Ok(outcome) => {
+            if migration.is_some() {
+                crate::store::price_migrations::mark_applied(db, &sub.id, org_now).await?;
+            }
+            Ok(Some(outcome))
+        }
         Err(ChangeError::Stale) => Ok(None),
         Err(ChangeError::Db(e)) if crate::store::is_unique_violation(&e) => Ok(None),
         Err(e) => Err(e.into()),

@@ -167,8 +167,13 @@ fn entitlement_of(row: &crate::store::usage::EntitlementRow) -> Entitlement {
     }
 }
 
-/// The readers of the catalog in the console; catalog admins also edit and publish it.
-pub const CATALOG_READERS: [StaffRole; 2] = [StaffRole::CatalogAdmin, StaffRole::BillingAdmin];
+/// The readers of the catalog in the console (approvers decide its price migrations); catalog
+/// admins also edit and publish it.
+pub const CATALOG_READERS: [StaffRole; 3] = [
+    StaffRole::CatalogAdmin,
+    StaffRole::BillingAdmin,
+    StaffRole::Approver,
+];
 
 fn digest(body: &str) -> String {
     use sha2::{Digest, Sha256};
@@ -274,7 +279,25 @@ pub async fn console_view(
                 .collect(),
         })
         .collect();
+    let loaded = store::load(&state.db).await?;
+    let price_ids = loaded
+        .iter()
+        .flat_map(|p| p.prices.iter().chain(p.archived_prices.iter()))
+        .map(|p| p.id.clone())
+        .collect();
+    let for_sale_ids = loaded
+        .iter()
+        .flat_map(|p| p.prices.iter())
+        .map(|p| p.id.clone())
+        .collect();
+    let migrations = crate::services::price_migration::recent(state)
+        .await
+        .map_err(|e| CatalogError::Unreadable(e.to_string()))?;
     Ok(CatalogConsoleView {
+        price_ids,
+        for_sale_ids,
+        migrations,
+        can_decide: crate::services::price_migration::DECIDERS.contains(&staff.role),
         revision,
         revisions,
         plans,

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod console;
 pub mod fulfilment;
 pub mod plans;
+pub mod price_migration;
 pub mod seed;
 pub mod test_clock;
 pub mod usage;

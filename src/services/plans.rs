@@ -47,6 +47,8 @@ pub async fn current_plan_with_coupon(
     sub: &SubscriptionRow,
 ) -> Result<CurrentPlan, AppError> {
     let mut current = current_plan(plans, sub)?;
+    current.price_change =
+        crate::services::price_migration::coming_change(state, plans, sub).await?;
     if let Some(coupon_id) = &sub.coupon_id {
         if let Some(coupon) = crate::store::coupons::coupon(&state.db, coupon_id).await? {
             let applied = crate::domain::AppliedCoupon {
@@ -174,6 +176,7 @@ pub fn current_plan(plans: &[Plan], sub: &SubscriptionRow) -> Result<CurrentPlan
         coupon: None,
         trial_end: (sub.status == crate::domain::SubscriptionStatus::Trialing)
             .then(|| timestamp(sub.current_period_end)),
+        price_change: None,
     })
 }
 

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod invoices;
 pub mod members;
 pub mod payment_methods;
+pub mod price_migrations;
 pub mod renewals;
 pub mod sessions;
 pub mod staff;

@@ -245,6 +245,13 @@ pub struct CatalogConsoleView {
     pub problems: Vec<ProblemLine>,
     /// Identifies the draft text the preview was made from; publishing names it.
     pub draft_digest: String,
+    /// Every price id (the versions subscribers may hold) and the ids for sale, for the
+    /// migration form.
+    pub price_ids: Vec<String>,
+    pub for_sale_ids: Vec<String>,
+    pub migrations: Vec<MigrationRow>,
+    /// The viewer may approve others' migrations.
+    pub can_decide: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -271,4 +278,43 @@ pub struct CatalogPlanLine {
 pub struct ProblemLine {
     pub at: String,
     pub message: String,
+}
+
+/// What moving one price version's subscribers to another would do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrationPreview {
+    pub from: String,
+    pub to: String,
+    pub plan_name: String,
+    pub rows: Vec<MigrationLine>,
+    pub totals: Vec<MigrationTotal>,
+}
+
+/// One affected customer: their seats and recurring amount now and after the move.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrationLine {
+    pub org_id: String,
+    pub org_name: String,
+    pub quantity: i64,
+    pub current: String,
+    pub new: String,
+    pub renews: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrationTotal {
+    pub currency: String,
+    pub current: String,
+    pub new: String,
+}
+
+/// A migration request as the catalog page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrationRow {
+    pub id: String,
+    pub summary: String,
+    pub status: String,
+    pub requested_by: String,
+    pub decided_by: Option<String>,
+    pub requested_at: String,
 }

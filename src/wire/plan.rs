@@ -29,6 +29,9 @@ pub struct CurrentPlan {
     /// When the free trial ends (the first charge), while the subscription is trialing.
     #[serde(with = "chrono::serde::ts_seconds_option")]
     pub trial_end: Option<DateTime<Utc>>,
+    /// A price migration that moves this subscription at renewal, in a sentence.
+    #[serde(default)]
+    pub price_change: Option<String>,
 }
 
 /// A plan and seats that take over at the period end.

@@ -147,8 +147,12 @@ fn PlanChangeBody(
                 .iter()
                 .map(move |price| (plan.clone(), price.clone()))
         })
-        .filter(|(_, price)| {
-            price.id != current.price.id && price.currency == current.price.currency
+        // Another plan, or another interval of this one; a newer version of the customer's own
+        // price is not a change to offer (a price migration moves them, if the business wants).
+        .filter(|(plan, price)| {
+            price.id != current.price.id
+                && price.currency == current.price.currency
+                && !(plan.name == current.plan_name && price.interval == current.price.interval)
         })
         .collect();
     let can_manage = data.can_manage;
@@ -179,6 +183,9 @@ fn PlanChangeBody(
                 <p class="mt-4 rounded-lg border border-sky-200 bg-sky-50 px-4 py-3 text-sm text-sky-900" data-testid="trial-banner">
                     {format!("Free trial until {}. Nothing is charged until then; switching plans or seats during the trial costs nothing.", format_date(end.timestamp()))}
                 </p>
+            })}
+            {current.price_change.clone().map(|change| view! {
+                <p class="mt-3 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="price-change">{change}</p>
             })}
             {current.coupon.clone().map(|coupon| view! {
                 <p class="mt-3 inline-flex rounded-full bg-emerald-100 px-3 py-1 text-sm font-medium text-emerald-900" data-testid="coupon">{format!("Discount · {coupon}")}</p>

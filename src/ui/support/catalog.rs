@@ -3,7 +3,8 @@
 
 use super::layout::ConsoleLayout;
 use crate::api::console::{
-    load_catalog_console, DiscardCatalogDraft, PublishCatalogDraft, SaveCatalogDraft,
+    load_catalog_console, preview_price_migration, DecidePriceMigration, DiscardCatalogDraft,
+    PublishCatalogDraft, RequestPriceMigration, SaveCatalogDraft,
 };
 use crate::error::AppError;
 use crate::ui::components::{FormError, Notice};
@@ -11,6 +12,7 @@ use crate::wire::console::CatalogConsoleView;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
 
 /// `/support/catalog`. Every form here is a plain post that comes back to this page with its
 /// answer, so it works the same with or without JavaScript.
@@ -19,12 +21,16 @@ pub fn CatalogPage() -> impl IntoView {
     let save = ServerAction::<SaveCatalogDraft>::new();
     let publish = ServerAction::<PublishCatalogDraft>::new();
     let discard = ServerAction::<DiscardCatalogDraft>::new();
+    let request = ServerAction::<RequestPriceMigration>::new();
+    let decide = ServerAction::<DecidePriceMigration>::new();
     let page = Resource::new(
         move || {
             (
                 save.version().get(),
                 publish.version().get(),
                 discard.version().get(),
+                request.version().get(),
+                decide.version().get(),
             )
         },
         |_| load_catalog_console(),
@@ -35,7 +41,10 @@ pub fn CatalogPage() -> impl IntoView {
             .and_then(Result::err)
             .or_else(|| publish.value().get().and_then(Result::err))
             .or_else(|| discard.value().get().and_then(Result::err))
+            .or_else(|| request.value().get().and_then(Result::err))
+            .or_else(|| decide.value().get().and_then(Result::err))
     });
+    let actions = MigrationActions { request, decide };
     view! {
         <Title text="Catalog · Support console"/>
         <ConsoleLayout>
@@ -50,7 +59,10 @@ pub fn CatalogPage() -> impl IntoView {
                     match page.await {
                         Err(AppError::Unauthenticated) => view! { <Redirect path="/support/sign-in"/> }.into_any(),
                         Err(e) => view! { <p role="alert" class="mt-4 text-red-700">{super::layout::refusal(&e)}</p> }.into_any(),
-                        Ok(view) => view! { <CatalogBody view save publish discard/> }.into_any(),
+                        Ok(view) => view! {
+                            <CatalogBody view=view.clone() save publish discard/>
+                            <Migrations view actions/>
+                        }.into_any(),
                     }
                 })}
             </Suspense>
@@ -78,6 +90,7 @@ fn CatalogBody(
         changes,
         problems,
         draft_digest,
+        ..
     } = view;
     let has_draft = draft_saved.is_some();
     let publishable =
@@ -173,6 +186,116 @@ fn CatalogBody(
             <ul class="mt-2 space-y-1 text-sm text-slate-700">
                 {revisions.into_iter().map(|r| view! {
                     <li>{format!("Revision {} · {} · {} · {}", r.revision, r.published_at, r.published_by, r.summary)}</li>
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct MigrationActions {
+    request: ServerAction<RequestPriceMigration>,
+    decide: ServerAction<DecidePriceMigration>,
+}
+
+/// Price migrations: pick a version and the price its subscribers move to, see each customer's
+/// amount before and after, ask; a second person approves.
+#[component]
+fn Migrations(view: CatalogConsoleView, actions: MigrationActions) -> impl IntoView {
+    let query = use_query_map().get_untracked();
+    let (from, to) = (
+        query.get("from").unwrap_or_default(),
+        query.get("to").unwrap_or_default(),
+    );
+    let asked = !from.is_empty() && !to.is_empty();
+    let preview = Resource::new(
+        {
+            let (from, to) = (from.clone(), to.clone());
+            move || (from.clone(), to.clone())
+        },
+        |(from, to)| preview_price_migration(from, to),
+    );
+    let select = "rounded border border-slate-300 px-2 py-1 text-sm";
+    let can_edit = view.can_edit;
+    let can_decide = view.can_decide;
+    let MigrationActions { request, decide } = actions;
+    view! {
+        <section class=CARD id="migrations" data-testid="migrations">
+            <h2 class="text-lg font-semibold">"Price migrations"</h2>
+            <p class="mt-1 text-sm text-slate-600">"Move the subscribers of one price version to another at their renewal. The preview lists each customer's recurring amount now and after; a second person (another catalog admin or an approver) approves, and each customer is emailed and sees the change on their plan page."</p>
+            <form method="get" action="/support/catalog" class="mt-3 flex flex-wrap items-end gap-2" data-testid="migration-preview-form">
+                <label class="text-xs font-medium text-slate-600">"Subscribers of"<br/>
+                    <select name="from" class=select>
+                        {view.price_ids.iter().map(|id| { let selected = *id == from; view! { <option value=id.clone() selected=selected>{id.clone()}</option> } }).collect_view()}
+                    </select></label>
+                <label class="text-xs font-medium text-slate-600">"move to"<br/>
+                    <select name="to" class=select>
+                        {view.for_sale_ids.iter().map(|id| { let selected = *id == to; view! { <option value=id.clone() selected=selected>{id.clone()}</option> } }).collect_view()}
+                    </select></label>
+                <button type="submit" class="rounded bg-slate-900 px-3 py-1.5 text-sm font-semibold text-white" data-testid="migration-preview">"Preview"</button>
+            </form>
+            {asked.then(|| view! {
+                <Suspense fallback=|| view! { <p class="mt-3 text-slate-500">"Working out the amounts…"</p> }>
+                    {move || Suspend::new(async move {
+                        match preview.await {
+                            Err(e) => view! { <p role="alert" class="mt-3 text-sm text-red-700" data-testid="migration-error">{e.to_string()}</p> }.into_any(),
+                            Ok(p) => {
+                                let (from, to) = (p.from.clone(), p.to.clone());
+                                view! {
+                                    <div class="mt-3 overflow-x-auto rounded-lg border border-slate-200" data-testid="migration-preview-table">
+                                        <table class="min-w-full divide-y divide-slate-200 text-sm">
+                                            <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-500">
+                                                <tr><th class="px-3 py-2">"Customer"</th><th class="px-3 py-2">"Quantity"</th><th class="px-3 py-2">"Renews"</th><th class="px-3 py-2">"Now"</th><th class="px-3 py-2">"After"</th></tr>
+                                            </thead>
+                                            <tbody class="divide-y divide-slate-100">
+                                                {p.rows.iter().map(|r| view! {
+                                                    <tr><td class="px-3 py-2"><a class="text-indigo-700 hover:underline" href=format!("/support/customers/{}", r.org_id)>{r.org_name.clone()}</a></td>
+                                                        <td class="px-3 py-2">{r.quantity}</td><td class="px-3 py-2">{r.renews.clone()}</td>
+                                                        <td class="px-3 py-2">{r.current.clone()}</td><td class="px-3 py-2">{r.new.clone()}</td></tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    </div>
+                                    <p class="mt-2 text-sm text-slate-700" data-testid="migration-totals">
+                                        {format!("{} subscriber(s). ", p.rows.len())}
+                                        {p.totals.iter().map(|t| format!("Recurring in {}: {} now, {} after. ", t.currency, t.current, t.new)).collect::<String>()}
+                                    </p>
+                                    {(can_edit && !p.rows.is_empty()).then(|| view! {
+                                        <ActionForm action=request attr:class="mt-3 flex flex-wrap items-end gap-2" attr:data-testid="migration-request-form">
+                                            <input type="hidden" name="from" value=from/>
+                                            <input type="hidden" name="to" value=to/>
+                                            <label class="text-xs font-medium text-slate-600">"Not before (empty: the next renewal)"<br/>
+                                                <input type="date" name="not_before" class="rounded border border-slate-300 px-2 py-1 text-sm"/></label>
+                                            <button type="submit" class="rounded bg-indigo-700 px-3 py-1.5 text-sm font-semibold text-white" data-testid="migration-request">"Ask for approval"</button>
+                                        </ActionForm>
+                                    })}
+                                }.into_any()
+                            }
+                        }
+                    })}
+                </Suspense>
+            })}
+            <ul class="mt-4 space-y-2 text-sm text-slate-700" data-testid="migration-list">
+                {view.migrations.into_iter().map(|m| {
+                    let pending = m.status == "pending";
+                    let (approve_id, reject_id) = (m.id.clone(), m.id.clone());
+                    view! {
+                        <li class="flex flex-wrap items-center gap-3">
+                            <span>{format!("{} · asked by {} on {} · {}{}", m.summary, m.requested_by, m.requested_at, m.status, m.decided_by.map(|d| format!(" by {d}")).unwrap_or_default())}</span>
+                            {(pending && can_decide).then(|| view! {
+                                <ActionForm action=decide>
+                                    <input type="hidden" name="id" value=approve_id/>
+                                    <input type="hidden" name="decision" value="approve"/>
+                                    <button type="submit" class="rounded bg-emerald-700 px-3 py-1 text-sm font-semibold text-white" data-testid="migration-approve">"Approve"</button>
+                                </ActionForm>
+                                <ActionForm action=decide>
+                                    <input type="hidden" name="id" value=reject_id/>
+                                    <input type="hidden" name="decision" value="reject"/>
+                                    <button type="submit" class="rounded border border-slate-300 px-3 py-1 text-sm font-semibold">"Reject"</button>
+                                </ActionForm>
+                            })}
+                        </li>
+                    }
                 }).collect_view()}
             </ul>
         </section>

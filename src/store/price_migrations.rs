@@ -1,0 +1,290 @@
+//! Price migrations: a request to move one price version's subscribers to another at renewal,
+//! its approval by a second person, and each subscriber's pending move.
+
+use super::audit::{Actor, AuditEntry};
+use super::{new_id, Db};
+use crate::domain::ids::{OrgId, SubscriptionId};
+use sqlx::Row;
+
+/// A live subscriber of a price, as a migration preview lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subscriber {
+    pub subscription_id: SubscriptionId,
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub quantity: i64,
+    pub current_period_end: i64,
+}
+
+/// The live subscriptions on `price_id` (active, trialing or past due), by organisation name.
+pub async fn cohort(db: &Db, price_id: &str) -> Result<Vec<Subscriber>, sqlx::Error> {
+    sqlx::query(
+        "SELECT s.id, s.org_id, o.name, s.quantity, s.current_period_end FROM subscriptions s \
+         JOIN organizations o ON o.id = s.org_id \
+         WHERE s.price_id = $1 AND s.status IN ('active', 'trialing', 'past_due') ORDER BY o.name, s.id",
+    )
+    .bind(price_id)
+    .fetch_all(&db.pool)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(Subscriber {
+            subscription_id: r.try_get("id")?,
+            org_id: r.try_get("org_id")?,
+            org_name: r.try_get("name")?,
+            quantity: r.try_get("quantity")?,
+            current_period_end: r.try_get("current_period_end")?,
+        })
+    })
+    .collect()
+}
+
+/// One migration request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Migration {
+    pub id: String,
+    pub from_price_id: String,
+    pub to_price_id: String,
+    pub not_before: Option<i64>,
+    pub status: String,
+    pub requested_by: String,
+    pub cohort_size: i64,
+    pub decided_by: Option<String>,
+    pub created_at: i64,
+}
+
+fn migration_from_row(r: &sqlx::any::AnyRow) -> Result<Migration, sqlx::Error> {
+    Ok(Migration {
+        id: r.try_get("id")?,
+        from_price_id: r.try_get("from_price_id")?,
+        to_price_id: r.try_get("to_price_id")?,
+        not_before: r.try_get("not_before")?,
+        status: r.try_get("status")?,
+        requested_by: r.try_get("requested_by")?,
+        cohort_size: r.try_get("cohort_size")?,
+        decided_by: r.try_get("decided_by")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+const COLUMNS: &str = "id, from_price_id, to_price_id, not_before, status, requested_by, cohort_size, decided_by, created_at";
+
+/// The newest migrations first.
+pub async fn recent(db: &Db, limit: i64) -> Result<Vec<Migration>, sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM price_migrations ORDER BY created_at DESC, id DESC LIMIT $1"
+    )))
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(migration_from_row)
+    .collect()
+}
+
+pub async fn by_id(db: &Db, id: &str) -> Result<Option<Migration>, sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM price_migrations WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?
+    .as_ref()
+    .map(migration_from_row)
+    .transpose()
+}
+
+/// A migration as asked for.
+pub struct NewMigration<'a> {
+    pub from_price_id: &'a str,
+    pub to_price_id: &'a str,
+    pub not_before: Option<i64>,
+    /// How many subscribers the preview listed.
+    pub cohort_size: i64,
+}
+
+/// Records a request (audited with the preview's figures in `note`); returns its id.
+pub async fn request(
+    db: &Db,
+    new: &NewMigration<'_>,
+    actor: &Actor,
+    note: &str,
+    now: i64,
+) -> Result<String, sqlx::Error> {
+    let NewMigration {
+        from_price_id,
+        to_price_id,
+        not_before,
+        cohort_size,
+    } = *new;
+    let id = new_id("pm");
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO price_migrations (id, from_price_id, to_price_id, not_before, status, requested_by, cohort_size, created_at) \
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(from_price_id)
+    .bind(to_price_id)
+    .bind(not_before)
+    .bind(&actor.name)
+    .bind(cohort_size)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let target = format!("price_migration:{id}");
+    super::audit::record(
+        &mut tx,
+        &AuditEntry {
+            note,
+            ..actor.did("price_migration_request", &target)
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A customer to tell about an approved migration.
+pub struct Notice {
+    pub org_id: OrgId,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Approves or rejects a pending migration, once (a decided one is left as it is: `false`). On
+/// approval, every subscriber still on the old version gets the move and each notice is queued,
+/// in the same transaction.
+pub async fn decide(
+    db: &Db,
+    id: &str,
+    approve: bool,
+    notices: &[Notice],
+    actor: &Actor,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let decided = sqlx::query(
+        "UPDATE price_migrations SET status = $1, decided_by = $2, decided_at = $3 \
+         WHERE id = $4 AND status = 'pending'",
+    )
+    .bind(if approve { "approved" } else { "rejected" })
+    .bind(&actor.name)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if decided == 0 {
+        return Ok(false);
+    }
+    if approve {
+        let migration = sqlx::query(
+            "SELECT from_price_id, to_price_id, not_before FROM price_migrations WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let from: String = migration.try_get("from_price_id")?;
+        let to: String = migration.try_get("to_price_id")?;
+        let not_before: Option<i64> = migration.try_get("not_before")?;
+        let subs: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM subscriptions WHERE price_id = $1 AND status IN ('active', 'trialing', 'past_due')",
+        )
+        .bind(&from)
+        .fetch_all(&mut *tx)
+        .await?;
+        for sub in &subs {
+            sqlx::query(
+                "INSERT INTO subscription_migrations (subscription_id, migration_id, from_price_id, to_price_id, not_before) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subscription_id) DO UPDATE SET migration_id = $2, \
+                 from_price_id = $3, to_price_id = $4, not_before = $5, applied_at = NULL",
+            )
+            .bind(sub)
+            .bind(id)
+            .bind(&from)
+            .bind(&to)
+            .bind(not_before)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for notice in notices {
+            super::members::queue_email(
+                &mut tx,
+                Some(&notice.org_id),
+                &super::members::OutgoingEmail {
+                    to: &notice.to,
+                    subject: &notice.subject,
+                    body: &notice.body,
+                },
+                now,
+            )
+            .await?;
+        }
+    }
+    let target = format!("price_migration:{id}");
+    super::audit::record(
+        &mut tx,
+        &actor.did(
+            if approve {
+                "price_migration_approve"
+            } else {
+                "price_migration_reject"
+            },
+            &target,
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// A subscription's move that has not happened yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingMove {
+    pub migration_id: String,
+    pub from_price_id: String,
+    pub to_price_id: String,
+    pub not_before: Option<i64>,
+}
+
+pub async fn pending_for(
+    db: &Db,
+    subscription_id: &SubscriptionId,
+) -> Result<Option<PendingMove>, sqlx::Error> {
+    sqlx::query(
+        "SELECT migration_id, from_price_id, to_price_id, not_before FROM subscription_migrations \
+         WHERE subscription_id = $1 AND applied_at IS NULL",
+    )
+    .bind(subscription_id)
+    .fetch_optional(&db.pool)
+    .await?
+    .map(|r| {
+        Ok(PendingMove {
+            migration_id: r.try_get("migration_id")?,
+            from_price_id: r.try_get("from_price_id")?,
+            to_price_id: r.try_get("to_price_id")?,
+            not_before: r.try_get("not_before")?,
+        })
+    })
+    .transpose()
+}
+
+/// Marks a subscription's move done (after the renewal that made it).
+pub async fn mark_applied(
+    db: &Db,
+    subscription_id: &SubscriptionId,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE subscription_migrations SET applied_at = $1 WHERE subscription_id = $2 AND applied_at IS NULL",
+    )
+    .bind(now)
+    .bind(subscription_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
