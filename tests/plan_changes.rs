@@ -25,6 +25,7 @@ on_both_databases!(
     leap_year_month_end_periods_prorate_to_the_second,
     a_plain_form_post_comes_back_with_its_signed_notice,
     a_plans_change_policies_come_from_the_catalog,
+    scheduled_changes_compose_in_either_order,
 );
 
 const DAY: i64 = 86_400;
@@ -592,5 +593,77 @@ async fn a_plans_change_policies_come_from_the_catalog(app: TestApp) {
     assert_eq!(
         (price.as_str(), scheduled.as_deref()),
         ("team_monthly", Some("pro_monthly"))
+    );
+}
+
+async fn scheduled_changes_compose_in_either_order(app: TestApp) {
+    let browser = app.subscribed("team_monthly", "6").await;
+    app.clock.advance_secs(DAY);
+    let schedule = |price: &'static str, seats: i64| {
+        let (app, browser) = (&app, &browser);
+        async move {
+            let (due, version) = browser_preview(app, browser, price, seats).await;
+            assert_eq!(due, 0, "{price} × {seats} waits for renewal");
+            let response = change(app, browser, price, seats, due, version).await;
+            let status = response.status();
+            (status, response.text().await.unwrap())
+        }
+    };
+    // A downgrade, then fewer seats on the current plan: the downgrade stays, with the seats.
+    assert_eq!(schedule("pro_monthly", 5).await.0, StatusCode::OK);
+    assert_eq!(schedule("team_monthly", 4).await.0, StatusCode::OK);
+    let (price, quantity, scheduled, scheduled_quantity, ..) = subscription(&app).await;
+    assert_eq!((price.as_str(), quantity), ("team_monthly", 6));
+    assert_eq!(
+        (scheduled.as_deref(), scheduled_quantity),
+        (Some("pro_monthly"), Some(4))
+    );
+    let page = plan_page(&app, &browser).await;
+    let shown = page.current.unwrap().scheduled.unwrap();
+    assert_eq!((shown.plan_name.as_str(), shown.quantity), ("Pro", 4));
+    // Fewer seats than the plan moved to allows are refused, naming that plan.
+    let version = plan_page(&app, &browser).await.current.unwrap().version;
+    sqlx::query("UPDATE prices SET max_quantity = 3 WHERE id = 'pro_monthly'")
+        .execute(&app.db().pool)
+        .await
+        .unwrap();
+    let refused = change(&app, &browser, "team_monthly", 4, 0, version)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        refused.contains("Pro allows at most 3 seat(s)."),
+        "{refused}"
+    );
+    sqlx::query("UPDATE prices SET max_quantity = 50 WHERE id = 'pro_monthly'")
+        .execute(&app.db().pool)
+        .await
+        .unwrap();
+
+    // The other order: fewer seats, then a downgrade, which names its own seats.
+    let version = plan_page(&app, &browser).await.current.unwrap().version;
+    app.call(
+        &browser,
+        "/api/billing/plan/undo",
+        &[("version", &version.to_string())],
+    )
+    .await;
+    assert_eq!(schedule("team_monthly", 4).await.0, StatusCode::OK);
+    assert_eq!(schedule("pro_monthly", 3).await.0, StatusCode::OK);
+    let (_, _, scheduled, scheduled_quantity, ..) = subscription(&app).await;
+    assert_eq!(
+        (scheduled.as_deref(), scheduled_quantity),
+        (Some("pro_monthly"), Some(3))
+    );
+
+    // At renewal the subscription becomes Pro × 3.
+    let (_, clock) = app.first_org_on_test_clock().await;
+    let summary = app.advance_clock(&clock, app.state.now() + 32 * DAY).await;
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    let (price, quantity, scheduled, ..) = subscription(&app).await;
+    assert_eq!(
+        (price.as_str(), quantity, scheduled),
+        ("pro_monthly", 3, None)
     );
 }

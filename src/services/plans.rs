@@ -439,17 +439,43 @@ pub async fn apply_change(
     let kind = preview.kind.as_str();
     if let Some(scheduled) = &preview.scheduled {
         let effective_on = crate::domain::period::format_date(scheduled.effective_at.timestamp());
+        // Scheduled changes compose: fewer seats after a scheduled move to another plan keep
+        // that move, with the new seat count (checked against the plan moved to).
+        let (scheduled_price, plan_name) = match &sub.scheduled_price_id {
+            Some(pending) if scheduled.price_id == sub.price_id && *pending != sub.price_id => {
+                let plans = crate::store::catalog::load(&state.db)
+                    .await
+                    .map_err(AppError::internal)?;
+                let (pending_plan, pending_price) =
+                    find_price(&plans, pending).ok_or_else(|| {
+                        AppError::internal(format!(
+                            "scheduled price {pending} is not in the catalog"
+                        ))
+                    })?;
+                pending_price
+                    .check_quantity(scheduled.quantity)
+                    .map_err(|e| {
+                        AppError::Invalid(crate::domain::catalog::explain_quantity(
+                            pending_plan,
+                            pending_price,
+                            e,
+                        ))
+                    })?;
+                (pending.clone(), pending_plan.name.clone())
+            }
+            _ => (scheduled.price_id.clone(), plan.name.clone()),
+        };
         let detail = format!(
             "{} scheduled for {effective_on}: {} × {}",
-            kind, plan.name, quantity
+            kind, plan_name, quantity
         );
         subscriptions::set_scheduled(
             &state.db,
             sub,
-            Some((&scheduled.price_id, scheduled.quantity)),
+            Some((&scheduled_price, scheduled.quantity)),
             &actor.record(
                 &format!("scheduled_{kind}"),
-                (&scheduled.price_id, scheduled.quantity),
+                (&scheduled_price, scheduled.quantity),
                 due,
                 scheduled.effective_at.timestamp(),
                 &detail,
