@@ -23,7 +23,8 @@ on_both_databases!(
     an_invalid_catalog_names_every_problem_and_publishes_nothing,
     of_two_publishes_prepared_together_one_lands,
     catalog_admins_edit_a_draft_in_the_console_and_publish_it,
-    a_price_migration_is_previewed_approved_by_another_and_applied_at_renewal
+    a_price_migration_is_previewed_approved_by_another_and_applied_at_renewal,
+    a_customer_moving_to_another_plan_is_not_migrated
 );
 
 fn staff() -> Actor {
@@ -924,4 +925,74 @@ async fn a_price_migration_is_previewed_approved_by_another_and_applied_at_renew
         .await
         .unwrap();
     assert!(page["current"]["price_change"].is_null(), "{page}");
+}
+
+async fn a_customer_moving_to_another_plan_is_not_migrated(app: TestApp) {
+    use billing_portal::domain::access::StaffRole;
+    use billing_portal::services::price_migration as migration;
+    let browser = app.subscribed("pro_monthly", "1").await;
+    let (_, clock) = app.first_org_on_test_clock().await;
+    // The customer schedules the move to Free for the renewal.
+    let page: serde_json::Value = app
+        .call(&browser, "/api/billing/plan", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let version = page["current"]["version"].as_i64().unwrap().to_string();
+    let down = app
+        .call(
+            &browser,
+            "/api/billing/plan/change",
+            &[
+                ("price_id", "free_monthly"),
+                ("seats", "1"),
+                ("expected_due", "0"),
+                ("version", &version),
+            ],
+        )
+        .await;
+    assert_eq!(
+        down.status(),
+        StatusCode::OK,
+        "{}",
+        down.text().await.unwrap()
+    );
+    // Pro monthly gets version 2 and its subscribers are migrated to it.
+    let (_, mut file) = published(&app).await;
+    set_unit_amount(&mut file, "pro_monthly", 1400);
+    catalog::publish(&app.state, &file, None, &staff())
+        .await
+        .unwrap();
+    let cat = session("catalog@demo.test", StaffRole::CatalogAdmin);
+    migration::request(&app.state, &cat, "pro_monthly", "pro_monthly_v2", None)
+        .await
+        .unwrap();
+    let id: String = sqlx::query_scalar("SELECT id FROM price_migrations")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    migration::decide(
+        &app.state,
+        &session("approver@demo.test", StaffRole::Approver),
+        &id,
+        true,
+    )
+    .await
+    .unwrap();
+    // The plan page announces the customer's own change, not the migration.
+    let page: serde_json::Value = app
+        .call(&browser, "/api/billing/plan", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(page["current"]["price_change"].is_null(), "{page}");
+    assert_eq!(page["current"]["scheduled"]["price_id"], "free_monthly");
+    // At renewal the customer's change wins: Free, not Pro version 2.
+    let summary = app
+        .advance_clock(&clock, app.state.now() + 32 * 86_400)
+        .await;
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    assert_eq!(price_of_subscription(&app).await, "free_monthly");
 }

@@ -267,7 +267,10 @@ pub async fn coming_change(
     let Some(pending) = store::pending_for(&state.db, &sub.id).await? else {
         return Ok(None);
     };
-    if pending.from_price_id != sub.price_id {
+    // The customer's own scheduled change comes first; a move to another price leaves this
+    // migration nothing to do.
+    let next_price = sub.scheduled_price_id.as_deref().unwrap_or(&sub.price_id);
+    if pending.from_price_id != next_price {
         return Ok(None);
     }
     let Some((_, new)) = find_price(plans, &pending.to_price_id) else {
