@@ -1211,6 +1211,14 @@ pub fn feature_lines(
         EntitlementKind::Limit { .. } => 1,
         EntitlementKind::Feature { .. } => 2,
     };
+    // An entitlement without a name of its own reads as its key with spaces.
+    let label = |e: &Entitlement| {
+        if e.name == e.key {
+            e.key.replace('_', " ")
+        } else {
+            e.name.clone()
+        }
+    };
     let mut ordered: Vec<&Entitlement> = entitlements.iter().collect();
     ordered.sort_by_key(|e| rank(e));
     for e in ordered {
@@ -1230,15 +1238,15 @@ pub fn feature_lines(
                 );
             }
             EntitlementKind::Limit { value, meter: None } => lines.push(match value {
-                Some(n) => format!("{} {}", group(*n), e.name),
-                None => format!("Unlimited {}", e.name),
+                Some(n) => format!("{} {}", group(*n), label(e)),
+                None => format!("Unlimited {}", label(e)),
             }),
             EntitlementKind::Limit {
                 value,
                 meter: Some(meter_id),
             } => {
                 let meter = meters.iter().find(|m| &m.id == meter_id);
-                let name = meter.map_or(e.name.clone(), |m| in_a_sentence(&m.name));
+                let name = meter.map_or_else(|| label(e), |m| in_a_sentence(&m.name));
                 let usage = usage_prices
                     .iter()
                     .find(|(m, _)| m == meter_id)
@@ -1265,7 +1273,7 @@ pub fn feature_lines(
                     (None, _) => format!("Unlimited {name}"),
                 });
             }
-            EntitlementKind::Feature { enabled: true } => lines.push(capitalize(&e.name)),
+            EntitlementKind::Feature { enabled: true } => lines.push(capitalize(&label(e))),
             EntitlementKind::Feature { enabled: false } => {}
         }
     }

@@ -128,7 +128,7 @@ pub async fn for_sale(state: &AppState) -> Result<Vec<Plan>, CatalogError> {
         let entitlements: Vec<Entitlement> = crate::store::usage::entitlements(&state.db, &plan.id)
             .await?
             .into_iter()
-            .map(|row| entitlement_of(&row))
+            .map(|row| row.entitlement())
             .collect();
         let usage: Vec<(String, crate::domain::Price)> =
             crate::store::usage::usage_prices(&state.db, &plan.id)
@@ -143,28 +143,6 @@ pub async fn for_sale(state: &AppState) -> Result<Vec<Plan>, CatalogError> {
         out.push(plan);
     }
     Ok(out)
-}
-
-fn entitlement_of(row: &crate::store::usage::EntitlementRow) -> Entitlement {
-    use crate::domain::catalog_file::EntitlementKind;
-    Entitlement {
-        key: row.key.clone(),
-        name: if row.name.is_empty() {
-            row.key.replace('_', " ")
-        } else {
-            row.name.clone()
-        },
-        kind: if row.kind == "feature" {
-            EntitlementKind::Feature {
-                enabled: row.value == Some(1),
-            }
-        } else {
-            EntitlementKind::Limit {
-                value: row.value,
-                meter: row.meter_id.clone(),
-            }
-        },
-    }
 }
 
 /// The readers of the catalog in the console (approvers decide its price migrations); catalog

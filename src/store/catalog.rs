@@ -5,8 +5,8 @@ use super::audit::{Actor, AuditEntry};
 use super::Db;
 use crate::domain::catalog::Plan;
 use crate::domain::catalog_file::{
-    CatalogFile, Change, CodeEntry, CouponEntry, DurationKind, Entitlement, EntitlementEntry,
-    EntitlementKind, MeterEntry, PlanEntry, PriceEntry, UsagePriceEntry,
+    CatalogFile, Change, CodeEntry, CouponEntry, EntitlementEntry, EntitlementKind, MeterEntry,
+    PlanEntry, PriceEntry, UsagePriceEntry,
 };
 use crate::domain::{
     ChangePolicies, CouponDuration, CouponValue, Currency, Interval, IntervalUnit, Price,
@@ -250,62 +250,22 @@ pub async fn published(db: &Db) -> Result<(i64, CatalogFile), CatalogError> {
     }
     for r in entitlement_rows {
         let plan_id: String = r.try_get("plan_id")?;
-        let kind: String = r.try_get("kind")?;
-        let key: String = r.try_get("key")?;
-        let name: String = r.try_get("name")?;
-        let value: Option<i64> = r.try_get("value")?;
-        let kind = if kind == "feature" {
-            EntitlementKind::Feature {
-                enabled: value == Some(1),
-            }
-        } else {
-            EntitlementKind::Limit {
-                value,
-                meter: r.try_get("meter_id")?,
-            }
-        };
-        let entitlement = Entitlement {
-            name: if name.is_empty() { key.clone() } else { name },
-            key,
-            kind,
+        let row = super::usage::EntitlementRow {
+            key: r.try_get("key")?,
+            name: r.try_get("name")?,
+            kind: r.try_get("kind")?,
+            value: r.try_get("value")?,
+            meter_id: r.try_get("meter_id")?,
         };
         if let Some(plan) = plans.iter_mut().find(|p| p.id == plan_id) {
-            plan.entitlements.push(EntitlementEntry::of(&entitlement));
+            plan.entitlements
+                .push(EntitlementEntry::of(&row.entitlement()));
         }
     }
     let mut coupons = Vec::new();
     for r in coupon_rows {
-        let id: String = r.try_get("id")?;
-        let percent: Option<String> = r.try_get("percent_off")?;
-        let duration: String = r.try_get("duration")?;
-        let currency: Option<String> = r.try_get("currency")?;
-        let bad = |problem: String| CatalogError::BadPlan {
-            plan_id: format!("coupon {id}"),
-            problem,
-        };
-        coupons.push(CouponEntry {
-            id: id.clone(),
-            name: r.try_get("name")?,
-            percent: percent
-                .map(|p| {
-                    p.parse()
-                        .map_err(|_| bad(format!("percent {p:?} is not a number")))
-                })
-                .transpose()?,
-            amount_off: r.try_get("amount_off")?,
-            currency: currency
-                .map(|c| Currency::parse(&c).map_err(|e| bad(e.to_string())))
-                .transpose()?,
-            duration: match duration.as_str() {
-                "once" => DurationKind::Once,
-                "forever" => DurationKind::Forever,
-                _ => DurationKind::Repeating,
-            },
-            periods: r
-                .try_get::<Option<i64>, _>("duration_periods")?
-                .and_then(|p| u32::try_from(p).ok()),
-            codes: Vec::new(),
-        });
+        let coupon = super::coupons::coupon_from_row(&r)?;
+        coupons.push(CouponEntry::of(&coupon, Vec::new()));
     }
     for r in code_rows {
         let coupon_id: String = r.try_get("coupon_id")?;

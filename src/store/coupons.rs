@@ -10,7 +10,7 @@ fn decode(e: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::Decode(e.to_string().into())
 }
 
-fn coupon_from_row(r: &sqlx::any::AnyRow) -> Result<Coupon, sqlx::Error> {
+pub(super) fn coupon_from_row(r: &sqlx::any::AnyRow) -> Result<Coupon, sqlx::Error> {
     let percent: Option<String> = r.try_get("percent_off")?;
     let amount: Option<i64> = r.try_get("amount_off")?;
     let currency: Option<String> = r.try_get("currency")?;

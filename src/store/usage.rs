@@ -684,6 +684,31 @@ pub struct EntitlementRow {
     pub meter_id: Option<String>,
 }
 
+impl EntitlementRow {
+    /// The entitlement this row keeps; an empty name is the key.
+    pub fn entitlement(&self) -> crate::domain::catalog_file::Entitlement {
+        use crate::domain::catalog_file::{Entitlement, EntitlementKind};
+        Entitlement {
+            key: self.key.clone(),
+            name: if self.name.is_empty() {
+                self.key.clone()
+            } else {
+                self.name.clone()
+            },
+            kind: if self.kind == "feature" {
+                EntitlementKind::Feature {
+                    enabled: self.value == Some(1),
+                }
+            } else {
+                EntitlementKind::Limit {
+                    value: self.value,
+                    meter: self.meter_id.clone(),
+                }
+            },
+        }
+    }
+}
+
 pub async fn entitlements(db: &Db, plan_id: &str) -> Result<Vec<EntitlementRow>, sqlx::Error> {
     sqlx::query(
         "SELECT key, name, kind, value, meter_id FROM plan_entitlements WHERE plan_id = $1 ORDER BY kind, key",
