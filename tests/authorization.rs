@@ -418,6 +418,22 @@ fn server_functions(v: &Victim) -> Vec<ServerFunction> {
             staff_form(&[("org_id", &v.org_id)]),
         ),
         (
+            "/api/support/contract/give",
+            A::StaffAdmin,
+            staff_form(&[
+                ("org_id", &v.org_id),
+                ("price_id", "team_monthly"),
+                ("amount", "20.00"),
+                ("minimum", ""),
+                ("ends_on", ""),
+            ]),
+        ),
+        (
+            "/api/support/contract/end",
+            A::StaffAdmin,
+            staff_form(&[("org_id", &v.org_id)]),
+        ),
+        (
             "/api/support/approvals/decide",
             A::Approver,
             f(&[("id", "apr_nope"), ("decision", "approve")]),

@@ -670,31 +670,6 @@ async fn published_file(app: &TestApp) -> CatalogFile {
     published(app).await.1
 }
 
-/// Puts `org` on a new test clock at the app's time; returns the clock's id.
-async fn clock_for(app: &TestApp, org: &str) -> String {
-    let now = app.state.now();
-    let clock = billing_portal::store::test_clocks::create(app.db(), "migration", now, now)
-        .await
-        .unwrap();
-    billing_portal::store::test_clocks::attach(
-        app.db(),
-        &billing_portal::domain::ids::OrgId::parse(org).unwrap(),
-        &clock,
-        now,
-    )
-    .await
-    .unwrap();
-    clock.to_string()
-}
-
-async fn org_of(app: &TestApp, name: &str) -> String {
-    sqlx::query_scalar("SELECT id FROM organizations WHERE name = $1")
-        .bind(name)
-        .fetch_one(&app.db().pool)
-        .await
-        .unwrap()
-}
-
 fn session(
     email: &str,
     role: billing_portal::domain::access::StaffRole,
@@ -722,10 +697,10 @@ async fn a_price_migration_is_previewed_approved_by_another_and_applied_at_renew
         .await;
     assert_eq!(paid.status(), StatusCode::OK);
     app.eventually_count("subscriptions", 2).await;
-    let (acme_org, beta_org) = (org_of(&app, "Acme").await, org_of(&app, "Beta").await);
+    let (acme_org, beta_org) = (app.org_named("Acme").await, app.org_named("Beta").await);
     let (acme_clock, beta_clock) = (
-        clock_for(&app, &acme_org).await,
-        clock_for(&app, &beta_org).await,
+        app.clock_for(&acme_org).await,
+        app.clock_for(&beta_org).await,
     );
     let page: serde_json::Value = app
         .call(&beta, "/api/billing/plan", &[])

@@ -20,61 +20,6 @@ on_both_databases!(
     the_audit_log_filters_and_exports_csv,
 );
 
-/// Submits a console action as the console does: the first submission answers with a redirect
-/// to the confirmation page, whose effect (fetched as the page fetches it) is then confirmed with
-/// its key. Returns the last status and body, and the confirmation that was shown, if any.
-async fn confirmed(
-    app: &TestApp,
-    client: &Client,
-    endpoint: &str,
-    fields: &[(&str, &str)],
-) -> (StatusCode, String, Option<serde_json::Value>) {
-    let first = app.call(client, endpoint, fields).await;
-    let location = first
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let status = first.status();
-    let body = first.text().await.unwrap();
-    let Some(query) = location.strip_prefix("/support/confirm?") else {
-        return (status, body, None);
-    };
-    assert!(body.starts_with("\"Confirm on the next page"), "{body}");
-    let preview: serde_json::Value = app
-        .call(client, "/api/support/confirm", &[("query", query)])
-        .await
-        .json()
-        .await
-        .unwrap();
-    if let Some(done) = preview["done"].as_str() {
-        return (StatusCode::OK, done.to_string(), Some(preview));
-    }
-    let key = preview["key"]
-        .as_str()
-        .expect("a confirmation key")
-        .to_string();
-    let mut again = fields.to_vec();
-    again.push(("confirm", &key));
-    let response = app.call(client, endpoint, &again).await;
-    let status = response.status();
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let body = response.text().await.unwrap();
-    if status.is_success() {
-        assert!(
-            location.starts_with("/support/customers/"),
-            "a confirmed action returns to the customer: {location} {body}"
-        );
-    }
-    (status, body, Some(preview))
-}
-
 async fn staff(app: &TestApp, email: &str) -> Client {
     app.staff(email).await
 }
@@ -208,7 +153,7 @@ async fn each_role_can_call_exactly_its_console_functions(app: TestApp) {
     ];
     for (who, client, allowed) in table {
         for ((endpoint, fields), allowed) in calls.iter().zip(allowed) {
-            let (status, body, _) = confirmed(&app, client, endpoint, fields).await;
+            let (status, body, _) = app.confirmed(client, endpoint, fields).await;
             if allowed {
                 // Allowed: done, or refused for what it asks (no such invoice, not on a trial),
                 // never for who is asking.
@@ -268,19 +213,19 @@ async fn refunds_are_partial_bounded_idempotent_and_audited(app: TestApp) {
         let invoice = invoice.clone();
         let app = &app;
         async move {
-            let (status, body, _) = confirmed(
-                app,
-                &admin,
-                "/api/support/refund",
-                &[
-                    ("invoice_id", &invoice),
-                    ("amount", amount),
-                    ("reason_code", "service_issue"),
-                    ("note", "outage on 14 January"),
-                    ("token", token),
-                ],
-            )
-            .await;
+            let (status, body, _) = app
+                .confirmed(
+                    &admin,
+                    "/api/support/refund",
+                    &[
+                        ("invoice_id", &invoice),
+                        ("amount", amount),
+                        ("reason_code", "service_issue"),
+                        ("note", "outage on 14 January"),
+                        ("token", token),
+                    ],
+                )
+                .await;
             (status, body)
         }
     };
@@ -454,19 +399,19 @@ async fn large_refunds_wait_for_a_different_approver(app: TestApp) {
         .get("id");
     let admin = staff(&app, "admin@demo.test").await;
     let approver = staff(&app, "approver@demo.test").await;
-    let (_, message, shown) = confirmed(
-        &app,
-        &admin,
-        "/api/support/refund",
-        &[
-            ("invoice_id", &invoice),
-            ("amount", "110.00"),
-            ("reason_code", "billing_error"),
-            ("note", "charged the wrong plan"),
-            ("token", "form_large_refund"),
-        ],
-    )
-    .await;
+    let (_, message, shown) = app
+        .confirmed(
+            &admin,
+            "/api/support/refund",
+            &[
+                ("invoice_id", &invoice),
+                ("amount", "110.00"),
+                ("reason_code", "billing_error"),
+                ("note", "charged the wrong plan"),
+                ("token", "form_large_refund"),
+            ],
+        )
+        .await;
     let shown = shown.expect("a confirmation");
     assert_eq!(
         shown["title"],
@@ -574,7 +519,7 @@ async fn staff_credit_retry_void_and_extend_with_reasons(app: TestApp) {
         let app = &app;
         async move {
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let (status, body, _) = confirmed(app, &client, endpoint, &fields).await;
+            let (status, body, _) = app.confirmed(&client, endpoint, &fields).await;
             (status, body)
         }
     };
@@ -1023,20 +968,22 @@ async fn plan_changes_credit_notes_emails_and_clocks_from_the_console(app: TestA
     assert_eq!(audit, ("subscription_upgrade".to_string(), 5100));
 
     // An agent may resend an invoice email but not change plans.
-    let (_, body, _) = confirmed(&app, &agent, "/api/support/plan/change", &upgrade).await;
+    let (_, body, _) = app
+        .confirmed(&agent, "/api/support/plan/change", &upgrade)
+        .await;
     assert!(body.contains("Forbidden"), "{body}");
     let invoice: String = sqlx::query("SELECT id FROM invoices WHERE number = '0001'")
         .fetch_one(&app.db().pool)
         .await
         .unwrap()
         .get("id");
-    let (_, body, shown) = confirmed(
-        &app,
-        &agent,
-        "/api/support/invoice/resend",
-        &[vec![("invoice_id", invoice.as_str())], reason.to_vec()].concat(),
-    )
-    .await;
+    let (_, body, shown) = app
+        .confirmed(
+            &agent,
+            "/api/support/invoice/resend",
+            &[vec![("invoice_id", invoice.as_str())], reason.to_vec()].concat(),
+        )
+        .await;
     assert_eq!(
         shown.unwrap()["title"],
         "Email invoice 0001 to owner@example.com"
@@ -1050,8 +997,9 @@ async fn plan_changes_credit_notes_emails_and_clocks_from_the_console(app: TestA
         reason.to_vec(),
     ]
     .concat();
-    let (_, body, shown) =
-        confirmed(&app, &admin, "/api/support/test-clock/advance", &advance).await;
+    let (_, body, shown) = app
+        .confirmed(&admin, "/api/support/test-clock/advance", &advance)
+        .await;
     let shown = shown.expect("a confirmation");
     assert!(shown["lines"][0]
         .as_str()
@@ -1080,37 +1028,37 @@ async fn plan_changes_credit_notes_emails_and_clocks_from_the_console(app: TestA
         ]
         .concat()
     };
-    let (status, body, _) = confirmed(
-        &app,
-        &admin,
-        "/api/support/invoice/reduce",
-        &reduce("75.01", "form_reduce_big"),
-    )
-    .await;
+    let (status, body, _) = app
+        .confirmed(
+            &admin,
+            "/api/support/invoice/reduce",
+            &reduce("75.01", "form_reduce_big"),
+        )
+        .await;
     assert!(!status.is_success());
     assert!(
         body.contains("owes $75.00: take off at most that"),
         "{body}"
     );
-    let (_, body, shown) = confirmed(
-        &app,
-        &admin,
-        "/api/support/invoice/reduce",
-        &reduce("5.00", "form_reduce_1"),
-    )
-    .await;
+    let (_, body, shown) = app
+        .confirmed(
+            &admin,
+            "/api/support/invoice/reduce",
+            &reduce("5.00", "form_reduce_1"),
+        )
+        .await;
     assert!(shown.unwrap()["lines"][0]
         .as_str()
         .unwrap()
         .contains("owes $75.00 now and will owe $70.00"));
     assert!(body.contains("it now owes $70.00"), "{body}");
-    let (_, again, _) = confirmed(
-        &app,
-        &admin,
-        "/api/support/invoice/reduce",
-        &reduce("5.00", "form_reduce_1"),
-    )
-    .await;
+    let (_, again, _) = app
+        .confirmed(
+            &admin,
+            "/api/support/invoice/reduce",
+            &reduce("5.00", "form_reduce_1"),
+        )
+        .await;
     assert!(again.contains("Already done"), "{again}");
     let due: i64 = sqlx::query("SELECT amount_due FROM invoices WHERE id = $1")
         .bind(&open)
@@ -1139,13 +1087,13 @@ async fn plan_changes_credit_notes_emails_and_clocks_from_the_console(app: TestA
         .await
         .unwrap();
     assert_eq!(preview["title"], "Charge $70.00 now for invoice 0003");
-    let (_, _, _) = confirmed(
-        &app,
-        &admin,
-        "/api/support/invoice/reduce",
-        &reduce("10.00", "form_reduce_2"),
-    )
-    .await;
+    let (_, _, _) = app
+        .confirmed(
+            &admin,
+            "/api/support/invoice/reduce",
+            &reduce("10.00", "form_reduce_2"),
+        )
+        .await;
     let key = preview["key"].as_str().unwrap();
     let mut stale = retry.clone();
     stale.push(("confirm", key));
@@ -1194,19 +1142,19 @@ async fn the_audit_log_filters_and_exports_csv(app: TestApp) {
     let (_, org, invoice) = paying_customer(&app).await;
     let admin = staff(&app, "admin@demo.test").await;
     for (amount, token) in [("1.00", "form_csv_1"), ("2.50", "form_csv_2")] {
-        let (status, body, _) = confirmed(
-            &app,
-            &admin,
-            "/api/support/refund",
-            &[
-                ("invoice_id", &invoice),
-                ("amount", amount),
-                ("reason_code", "goodwill"),
-                ("note", "=HYPERLINK(\"x\"), with a comma"),
-                ("token", token),
-            ],
-        )
-        .await;
+        let (status, body, _) = app
+            .confirmed(
+                &admin,
+                "/api/support/refund",
+                &[
+                    ("invoice_id", &invoice),
+                    ("amount", amount),
+                    ("reason_code", "goodwill"),
+                    ("note", "=HYPERLINK(\"x\"), with a comma"),
+                    ("token", token),
+                ],
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     let list = |fields: Vec<(&'static str, String)>| {

@@ -628,6 +628,12 @@ async fn a_renewal_that_keeps_failing_waits_for_staff(app: TestApp) {
         .call(&admin, "/api/support/renewal/retry", &fields)
         .await;
     let query = common::location(&preview).expect("a confirmation page");
+    // The confirmation page's button posts to the retry itself.
+    let page = app.get_with(&admin, &query).await.text().await.unwrap();
+    assert!(
+        page.contains(r#"action="/api/support/renewal/retry""#),
+        "{page}"
+    );
     let shown: Value = app
         .call(
             &admin,

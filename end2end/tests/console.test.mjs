@@ -5,7 +5,7 @@
 // the same customer but has no refund form.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, DEMO_PASSWORD, assertNoErrors, launch, newPage, visit, settled, shot, uniqueEmail, signUp, staffSignIn } from './helpers.mjs';
+import { BASE, DEMO_PASSWORD, assertNoErrors, confirmEffect, launch, newPage, visit, settled, shot, uniqueEmail, signUp, staffFinds, staffSignIn } from './helpers.mjs';
 
 async function payingCustomer(browser, js, email) {
   const { context, page } = await newPage(browser, js);
@@ -19,40 +19,6 @@ async function payingCustomer(browser, js, email) {
   await page.click('#submit');
   await page.waitForSelector('[data-testid="checkout-active"]', { timeout: 20000 });
   await context.close();
-}
-
-// Checks the confirmation page's effect, confirms, and returns to the customer with the result.
-async function confirmEffect(page, js, title, result, screenshot) {
-  await page.waitForURL(/\/support\/confirm\?do=/);
-  await settled(page, js);
-  await page.waitForSelector('[data-testid="confirm-title"]');
-  assert.equal(await page.textContent('[data-testid="confirm-title"]'), title);
-  if (screenshot) await shot(page, screenshot);
-  await page.click('[data-testid="confirm-button"]');
-  await page.waitForURL(/\/support\/customers\/org_[^?]*\?done=/);
-  await settled(page, js);
-  await page.waitForSelector('[data-testid="refund-result"]');
-  assert.match(await page.textContent('[data-testid="refund-result"]'), result);
-}
-
-async function staffFinds(page, js, staffEmail, customerEmail) {
-  await staffSignIn(page, js, staffEmail);
-  if (js) {
-    // Results as you type.
-    await page.locator('[data-testid="search-input"]').pressSequentially(customerEmail.slice(0, 18));
-  } else {
-    await page.fill('[data-testid="search-input"]', customerEmail);
-    await page.click('form[role="search"] button[type="submit"]');
-    await page.waitForLoadState('load');
-  }
-  // As one types, earlier answers list other customers (those matching "co", "con", …): wait for
-  // the one that matches what was typed.
-  const hit = page.locator('[data-testid="search-results"] a', { hasText: customerEmail.slice(0, 18) });
-  await hit.first().waitFor();
-  await shot(page, `${js ? 'js' : 'nojs'}-70-console-search`);
-  await hit.first().click();
-  await page.waitForURL(/\/support\/customers\/org_/);
-  await settled(page, js);
 }
 
 for (const js of [true, false]) {

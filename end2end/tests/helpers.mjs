@@ -192,3 +192,38 @@ export function cli(...args) {
     encoding: 'utf8',
   });
 }
+
+/** Checks a console action's confirmation page (its title), confirms, and returns to the customer with the result. */
+export async function confirmEffect(page, js, title, result, screenshot) {
+  await page.waitForURL(/\/support\/confirm\?do=/);
+  await settled(page, js);
+  await page.waitForSelector('[data-testid="confirm-title"]');
+  assert.equal(await page.textContent('[data-testid="confirm-title"]'), title);
+  if (screenshot) await shot(page, screenshot);
+  await page.click('[data-testid="confirm-button"]');
+  await page.waitForURL(/\/support\/customers\/org_[^?]*\?done=/);
+  await settled(page, js);
+  await page.waitForSelector('[data-testid="refund-result"]');
+  assert.match(await page.textContent('[data-testid="refund-result"]'), result);
+}
+
+/** Signs in to the console as `staffEmail` and opens the customer found by `customerEmail`. */
+export async function staffFinds(page, js, staffEmail, customerEmail) {
+  await staffSignIn(page, js, staffEmail);
+  if (js) {
+    // Results as you type.
+    await page.locator('[data-testid="search-input"]').pressSequentially(customerEmail.slice(0, 18));
+  } else {
+    await page.fill('[data-testid="search-input"]', customerEmail);
+    await page.click('form[role="search"] button[type="submit"]');
+    await page.waitForLoadState('load');
+  }
+  // As one types, earlier answers list other customers (those matching "co", "con", …): wait for
+  // the one that matches what was typed.
+  const hit = page.locator('[data-testid="search-results"] a', { hasText: customerEmail.slice(0, 18) });
+  await hit.first().waitFor();
+  await shot(page, `${js ? 'js' : 'nojs'}-70-console-search`);
+  await hit.first().click();
+  await page.waitForURL(/\/support\/customers\/org_/);
+  await settled(page, js);
+}

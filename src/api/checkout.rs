@@ -70,9 +70,7 @@ pub async fn start_checkout(
         .trim()
         .parse()
         .map_err(|_| AppError::Invalid("Enter a whole number of seats.".into()))?;
-    let catalog = crate::store::catalog::load(&state.db)
-        .await
-        .map_err(AppError::internal)?;
+    let catalog = crate::services::plans::catalog_for(&state, &customer.org_id).await?;
     let (plan, price) = crate::domain::catalog::find_for_sale(&catalog, &price_id)
         .ok_or_else(|| not_for_sale(&catalog, &price_id, "pricing"))?;
     price

@@ -218,3 +218,59 @@ pub async fn load_attention() -> Result<Vec<AttentionItem>, AppError> {
         })
         .collect())
 }
+
+pub use give::{give_contract, GiveContract};
+
+/// The contract form has more fields than clippy's limit for one function's arguments; every one
+/// is a field of the posted form, so they stay arguments.
+mod give {
+    #![allow(clippy::too_many_arguments)]
+    #[cfg(feature = "ssr")]
+    use super::act;
+    use super::AppError;
+    use leptos::prelude::*;
+
+    /// Gives the organisation its own price for a plan: a negotiated price per seat (or for a flat
+    /// price, per period), an optional minimum per renewal invoice and an optional end date.
+    /// Billing admins.
+    #[server(endpoint = "support/contract/give", output = crate::error::JsonAnswer)]
+    pub async fn give_contract(
+        org_id: String,
+        price_id: String,
+        amount: String,
+        minimum: String,
+        ends_on: String,
+        reason_code: String,
+        note: String,
+        confirm: Option<String>,
+    ) -> Result<String, AppError> {
+        let state = crate::server::state()?;
+        let form = crate::services::console::GiveContractForm {
+            org_id,
+            price_id,
+            amount,
+            minimum,
+            ends_on,
+            reason_code,
+            note,
+        };
+        act(&state, form.trimmed().action(), confirm).await
+    }
+}
+
+/// Ends the organisation's contract now: it renews on the list price. Billing admins.
+#[server(endpoint = "support/contract/end", output = crate::error::JsonAnswer)]
+pub async fn end_contract(
+    org_id: String,
+    reason_code: String,
+    note: String,
+    confirm: Option<String>,
+) -> Result<String, AppError> {
+    let state = crate::server::state()?;
+    let form = crate::services::console::EndContractForm {
+        org_id,
+        reason_code,
+        note,
+    };
+    act(&state, form.trimmed().action(), confirm).await
+}

@@ -11,9 +11,7 @@ use leptos::prelude::*;
 pub async fn load_plan_page() -> Result<PlanPage, AppError> {
     let state = crate::server::state()?;
     let customer = crate::server::auth::require_customer(&state).await?;
-    let plans = crate::store::catalog::load(&state.db)
-        .await
-        .map_err(AppError::internal)?;
+    let plans = crate::services::plans::catalog_for(&state, &customer.org_id).await?;
     let sub = crate::store::subscriptions::live_for_org(&state.db, &customer.org_id).await?;
     let policies = sub.as_ref().map_or_else(Default::default, |s| {
         crate::services::plans::policies_of(&plans, &s.price_id)

@@ -26,6 +26,8 @@ pub enum LineKind {
     ProrationCharge,
     /// Negative (or positive on a credit subtotal): a coupon.
     Discount,
+    /// What brings a renewal invoice up to a contract's minimum commitment.
+    Commitment,
 }
 
 /// One line of an invoice: an amount rounded once, and how it was computed.

@@ -279,30 +279,24 @@ async fn renew(
     }
     let (_, price) = find_price(catalog, &sub.price_id)
         .ok_or_else(|| BillRunError::UnknownPrice(sub.price_id.clone()))?;
-    // What the next period bills, in order: the customer's own scheduled change (plan or seats),
-    // then a price migration of the price that leaves them on.
-    let next_price = sub.scheduled_price_id.as_deref().unwrap_or(&sub.price_id);
-    let next_quantity = sub.scheduled_quantity.unwrap_or(sub.quantity);
-    let migration = crate::store::price_migrations::pending_for(db, &sub.id)
-        .await?
-        .filter(|m| {
-            m.from_price_id == next_price
-                && m.not_before.is_none_or(|t| t <= sub.current_period_end)
-        });
-    let scheduled = match (&migration, &sub.scheduled_price_id) {
-        (Some(m), _) => Some((
-            find_price(catalog, &m.to_price_id)
+    // What the next period bills: the customer's own scheduled change (plan or seats), then a
+    // price migration of the price that leaves them on, then their contract.
+    let crate::services::contracts::NextPeriod {
+        price_id: contracted,
+        quantity: next_quantity,
+        migration,
+        contracts,
+        ..
+    } = crate::services::contracts::next_period(db, catalog, &sub).await?;
+    let scheduled = if contracted != sub.price_id || sub.scheduled_price_id.is_some() {
+        Some((
+            find_price(catalog, &contracted)
                 .map(|(_, price)| price)
-                .ok_or_else(|| BillRunError::UnknownScheduledPrice(m.to_price_id.clone()))?,
+                .ok_or_else(|| BillRunError::UnknownScheduledPrice(contracted.clone()))?,
             next_quantity,
-        )),
-        (None, Some(id)) => Some((
-            find_price(catalog, id)
-                .map(|(_, price)| price)
-                .ok_or_else(|| BillRunError::UnknownScheduledPrice(id.clone()))?,
-            next_quantity,
-        )),
-        (None, None) => None,
+        ))
+    } else {
+        None
     };
     let coupon = match &sub.coupon_id {
         Some(id) => crate::store::coupons::coupon(db, id).await?.map(|coupon| {
@@ -341,11 +335,20 @@ async fn renew(
     let mut decision = decision;
     let (lines, ratings) = crate::services::usage::lines_for_period_end(db, catalog, &sub).await?;
     let mut final_invoice = None;
-    if let crate::domain::PeriodEndDecision::Renew { invoice, .. } = &mut decision {
+    if let crate::domain::PeriodEndDecision::Renew {
+        invoice, price_id, ..
+    } = &mut decision
+    {
         for line in lines {
             invoice.subtotal = invoice.subtotal.checked_add(line.amount)?;
             invoice.total = invoice.total.checked_add(line.amount)?;
             invoice.lines.push(line);
+        }
+        // A contract's minimum holds for each period billed on its price.
+        if let Some(contract) = crate::domain::contract::live_at(&contracts, sub.current_period_end)
+            .filter(|c| c.price_id == *price_id && c.minimum_commitment > 0)
+        {
+            crate::domain::contract::apply_commitment(contract, invoice)?;
         }
     } else if !lines.is_empty() {
         final_invoice = Some(crate::domain::metering::usage_invoice(

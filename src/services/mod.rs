@@ -4,6 +4,7 @@
 pub mod bill_run;
 pub mod catalog;
 pub mod console;
+pub mod contracts;
 pub mod fulfilment;
 pub mod plans;
 pub mod price_migration;

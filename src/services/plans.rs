@@ -22,6 +22,15 @@ pub async fn org_time(state: &AppState, org_id: &OrgId) -> Result<DateTime<Utc>,
     Ok(timestamp(secs))
 }
 
+/// The catalog as the organisation may buy from it now: with its contract's price, if it has
+/// one, in place of the list price it replaces.
+pub async fn catalog_for(state: &AppState, org_id: &OrgId) -> Result<Vec<Plan>, AppError> {
+    let now = crate::store::test_clocks::org_now(&state.db, org_id, state.now()).await?;
+    crate::store::catalog::load_for(&state.db, org_id, now)
+        .await
+        .map_err(AppError::internal)
+}
+
 /// The promotion code if this organisation may use it now on a plan billed in `currency`.
 pub async fn usable_promotion(
     state: &AppState,
@@ -47,8 +56,12 @@ pub async fn current_plan_with_coupon(
     sub: &SubscriptionRow,
 ) -> Result<CurrentPlan, AppError> {
     let mut current = current_plan(plans, sub)?;
-    current.price_change =
-        crate::services::price_migration::coming_change(state, plans, sub).await?;
+    let (terms, contract_change) = crate::services::contracts::plan_page_lines(state, sub).await?;
+    current.contract = terms;
+    current.price_change = match contract_change {
+        Some(change) => Some(change),
+        None => crate::services::price_migration::coming_change(state, plans, sub).await?,
+    };
     if let Some(coupon_id) = &sub.coupon_id {
         if let Some(coupon) = crate::store::coupons::coupon(&state.db, coupon_id).await? {
             let applied = crate::domain::AppliedCoupon {
@@ -177,6 +190,7 @@ pub fn current_plan(plans: &[Plan], sub: &SubscriptionRow) -> Result<CurrentPlan
         trial_end: (sub.status == crate::domain::SubscriptionStatus::Trialing)
             .then(|| timestamp(sub.current_period_end)),
         price_change: None,
+        contract: None,
     })
 }
 
@@ -270,20 +284,21 @@ pub async fn prepare_change(
         .trim()
         .parse()
         .map_err(|_| AppError::Invalid("Enter a whole number of seats.".into()))?;
-    let plans = crate::store::catalog::load(&state.db)
-        .await
-        .map_err(AppError::internal)?;
+    let plans = catalog_for(state, org_id).await?;
     let current = current_plan(&plans, sub)?;
-    let (plan, price) =
-        crate::domain::catalog::find_for_sale(&plans, price_id).ok_or_else(|| {
-            if find_price(&plans, price_id).is_some() {
-                AppError::Invalid(
-                    "That price is no longer for sale; pick one on the plan page.".into(),
-                )
-            } else {
-                AppError::NotFound("That plan".into())
-            }
-        })?;
+    // Seats on the price a subscriber holds can change whether or not it is still for sale.
+    let found = if price_id == sub.price_id {
+        find_price(&plans, price_id)
+    } else {
+        crate::domain::catalog::find_for_sale(&plans, price_id)
+    };
+    let (plan, price) = found.ok_or_else(|| {
+        if find_price(&plans, price_id).is_some() {
+            AppError::Invalid("That price is no longer for sale; pick one on the plan page.".into())
+        } else {
+            AppError::NotFound("That plan".into())
+        }
+    })?;
     price
         .check_quantity(quantity)
         .map_err(|e| AppError::Invalid(crate::domain::catalog::explain_quantity(plan, price, e)))?;

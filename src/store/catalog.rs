@@ -8,6 +8,7 @@ use crate::domain::catalog_file::{
     CatalogFile, Change, CodeEntry, CouponEntry, EntitlementEntry, EntitlementKind, MeterEntry,
     PlanEntry, PriceEntry, UsagePriceEntry,
 };
+use crate::domain::ids::OrgId;
 use crate::domain::{
     ChangePolicies, CouponDuration, CouponValue, Currency, Interval, IntervalUnit, Price,
     PriceModel,
@@ -28,7 +29,21 @@ pub enum CatalogError {
 /// The catalog, plans in display order: each with the prices for sale, and the prices no longer
 /// for sale that subscribers may still hold. Read in one transaction so that a concurrent publish
 /// is seen whole or not at all.
+///
+/// A contract's price (negotiated with one organisation) is never for sale here; it is among the
+/// archived prices, for billing its subscriber. [`load_for`] gives an organisation's own view.
 pub async fn load(db: &Db) -> Result<Vec<Plan>, CatalogError> {
+    load_with(db, None).await
+}
+
+/// The catalog as `org_id` may buy from it: its live contract's price is for sale to it in place
+/// of the list price it was negotiated from (which it still renews on until its next renewal).
+/// `now` is the organisation's time (its test clock's, if it has one).
+pub async fn load_for(db: &Db, org_id: &OrgId, now: i64) -> Result<Vec<Plan>, CatalogError> {
+    load_with(db, Some((org_id, now))).await
+}
+
+async fn load_with(db: &Db, org: Option<(&OrgId, i64)>) -> Result<Vec<Plan>, CatalogError> {
     let mut tx = db.pool.begin().await?;
     let plan_rows = sqlx::query(
         "SELECT id, name, description, features, policies FROM plans ORDER BY sort_order, id",
@@ -37,12 +52,20 @@ pub async fn load(db: &Db) -> Result<Vec<Plan>, CatalogError> {
     .await?;
     let price_rows = sqlx::query(
         "SELECT id, plan_id, nickname, currency, interval_unit, interval_count, model, unit_label, \
-         min_quantity, max_quantity, trial_days, active FROM prices \
+         min_quantity, max_quantity, trial_days, active, org_id FROM prices \
          ORDER BY plan_id, interval_unit, interval_count, id",
     )
     .fetch_all(&mut *tx)
     .await?;
+    let own_price = match org {
+        Some((org_id, now)) => {
+            let contracts = super::contracts::terms_in(&mut tx, org_id).await?;
+            crate::domain::contract::live_at(&contracts, now).map(|c| c.price_id.clone())
+        }
+        None => None,
+    };
     tx.commit().await?;
+    let own_price = own_price.as_deref();
 
     let mut plans = Vec::with_capacity(plan_rows.len());
     for r in plan_rows {
@@ -67,13 +90,32 @@ pub async fn load(db: &Db) -> Result<Vec<Plan>, CatalogError> {
     for r in price_rows {
         let plan_id: String = r.try_get("plan_id")?;
         let active: i64 = r.try_get("active")?;
+        let private: Option<String> = r.try_get("org_id")?;
         let price = price_from_row(&r)?;
+        let for_sale = match private {
+            Some(_) => own_price == Some(price.id.as_str()),
+            None => active == 1,
+        };
         if let Some(plan) = plans.iter_mut().find(|p| p.id == plan_id) {
-            if active == 1 {
+            if for_sale {
                 plan.prices.push(price);
             } else {
                 plan.archived_prices.push(price);
             }
+        }
+    }
+    // The organisation's own price replaces the list price of its plan, currency and interval.
+    if let Some(own) = own_price {
+        for plan in &mut plans {
+            let Some(ours) = plan.prices.iter().find(|p| p.id == own).cloned() else {
+                continue;
+            };
+            let (replaced, kept): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut plan.prices).into_iter().partition(|p| {
+                    p.id != ours.id && p.currency == ours.currency && p.interval == ours.interval
+                });
+            plan.prices = kept;
+            plan.archived_prices.extend(replaced);
         }
     }
     Ok(plans)
@@ -157,7 +199,7 @@ pub async fn published(db: &Db) -> Result<(i64, CatalogFile), CatalogError> {
     let price_rows = sqlx::query(
         "SELECT id, plan_id, nickname, currency, interval_unit, interval_count, model, unit_label, \
          min_quantity, max_quantity, trial_days, active, COALESCE(lookup_key, id) AS lookup_key, version \
-         FROM prices ORDER BY plan_id, lookup_key, version DESC",
+         FROM prices WHERE org_id IS NULL ORDER BY plan_id, lookup_key, version DESC",
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -307,7 +349,7 @@ fn encode(e: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::Encode(e.to_string().into())
 }
 
-fn unit_of(interval: &crate::domain::Interval) -> &'static str {
+pub(super) fn unit_of(interval: &crate::domain::Interval) -> &'static str {
     match interval.unit {
         IntervalUnit::Month => "month",
         IntervalUnit::Year => "year",

@@ -247,8 +247,10 @@ const DOCUMENT_SOURCES: [Source; 3] = [
 
 /// The timeline kind of an audit entry: what staff did is `staff`; the rest by what it is about.
 fn audit_kind(action: &str, actor_role: &str) -> &'static str {
-    let staff = matches!(actor_role, "agent" | "billing_admin" | "approver")
-        || actor_role.starts_with("staff:");
+    let staff = matches!(
+        actor_role,
+        "agent" | "billing_admin" | "approver" | "catalog_admin"
+    ) || actor_role.starts_with("staff:");
     if staff {
         return "staff";
     }

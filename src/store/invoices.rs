@@ -124,6 +124,7 @@ fn line_kind_name(kind: LineKind) -> &'static str {
         LineKind::ProrationCredit => "prorationcredit",
         LineKind::ProrationCharge => "prorationcharge",
         LineKind::Discount => "discount",
+        LineKind::Commitment => "commitment",
     }
 }
 

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod catalog;
 pub mod checkouts;
 pub mod console;
+pub mod contracts;
 pub mod coupons;
 pub mod credit_notes;
 pub mod credits;

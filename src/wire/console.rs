@@ -108,6 +108,10 @@ pub struct CustomerView {
     pub form_token: String,
     /// A renewal that failed too often and waits for staff: how often, and its last error.
     pub renewal_problem: Option<String>,
+    /// The organisation's live contract in a sentence, if it has one.
+    pub contract: Option<String>,
+    /// The list prices a contract can be negotiated from.
+    pub contract_bases: Vec<Choice>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,6 +32,9 @@ pub struct CurrentPlan {
     /// A price migration that moves this subscription at renewal, in a sentence.
     #[serde(default)]
     pub price_change: Option<String>,
+    /// The organisation's contract terms, while it holds the contract's price.
+    #[serde(default)]
+    pub contract: Option<String>,
 }
 
 /// A plan and seats that take over at the period end.

@@ -635,7 +635,14 @@ impl TestApp {
     /// An owner whose organisation paid for `price_id` × `seats` with 4242 through the emulator.
     pub async fn subscribed(&self, price_id: &str, seats: &str) -> Client {
         let browser = self.owner_with_catalog().await;
-        let (_, session) = self.start_checkout(&browser, price_id, seats).await;
+        self.pay_checkout(&browser, price_id, seats).await;
+        self.eventually_count("subscriptions", 1).await;
+        browser
+    }
+
+    /// Checks out `price_id` × `seats` as `browser` and pays with 4242 through the emulator.
+    pub async fn pay_checkout(&self, browser: &Client, price_id: &str, seats: &str) {
+        let (_, session) = self.start_checkout(browser, price_id, seats).await;
         let session = session.expect("a checkout session");
         let paid = self
             .emulator_control(
@@ -644,8 +651,32 @@ impl TestApp {
             )
             .await;
         assert_eq!(paid.status(), StatusCode::OK);
-        self.eventually_count("subscriptions", 1).await;
-        browser
+    }
+
+    /// The id of the organisation named `name`.
+    pub async fn org_named(&self, name: &str) -> String {
+        sqlx::query_scalar("SELECT id FROM organizations WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.db().pool)
+            .await
+            .expect("an organisation of that name")
+    }
+
+    /// Puts `org` on a new test clock at the app's time; returns the clock's id.
+    pub async fn clock_for(&self, org: &str) -> String {
+        let now = self.state.now();
+        let clock = billing_portal::store::test_clocks::create(self.db(), "test", now, now)
+            .await
+            .expect("clock");
+        billing_portal::store::test_clocks::attach(
+            self.db(),
+            &billing_portal::domain::ids::OrgId::parse(org).expect("an organisation id"),
+            &clock,
+            now,
+        )
+        .await
+        .expect("attach");
+        clock.to_string()
     }
 }
 
@@ -664,17 +695,7 @@ impl TestApp {
                 &format!("Org {i}"),
             )
             .await;
-            let (_, session) = self.start_checkout(&browser, price_id, seats).await;
-            let paid = self
-                .emulator_control(
-                    &format!(
-                        "/_emulator/checkout/{}/complete",
-                        session.expect("a session")
-                    ),
-                    serde_json::json!({ "card": "4242424242424242" }),
-                )
-                .await;
-            assert_eq!(paid.status(), StatusCode::OK);
+            self.pay_checkout(&browser, price_id, seats).await;
         }
         self.eventually_count("subscriptions", count as i64).await;
     }
@@ -742,5 +763,62 @@ impl TestApp {
         assert_eq!(done.status(), StatusCode::OK);
         self.eventually_count("payment_methods", expected_cards)
             .await;
+    }
+}
+
+impl TestApp {
+    /// Submits a console action as the console does: the first submission answers with a redirect
+    /// to the confirmation page, whose effect (fetched as the page fetches it) is then confirmed with
+    /// its key. Returns the last status and body, and the confirmation that was shown, if any.
+    pub async fn confirmed(
+        &self,
+        client: &Client,
+        endpoint: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, String, Option<serde_json::Value>) {
+        let first = self.call(client, endpoint, fields).await;
+        let location = first
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let status = first.status();
+        let body = first.text().await.unwrap();
+        let Some(query) = location.strip_prefix("/support/confirm?") else {
+            return (status, body, None);
+        };
+        assert!(body.starts_with("\"Confirm on the next page"), "{body}");
+        let preview: serde_json::Value = self
+            .call(client, "/api/support/confirm", &[("query", query)])
+            .await
+            .json()
+            .await
+            .unwrap();
+        if let Some(done) = preview["done"].as_str() {
+            return (StatusCode::OK, done.to_string(), Some(preview));
+        }
+        let key = preview["key"]
+            .as_str()
+            .expect("a confirmation key")
+            .to_string();
+        let mut again = fields.to_vec();
+        again.push(("confirm", &key));
+        let response = self.call(client, endpoint, &again).await;
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = response.text().await.unwrap();
+        if status.is_success() {
+            assert!(
+                location.starts_with("/support/customers/"),
+                "a confirmed action returns to the customer: {location} {body}"
+            );
+        }
+        (status, body, Some(preview))
     }
 }

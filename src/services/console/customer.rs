@@ -488,9 +488,13 @@ pub async fn page(
     let sub = crate::store::subscriptions::current_for_org(db, &org_id).await?;
     let cards = crate::store::payment_methods::list(db, &org_id).await?;
     let live = crate::store::subscriptions::live_for_org(db, &org_id).await?;
-    let prices = crate::store::catalog::load(db)
+    let public = crate::store::catalog::load(db)
         .await
-        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    let contract = super::contracts::summary(state, &public, &org_id).await?;
+    let contract_bases = super::contracts::bases(&public);
+    let prices = crate::services::plans::catalog_for(state, &org_id)
+        .await?
         .into_iter()
         .flat_map(|plan| {
             plan.prices.into_iter().map(|p| Choice {
@@ -584,6 +588,8 @@ pub async fn page(
                     r.failures, r.error
                 )
             }),
+        contract,
+        contract_bases,
         org_id,
     })
 }

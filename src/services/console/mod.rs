@@ -12,6 +12,7 @@
 //! between (a payment arrived, time passed), the keys differ and the new effect is shown instead.
 
 pub mod approvals;
+pub mod contracts;
 pub mod customer;
 pub mod money;
 
@@ -89,6 +90,8 @@ staff_actions! {
     ResendInvoice(ResendInvoiceForm) = "resend_invoice" { invoice_id, reason_code, note },
     AdvanceClock(AdvanceClockForm) = "advance_clock" { org_id, days, reason_code, note },
     RetryRenewal(RetryRenewalForm) = "retry_renewal" { org_id, reason_code, note },
+    GiveContract(GiveContractForm) = "give_contract" { org_id, price_id, amount, minimum, ends_on, reason_code, note },
+    EndContract(EndContractForm) = "end_contract" { org_id, reason_code, note },
 }
 
 impl StaffAction {
@@ -143,6 +146,8 @@ pub async fn run(
         StaffAction::ResendInvoice(form) => customer::resend_invoice_step(state, form, step).await,
         StaffAction::AdvanceClock(form) => customer::advance_clock_step(state, form, step).await,
         StaffAction::RetryRenewal(form) => customer::retry_renewal_step(state, form, step).await,
+        StaffAction::GiveContract(form) => contracts::give_contract_step(state, form, step).await,
+        StaffAction::EndContract(form) => contracts::end_contract_step(state, form, step).await,
     }
 }
 

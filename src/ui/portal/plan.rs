@@ -184,6 +184,9 @@ fn PlanChangeBody(
                     {format!("Free trial until {}. Nothing is charged until then; switching plans or seats during the trial costs nothing.", format_date(end.timestamp()))}
                 </p>
             })}
+            {current.contract.clone().map(|terms| view! {
+                <p class="mt-3 rounded-md border border-indigo-200 bg-indigo-50 px-3 py-2 text-sm text-indigo-900" data-testid="contract-terms">{terms}</p>
+            })}
             {current.price_change.clone().map(|change| view! {
                 <p class="mt-3 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="price-change">{change}</p>
             })}

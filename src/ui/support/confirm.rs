@@ -3,7 +3,8 @@
 use super::layout::ConsoleLayout;
 use crate::api::console::{CloseInvoice, CreditAccount, ExtendTrial, RefundInvoice, RetryPayment};
 use crate::api::staff_actions::{
-    preview_staff_action, AdvanceTestClock, ChangePlanForCustomer, ReduceInvoice, ResendInvoice,
+    preview_staff_action, AdvanceTestClock, ChangePlanForCustomer, EndContract, GiveContract,
+    ReduceInvoice, ResendInvoice, RetryRenewal,
 };
 use crate::error::AppError;
 use crate::ui::components::FormError;
@@ -68,7 +69,11 @@ pub fn ConfirmPage() -> impl IntoView {
                         "change_plan" => confirm_form!(ChangePlanForCustomer, v.clone()),
                         "reduce_invoice" => confirm_form!(ReduceInvoice, v.clone()),
                         "resend_invoice" => confirm_form!(ResendInvoice, v.clone()),
-                        _ => confirm_form!(AdvanceTestClock, v.clone()),
+                        "advance_clock" => confirm_form!(AdvanceTestClock, v.clone()),
+                        "retry_renewal" => confirm_form!(RetryRenewal, v.clone()),
+                        "give_contract" => confirm_form!(GiveContract, v.clone()),
+                        "end_contract" => confirm_form!(EndContract, v.clone()),
+                        other => view! { <p role="alert" class="mt-4 text-red-700">{format!("The console has no confirmation for \"{other}\".")}</p> }.into_any(),
                     };
                     view! {
                         <p class="text-sm"><a class="text-indigo-700 hover:underline" href=back>"← Back to the customer"</a></p>

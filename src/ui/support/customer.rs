@@ -6,7 +6,8 @@ use crate::api::console::{
     ViewAsCustomer,
 };
 use crate::api::staff_actions::{
-    AdvanceTestClock, ChangePlanForCustomer, ReduceInvoice, ResendInvoice, RetryRenewal,
+    AdvanceTestClock, ChangePlanForCustomer, EndContract, GiveContract, ReduceInvoice,
+    ResendInvoice, RetryRenewal,
 };
 use crate::domain::period::format_date;
 use crate::error::AppError;
@@ -34,6 +35,8 @@ pub fn CustomerPage() -> impl IntoView {
     let resend = ServerAction::<ResendInvoice>::new();
     let advance = ServerAction::<AdvanceTestClock>::new();
     let retry_renewal = ServerAction::<RetryRenewal>::new();
+    let give_contract = ServerAction::<GiveContract>::new();
+    let end_contract = ServerAction::<EndContract>::new();
     let org_id = move || params.read().get("id").unwrap_or_default();
     let versions = move || {
         (
@@ -57,6 +60,8 @@ pub fn CustomerPage() -> impl IntoView {
             resend.value().get().and_then(Result::err),
             advance.value().get().and_then(Result::err),
             retry_renewal.value().get().and_then(Result::err),
+            give_contract.value().get().and_then(Result::err),
+            end_contract.value().get().and_then(Result::err),
         ]
         .into_iter()
         .flatten()
@@ -91,6 +96,8 @@ pub fn CustomerPage() -> impl IntoView {
                     let org_path = format!("/support/customers/{}", c.org_id);
                     let usage_path = format!("{org_path}/usage");
                     let (renewal_problem, renewal_org) = (c.renewal_problem.clone(), c.org_id.to_string());
+                    let (contract, contract_bases) = (c.contract.clone(), c.contract_bases.clone());
+                    let (give_org, end_org) = (c.org_id.to_string(), c.org_id.to_string());
                     view! {
                         <div class="flex flex-wrap items-center justify-between gap-3">
                             <h1 class="text-2xl font-semibold tracking-tight" data-testid="customer-name">{c.org_name.clone()}</h1>
@@ -170,6 +177,28 @@ pub fn CustomerPage() -> impl IntoView {
                                         <input type="hidden" name="org_id" value=clock_org/>
                                         <input type="number" name="days" min="1" max="400" placeholder="Days" class=format!("{input} w-20")/>
                                         <ReasonNoteSubmit note_width="w-44" button_class="rounded bg-amber-600 px-3 py-1 text-sm font-semibold text-white" label="Preview"/>
+                                    </ActionForm>
+                                })}
+                            </section>
+                        })}
+                        {can_refund.then(move || view! {
+                            <section class="mt-6 rounded-xl border border-indigo-200 bg-white p-4 shadow-sm" data-testid="contract">
+                                <h2 class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Contract price"</h2>
+                                <p class="mt-2 text-sm" data-testid="contract-summary">{contract.clone().unwrap_or_else(|| "No contract: this customer pays list prices.".into())}</p>
+                                <ActionForm action=give_contract attr:class="mt-3 flex flex-wrap items-center gap-2" attr:data-testid="give-contract-form">
+                                    <input type="hidden" name="org_id" value=give_org/>
+                                    <select name="price_id" class=input aria-label="List price">
+                                        {contract_bases.into_iter().map(|p| view! { <option value=p.id>{p.label}</option> }).collect_view()}
+                                    </select>
+                                    <input type="text" name="amount" placeholder="Price per seat, e.g. 10.00" aria-label="Negotiated price" class=format!("{input} w-44")/>
+                                    <input type="text" name="minimum" placeholder="Minimum a period (optional)" aria-label="Minimum commitment" class=format!("{input} w-52")/>
+                                    <label class="text-sm text-slate-600">"Ends on "<input type="date" name="ends_on" aria-label="Contract end" class=input/></label>
+                                    <ReasonNoteSubmit note_width="w-44" button_class="rounded bg-indigo-700 px-3 py-1 text-sm font-semibold text-white" label="Preview contract"/>
+                                </ActionForm>
+                                {contract.is_some().then(|| view! {
+                                    <ActionForm action=end_contract attr:class="mt-3 flex flex-wrap items-center gap-2" attr:data-testid="end-contract-form">
+                                        <input type="hidden" name="org_id" value=end_org/>
+                                        <ReasonNoteSubmit note_width="w-44" button_class="rounded border border-slate-300 px-3 py-1 text-sm font-semibold" label="End contract"/>
                                     </ActionForm>
                                 })}
                             </section>
