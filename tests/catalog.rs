@@ -24,7 +24,8 @@ on_both_databases!(
     of_two_publishes_prepared_together_one_lands,
     catalog_admins_edit_a_draft_in_the_console_and_publish_it,
     a_price_migration_is_previewed_approved_by_another_and_applied_at_renewal,
-    a_customer_moving_to_another_plan_is_not_migrated
+    a_customer_moving_to_another_plan_is_not_migrated,
+    a_migration_moves_only_its_cohort
 );
 
 fn staff() -> Actor {
@@ -736,9 +737,14 @@ async fn a_price_migration_is_previewed_approved_by_another_and_applied_at_renew
         .unwrap();
 
     // The preview lists each customer now and after, and the totals.
-    let preview = migration::preview(&app.state, "pro_monthly", "pro_monthly_v2")
-        .await
-        .unwrap();
+    let preview = migration::preview(
+        &app.state,
+        "pro_monthly",
+        "pro_monthly_v2",
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     let rows: Vec<(String, i64, String, String)> = preview
         .rows
         .iter()
@@ -777,7 +783,7 @@ async fn a_price_migration_is_previewed_approved_by_another_and_applied_at_renew
         ("$60.00", "$70.00")
     );
     // A migration keeps the currency and the interval.
-    let across = migration::preview(&app.state, "pro_monthly", "pro_annual")
+    let across = migration::preview(&app.state, "pro_monthly", "pro_annual", &Default::default())
         .await
         .unwrap_err();
     assert!(
@@ -804,9 +810,16 @@ async fn a_price_migration_is_previewed_approved_by_another_and_applied_at_renew
 
     // Asked for by one catalog admin; they cannot approve it themselves; an approver does.
     let cat = session("catalog@demo.test", StaffRole::CatalogAdmin);
-    migration::request(&app.state, &cat, "pro_monthly", "pro_monthly_v2", None)
-        .await
-        .unwrap();
+    migration::request(
+        &app.state,
+        &cat,
+        "pro_monthly",
+        "pro_monthly_v2",
+        None,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     let id: String = sqlx::query_scalar("SELECT id FROM price_migrations")
         .fetch_one(&app.db().pool)
         .await
@@ -940,9 +953,16 @@ async fn a_customer_moving_to_another_plan_is_not_migrated(app: TestApp) {
         .await
         .unwrap();
     let cat = session("catalog@demo.test", StaffRole::CatalogAdmin);
-    migration::request(&app.state, &cat, "pro_monthly", "pro_monthly_v2", None)
-        .await
-        .unwrap();
+    migration::request(
+        &app.state,
+        &cat,
+        "pro_monthly",
+        "pro_monthly_v2",
+        None,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     let id: String = sqlx::query_scalar("SELECT id FROM price_migrations")
         .fetch_one(&app.db().pool)
         .await
@@ -970,4 +990,149 @@ async fn a_customer_moving_to_another_plan_is_not_migrated(app: TestApp) {
         .await;
     assert!(summary.errors.is_empty(), "{:?}", summary.errors);
     assert_eq!(price_of_subscription(&app).await, "free_monthly");
+}
+
+async fn a_migration_moves_only_its_cohort(app: TestApp) {
+    use billing_portal::domain::access::StaffRole;
+    use billing_portal::domain::cohort::Cohort;
+    use billing_portal::services::price_migration as migration;
+    // Acme: Pro monthly × 3; Beta: Pro monthly × 1.
+    let _acme = app.subscribed("pro_monthly", "3").await;
+    let beta = TestApp::browser();
+    app.sign_up(&beta, "beta@example.com", "Beta").await;
+    app.pay_checkout(&beta, "pro_monthly", "1").await;
+    app.eventually_count("subscriptions", 2).await;
+    let (acme_org, beta_org) = (app.org_named("Acme").await, app.org_named("Beta").await);
+    let clocks = [
+        app.clock_for(&acme_org).await,
+        app.clock_for(&beta_org).await,
+    ];
+    let (_, mut file) = published(&app).await;
+    set_unit_amount(&mut file, "pro_monthly", 1400);
+    catalog::publish(&app.state, &file, None, &staff())
+        .await
+        .unwrap();
+
+    // The cohort narrows the preview: by seats, by name (any case) or id; an unknown name is
+    // refused by name.
+    let names = |p: &billing_portal::wire::console::MigrationPreview| {
+        p.rows
+            .iter()
+            .map(|r| r.org_name.clone())
+            .collect::<Vec<_>>()
+    };
+    let two_or_more = Cohort::parse("2", "", "").unwrap();
+    let preview = migration::preview(&app.state, "pro_monthly", "pro_monthly_v2", &two_or_more)
+        .await
+        .unwrap();
+    assert_eq!(names(&preview), ["Acme"]);
+    assert_eq!(preview.cohort, "subscribers with 2 seats or more");
+    assert_eq!(
+        (
+            preview.totals[0].current.as_str(),
+            preview.totals[0].new.as_str()
+        ),
+        ("$36.00", "$42.00")
+    );
+    let by_name = Cohort::parse("", "", &format!("beta, {acme_org}")).unwrap();
+    let preview = migration::preview(&app.state, "pro_monthly", "pro_monthly_v2", &by_name)
+        .await
+        .unwrap();
+    assert_eq!(names(&preview), ["Acme", "Beta"]);
+    let unknown = Cohort::parse("", "", "Gamma").unwrap();
+    let refused = migration::preview(&app.state, "pro_monthly", "pro_monthly_v2", &unknown)
+        .await
+        .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("No subscriber of pro_monthly is named \"Gamma\""),
+        "{refused}"
+    );
+    // The console's form: a bad bound is refused in words; the cohort is asked for as shown.
+    let admin = app.staff("catalog@demo.test").await;
+    let bad = app
+        .call(
+            &admin,
+            "/api/support/catalog/migration",
+            &[
+                ("from", "pro_monthly"),
+                ("to", "pro_monthly_v2"),
+                ("min_seats", "two"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad
+        .text()
+        .await
+        .unwrap()
+        .contains("is not a seat count; enter the fewest seats as a whole number"));
+    let asked = app
+        .call(
+            &admin,
+            "/api/support/catalog/migration",
+            &[
+                ("from", "pro_monthly"),
+                ("to", "pro_monthly_v2"),
+                ("min_seats", "2"),
+                ("max_seats", ""),
+                ("customers", ""),
+            ],
+        )
+        .await;
+    let message = asked.text().await.unwrap();
+    assert!(
+        message.contains("Migration of 1 subscriber(s)"),
+        "{message}"
+    );
+    let html = app
+        .get_with(
+            &admin,
+            "/support/catalog?from=pro_monthly&to=pro_monthly_v2&min_seats=2",
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("1 subscriber(s): subscribers with 2 seats or more."),
+        "{html}"
+    );
+    assert!(html.contains("1 subscriber(s) (subscribers with 2 seats or more)"));
+
+    // Approved, it pins Acme alone and emails only Acme.
+    let id: String = sqlx::query_scalar("SELECT id FROM price_migrations")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    let before = app.count("email_outbox").await;
+    let approver = session("approver@demo.test", StaffRole::Approver);
+    let approved = migration::decide(&app.state, &approver, &id, true)
+        .await
+        .unwrap();
+    assert!(approved.contains("1 customer(s) move"), "{approved}");
+    assert_eq!(app.count("email_outbox").await, before + 1);
+    assert_eq!(app.count("subscription_migrations").await, 1);
+    let now = app.state.now();
+    for clock in &clocks {
+        let summary = app.advance_clock(clock, now + 32 * 86_400).await;
+        assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    }
+    let subs: Vec<(String, String)> = sqlx::query(
+        "SELECT o.name, s.price_id FROM subscriptions s JOIN organizations o ON o.id = s.org_id ORDER BY o.name",
+    )
+    .fetch_all(&app.db().pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get("name"), r.get("price_id")))
+    .collect();
+    assert_eq!(
+        subs,
+        [
+            ("Acme".to_string(), "pro_monthly_v2".to_string()),
+            ("Beta".to_string(), "pro_monthly".to_string())
+        ]
+    );
 }

@@ -458,10 +458,15 @@ fn capitalized(text: &str) -> String {
 pub async fn preview_price_migration(
     from: String,
     to: String,
+    #[server(default)] min_seats: String,
+    #[server(default)] max_seats: String,
+    #[server(default)] customers: String,
 ) -> Result<crate::wire::console::MigrationPreview, AppError> {
     let state = crate::server::state()?;
     staff_with(&state, &crate::services::catalog::CATALOG_READERS).await?;
-    crate::services::price_migration::preview(&state, &from, &to).await
+    let cohort = crate::domain::cohort::Cohort::parse(&min_seats, &max_seats, &customers)
+        .map_err(AppError::Invalid)?;
+    crate::services::price_migration::preview(&state, &from, &to, &cohort).await
 }
 
 /// Asks for a price migration, at the next renewal or from a date (catalog admins).
@@ -470,9 +475,14 @@ pub async fn request_price_migration(
     from: String,
     to: String,
     #[server(default)] not_before: String,
+    #[server(default)] min_seats: String,
+    #[server(default)] max_seats: String,
+    #[server(default)] customers: String,
 ) -> Result<String, AppError> {
     let state = crate::server::state()?;
     let staff = staff_with(&state, &[StaffRole::CatalogAdmin]).await?;
+    let cohort = crate::domain::cohort::Cohort::parse(&min_seats, &max_seats, &customers)
+        .map_err(AppError::Invalid)?;
     let not_before = match not_before.trim() {
         "" => None,
         text => Some(
@@ -488,7 +498,8 @@ pub async fn request_price_migration(
         ),
     };
     let message =
-        crate::services::price_migration::request(&state, &staff, &from, &to, not_before).await?;
+        crate::services::price_migration::request(&state, &staff, &from, &to, not_before, &cohort)
+            .await?;
     crate::server::notice::redirect_back_with(&message);
     Ok(message)
 }

@@ -10,6 +10,7 @@ pub mod access;
 pub mod catalog;
 pub mod catalog_file;
 pub mod clock;
+pub mod cohort;
 pub mod contract;
 pub mod coupon;
 pub mod currency;

@@ -4,6 +4,7 @@
 
 use crate::domain::access::StaffRole;
 use crate::domain::catalog::find_price;
+use crate::domain::cohort::Cohort;
 use crate::domain::period::format_date;
 use crate::domain::{Money, Price};
 use crate::error::AppError;
@@ -23,7 +24,12 @@ fn amount(price: &Price, quantity: i64) -> Result<Money, String> {
 
 /// The preview of moving `from`'s subscribers to `to`: each customer's recurring amount now and
 /// after, and the totals per currency. Refused when the two prices cannot be swapped at renewal.
-pub async fn preview(state: &AppState, from: &str, to: &str) -> Result<MigrationPreview, AppError> {
+pub async fn preview(
+    state: &AppState,
+    from: &str,
+    to: &str,
+    cohort: &Cohort,
+) -> Result<MigrationPreview, AppError> {
     let plans = crate::store::catalog::load(&state.db)
         .await
         .map_err(AppError::internal)?;
@@ -53,6 +59,20 @@ pub async fn preview(state: &AppState, from: &str, to: &str) -> Result<Migration
         )));
     }
     let subscribers = store::cohort(&state.db, &old.id).await?;
+    let named: Vec<(&str, &str)> = subscribers
+        .iter()
+        .map(|s| (s.org_id.as_str(), s.org_name.as_str()))
+        .collect();
+    if let Some(unknown) = cohort.unknown(&named).first() {
+        return Err(AppError::Invalid(format!(
+            "No subscriber of {} is named \"{unknown}\" or has that id; check the name on the customer's page, or take it off the list.",
+            old.id
+        )));
+    }
+    let subscribers: Vec<_> = subscribers
+        .into_iter()
+        .filter(|s| cohort.includes(s.org_id.as_str(), &s.org_name, s.quantity))
+        .collect();
     let mut rows = Vec::with_capacity(subscribers.len());
     let mut totals: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for s in subscribers {
@@ -89,6 +109,7 @@ pub async fn preview(state: &AppState, from: &str, to: &str) -> Result<Migration
         from: old.id.clone(),
         to: new.id.clone(),
         plan_name: to_plan.name.clone(),
+        cohort: cohort.describe(),
         rows,
         totals,
     })
@@ -101,12 +122,13 @@ pub async fn request(
     from: &str,
     to: &str,
     not_before: Option<i64>,
+    cohort: &Cohort,
 ) -> Result<String, AppError> {
-    let preview = preview(state, from, to).await?;
+    let preview = preview(state, from, to, cohort).await?;
     if preview.rows.is_empty() {
         return Err(AppError::Invalid(format!(
-            "Nobody is subscribed to {}; there is nothing to migrate.",
-            preview.from
+            "No subscriber of {} is in the cohort ({}); there is nothing to migrate.",
+            preview.from, preview.cohort
         )));
     }
     if let Some(bad) = preview
@@ -125,10 +147,11 @@ pub async fn request(
         .map(|t| format!("{} → {}", t.current, t.new))
         .collect();
     let note = format!(
-        "{} → {}: {} subscriber(s), recurring {}",
+        "{} → {}: {} subscriber(s) ({}), recurring {}",
         preview.from,
         preview.to,
         preview.rows.len(),
+        preview.cohort,
         totals.join(", ")
     );
     let actor = crate::store::audit::Actor::staff(&staff.email, staff.role);
@@ -139,6 +162,7 @@ pub async fn request(
             to_price_id: &preview.to,
             not_before,
             cohort_size: preview.rows.len() as i64,
+            cohort,
         },
         &actor,
         &note,
@@ -177,7 +201,14 @@ pub async fn decide(
     }
     let mut notices = Vec::new();
     if approve {
-        let preview = preview(state, &migration.from_price_id, &migration.to_price_id).await?;
+        let cohort = Cohort::from_stored(&migration.cohort).map_err(AppError::internal)?;
+        let preview = preview(
+            state,
+            &migration.from_price_id,
+            &migration.to_price_id,
+            &cohort,
+        )
+        .await?;
         for row in &preview.rows {
             let org = crate::domain::ids::OrgId::parse(&row.org_id)
                 .map_err(|_| AppError::internal("a subscriber's organisation id"))?;
@@ -240,10 +271,15 @@ pub async fn recent(state: &AppState) -> Result<Vec<MigrationRow>, AppError> {
         .map(|m| MigrationRow {
             id: m.id,
             summary: format!(
-                "{} → {} · {} subscriber(s) · {}",
+                "{} → {} · {} subscriber(s){} · {}",
                 m.from_price_id,
                 m.to_price_id,
                 m.cohort_size,
+                Cohort::from_stored(&m.cohort)
+                    .ok()
+                    .filter(|c| !c.is_everyone())
+                    .map(|c| format!(" ({})", c.describe()))
+                    .unwrap_or_default(),
                 m.not_before
                     .map_or("at the next renewal".to_string(), |t| format!(
                         "from {}",

@@ -51,6 +51,8 @@ pub struct Migration {
     pub cohort_size: i64,
     pub decided_by: Option<String>,
     pub created_at: i64,
+    /// Who it moves, as stored ([`crate::domain::cohort::Cohort::to_stored`]).
+    pub cohort: String,
 }
 
 fn migration_from_row(r: &sqlx::any::AnyRow) -> Result<Migration, sqlx::Error> {
@@ -64,10 +66,11 @@ fn migration_from_row(r: &sqlx::any::AnyRow) -> Result<Migration, sqlx::Error> {
         cohort_size: r.try_get("cohort_size")?,
         decided_by: r.try_get("decided_by")?,
         created_at: r.try_get("created_at")?,
+        cohort: r.try_get("cohort")?,
     })
 }
 
-const COLUMNS: &str = "id, from_price_id, to_price_id, not_before, status, requested_by, cohort_size, decided_by, created_at";
+const COLUMNS: &str = "id, from_price_id, to_price_id, not_before, status, requested_by, cohort_size, decided_by, created_at, cohort";
 
 /// The newest migrations first.
 pub async fn recent(db: &Db, limit: i64) -> Result<Vec<Migration>, sqlx::Error> {
@@ -101,6 +104,7 @@ pub struct NewMigration<'a> {
     pub not_before: Option<i64>,
     /// How many subscribers the preview listed.
     pub cohort_size: i64,
+    pub cohort: &'a crate::domain::cohort::Cohort,
 }
 
 /// Records a request (audited with the preview's figures in `note`); returns its id.
@@ -116,12 +120,13 @@ pub async fn request(
         to_price_id,
         not_before,
         cohort_size,
+        cohort,
     } = *new;
     let id = new_id("pm");
     let mut tx = db.begin_write().await?;
     sqlx::query(
-        "INSERT INTO price_migrations (id, from_price_id, to_price_id, not_before, status, requested_by, cohort_size, created_at) \
-         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7)",
+        "INSERT INTO price_migrations (id, from_price_id, to_price_id, not_before, status, requested_by, cohort_size, created_at, cohort) \
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8)",
     )
     .bind(&id)
     .bind(from_price_id)
@@ -130,6 +135,7 @@ pub async fn request(
     .bind(&actor.name)
     .bind(cohort_size)
     .bind(now)
+    .bind(cohort.to_stored())
     .execute(&mut *tx)
     .await?;
     let target = format!("price_migration:{id}");
@@ -182,7 +188,7 @@ pub async fn decide(
     }
     if approve {
         let migration = sqlx::query(
-            "SELECT from_price_id, to_price_id, not_before FROM price_migrations WHERE id = $1",
+            "SELECT from_price_id, to_price_id, not_before, cohort FROM price_migrations WHERE id = $1",
         )
         .bind(id)
         .fetch_one(&mut *tx)
@@ -190,12 +196,23 @@ pub async fn decide(
         let from: String = migration.try_get("from_price_id")?;
         let to: String = migration.try_get("to_price_id")?;
         let not_before: Option<i64> = migration.try_get("not_before")?;
-        let subs: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM subscriptions WHERE price_id = $1 AND status IN ('active', 'trialing', 'past_due')",
+        let cohort =
+            crate::domain::cohort::Cohort::from_stored(&migration.try_get::<String, _>("cohort")?)
+                .map_err(|e| sqlx::Error::Decode(e.into()))?;
+        let mut subs: Vec<String> = Vec::new();
+        for r in sqlx::query(
+            "SELECT s.id, s.org_id, o.name, s.quantity FROM subscriptions s JOIN organizations o ON o.id = s.org_id \
+             WHERE s.price_id = $1 AND s.status IN ('active', 'trialing', 'past_due')",
         )
         .bind(&from)
         .fetch_all(&mut *tx)
-        .await?;
+        .await?
+        {
+            let (org_id, name): (String, String) = (r.try_get("org_id")?, r.try_get("name")?);
+            if cohort.includes(&org_id, &name, r.try_get("quantity")?) {
+                subs.push(r.try_get("id")?);
+            }
+        }
         for sub in &subs {
             sqlx::query(
                 "INSERT INTO subscription_migrations (subscription_id, migration_id, from_price_id, to_price_id, not_before) \

@@ -290,6 +290,8 @@ pub struct MigrationPreview {
     pub from: String,
     pub to: String,
     pub plan_name: String,
+    /// Who it moves, in words ("every subscriber", "subscribers with 10 seats or more").
+    pub cohort: String,
     pub rows: Vec<MigrationLine>,
     pub totals: Vec<MigrationTotal>,
 }

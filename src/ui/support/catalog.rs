@@ -203,18 +203,25 @@ struct MigrationActions {
 #[component]
 fn Migrations(view: CatalogConsoleView, actions: MigrationActions) -> impl IntoView {
     let query = use_query_map().get_untracked();
-    let (from, to) = (
-        query.get("from").unwrap_or_default(),
-        query.get("to").unwrap_or_default(),
-    );
+    let field = |name: &str| query.get(name).unwrap_or_default();
+    let (from, to) = (field("from"), field("to"));
+    let (min_seats, max_seats, customers) =
+        (field("min_seats"), field("max_seats"), field("customers"));
     let asked = !from.is_empty() && !to.is_empty();
     let preview = Resource::new(
         {
-            let (from, to) = (from.clone(), to.clone());
-            move || (from.clone(), to.clone())
+            let asked = (
+                from.clone(),
+                to.clone(),
+                min_seats.clone(),
+                max_seats.clone(),
+                customers.clone(),
+            );
+            move || asked.clone()
         },
-        |(from, to)| preview_price_migration(from, to),
+        |(from, to, min, max, customers)| preview_price_migration(from, to, min, max, customers),
     );
+    let cohort_fields = StoredValue::new((min_seats.clone(), max_seats.clone(), customers.clone()));
     let select = "rounded border border-slate-300 px-2 py-1 text-sm";
     let can_edit = view.can_edit;
     let can_decide = view.can_decide;
@@ -232,6 +239,12 @@ fn Migrations(view: CatalogConsoleView, actions: MigrationActions) -> impl IntoV
                     <select name="to" class=select>
                         {view.for_sale_ids.iter().map(|id| { let selected = *id == to; view! { <option value=id.clone() selected=selected>{id.clone()}</option> } }).collect_view()}
                     </select></label>
+                <label class="text-xs font-medium text-slate-600">"Seats from"<br/>
+                    <input type="number" name="min_seats" min="0" value=min_seats class=format!("{select} w-20")/></label>
+                <label class="text-xs font-medium text-slate-600">"to"<br/>
+                    <input type="number" name="max_seats" min="0" value=max_seats class=format!("{select} w-20")/></label>
+                <label class="text-xs font-medium text-slate-600">"Only these customers (names or ids, comma-separated; empty: all)"<br/>
+                    <input type="text" name="customers" value=customers class=format!("{select} w-72")/></label>
                 <button type="submit" class="rounded bg-slate-900 px-3 py-1.5 text-sm font-semibold text-white" data-testid="migration-preview">"Preview"</button>
             </form>
             {asked.then(|| view! {
@@ -241,6 +254,7 @@ fn Migrations(view: CatalogConsoleView, actions: MigrationActions) -> impl IntoV
                             Err(e) => view! { <p role="alert" class="mt-3 text-sm text-red-700" data-testid="migration-error">{e.to_string()}</p> }.into_any(),
                             Ok(p) => {
                                 let (from, to) = (p.from.clone(), p.to.clone());
+                                let (min_seats, max_seats, customers) = cohort_fields.get_value();
                                 view! {
                                     <div class="mt-3 overflow-x-auto rounded-lg border border-slate-200" data-testid="migration-preview-table">
                                         <table class="min-w-full divide-y divide-slate-200 text-sm">
@@ -257,13 +271,16 @@ fn Migrations(view: CatalogConsoleView, actions: MigrationActions) -> impl IntoV
                                         </table>
                                     </div>
                                     <p class="mt-2 text-sm text-slate-700" data-testid="migration-totals">
-                                        {format!("{} subscriber(s). ", p.rows.len())}
+                                        {format!("{} subscriber(s): {}. ", p.rows.len(), p.cohort)}
                                         {p.totals.iter().map(|t| format!("Recurring in {}: {} now, {} after. ", t.currency, t.current, t.new)).collect::<String>()}
                                     </p>
                                     {(can_edit && !p.rows.is_empty()).then(|| view! {
                                         <ActionForm action=request attr:class="mt-3 flex flex-wrap items-end gap-2" attr:data-testid="migration-request-form">
                                             <input type="hidden" name="from" value=from/>
                                             <input type="hidden" name="to" value=to/>
+                                            <input type="hidden" name="min_seats" value=min_seats/>
+                                            <input type="hidden" name="max_seats" value=max_seats/>
+                                            <input type="hidden" name="customers" value=customers/>
                                             <label class="text-xs font-medium text-slate-600">"Not before (empty: the next renewal)"<br/>
                                                 <input type="date" name="not_before" class="rounded border border-slate-300 px-2 py-1 text-sm"/></label>
                                             <button type="submit" class="rounded bg-indigo-700 px-3 py-1.5 text-sm font-semibold text-white" data-testid="migration-request">"Ask for approval"</button>
