@@ -25,7 +25,8 @@ on_both_databases!(
     catalog_admins_edit_a_draft_in_the_console_and_publish_it,
     a_price_migration_is_previewed_approved_by_another_and_applied_at_renewal,
     a_customer_moving_to_another_plan_is_not_migrated,
-    a_migration_moves_only_its_cohort
+    a_migration_moves_only_its_cohort,
+    a_promotion_code_is_archived_from_the_file
 );
 
 fn staff() -> Actor {
@@ -1135,4 +1136,86 @@ async fn a_migration_moves_only_its_cohort(app: TestApp) {
             ("Beta".to_string(), "pro_monthly".to_string())
         ]
     );
+}
+
+async fn a_promotion_code_is_archived_from_the_file(app: TestApp) {
+    let browser = app.subscribed("pro_monthly", "2").await;
+    let try_code = |code: &'static str| {
+        let (app, browser) = (&app, &browser);
+        async move {
+            let page: serde_json::Value = app
+                .call(browser, "/api/billing/plan", &[])
+                .await
+                .json()
+                .await
+                .unwrap();
+            let version = page["current"]["version"].to_string();
+            app.call(
+                browser,
+                "/api/billing/plan/promotion-code",
+                &[("code", code), ("version", &version)],
+            )
+            .await
+            .text()
+            .await
+            .unwrap()
+        }
+    };
+    // Marked archived: the change list says what it means, and the code is refused.
+    let (_, mut file) = published(&app).await;
+    let welcome = file
+        .coupons
+        .iter_mut()
+        .flat_map(|c| c.codes.iter_mut())
+        .find(|k| k.code == "WELCOME10")
+        .unwrap();
+    welcome.archived = true;
+    let preview = catalog::preview(&app.state, &file).await.unwrap();
+    let described: Vec<String> = preview.changes.iter().map(|c| c.describe()).collect();
+    assert_eq!(
+        described,
+        ["- promotion code WELCOME10 for welcome10: no longer accepted (customers who redeemed it keep their discount)"]
+    );
+    catalog::publish(&app.state, &file, None, &staff())
+        .await
+        .unwrap();
+    let refused = try_code("welcome10").await;
+    assert!(
+        refused.contains("The code WELCOME10 is no longer active"),
+        "{refused}"
+    );
+    // The export says so; applying it again changes nothing.
+    let exported = catalog::render(&published(&app).await.1);
+    assert!(
+        exported.contains("code = \"WELCOME10\"\narchived = true"),
+        "{exported}"
+    );
+    assert!(catalog::preview(&app.state, &published(&app).await.1)
+        .await
+        .unwrap()
+        .changes
+        .is_empty());
+    // Left out of the document, a code is archived too; listed again, it is accepted again.
+    let (_, mut file) = published(&app).await;
+    for coupon in &mut file.coupons {
+        coupon.codes.retain(|k| k.code != "LAUNCH20");
+    }
+    let preview = catalog::preview(&app.state, &file).await.unwrap();
+    assert_eq!(preview.changes.len(), 1);
+    assert!(preview.changes[0]
+        .describe()
+        .starts_with("- promotion code LAUNCH20"));
+    catalog::publish(&app.state, &file, None, &staff())
+        .await
+        .unwrap();
+    assert!(try_code("LAUNCH20").await.contains("is no longer active"));
+    let (_, mut file) = published(&app).await;
+    for k in file.coupons.iter_mut().flat_map(|c| c.codes.iter_mut()) {
+        k.archived = false;
+    }
+    catalog::publish(&app.state, &file, None, &staff())
+        .await
+        .unwrap();
+    let applied = try_code("WELCOME10").await;
+    assert!(applied.contains("WELCOME10 applied"), "{applied}");
 }

@@ -333,6 +333,10 @@ pub struct CodeEntry {
     pub expires_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_redemptions: Option<i64>,
+    /// No longer accepted; customers who redeemed it keep their discount. A published code left
+    /// out of the document is archived too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
 }
 
 impl CodeEntry {
@@ -940,11 +944,17 @@ impl Change {
                 coupon_id,
                 before,
                 after,
-            } => format!(
-                "{} promotion code {} for {coupon_id}",
-                if before.is_some() { "~" } else { "+" },
-                after.normalized()
-            ),
+            } => match (before, after.archived) {
+                (Some(before), true) if !before.archived => format!(
+                    "- promotion code {} for {coupon_id}: no longer accepted (customers who redeemed it keep their discount)",
+                    after.normalized()
+                ),
+                _ => format!(
+                    "{} promotion code {} for {coupon_id}",
+                    if before.is_some() { "~" } else { "+" },
+                    after.normalized()
+                ),
+            },
         }
     }
 }
@@ -952,7 +962,7 @@ impl Change {
 /// What publishing `proposed` over `published` changes, or the problems that stop it: those of
 /// the document itself, and changes a published catalog does not allow (a meter's counting, a
 /// coupon's terms). Nothing is ever deleted: a plan or price left out of the document is
-/// archived, and a coupon left out stays as it is.
+/// archived, a promotion code left out is no longer accepted, and a coupon left out stays as it is.
 pub fn changes(
     published: &CatalogFile,
     proposed: &CatalogFile,
@@ -1162,13 +1172,36 @@ pub fn changes(
                     ),
                 }),
                 Some((_, old))
-                    if old.expires_at == code.expires_at
-                        && old.max_redemptions == code.max_redemptions => {}
+                    if old.archived == code.archived
+                        && (code.archived
+                            || (old.expires_at == code.expires_at
+                                && old.max_redemptions == code.max_redemptions)) => {}
                 old => out.push(Change::PutCode {
                     coupon_id: coupon.id.clone(),
                     before: old.map(|(_, k)| k.clone()),
                     after: code.clone(),
                 }),
+            }
+        }
+    }
+
+    // A published code the document leaves out is archived, as a price left out is.
+    for coupon in &published.coupons {
+        for code in coupon.codes.iter().filter(|k| !k.archived) {
+            let kept = proposed
+                .coupons
+                .iter()
+                .flat_map(|c| c.codes.iter())
+                .any(|k| k.normalized() == code.normalized());
+            if !kept {
+                out.push(Change::PutCode {
+                    coupon_id: coupon.id.clone(),
+                    before: Some(code.clone()),
+                    after: CodeEntry {
+                        archived: true,
+                        ..code.clone()
+                    },
+                });
             }
         }
     }

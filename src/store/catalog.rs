@@ -221,7 +221,7 @@ pub async fn published(db: &Db) -> Result<(i64, CatalogFile), CatalogError> {
     .fetch_all(&mut *tx)
     .await?;
     let code_rows = sqlx::query(
-        "SELECT code, coupon_id, expires_at, max_redemptions FROM promotion_codes ORDER BY created_at, code",
+        "SELECT code, coupon_id, active, expires_at, max_redemptions FROM promotion_codes ORDER BY created_at, code",
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -318,6 +318,7 @@ pub async fn published(db: &Db) -> Result<(i64, CatalogFile), CatalogError> {
                 .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             max_redemptions: r.try_get("max_redemptions")?,
+            archived: r.try_get::<i64, _>("active")? == 0,
         };
         if let Some(coupon) = coupons.iter_mut().find(|c| c.id == coupon_id) {
             coupon.codes.push(code);
@@ -670,13 +671,14 @@ async fn write_change(
             let expires_at = after.expiry().map_err(PublishError::Refused)?;
             sqlx::query(
                 "INSERT INTO promotion_codes (code, coupon_id, active, expires_at, max_redemptions, created_at) \
-                 VALUES ($1, $2, 1, $3, $4, $5) ON CONFLICT (code) DO UPDATE SET expires_at = $3, max_redemptions = $4",
+                 VALUES ($1, $2, $6, $3, $4, $5) ON CONFLICT (code) DO UPDATE SET expires_at = $3, max_redemptions = $4, active = $6",
             )
             .bind(&code)
             .bind(coupon_id)
             .bind(expires_at)
             .bind(after.max_redemptions)
             .bind(now)
+            .bind(i64::from(!after.archived))
             .execute(&mut **tx)
             .await?;
             (
