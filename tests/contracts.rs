@@ -334,6 +334,51 @@ async fn a_customer_without_a_plan_checks_out_its_contract_price_and_an_early_en
     assert_eq!(newest_invoice(&app, &org).await.0, 5_400);
     let clock = app.clock_for(&org).await;
 
+    // A contract's price is not a migration's to move, and is not among the prices to pick.
+    let refused = billing_portal::services::price_migration::preview(
+        &app.state,
+        &contract_price,
+        "team_monthly",
+        &Default::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(refused.to_string().contains("to migrate"), "{refused}");
+    // Archiving the plan stops selling it to the contract's organisation too, and leaves the
+    // contract's price row as it was.
+    let (_, mut file) = billing_portal::store::catalog::published(app.db())
+        .await
+        .unwrap();
+    let actor = billing_portal::store::audit::Actor {
+        name: "catalog@demo.test".into(),
+        role: "catalog_admin".into(),
+    };
+    file.plans
+        .iter_mut()
+        .find(|p| p.id == "team")
+        .unwrap()
+        .archived = true;
+    billing_portal::services::catalog::publish(&app.state, &file, None, &actor)
+        .await
+        .unwrap();
+    let page = plan_page(&app, &beta).await;
+    assert!(!offered(&page).contains(&contract_price), "{page}");
+    let active: i64 = sqlx::query_scalar("SELECT active FROM prices WHERE id = $1")
+        .bind(&contract_price)
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(active, 1);
+    file.plans
+        .iter_mut()
+        .find(|p| p.id == "team")
+        .unwrap()
+        .archived = false;
+    billing_portal::services::catalog::publish(&app.state, &file, None, &actor)
+        .await
+        .unwrap();
+    assert!(offered(&plan_page(&app, &beta).await).contains(&contract_price));
+
     // Ended early: the confirmation names the list price from the renewal on.
     let end = [
         ("org_id", org.as_str()),

@@ -35,6 +35,16 @@ pub struct Contract {
     pub ended_at: Option<i64>,
 }
 
+/// The prefix of every contract's id, which is also its price's id.
+pub const ID_PREFIX: &str = "ctr";
+
+/// Whether `price_id` is a contract's price (one organisation's, never in the catalog).
+pub fn is_contract_price(price_id: &str) -> bool {
+    price_id
+        .strip_prefix(ID_PREFIX)
+        .is_some_and(|rest| rest.starts_with('_'))
+}
+
 impl Contract {
     /// Whether the contract still prices a period that starts at `at`.
     pub fn live_at(&self, at: i64) -> bool {

@@ -261,6 +261,7 @@ pub async fn console_view(
     let price_ids = loaded
         .iter()
         .flat_map(|p| p.prices.iter().chain(p.archived_prices.iter()))
+        .filter(|p| !crate::domain::contract::is_contract_price(&p.id))
         .map(|p| p.id.clone())
         .collect();
     let for_sale_ids = loaded

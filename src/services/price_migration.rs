@@ -33,11 +33,14 @@ pub async fn preview(
     let plans = crate::store::catalog::load(&state.db)
         .await
         .map_err(AppError::internal)?;
-    let (_, old) = find_price(&plans, from.trim()).ok_or_else(|| {
-        AppError::Invalid(format!(
-            "There is no price \"{from}\"; pick one from the list."
-        ))
-    })?;
+    // A contract's price is one organisation's; it changes through its contract, not a migration.
+    let (_, old) = find_price(&plans, from.trim())
+        .filter(|_| !crate::domain::contract::is_contract_price(from.trim()))
+        .ok_or_else(|| {
+            AppError::Invalid(format!(
+                "There is no price \"{from}\" to migrate; pick one from the list."
+            ))
+        })?;
     let (to_plan, new) =
         crate::domain::catalog::find_for_sale(&plans, to.trim()).ok_or_else(|| {
             AppError::Invalid(format!(

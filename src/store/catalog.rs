@@ -46,7 +46,7 @@ pub async fn load_for(db: &Db, org_id: &OrgId, now: i64) -> Result<Vec<Plan>, Ca
 async fn load_with(db: &Db, org: Option<(&OrgId, i64)>) -> Result<Vec<Plan>, CatalogError> {
     let mut tx = db.pool.begin().await?;
     let plan_rows = sqlx::query(
-        "SELECT id, name, description, features, policies FROM plans ORDER BY sort_order, id",
+        "SELECT id, name, description, features, policies, active FROM plans ORDER BY sort_order, id",
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -68,7 +68,7 @@ async fn load_with(db: &Db, org: Option<(&OrgId, i64)>) -> Result<Vec<Plan>, Cat
     let own_price = own_price.as_deref();
 
     let mut plans = Vec::with_capacity(plan_rows.len());
-    for r in plan_rows {
+    for r in &plan_rows {
         let id: String = r.try_get("id")?;
         let features: String = r.try_get("features")?;
         let features =
@@ -84,16 +84,22 @@ async fn load_with(db: &Db, org: Option<(&OrgId, i64)>) -> Result<Vec<Plan>, Cat
             prices: Vec::new(),
             archived_prices: Vec::new(),
             feature_lines: Default::default(),
-            policies: policies_of(&r)?,
+            policies: policies_of(r)?,
         });
     }
+    // An archived plan sells nothing, not even an organisation's own price on it.
+    let archived_plans: Vec<String> = plan_rows
+        .iter()
+        .filter(|r| r.try_get::<i64, _>("active").is_ok_and(|a| a == 0))
+        .filter_map(|r| r.try_get("id").ok())
+        .collect();
     for r in price_rows {
         let plan_id: String = r.try_get("plan_id")?;
         let active: i64 = r.try_get("active")?;
         let private: Option<String> = r.try_get("org_id")?;
         let price = price_from_row(&r)?;
         let for_sale = match private {
-            Some(_) => own_price == Some(price.id.as_str()),
+            Some(_) => own_price == Some(price.id.as_str()) && !archived_plans.contains(&plan_id),
             None => active == 1,
         };
         if let Some(plan) = plans.iter_mut().find(|p| p.id == plan_id) {
@@ -466,7 +472,7 @@ async fn write_change(
         }
         Change::ArchivePlan { plan } => {
             put_plan(tx, plan, None).await?;
-            sqlx::query("UPDATE prices SET active = 0 WHERE plan_id = $1")
+            sqlx::query("UPDATE prices SET active = 0 WHERE plan_id = $1 AND org_id IS NULL")
                 .bind(&plan.id)
                 .execute(&mut **tx)
                 .await?;

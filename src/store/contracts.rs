@@ -90,7 +90,7 @@ pub struct NewContract<'a> {
 
 /// The id a new contract (and its price) gets.
 pub fn new_contract_id() -> String {
-    new_id("ctr")
+    new_id(crate::domain::contract::ID_PREFIX)
 }
 
 /// Gives the organisation its own price: the price row, the contract, the end of any contract it

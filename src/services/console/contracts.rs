@@ -259,7 +259,7 @@ pub async fn give_contract_step(
             note: &detail,
             ..by_staff(&staff)
         },
-        state.now(),
+        now,
     )
     .await?;
     Ok(Outcome::Done {
