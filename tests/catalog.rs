@@ -9,6 +9,7 @@ use billing_portal::domain::catalog_file::{CatalogFile, LimitValue};
 use billing_portal::services::catalog::{self, CatalogError};
 use billing_portal::store::audit::Actor;
 use billing_portal::store::catalog::PublishError;
+use common::staff_session as session;
 use common::TestApp;
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
@@ -672,17 +673,6 @@ async fn published_file(app: &TestApp) -> CatalogFile {
     published(app).await.1
 }
 
-fn session(
-    email: &str,
-    role: billing_portal::domain::access::StaffRole,
-) -> billing_portal::wire::StaffSession {
-    billing_portal::wire::StaffSession {
-        email: email.into(),
-        name: email.into(),
-        role,
-    }
-}
-
 async fn a_price_migration_is_previewed_approved_by_another_and_applied_at_renewal(app: TestApp) {
     use billing_portal::domain::access::StaffRole;
     use billing_portal::services::price_migration as migration;
@@ -816,7 +806,7 @@ async fn a_price_migration_is_previewed_approved_by_another_and_applied_at_renew
         &cat,
         "pro_monthly",
         "pro_monthly_v2",
-        None,
+        migration::Timing::Renewal { not_before: None },
         &Default::default(),
     )
     .await
@@ -959,7 +949,7 @@ async fn a_customer_moving_to_another_plan_is_not_migrated(app: TestApp) {
         &cat,
         "pro_monthly",
         "pro_monthly_v2",
-        None,
+        migration::Timing::Renewal { not_before: None },
         &Default::default(),
     )
     .await

@@ -469,11 +469,13 @@ pub async fn preview_price_migration(
     crate::services::price_migration::preview(&state, &from, &to, &cohort).await
 }
 
-/// Asks for a price migration, at the next renewal or from a date (catalog admins).
+/// Asks for a price migration, at the next renewal (or the first one from a date), or on a date
+/// with the rest of the period prorated (catalog admins).
 #[server(endpoint = "support/catalog/migration", output = crate::error::JsonAnswer)]
 pub async fn request_price_migration(
     from: String,
     to: String,
+    #[server(default)] when: String,
     #[server(default)] not_before: String,
     #[server(default)] min_seats: String,
     #[server(default)] max_seats: String,
@@ -483,22 +485,9 @@ pub async fn request_price_migration(
     let staff = staff_with(&state, &[StaffRole::CatalogAdmin]).await?;
     let cohort = crate::domain::cohort::Cohort::parse(&min_seats, &max_seats, &customers)
         .map_err(AppError::Invalid)?;
-    let not_before = match not_before.trim() {
-        "" => None,
-        text => Some(
-            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map_err(|_| {
-                    AppError::Invalid(format!(
-                        "\"{text}\" is not a date; write it as 2027-01-31, or leave it empty for the next renewal."
-                    ))
-                })?
-                .and_hms_opt(0, 0, 0)
-                .map(|t| t.and_utc().timestamp())
-                .unwrap_or_default(),
-        ),
-    };
+    let timing = crate::services::price_migration::Timing::parse(&when, &not_before, state.now())?;
     let message =
-        crate::services::price_migration::request(&state, &staff, &from, &to, not_before, &cohort)
+        crate::services::price_migration::request(&state, &staff, &from, &to, timing, &cohort)
             .await?;
     crate::server::notice::redirect_back_with(&message);
     Ok(message)

@@ -30,6 +30,9 @@ pub struct PeriodEndInput<'a> {
     pub free_price: Option<&'a Price>,
     /// A coupon on the subscription, with the periods it has discounted so far.
     pub coupon: Option<AppliedCoupon>,
+    /// Proration lines changes left for this invoice, billed after the period's own line and
+    /// discounted with it.
+    pub pending_lines: &'a [super::invoice::InvoiceLine],
 }
 
 /// What the period end does.
@@ -87,7 +90,7 @@ pub fn at_period_end(input: &PeriodEndInput<'_>) -> Result<PeriodEndDecision, Re
                 quantity,
             }],
             coupon: input.coupon.clone(),
-            pending_lines: Vec::new(),
+            pending_lines: input.pending_lines.to_vec(),
         },
         period,
     )?;
@@ -226,6 +229,7 @@ mod tests {
             cancel_at_period_end: false,
             free_price: None,
             coupon: None,
+            pending_lines: &[],
         })
         .unwrap();
         let PeriodEndDecision::Renew {
@@ -244,6 +248,55 @@ mod tests {
     }
 
     #[test]
+    fn lines_left_for_the_next_invoice_are_billed_with_the_renewal() {
+        use crate::domain::invoice::{InvoiceLine, LineKind};
+        use crate::domain::period::PeriodFraction;
+        let pro = per_seat("pro", Interval::monthly(), 1200);
+        let june = BillingPeriod::new(at(2026, 6, 16), at(2026, 7, 1)).unwrap();
+        let line = |kind, minor: i64| InvoiceLine {
+            kind,
+            description: "proration".into(),
+            price_id: Some("pro".into()),
+            quantity: 3,
+            period: june,
+            fraction: PeriodFraction::FULL,
+            exact_minor: rust_decimal::Decimal::from(minor),
+            amount: crate::domain::Money::from_minor(minor, Currency::USD),
+            explanation: String::new(),
+        };
+        let pending = [
+            line(LineKind::ProrationCredit, -1000),
+            line(LineKind::ProrationCharge, 2500),
+        ];
+        let decision = at_period_end(&PeriodEndInput {
+            price: &pro,
+            quantity: 3,
+            anchor: at(2026, 1, 1),
+            period_end: at(2026, 7, 1),
+            scheduled: None,
+            cancel_at_period_end: false,
+            free_price: None,
+            coupon: None,
+            pending_lines: &pending,
+        })
+        .unwrap();
+        let PeriodEndDecision::Renew { invoice, .. } = decision else {
+            panic!("expected a renewal");
+        };
+        let kinds: Vec<_> = invoice.lines.iter().map(|l| l.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                LineKind::Recurring,
+                LineKind::ProrationCredit,
+                LineKind::ProrationCharge
+            ]
+        );
+        // $36.00 for July, then -$10.00 and +$25.00 from June's change.
+        assert_eq!(invoice.total.minor_units(), 3600 - 1000 + 2500);
+    }
+
+    #[test]
     fn a_scheduled_interval_switch_starts_a_new_anchor_at_the_old_period_end() {
         let annual = per_seat("pro_annual", Interval::yearly(), 12000);
         let monthly = per_seat("pro_monthly", Interval::monthly(), 1200);
@@ -256,6 +309,7 @@ mod tests {
             cancel_at_period_end: false,
             free_price: None,
             coupon: None,
+            pending_lines: &[],
         })
         .unwrap();
         let PeriodEndDecision::Renew {
@@ -292,6 +346,7 @@ mod tests {
             cancel_at_period_end: true,
             free_price: Some(&free),
             coupon: None,
+            pending_lines: &[],
         };
         assert_eq!(
             at_period_end(&input).unwrap(),

@@ -94,6 +94,8 @@ pub struct RunSummary {
     pub payments_failed: u64,
     pub moved_to_free: u64,
     pub ended: u64,
+    /// Subscribers a price migration on a date moved mid-period.
+    pub migrated: u64,
     /// Claimed rows another worker had already moved on (nothing to do).
     pub skipped: u64,
     /// Rows that could not be processed; they are retried by a later run.
@@ -109,6 +111,7 @@ impl RunSummary {
             + self.payments_failed
             + self.moved_to_free
             + self.ended
+            + self.migrated
     }
 }
 
@@ -126,6 +129,9 @@ impl std::fmt::Display for RunSummary {
             self.skipped,
             self.errors.len()
         )?;
+        if self.migrated > 0 {
+            write!(f, "; {} moved by a price migration", self.migrated)?;
+        }
         let mut collected: Vec<_> = self.collected.iter().collect();
         collected.sort();
         for (code, minor) in collected {
@@ -168,6 +174,25 @@ pub async fn run_due(
             test_clock: options.test_clock.as_deref(),
             limit: options.batch,
         };
+        // A price migration on a date moves its subscribers mid-period before their renewal
+        // bills what it left for the next invoice.
+        match crate::services::price_migration::apply_due_on_date(
+            state,
+            &catalog,
+            claim.real_now,
+            claim.test_clock,
+        )
+        .await
+        {
+            Ok((moved, errors)) => {
+                let mut s = lock(&summary);
+                s.migrated += moved;
+                s.errors.extend(errors);
+            }
+            Err(e) => lock(&summary)
+                .errors
+                .push(format!("cannot read the price migrations due: {e}")),
+        }
         let subs = match renewals::claim_due_subscriptions(&state.db, &claim).await {
             Ok(ids) => ids,
             Err(e) => {
@@ -312,6 +337,9 @@ async fn renew(
         && crate::store::payment_methods::default_for_org(db, &sub.org_id)
             .await?
             .is_none();
+    // Proration lines earlier changes left for this invoice.
+    let pending = crate::store::pending_lines::open_for(db, &sub.id).await?;
+    let pending_lines: Vec<_> = pending.iter().map(|p| p.line.clone()).collect();
     let decision = if no_card {
         stop_paid_service(
             price,
@@ -328,12 +356,14 @@ async fn renew(
             scheduled,
             cancel_at_period_end: sub.cancel_at_period_end,
             free_price: free_price(catalog, price.currency).filter(|free| free.id != price.id),
+            pending_lines: &pending_lines,
         })
     }?;
     // Usage is billed in arrears on the renewal invoice: the period that ended, and what late
     // events changed in earlier ones.
     let mut decision = decision;
-    let (lines, ratings) = crate::services::usage::lines_for_period_end(db, catalog, &sub).await?;
+    let (mut lines, ratings) =
+        crate::services::usage::lines_for_period_end(db, catalog, &sub).await?;
     let mut final_invoice = None;
     if let crate::domain::PeriodEndDecision::Renew {
         invoice, price_id, ..
@@ -350,7 +380,11 @@ async fn renew(
         {
             crate::domain::contract::apply_commitment(contract, invoice)?;
         }
-    } else if !lines.is_empty() {
+    } else if !lines.is_empty() || !pending_lines.is_empty() {
+        // Paid service stops: what changes left for the next invoice is billed on the final one.
+        let mut all = pending_lines;
+        all.append(&mut lines);
+        lines = all;
         final_invoice = Some(crate::domain::metering::usage_invoice(
             price.currency,
             (sub.current_period_start, sub.current_period_end),
@@ -369,6 +403,7 @@ async fn renew(
         &renewals::UsageBilling {
             ratings: &ratings,
             final_invoice: final_invoice.as_ref(),
+            pending_lines: &pending.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
         },
         reason,
         org_now,

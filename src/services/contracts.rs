@@ -6,8 +6,6 @@
 use crate::domain::catalog::{find_price, Plan};
 use crate::domain::contract::{self, Contract};
 use crate::domain::period::format_date;
-use crate::error::AppError;
-use crate::server::AppState;
 use crate::store::price_migrations::PendingMove;
 use crate::store::subscriptions::SubscriptionRow;
 use crate::store::Db;
@@ -18,6 +16,8 @@ pub struct NextPeriod {
     pub own: String,
     /// A migration that moves them at this renewal.
     pub migration: Option<PendingMove>,
+    /// The subscription's pending move, whenever it happens (the plan page announces it).
+    pub pending: Option<PendingMove>,
     /// The price after the migration and their contract.
     pub price_id: String,
     pub quantity: i64,
@@ -36,11 +36,10 @@ pub async fn next_period(
         .scheduled_price_id
         .clone()
         .unwrap_or_else(|| sub.price_id.clone());
-    let migration = crate::store::price_migrations::pending_for(db, &sub.id)
-        .await?
-        .filter(|m| {
-            m.from_price_id == own && m.not_before.is_none_or(|t| t <= sub.current_period_end)
-        });
+    let pending = crate::store::price_migrations::pending_for(db, &sub.id).await?;
+    let migration = pending.clone().filter(|m| {
+        m.from_price_id == own && m.not_before.is_none_or(|t| t <= sub.current_period_end)
+    });
     let migrated = migration.as_ref().map_or(&own, |m| &m.to_price_id);
     let contracts = crate::store::contracts::terms_of(db, &sub.org_id).await?;
     let price_id =
@@ -48,6 +47,7 @@ pub async fn next_period(
     Ok(NextPeriod {
         own,
         migration,
+        pending,
         price_id,
         quantity: sub.scheduled_quantity.unwrap_or(sub.quantity),
         contracts,
@@ -56,21 +56,19 @@ pub async fn next_period(
 
 /// The plan page's sentences about the subscription's contract: its terms while it holds the
 /// contract's price, and what its renewal changes because of a contract (starting or ending).
-pub async fn plan_page_lines(
-    state: &AppState,
+/// `catalog` is the published one and `next` its [`next_period`].
+pub fn plan_page_lines(
+    catalog: &[Plan],
+    next: &NextPeriod,
     sub: &SubscriptionRow,
-) -> Result<(Option<String>, Option<String>), AppError> {
-    let catalog = crate::store::catalog::load(&state.db)
-        .await
-        .map_err(AppError::internal)?;
-    let next = next_period(&state.db, &catalog, sub).await?;
+) -> (Option<String>, Option<String>) {
     let terms = next
         .contracts
         .iter()
         .rev()
         .find(|c| c.price_id == sub.price_id)
         .and_then(|c| {
-            let (_, price) = find_price(&catalog, &c.price_id)?;
+            let (_, price) = find_price(catalog, &c.price_id)?;
             Some(format!(
                 "Your contract price: {}.",
                 contract::describe(c, price)
@@ -81,13 +79,13 @@ pub async fn plan_page_lines(
         .as_ref()
         .map_or(next.own.as_str(), |m| m.to_price_id.as_str());
     if next.price_id == after_migration {
-        return Ok((terms, None));
+        return (terms, None);
     }
-    let Some((plan, price)) = find_price(&catalog, &next.price_id) else {
-        return Ok((terms, None));
+    let Some((plan, price)) = find_price(catalog, &next.price_id) else {
+        return (terms, None);
     };
     let Ok(amount) = price.amount_for(next.quantity) else {
-        return Ok((terms, None));
+        return (terms, None);
     };
     let renewal = format_date(sub.current_period_end);
     let what = format!(
@@ -106,5 +104,5 @@ pub async fn plan_page_lines(
             plan.name
         ),
     };
-    Ok((terms, Some(change)))
+    (terms, Some(change))
 }

@@ -56,12 +56,16 @@ pub async fn current_plan_with_coupon(
     sub: &SubscriptionRow,
 ) -> Result<CurrentPlan, AppError> {
     let mut current = current_plan(plans, sub)?;
-    let (terms, contract_change) = crate::services::contracts::plan_page_lines(state, sub).await?;
+    // What the renewal bills, worked out once for the contract and migration sentences.
+    let catalog = crate::store::catalog::load(&state.db)
+        .await
+        .map_err(AppError::internal)?;
+    let next = crate::services::contracts::next_period(&state.db, &catalog, sub).await?;
+    let (terms, contract_change) =
+        crate::services::contracts::plan_page_lines(&catalog, &next, sub);
     current.contract = terms;
-    current.price_change = match contract_change {
-        Some(change) => Some(change),
-        None => crate::services::price_migration::coming_change(state, plans, sub).await?,
-    };
+    current.price_change = contract_change
+        .or_else(|| crate::services::price_migration::coming_change(&catalog, &next, sub));
     if let Some(coupon_id) = &sub.coupon_id {
         if let Some(coupon) = crate::store::coupons::coupon(&state.db, coupon_id).await? {
             let applied = crate::domain::AppliedCoupon {
@@ -515,7 +519,14 @@ pub async fn apply_change(
             preview.next_period.end.timestamp(),
         )
     });
-    let detail = format!("{kind}: {} × {quantity}, {due} due now", plan.name);
+    let next_invoice = next_invoice_amount(preview)?;
+    let detail = match next_invoice {
+        Some(amount) => format!(
+            "{kind}: {} × {quantity}, {amount} on the next invoice",
+            plan.name
+        ),
+        None => format!("{kind}: {} × {quantity}, {due} due now", plan.name),
+    };
     let applied = subscriptions::apply_now(
         &state.db,
         sub,
@@ -537,12 +548,17 @@ pub async fn apply_change(
             // next invoices use first.
             credit: (preview.credit_to_balance.minor_units() > 0)
                 .then_some(preview.credit_to_balance),
+            next_invoice: &preview.next_invoice_lines,
         },
         &actor.record(kind, (&price.id, quantity), due, now.timestamp(), &detail),
         state.now(),
     )
     .await;
     match applied {
+        Ok(_) if next_invoice.is_some() => Ok(ChangeResult::OnNextInvoice {
+            amount: next_invoice.unwrap_or(due).to_string(),
+            on: crate::domain::period::format_date(sub.current_period_end),
+        }),
         Ok(_) if preview.credit_to_balance.minor_units() > 0 => Ok(ChangeResult::Credited {
             credit: preview.credit_to_balance.to_string(),
         }),
@@ -565,6 +581,19 @@ pub async fn apply_change(
         }
         Err(e) => Err(from_change_error(e)),
     }
+}
+
+/// What a change leaves for the next invoice (its proration lines' sum), if it leaves anything.
+fn next_invoice_amount(preview: &ProrationPreview) -> Result<Option<Money>, AppError> {
+    if preview.next_invoice_lines.is_empty() {
+        return Ok(None);
+    }
+    Money::checked_sum(
+        preview.amount_due_now.currency(),
+        preview.next_invoice_lines.iter().map(|l| l.amount),
+    )
+    .map(Some)
+    .map_err(AppError::internal)
 }
 
 async fn charge_default_card(

@@ -85,6 +85,7 @@ fn merge(total: &mut RunSummary, part: RunSummary) {
     total.payments_failed += part.payments_failed;
     total.moved_to_free += part.moved_to_free;
     total.ended += part.ended;
+    total.migrated += part.migrated;
     total.skipped += part.skipped;
     total.errors.extend(part.errors);
     for (currency, amount) in part.collected {

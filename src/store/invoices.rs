@@ -29,7 +29,8 @@ pub struct WrittenInvoice {
 /// Writes an invoice with the next number of the organisation and its lines. Numbers have no
 /// gaps: they are counted inside the caller's transaction and a unique index refuses a duplicate.
 /// An unpaid invoice first consumes the organisation's account credit in its currency; what is
-/// left is due now (`next_attempt_at` = now), and an invoice the credit covers is paid.
+/// left is due now (`next_attempt_at` = now), and an invoice the credit covers is paid. One that
+/// comes to less than nothing is paid and leaves the difference as account credit.
 pub async fn insert(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     new: &NewInvoice<'_>,
@@ -92,6 +93,24 @@ pub async fn insert(
         .bind(line.amount.minor_units())
         .bind(&line.explanation)
         .execute(&mut **tx)
+        .await?;
+    }
+    // An invoice whose credits outweigh its charges (a downgrade's unused time billed on the
+    // renewal, say) owes the customer the difference: it becomes account credit.
+    if !new.paid && total < 0 {
+        super::credits::record_in_tx(
+            tx,
+            &super::credits::CreditEntry {
+                org_id: new.org_id,
+                currency: draft.currency,
+                amount: -total,
+                reason: &format!("Left over from invoice {number}"),
+                invoice_id: Some(&invoice_id),
+                credit_note_id: None,
+                actor: "system",
+            },
+            new.now,
+        )
         .await?;
     }
     if credit_applied > 0 {

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod invoices;
 pub mod members;
 pub mod payment_methods;
+pub mod pending_lines;
 pub mod price_migrations;
 pub mod renewals;
 pub mod sessions;

@@ -98,6 +98,8 @@ pub enum PeriodEndOutcome {
 pub struct UsageBilling<'a> {
     pub ratings: &'a [super::usage::Rating],
     pub final_invoice: Option<&'a crate::domain::InvoiceDraft>,
+    /// The pending proration lines the invoice bills ([`super::pending_lines`]).
+    pub pending_lines: &'a [String],
 }
 
 /// Applies `decision` to `sub` at its period end, all or nothing, if the subscription is still at
@@ -289,6 +291,16 @@ pub async fn apply_period_end(
     }
     super::usage::record_ratings(&mut tx, &sub.id, usage_invoice.as_ref(), usage.ratings, now)
         .await?;
+    if !super::pending_lines::settle_in_tx(
+        &mut tx,
+        usage.pending_lines,
+        usage_invoice.as_ref(),
+        now,
+    )
+    .await?
+    {
+        return Err(ChangeError::Stale);
+    }
     sqlx::query(
         "UPDATE subscriptions SET renewal_failures = 0, renewal_error = NULL, renewal_failed_at = NULL \
          WHERE id = $1 AND renewal_failures > 0",

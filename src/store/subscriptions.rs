@@ -230,6 +230,8 @@ pub struct ImmediateCharge<'a> {
 pub struct Settlement<'a> {
     pub charge: Option<ImmediateCharge<'a>>,
     pub credit: Option<crate::domain::Money>,
+    /// Proration lines left for the next invoice (a `prorate_on_next_invoice` policy).
+    pub next_invoice: &'a [crate::domain::InvoiceLine],
 }
 
 /// Applies a change now: new price and quantity (and, for an interval switch, a new anchor and
@@ -244,7 +246,11 @@ pub async fn apply_now(
     change: &ChangeRecord<'_>,
     now: i64,
 ) -> Result<Option<InvoiceId>, ChangeError> {
-    let Settlement { charge, credit } = settlement;
+    let Settlement {
+        charge,
+        credit,
+        next_invoice,
+    } = settlement;
     let mut tx = db.begin_write().await?;
     let (anchor, start, end) = match new_period {
         Some((start, end)) => (start, start, end),
@@ -332,6 +338,7 @@ pub async fn apply_now(
         )
         .await?;
     }
+    super::pending_lines::add_in_tx(&mut tx, &sub.id, &sub.org_id, next_invoice, now).await?;
     record_change(
         &mut tx,
         sub,

@@ -294,6 +294,9 @@ pub struct MigrationPreview {
     pub cohort: String,
     pub rows: Vec<MigrationLine>,
     pub totals: Vec<MigrationTotal>,
+    /// Subscribers left out because their contract prices their renewal, in sentences.
+    #[serde(default)]
+    pub held: Vec<String>,
 }
 
 /// One affected customer: their seats and recurring amount now and after the move.

@@ -90,6 +90,9 @@ pub enum ChangeResult {
     Scheduled { effective_on: String },
     /// Applied now; the unused time exceeded the new charge and became account credit.
     Credited { credit: String },
+    /// Applied now; its credit and charge (`amount`, their sum) are on the invoice of the
+    /// renewal `on`.
+    OnNextInvoice { amount: String, on: String },
 }
 
 impl ChangeResult {
@@ -104,6 +107,9 @@ impl ChangeResult {
             }
             ChangeResult::Credited { credit } => format!(
                 "Done. {credit} of unused time is now account credit; your next invoices use it first."
+            ),
+            ChangeResult::OnNextInvoice { amount, on } => format!(
+                "Done. Nothing is charged now: the difference for the rest of this period ({amount}) is on your next invoice, on {on}."
             ),
         }
     }

@@ -822,3 +822,37 @@ impl TestApp {
         (status, body, Some(preview))
     }
 }
+
+/// A staff member's session as the services take it (no sign-in; for calling them directly).
+#[allow(dead_code)]
+pub fn staff_session(
+    email: &str,
+    role: billing_portal::domain::access::StaffRole,
+) -> billing_portal::wire::StaffSession {
+    billing_portal::wire::StaffSession {
+        email: email.into(),
+        name: email.into(),
+        role,
+    }
+}
+
+impl TestApp {
+    /// The plan page's data as the browser's customer reads it.
+    #[allow(dead_code)]
+    pub async fn plan_page(&self, browser: &Client) -> serde_json::Value {
+        self.call(browser, "/api/billing/plan", &[])
+            .await
+            .json()
+            .await
+            .expect("the plan page's data")
+    }
+
+    /// The version of the browser's subscription, which a change names.
+    #[allow(dead_code)]
+    pub async fn plan_version(&self, browser: &Client) -> String {
+        self.plan_page(browser).await["current"]["version"]
+            .as_i64()
+            .expect("a current plan")
+            .to_string()
+    }
+}

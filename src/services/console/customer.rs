@@ -227,6 +227,9 @@ pub async fn change_plan_step(
         ChangeResult::Credited { credit } => {
             format!("{from} → {to}, {credit} to account credit")
         }
+        ChangeResult::OnNextInvoice { amount, on } => {
+            format!("{from} → {to}, {amount} on the invoice of {on}")
+        }
     };
     Ok(Outcome::Done {
         org_id: org_id.clone(),

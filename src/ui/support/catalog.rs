@@ -229,7 +229,7 @@ fn Migrations(view: CatalogConsoleView, actions: MigrationActions) -> impl IntoV
     view! {
         <section class=CARD id="migrations" data-testid="migrations">
             <h2 class="text-lg font-semibold">"Price migrations"</h2>
-            <p class="mt-1 text-sm text-slate-600">"Move the subscribers of one price version to another at their renewal. The preview lists each customer's recurring amount now and after; a second person (another catalog admin or an approver) approves, and each customer is emailed and sees the change on their plan page."</p>
+            <p class="mt-1 text-sm text-slate-600">"Move the subscribers of one price version to another at their renewal, or on a date with the rest of the period prorated on their next invoice. The preview lists each customer's recurring amount now and after; a second person (another catalog admin or an approver) approves, and each customer is emailed and sees the change on their plan page."</p>
             <form method="get" action="/support/catalog" class="mt-3 flex flex-wrap items-end gap-2" data-testid="migration-preview-form">
                 <label class="text-xs font-medium text-slate-600">"Subscribers of"<br/>
                     <select name="from" class=select>
@@ -270,6 +270,11 @@ fn Migrations(view: CatalogConsoleView, actions: MigrationActions) -> impl IntoV
                                             </tbody>
                                         </table>
                                     </div>
+                                    {(!p.held.is_empty()).then(|| view! {
+                                        <ul class="mt-2 text-sm text-amber-800" data-testid="migration-held">
+                                            {p.held.iter().map(|h| view! { <li>{h.clone()}</li> }).collect_view()}
+                                        </ul>
+                                    })}
                                     <p class="mt-2 text-sm text-slate-700" data-testid="migration-totals">
                                         {format!("{} subscriber(s): {}. ", p.rows.len(), p.cohort)}
                                         {p.totals.iter().map(|t| format!("Recurring in {}: {} now, {} after. ", t.currency, t.current, t.new)).collect::<String>()}
@@ -281,7 +286,12 @@ fn Migrations(view: CatalogConsoleView, actions: MigrationActions) -> impl IntoV
                                             <input type="hidden" name="min_seats" value=min_seats/>
                                             <input type="hidden" name="max_seats" value=max_seats/>
                                             <input type="hidden" name="customers" value=customers/>
-                                            <label class="text-xs font-medium text-slate-600">"Not before (empty: the next renewal)"<br/>
+                                            <label class="text-xs font-medium text-slate-600">"When"<br/>
+                                                <select name="when" class=select data-testid="migration-when">
+                                                    <option value="renewal" selected>"At each renewal (on or after the date)"</option>
+                                                    <option value="date">"On the date, rest of the period prorated"</option>
+                                                </select></label>
+                                            <label class="text-xs font-medium text-slate-600">"Date (empty: the next renewal)"<br/>
                                                 <input type="date" name="not_before" class="rounded border border-slate-300 px-2 py-1 text-sm"/></label>
                                             <button type="submit" class="rounded bg-indigo-700 px-3 py-1.5 text-sm font-semibold text-white" data-testid="migration-request">"Ask for approval"</button>
                                         </ActionForm>
