@@ -78,7 +78,14 @@ pub async fn load_usage_page(#[server(default)] meter: String) -> Result<UsagePa
         .await
         .map_err(AppError::internal)?;
     let limits = match &summary.plan_id {
-        Some(plan) => crate::store::usage::entitlements(&state.db, plan).await?,
+        Some(plan) => {
+            crate::store::usage::entitlements(
+                &state.db,
+                plan,
+                crate::services::usage::summary_terms(&summary),
+            )
+            .await?
+        }
         None => Vec::new(),
     };
     let chart_meter = summary

@@ -894,6 +894,14 @@ impl Change {
                 plan_id,
                 before,
                 after,
+            } if before.same_terms(after) => format!(
+                "~ price {} on {plan_id}: new version on the same terms, with the plan's new usage prices and entitlements; current subscribers keep the old version and the terms they have",
+                after.id
+            ),
+            Change::NewPriceVersion {
+                plan_id,
+                before,
+                after,
             } => format!(
                 "~ price {} on {plan_id}: new version, {} (was {}); current subscribers keep the old version",
                 after.id,
@@ -918,10 +926,10 @@ impl Change {
                 after.id,
                 describe_model(&after.model, after.currency, after.unit_label.as_deref()),
                 after.meter,
-                if before.is_some() { " (rates every subscriber of the plan from the next period end)" } else { "" }
+                if before.is_some() { " (for new customers and whoever a migration moves; current subscribers keep the version they have)" } else { "" }
             ),
             Change::RemoveUsagePrice { plan_id, usage } => {
-                format!("- usage price {} on {plan_id}: no longer rated", usage.id)
+                format!("- usage price {} on {plan_id}: not rated for new customers (current subscribers keep it until a migration moves them)", usage.id)
             }
             Change::PutEntitlement {
                 plan_id,
@@ -1126,6 +1134,33 @@ pub fn changes(
                     plan_id: plan.id.clone(),
                     entitlement: old.clone(),
                 });
+            }
+        }
+        // New usage prices or entitlements are new terms for the plan: each of its prices for
+        // sale gets a new version, so current subscribers keep the terms they have (until a
+        // migration moves them) and new customers buy the new ones.
+        let terms_changed = before.is_some()
+            && out.iter().any(|c| match c {
+                Change::PutUsagePrice { plan_id, .. }
+                | Change::RemoveUsagePrice { plan_id, .. }
+                | Change::PutEntitlement { plan_id, .. }
+                | Change::RemoveEntitlement { plan_id, .. } => *plan_id == plan.id,
+                _ => false,
+            });
+        if terms_changed && !plan.archived {
+            for price in plan.prices.iter().filter(|p| !p.archived) {
+                let versioned = out.iter().any(|c| {
+                    matches!(c, Change::AddPrice { price: p, .. } | Change::NewPriceVersion { after: p, .. } if p.id == price.id)
+                });
+                if let (false, Some((_, old))) =
+                    (versioned, all_published_prices.get(price.id.as_str()))
+                {
+                    out.push(Change::NewPriceVersion {
+                        plan_id: plan.id.clone(),
+                        before: (*old).clone(),
+                        after: price.clone(),
+                    });
+                }
             }
         }
     }

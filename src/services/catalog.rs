@@ -125,17 +125,24 @@ pub async fn for_sale(state: &AppState) -> Result<Vec<Plan>, CatalogError> {
             continue;
         }
         plan.archived_prices.clear();
-        let entitlements: Vec<Entitlement> = crate::store::usage::entitlements(&state.db, &plan.id)
-            .await?
-            .into_iter()
-            .map(|row| row.entitlement())
-            .collect();
-        let usage: Vec<(String, crate::domain::Price)> =
-            crate::store::usage::usage_prices(&state.db, &plan.id)
-                .await?
-                .into_iter()
-                .map(|u| (u.meter_id, u.price))
-                .collect();
+        let entitlements: Vec<Entitlement> = crate::store::usage::entitlements(
+            &state.db,
+            &plan.id,
+            crate::store::usage::Terms::Published,
+        )
+        .await?
+        .into_iter()
+        .map(|row| row.entitlement())
+        .collect();
+        let usage: Vec<(String, crate::domain::Price)> = crate::store::usage::usage_prices(
+            &state.db,
+            &plan.id,
+            crate::store::usage::Terms::Published,
+        )
+        .await?
+        .into_iter()
+        .map(|u| (u.meter_id, u.price))
+        .collect();
         for price in &plan.prices {
             let lines = catalog_file::feature_lines(&plan, price, &entitlements, &usage, &meters);
             plan.feature_lines.insert(price.id.clone(), lines);

@@ -42,8 +42,11 @@ pub async fn summary(state: &AppState, org_id: &OrgId) -> Result<UsageSummary, U
     };
     let currency = price.map_or(Currency::USD, |p| p.currency);
     let meters = store::meters(db).await?;
+    let terms = sub.as_ref().map_or(store::Terms::Published, |s| {
+        store::Terms::AtRevision(s.catalog_revision)
+    });
     let prices = match plan {
-        Some(p) => store::usage_prices(db, &p.id).await?,
+        Some(p) => store::usage_prices(db, &p.id, terms).await?,
         None => Vec::new(),
     };
     // Projections start after a day of the period, so the first minutes do not extrapolate.
@@ -101,6 +104,7 @@ pub async fn summary(state: &AppState, org_id: &OrgId) -> Result<UsageSummary, U
     Ok(UsageSummary {
         org_id: org_id.clone(),
         plan_id: plan.map(|p| p.id.clone()),
+        terms_revision: sub.as_ref().map(|s| s.catalog_revision),
         plan_name: plan.map(|p| p.name.clone()),
         status: sub.as_ref().map(|s| s.status),
         period_start,
@@ -181,12 +185,19 @@ pub async fn check_alert(state: &AppState, summary: &UsageSummary) -> Result<boo
 // ---------------------------------------------------------------------------------------------
 // Entitlements
 
+/// The usage terms a summary's subscription keeps (the published ones without one).
+pub fn summary_terms(summary: &UsageSummary) -> store::Terms {
+    summary
+        .terms_revision
+        .map_or(store::Terms::Published, store::Terms::AtRevision)
+}
+
 /// Works entitlements out from the plan, the seats and this period's usage.
 pub async fn entitlements(state: &AppState, org_id: &OrgId) -> Result<Entitlements, UsageError> {
     let summary = summary(state, org_id).await?;
     let db = &state.db;
     let rows = match &summary.plan_id {
-        Some(plan) => store::entitlements(db, plan).await?,
+        Some(plan) => store::entitlements(db, plan, summary_terms(&summary)).await?,
         None => Vec::new(),
     };
     let active = summary.status.is_some_and(|s| s.is_live());
@@ -290,26 +301,37 @@ pub async fn lines_for_period_end(
         return Ok((Vec::new(), Vec::new()));
     };
     let currency = price.currency;
-    let prices: Vec<UsagePrice> = store::usage_prices(db, &plan.id)
-        .await?
-        .into_iter()
-        .filter(|p| p.price.currency == currency)
-        .collect();
-    if prices.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
-    }
+    // The period that ended is rated on the usage prices of the subscription's terms; an earlier
+    // one that late events changed, on the versions that rated it.
+    let prices: Vec<UsagePrice> =
+        store::usage_prices(db, &plan.id, store::Terms::AtRevision(sub.catalog_revision))
+            .await?
+            .into_iter()
+            .filter(|p| p.price.currency == currency)
+            .collect();
     let meters = store::by_id(store::meters(db).await?);
     let mut periods = Vec::new();
-    if sub.status != crate::domain::SubscriptionStatus::Trialing {
-        periods.push((sub.current_period_start, sub.current_period_end));
+    if sub.status != crate::domain::SubscriptionStatus::Trialing && !prices.is_empty() {
+        periods.push((sub.current_period_start, sub.current_period_end, prices));
     }
-    for earlier in store::rated_periods(db, &sub.id, sub.current_period_end - 35 * 86_400).await? {
-        if earlier.0 != sub.current_period_start {
-            periods.push(earlier);
+    for (start, end) in
+        store::rated_periods(db, &sub.id, sub.current_period_end - 35 * 86_400).await?
+    {
+        if start == sub.current_period_start {
+            continue;
         }
+        let mut rated_with = Vec::new();
+        for id in store::rated_price_ids(db, &sub.id, start).await? {
+            if let Some(usage) = store::usage_price_by_id(db, &id).await? {
+                if usage.price.currency == currency {
+                    rated_with.push(usage);
+                }
+            }
+        }
+        periods.push((start, end, rated_with));
     }
     let (mut lines, mut ratings) = (Vec::new(), Vec::new());
-    for (start, end) in periods {
+    for (start, end, prices) in periods {
         for usage in &prices {
             let Some(meter) = meters.get(&usage.meter_id) else {
                 continue;

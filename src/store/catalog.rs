@@ -210,13 +210,14 @@ pub async fn published(db: &Db) -> Result<(i64, CatalogFile), CatalogError> {
     .fetch_all(&mut *tx)
     .await?;
     let usage_rows = sqlx::query(
-        "SELECT id, plan_id, meter_id, nickname, currency, model, unit_label FROM usage_prices \
-         WHERE active = 1 ORDER BY plan_id, id",
+        "SELECT COALESCE(lookup_key, id) AS id, plan_id, meter_id, nickname, currency, model, unit_label \
+         FROM usage_prices WHERE until_revision IS NULL ORDER BY plan_id, COALESCE(lookup_key, id)",
     )
     .fetch_all(&mut *tx)
     .await?;
     let entitlement_rows = sqlx::query(
-        "SELECT plan_id, key, name, kind, value, meter_id FROM plan_entitlements ORDER BY plan_id, kind DESC, key",
+        "SELECT plan_id, key, name, kind, value, meter_id FROM plan_entitlements WHERE until_revision IS NULL \
+         ORDER BY plan_id, kind DESC, key",
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -404,7 +405,7 @@ pub async fn publish(
         Err(e) => return Err(e.into()),
     }
     for change in changes {
-        let (action, target, before, after) = write_change(&mut tx, change, now).await?;
+        let (action, target, before, after) = write_change(&mut tx, change, revision, now).await?;
         let note = format!(
             "revision {revision}: {}\nbefore: {before}\nafter: {after}",
             change.describe()
@@ -423,6 +424,43 @@ pub async fn publish(
     Ok(revision)
 }
 
+/// Ends the published version of a usage price at `revision` (subscribers on an earlier revision
+/// keep it).
+async fn close_usage_price(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    lookup_key: &str,
+    revision: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE usage_prices SET until_revision = $2, active = 0 \
+         WHERE COALESCE(lookup_key, id) = $1 AND until_revision IS NULL",
+    )
+    .bind(lookup_key)
+    .bind(revision)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Ends the published version of a plan's entitlement at `revision`.
+async fn close_entitlement(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    plan_id: &str,
+    key: &str,
+    revision: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE plan_entitlements SET until_revision = $3 \
+         WHERE plan_id = $1 AND key = $2 AND until_revision IS NULL",
+    )
+    .bind(plan_id)
+    .bind(key)
+    .bind(revision)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 fn json(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
@@ -431,6 +469,7 @@ fn json(value: &impl serde::Serialize) -> String {
 async fn write_change(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     change: &Change,
+    revision: i64,
     now: i64,
 ) -> Result<(&'static str, String, String, String), PublishError> {
     let none = "null".to_string();
@@ -550,18 +589,31 @@ async fn write_change(
             before,
             after,
         } => {
+            // Subscribers keep the version they have: the published one is closed at this
+            // revision and the new terms are a row of their own from it.
+            close_usage_price(tx, &after.id, revision).await?;
+            let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_prices WHERE id = $1")
+                .bind(&after.id)
+                .fetch_one(&mut **tx)
+                .await?;
+            let row_id = if taken == 0 {
+                after.id.clone()
+            } else {
+                format!("{}_r{revision}", after.id)
+            };
             sqlx::query(
-                "INSERT INTO usage_prices (id, plan_id, meter_id, nickname, currency, model, unit_label, active) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 1) ON CONFLICT (id) DO UPDATE SET plan_id = $2, \
-                 meter_id = $3, nickname = $4, currency = $5, model = $6, unit_label = $7, active = 1",
+                "INSERT INTO usage_prices (id, plan_id, meter_id, nickname, currency, model, unit_label, active, \
+                 lookup_key, since_revision) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9)",
             )
-            .bind(&after.id)
+            .bind(&row_id)
             .bind(plan_id)
             .bind(&after.meter)
             .bind(&after.nickname)
             .bind(after.currency.code())
             .bind(serde_json::to_string(&after.model).map_err(encode)?)
             .bind(&after.unit_label)
+            .bind(&after.id)
+            .bind(revision)
             .execute(&mut **tx)
             .await?;
             (
@@ -572,10 +624,7 @@ async fn write_change(
             )
         }
         Change::RemoveUsagePrice { usage, .. } => {
-            sqlx::query("UPDATE usage_prices SET active = 0 WHERE id = $1")
-                .bind(&usage.id)
-                .execute(&mut **tx)
-                .await?;
+            close_usage_price(tx, &usage.id, revision).await?;
             (
                 "catalog_usage_price_remove",
                 format!("usage_price:{}", usage.id),
@@ -595,9 +644,10 @@ async fn write_change(
                 }
                 EntitlementKind::Limit { value, meter } => ("limit", *value, meter.clone()),
             };
+            close_entitlement(tx, plan_id, &e.key, revision).await?;
             sqlx::query(
-                "INSERT INTO plan_entitlements (plan_id, key, name, kind, value, meter_id) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (plan_id, key) DO UPDATE SET name = $3, kind = $4, value = $5, meter_id = $6",
+                "INSERT INTO plan_entitlements (plan_id, key, name, kind, value, meter_id, since_revision) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(plan_id)
             .bind(&e.key)
@@ -605,6 +655,7 @@ async fn write_change(
             .bind(kind)
             .bind(value)
             .bind(meter)
+            .bind(revision)
             .execute(&mut **tx)
             .await?;
             (
@@ -618,11 +669,7 @@ async fn write_change(
             plan_id,
             entitlement,
         } => {
-            sqlx::query("DELETE FROM plan_entitlements WHERE plan_id = $1 AND key = $2")
-                .bind(plan_id)
-                .bind(&entitlement.key)
-                .execute(&mut **tx)
-                .await?;
+            close_entitlement(tx, plan_id, &entitlement.key, revision).await?;
             (
                 "catalog_entitlement_remove",
                 format!("entitlement:{plan_id}:{}", entitlement.key),

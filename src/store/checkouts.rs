@@ -303,8 +303,9 @@ pub async fn complete(db: &Db, c: &Completion<'_>) -> Result<CompletionOutcome, 
     }
     sqlx::query(
         "INSERT INTO subscriptions (id, org_id, price_id, status, quantity, current_period_start, \
-         current_period_end, created_at, checkout_id, billing_anchor) \
-         VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $5)",
+         current_period_end, created_at, checkout_id, billing_anchor, catalog_revision) \
+         VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $5, \
+         (SELECT COALESCE(MAX(revision), 0) FROM catalog_revisions))",
     )
     .bind(&subscription_id)
     .bind(&c.checkout.org_id)
@@ -443,8 +444,9 @@ pub async fn complete_trial(
     let subscription_id: SubscriptionId = super::ids::new();
     sqlx::query(
         "INSERT INTO subscriptions (id, org_id, price_id, status, quantity, current_period_start, \
-         current_period_end, created_at, checkout_id, billing_anchor, trial_end) \
-         VALUES ($1, $2, $3, 'trialing', $4, $5, $6, $5, $7, $6, $6)",
+         current_period_end, created_at, checkout_id, billing_anchor, trial_end, catalog_revision) \
+         VALUES ($1, $2, $3, 'trialing', $4, $5, $6, $5, $7, $6, $6, \
+         (SELECT COALESCE(MAX(revision), 0) FROM catalog_revisions))",
     )
     .bind(&subscription_id)
     .bind(&checkout.org_id)

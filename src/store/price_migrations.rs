@@ -372,11 +372,12 @@ pub async fn migrate_now(
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    let updated = sqlx::query(
-        "UPDATE subscriptions SET price_id = $3, \
+    let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE subscriptions SET {}, price_id = $3, \
          scheduled_price_id = CASE WHEN scheduled_price_id = price_id THEN $3 ELSE scheduled_price_id END, \
          version = version + 1 WHERE id = $1 AND version = $2",
-    )
+        super::subscriptions::PIN_TERMS
+    )))
     .bind(&sub.id)
     .bind(sub.version)
     .bind(to_price_id)

@@ -124,14 +124,15 @@ pub async fn apply_period_end(
             invoice,
             applied_scheduled,
         } => {
-            let updated = sqlx::query(
-                "UPDATE subscriptions SET price_id = $3, quantity = $4, billing_anchor = $5, \
+            let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE subscriptions SET {}, price_id = $3, quantity = $4, billing_anchor = $5, \
                  current_period_start = $6, current_period_end = $7, scheduled_price_id = NULL, \
                  scheduled_quantity = NULL, coupon_periods_applied = coupon_periods_applied + $8, \
                  status = CASE WHEN status = 'trialing' THEN 'active' ELSE status END, \
                  lease_holder = NULL, lease_until = NULL, version = version + 1 \
                  WHERE id = $1 AND version = $2",
-            )
+                super::subscriptions::PIN_TERMS
+            )))
             .bind(&sub.id)
             .bind(sub.version)
             .bind(price_id)
@@ -192,13 +193,14 @@ pub async fn apply_period_end(
             anchor,
             period,
         } => {
-            let updated = sqlx::query(
-                "UPDATE subscriptions SET price_id = $3, quantity = $4, billing_anchor = $5, \
+            let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE subscriptions SET {}, price_id = $3, quantity = $4, billing_anchor = $5, \
                  current_period_start = $6, current_period_end = $7, status = 'active', \
                  scheduled_price_id = NULL, scheduled_quantity = NULL, cancel_at_period_end = 0, \
                  lease_holder = NULL, lease_until = NULL, version = version + 1 \
                  WHERE id = $1 AND version = $2",
-            )
+                super::subscriptions::PIN_TERMS
+            )))
             .bind(&sub.id)
             .bind(sub.version)
             .bind(price_id)

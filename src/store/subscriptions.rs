@@ -52,12 +52,21 @@ pub struct SubscriptionRow {
     pub version: i64,
     pub coupon_id: Option<String>,
     pub coupon_periods_applied: i64,
+    /// The catalog revision whose usage prices and entitlements apply: the one published when
+    /// the subscription last took a price.
+    pub catalog_revision: i64,
 }
+
+/// What an update that sets `price_id = $3` also sets: the usage terms of the revision published
+/// now when the price changes, the ones it had otherwise.
+pub(crate) const PIN_TERMS: &str =
+    "catalog_revision = CASE WHEN price_id = $3 THEN catalog_revision \
+     ELSE (SELECT COALESCE(MAX(revision), 0) FROM catalog_revisions) END";
 
 const SUB_COLUMNS: &str =
     "id, org_id, price_id, quantity, status, current_period_start, current_period_end, \
      billing_anchor, scheduled_price_id, scheduled_quantity, cancel_at_period_end, version, coupon_id, \
-     coupon_periods_applied";
+     coupon_periods_applied, catalog_revision";
 
 fn sub_from_row(r: sqlx::any::AnyRow) -> Result<SubscriptionRow, sqlx::Error> {
     let start: i64 = r.try_get("current_period_start")?;
@@ -78,6 +87,7 @@ fn sub_from_row(r: sqlx::any::AnyRow) -> Result<SubscriptionRow, sqlx::Error> {
         version: r.try_get("version")?,
         coupon_id: r.try_get("coupon_id")?,
         coupon_periods_applied: r.try_get("coupon_periods_applied")?,
+        catalog_revision: r.try_get("catalog_revision")?,
     })
 }
 
@@ -260,13 +270,13 @@ pub async fn apply_now(
             sub.current_period_end,
         ),
     };
-    let updated = sqlx::query(
-        "UPDATE subscriptions SET price_id = $3, quantity = $4, billing_anchor = $5, current_period_start = $6, \
+    let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE subscriptions SET {PIN_TERMS}, price_id = $3, quantity = $4, billing_anchor = $5, current_period_start = $6, \
          current_period_end = $7, \
          scheduled_price_id = CASE WHEN $8 = 1 THEN scheduled_price_id ELSE NULL END, \
          scheduled_quantity = CASE WHEN $8 = 1 THEN scheduled_quantity ELSE NULL END, \
-         version = version + 1 WHERE id = $1 AND version = $2",
-    )
+         version = version + 1 WHERE id = $1 AND version = $2"
+    )))
     .bind(&sub.id)
     .bind(sub.version)
     .bind(change.to_price_id)

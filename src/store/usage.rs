@@ -638,17 +638,74 @@ pub struct UsagePrice {
     pub price: Price,
 }
 
-/// The active usage prices of a plan.
-pub async fn usage_prices(db: &Db, plan_id: &str) -> Result<Vec<UsagePrice>, sqlx::Error> {
-    sqlx::query(
+/// Which versions of a plan's usage prices and entitlements to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Terms {
+    /// What is published now (the pricing page, a new customer).
+    Published,
+    /// What a subscription on this catalog revision keeps
+    /// ([`super::subscriptions::SubscriptionRow::catalog_revision`]).
+    AtRevision(i64),
+}
+
+impl Terms {
+    /// The condition on `since_revision`/`until_revision` (the revision is `$2`).
+    fn condition(self) -> &'static str {
+        match self {
+            Terms::Published => "until_revision IS NULL",
+            Terms::AtRevision(_) => {
+                "since_revision <= $2 AND (until_revision IS NULL OR until_revision > $2)"
+            }
+        }
+    }
+
+    /// Binds the revision the condition names, if it names one.
+    fn bind<'q>(
+        self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        match self {
+            Terms::Published => query,
+            Terms::AtRevision(r) => query.bind(r),
+        }
+    }
+}
+
+/// A plan's usage prices on `terms`; each version has its own id (the first keeps the catalog's).
+pub async fn usage_prices(
+    db: &Db,
+    plan_id: &str,
+    terms: Terms,
+) -> Result<Vec<UsagePrice>, sqlx::Error> {
+    let query = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT id, meter_id, nickname, currency, model, unit_label FROM usage_prices \
-         WHERE plan_id = $1 AND active = 1 ORDER BY id",
+         WHERE plan_id = $1 AND {} ORDER BY COALESCE(lookup_key, id)",
+        terms.condition()
+    )));
+    terms
+        .bind(query.bind(plan_id))
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(usage_price_of)
+        .collect()
+}
+
+/// One version of a usage price, by its own id (the one that rated a period, say).
+pub async fn usage_price_by_id(db: &Db, id: &str) -> Result<Option<UsagePrice>, sqlx::Error> {
+    sqlx::query(
+        "SELECT id, meter_id, nickname, currency, model, unit_label FROM usage_prices WHERE id = $1",
     )
-    .bind(plan_id)
-    .fetch_all(&db.pool)
+    .bind(id)
+    .fetch_optional(&db.pool)
     .await?
-    .into_iter()
-    .map(|r| {
+    .as_ref()
+    .map(usage_price_of)
+    .transpose()
+}
+
+fn usage_price_of(r: &sqlx::any::AnyRow) -> Result<UsagePrice, sqlx::Error> {
+    {
         let currency: String = r.try_get("currency")?;
         let model: String = r.try_get("model")?;
         let decode = |e: String| sqlx::Error::Decode(e.into());
@@ -667,8 +724,7 @@ pub async fn usage_prices(db: &Db, plan_id: &str) -> Result<Vec<UsagePrice>, sql
                 max_quantity: None,
             },
         })
-    })
-    .collect()
+    }
 }
 
 /// One entitlement of a plan.
@@ -709,24 +765,32 @@ impl EntitlementRow {
     }
 }
 
-pub async fn entitlements(db: &Db, plan_id: &str) -> Result<Vec<EntitlementRow>, sqlx::Error> {
-    sqlx::query(
-        "SELECT key, name, kind, value, meter_id FROM plan_entitlements WHERE plan_id = $1 ORDER BY kind, key",
-    )
-    .bind(plan_id)
-    .fetch_all(&db.pool)
-    .await?
-    .into_iter()
-    .map(|r| {
-        Ok(EntitlementRow {
-            key: r.try_get("key")?,
-            name: r.try_get("name")?,
-            kind: r.try_get("kind")?,
-            value: r.try_get("value")?,
-            meter_id: r.try_get("meter_id")?,
+/// A plan's entitlements on `terms`.
+pub async fn entitlements(
+    db: &Db,
+    plan_id: &str,
+    terms: Terms,
+) -> Result<Vec<EntitlementRow>, sqlx::Error> {
+    let query = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT key, name, kind, value, meter_id FROM plan_entitlements WHERE plan_id = $1 AND {} \
+         ORDER BY kind, key",
+        terms.condition()
+    )));
+    terms
+        .bind(query.bind(plan_id))
+        .fetch_all(&db.pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(EntitlementRow {
+                key: r.try_get("key")?,
+                name: r.try_get("name")?,
+                kind: r.try_get("kind")?,
+                value: r.try_get("value")?,
+                meter_id: r.try_get("meter_id")?,
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -777,6 +841,22 @@ pub async fn rated_periods(
     .into_iter()
     .map(|r| Ok((r.try_get("period_start")?, r.try_get("period_end")?)))
     .collect()
+}
+
+/// The usage price versions that rated the subscription's period starting at `period_start`.
+pub async fn rated_price_ids(
+    db: &Db,
+    subscription_id: &SubscriptionId,
+    period_start: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT usage_price_id FROM usage_ratings WHERE subscription_id = $1 AND period_start = $2 \
+         ORDER BY usage_price_id",
+    )
+    .bind(subscription_id)
+    .bind(period_start)
+    .fetch_all(&db.pool)
+    .await
 }
 
 /// One rating to record with the invoice that bills it.

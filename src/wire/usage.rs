@@ -28,6 +28,9 @@ pub struct MeterUsage {
 pub struct UsageSummary {
     pub org_id: OrgId,
     pub plan_id: Option<String>,
+    /// The catalog revision whose usage prices and entitlements the subscription keeps.
+    #[serde(default)]
+    pub terms_revision: Option<i64>,
     pub plan_name: Option<String>,
     pub status: Option<crate::domain::SubscriptionStatus>,
     pub period_start: i64,
