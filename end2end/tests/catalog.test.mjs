@@ -8,7 +8,7 @@
 // the new price.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoErrors, cli, launch, newPage, visit, settled, shot, uniqueEmail, signUp, staffSignIn } from './helpers.mjs';
+import { assertNoErrors, cli, launch, newPage, publishDraft, visit, settled, shot, uniqueEmail, signUp, staffSignIn } from './helpers.mjs';
 
 function scale(mode, firstTier) {
   return `
@@ -64,21 +64,6 @@ key = "sso"
 name = "SSO"
 feature = true
 `;
-}
-
-// Saves `body` as the draft, checks the changes it lists, publishes it, and returns the notice.
-async function publishDraft(page, js, body, expectChange, screenshot) {
-  await page.fill('[data-testid="draft-body"]', body);
-  await page.click('[data-testid="draft-save"]');
-  await page.waitForURL(/\/support\/catalog\?notice=Draft/);
-  await settled(page, js);
-  const changes = await page.textContent('[data-testid="draft-changes"]');
-  assert.match(changes, expectChange);
-  if (screenshot) await shot(page, screenshot);
-  await page.click('[data-testid="draft-publish"]');
-  await page.waitForURL(/\/support\/catalog\?notice=Published/);
-  await settled(page, js);
-  return page.textContent('[data-testid="notice"]');
 }
 
 for (const js of [true, false]) {

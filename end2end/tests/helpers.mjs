@@ -227,3 +227,18 @@ export async function staffFinds(page, js, staffEmail, customerEmail) {
   await page.waitForURL(/\/support\/customers\/org_/);
   await settled(page, js);
 }
+
+/** Saves `body` as the catalog's draft (the catalog page is open), checks the changes it lists, publishes it, and returns the notice. */
+export async function publishDraft(page, js, body, expectChange, screenshot) {
+  await page.fill('[data-testid="draft-body"]', body);
+  await page.click('[data-testid="draft-save"]');
+  await page.waitForURL(/\/support\/catalog\?notice=Draft/);
+  await settled(page, js);
+  const changes = await page.textContent('[data-testid="draft-changes"]');
+  assert.match(changes, expectChange);
+  if (screenshot) await shot(page, screenshot);
+  await page.click('[data-testid="draft-publish"]');
+  await page.waitForURL(/\/support\/catalog\?notice=Published/);
+  await settled(page, js);
+  return page.textContent('[data-testid="notice"]');
+}
