@@ -21,7 +21,9 @@ on_both_databases!(
     a_seat_decrease_on_the_next_invoice_leaves_account_credit,
     lines_left_for_the_next_invoice_go_on_the_final_invoice_when_the_plan_ends,
     a_migration_on_a_date_moves_mid_period_and_the_renewal_bills_the_difference,
-    a_migration_moves_whom_its_request_listed_and_leaves_contract_holders_alone
+    a_migration_moves_whom_its_request_listed_and_leaves_contract_holders_alone,
+    lines_left_when_dunning_stops_the_plan_go_on_a_final_invoice,
+    a_late_run_moves_on_a_date_as_of_a_seat_change_made_after_it
 );
 
 const DAY: i64 = 86_400;
@@ -172,6 +174,28 @@ async fn a_seat_increase_on_the_next_invoice_is_billed_with_the_renewal(app: Tes
             .await
             .unwrap();
     assert!(audited.contains("on the next invoice"), "{audited}");
+    // The plan page and the console list what waits for the next invoice.
+    let page = app.plan_page(&acme).await;
+    let listed: Vec<String> = page["current"]["next_invoice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(listed[0].starts_with("Unused time on Pro monthly: -$"), "{listed:?}");
+    assert!(listed[1].starts_with("Remaining time on Pro monthly: $"), "{listed:?}");
+    let staff = app.staff("admin@demo.test").await;
+    let console = app
+        .get_with(&staff, &format!("/support/customers/{org}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        console.contains("On the next invoice: Unused time on Pro monthly"),
+        "{console}"
+    );
 
     // The renewal bills 5 × $12.00 for the new period, then the two lines, once.
     let summary = app.advance_clock(&clock, start + 32 * DAY).await;
@@ -375,6 +399,20 @@ async fn a_migration_on_a_date_moves_mid_period_and_the_renewal_bills_the_differ
     let said = page["current"]["price_change"].as_str().unwrap_or_default();
     assert!(said.starts_with("Your plan's price changes on"), "{said}");
     assert!(said.contains("credited at the old price"), "{said}");
+    let staff = app.staff("admin@demo.test").await;
+    let console = app
+        .get_with(&staff, &format!("/support/customers/{org}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        console.contains(&format!(
+            "pro_monthly → Pro (pro_monthly_v2) on {}, the rest of that period prorated on the next invoice.",
+            billing_portal::domain::period::format_date(day)
+        )),
+        "{console}"
+    );
 
     // Before the day nothing moves; on it the price changes and the difference waits.
     let summary = app.advance_clock(&clock, day - 3600).await;
@@ -515,4 +553,95 @@ async fn a_migration_moves_whom_its_request_listed_and_leaves_contract_holders_a
     .await
     .unwrap();
     assert_eq!(moving, ["Gamma"]);
+}
+
+async fn lines_left_when_dunning_stops_the_plan_go_on_a_final_invoice(app: TestApp) {
+    // Acme's card declines every charge from the first renewal on.
+    let acme = app.subscribed("pro_monthly", "3").await;
+    pro_seats_on_the_next_invoice(&app).await;
+    app.add_card(&acme, "4000000000000341", 2).await;
+    let org = app.org_named("Acme").await;
+    let clock = app.clock_for(&org).await;
+    let start = app.state.now();
+    app.advance_clock(&clock, start + 32 * DAY).await;
+    let status: String = sqlx::query_scalar("SELECT status FROM subscriptions")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "past_due");
+    // While it is past due, two more seats: their difference waits for the next invoice.
+    change_seats(&app, &acme, "5").await;
+    let left = waiting(&app).await;
+    let net: i64 = left.iter().map(|(_, a)| a).sum();
+    assert!(net > 0, "{left:?}");
+
+    // Every retry fails and paid service stops: the lines are billed once, on a final invoice.
+    let summary = app.advance_clock(&clock, start + 50 * DAY).await;
+    assert_eq!(summary.moved_to_free, 1, "{summary}");
+    let (lines, total, _) = newest_invoice(&app, "final_usage").await;
+    assert_eq!(lines, as_stored(&left));
+    assert_eq!(total, net);
+    // The free plan's renewal bills nothing of them again.
+    let later = app.advance_clock(&clock, start + 90 * DAY).await;
+    assert!(later.errors.is_empty(), "{:?}", later.errors);
+    let since: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM invoices WHERE billing_reason = 'subscription_cycle' AND total <> 0 AND created_at > $1",
+    )
+    .bind(start + 50 * DAY)
+    .fetch_one(&app.db().pool)
+    .await
+    .unwrap();
+    assert_eq!(since, 0);
+}
+
+async fn a_late_run_moves_on_a_date_as_of_a_seat_change_made_after_it(app: TestApp) {
+    let acme = app.subscribed("pro_monthly", "3").await;
+    pro_seats_on_the_next_invoice(&app).await;
+    let org = app.org_named("Acme").await;
+    let clock = app.clock_for(&org).await;
+    let start = app.state.now();
+    pro_at_14(&app).await;
+    let day = (start / DAY + 11) * DAY;
+    let date = chrono::DateTime::from_timestamp(day, 0)
+        .unwrap()
+        .format("%Y-%m-%d")
+        .to_string();
+    migrate(&app, Timing::parse("date", &date, start).unwrap()).await;
+
+    // The clock reaches two days after the date before any run does, and the customer adds
+    // seats then: that change is prorated at the old price from its own time.
+    let clock_id = billing_portal::domain::ids::ClockId::parse(&clock).unwrap();
+    let late = day + 2 * DAY;
+    billing_portal::store::test_clocks::set_time(app.db(), &clock_id, late, app.state.now())
+        .await
+        .unwrap();
+    change_seats(&app, &acme, "5").await;
+    let summary = app.advance_clock(&clock, late + 3600).await;
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    assert_eq!(summary.migrated, 1);
+    // So the move is as of the seat change, not the date: no day is credited twice.
+    let (changed_at, moved_at): (i64, i64) = sqlx::query(
+        "SELECT (SELECT effective_at FROM subscription_changes WHERE kind = 'seatincrease') AS changed, \
+         (SELECT effective_at FROM subscription_changes WHERE kind = 'price_migration') AS moved",
+    )
+    .fetch_one(&app.db().pool)
+    .await
+    .map(|r| (r.get("changed"), r.get("moved")))
+    .unwrap();
+    assert!(changed_at >= late, "{changed_at} {late}");
+    assert_eq!(moved_at, changed_at);
+    // The two credits cover the old price's days once: 3 seats from the start of the change,
+    // then 5 seats from the same instant (the seat change's charge is credited back by the move).
+    let left = waiting(&app).await;
+    let kinds: Vec<&str> = left.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "proration_credit",
+            "proration_charge",
+            "proration_credit",
+            "proration_charge"
+        ]
+    );
+    assert_eq!(left[1].1, -left[2].1, "the seat change's charge is what the move credits");
 }

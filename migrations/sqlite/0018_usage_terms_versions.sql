@@ -9,6 +9,11 @@ ALTER TABLE usage_prices ADD COLUMN until_revision BIGINT;
 UPDATE usage_prices SET lookup_key = id;
 -- Removed before there were versions: it applied to nobody from then on.
 UPDATE usage_prices SET until_revision = 0 WHERE active = 0;
+CREATE INDEX usage_prices_lookup_key ON usage_prices (lookup_key, until_revision);
+
+-- The revision at which a price version was replaced by the next one: a subscription that takes
+-- it keeps the terms published just before (NULL: the newest, the terms published now).
+ALTER TABLE prices ADD COLUMN until_revision BIGINT;
 
 CREATE TABLE plan_entitlement_versions (
     plan_id         TEXT NOT NULL REFERENCES plans(id),

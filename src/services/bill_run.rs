@@ -601,11 +601,28 @@ async fn stop_after_failed_payments(
             "invoice {} unpaid after {attempts} attempts",
             invoice.number
         );
+        // What earlier changes left for the next invoice is still owed (or owing): it goes on a
+        // final invoice of its own.
+        let pending = crate::store::pending_lines::open_for(&state.db, &sub.id).await?;
+        let final_invoice = if pending.is_empty() {
+            None
+        } else {
+            Some(crate::domain::metering::usage_invoice(
+                price.currency,
+                (sub.current_period_start, sub.current_period_end),
+                pending.iter().map(|p| p.line.clone()).collect(),
+            )?)
+        };
+        let pending_ids: Vec<String> = pending.iter().map(|p| p.id.clone()).collect();
         match renewals::apply_period_end(
             &state.db,
             &sub,
             &decision,
-            &renewals::UsageBilling::default(),
+            &renewals::UsageBilling {
+                ratings: &[],
+                final_invoice: final_invoice.as_ref(),
+                pending_lines: &pending_ids,
+            },
             &reason,
             org_now,
         )

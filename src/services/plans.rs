@@ -66,6 +66,11 @@ pub async fn current_plan_with_coupon(
     current.contract = terms;
     current.price_change = contract_change
         .or_else(|| crate::services::price_migration::coming_change(&catalog, &next, sub));
+    current.next_invoice = crate::store::pending_lines::open_for(&state.db, &sub.id)
+        .await?
+        .iter()
+        .map(|w| describe_waiting(&w.line))
+        .collect();
     if let Some(coupon_id) = &sub.coupon_id {
         if let Some(coupon) = crate::store::coupons::coupon(&state.db, coupon_id).await? {
             let applied = crate::domain::AppliedCoupon {
@@ -195,7 +200,79 @@ pub fn current_plan(plans: &[Plan], sub: &SubscriptionRow) -> Result<CurrentPlan
             .then(|| timestamp(sub.current_period_end)),
         price_change: None,
         contract: None,
+        next_invoice: Vec::new(),
     })
+}
+
+/// A line left for the next invoice, as the plan page and the console list it.
+pub fn describe_waiting(line: &crate::domain::InvoiceLine) -> String {
+    format!(
+        "{}: {} ({})",
+        line.description, line.amount, line.explanation
+    )
+}
+
+/// Everything waiting for the subscription, in the order the renewal applies it, for staff: the
+/// customer's own scheduled change (or cancellation), a price migration and the lines changes
+/// left for the next invoice. `next` is its [`crate::services::contracts::next_period`].
+pub fn pending_changes(
+    plans: &[Plan],
+    next: &crate::services::contracts::NextPeriod,
+    sub: &SubscriptionRow,
+    waiting: &[crate::store::pending_lines::PendingLine],
+) -> Vec<String> {
+    let renewal = crate::domain::period::format_date(sub.current_period_end);
+    let name = |price_id: &str| {
+        find_price(plans, price_id).map_or(price_id.to_string(), |(plan, price)| {
+            format!("{} ({})", plan.name, price.id)
+        })
+    };
+    let mut out = Vec::new();
+    if sub.cancel_at_period_end {
+        out.push(format!("Cancels at the renewal on {renewal}."));
+    }
+    if let (Some(price), Some(quantity)) = (&sub.scheduled_price_id, sub.scheduled_quantity) {
+        out.push(format!(
+            "The customer's change at the renewal on {renewal}: {} × {quantity}.",
+            name(price)
+        ));
+    }
+    if let Some(m) = &next.pending {
+        let when = match (m.prorate_on_date, m.not_before) {
+            (true, Some(t)) => format!(
+                "on {}, the rest of that period prorated on the next invoice",
+                crate::domain::period::format_date(t)
+            ),
+            (false, Some(t)) => format!(
+                "at the first renewal on or after {}",
+                crate::domain::period::format_date(t)
+            ),
+            _ => format!("at the renewal on {renewal}"),
+        };
+        let applies = if m.from_price_id == next.own {
+            String::new()
+        } else {
+            " (it does not apply: the customer's own change leaves that price)".into()
+        };
+        out.push(format!(
+            "Price migration {}: {} → {} {when}{applies}.",
+            m.migration_id,
+            m.from_price_id,
+            name(&m.to_price_id)
+        ));
+    }
+    if next.price_id != next.migration.as_ref().map_or(next.own.as_str(), |m| m.to_price_id.as_str()) {
+        out.push(format!(
+            "Their contract decides the renewal's price: {}.",
+            name(&next.price_id)
+        ));
+    }
+    out.extend(
+        waiting
+            .iter()
+            .map(|w| format!("On the next invoice: {}", describe_waiting(&w.line))),
+    );
+    out
 }
 
 fn stale() -> AppError {

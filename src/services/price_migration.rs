@@ -80,7 +80,8 @@ async fn preview_of(
         .iter()
         .map(|s| (s.org_id.as_str(), s.org_name.as_str()))
         .collect();
-    if let Some(unknown) = cohort.unknown(&named).first() {
+    // At approval the request's subscribers are pinned: a listed name may have changed since.
+    if let Some(unknown) = cohort.unknown(&named).first().filter(|_| pinned.is_none()) {
         return Err(AppError::Invalid(format!(
             "No subscriber of {} is named \"{unknown}\" or has that id; check the name on the customer's page, or take it off the list.",
             old.id
@@ -351,13 +352,12 @@ pub async fn decide(
                 Timing::OnDate { at } => (
                     format!("Your {} price changes on {}", preview.plan_name, format_date(at)),
                     format!(
-                        "From {}, {} × {} costs {} a period instead of {}. The rest of the period that day falls in is credited at the old price and charged at the new one on your next invoice ({}). See your plan at {}/billing/plan.",
+                        "From {}, {} × {} costs {} a period instead of {}. The rest of the period that day falls in is credited at the old price and charged at the new one on the invoice that follows it. See your plan at {}/billing/plan.",
                         format_date(at),
                         row.quantity,
                         preview.plan_name,
                         row.new,
                         row.current,
-                        row.renews,
                         state.config.public_base_url
                     ),
                 ),
@@ -545,6 +545,12 @@ async fn move_on_date(
     {
         return Ok(false);
     }
+    // A change the customer made after the date (the run came late) was prorated at the old
+    // price from its own time: the move is as of then, so no day is credited twice.
+    let at = crate::store::subscriptions::last_change_at(db, &sub.id)
+        .await
+        .map_err(|e| e.to_string())?
+        .map_or(at, |changed| changed.clamp(at, sub.current_period_end - 1));
     let (_, old) = find_price(catalog, &pending.from_price_id)
         .ok_or_else(|| format!("price {} is not in the catalog", pending.from_price_id))?;
     let (plan, new) = find_price(catalog, &pending.to_price_id)
@@ -586,7 +592,7 @@ async fn move_on_date(
     store::migrate_now(
         db,
         &sub,
-        &new.id,
+        &pending,
         &lines,
         &crate::store::subscriptions::ChangeRecord {
             actor: &system,

@@ -433,7 +433,7 @@ async fn close_usage_price(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE usage_prices SET until_revision = $2, active = 0 \
-         WHERE COALESCE(lookup_key, id) = $1 AND until_revision IS NULL",
+         WHERE lookup_key = $1 AND until_revision IS NULL",
     )
     .bind(lookup_key)
     .bind(revision)
@@ -544,6 +544,15 @@ async fn write_change(
             .await?;
             let version = newest + 1;
             let row_id = format!("{}_v{version}", after.id);
+            // The version it replaces keeps the terms published before this revision.
+            sqlx::query(
+                "UPDATE prices SET until_revision = $2 WHERE COALESCE(lookup_key, id) = $1 AND version = $3",
+            )
+            .bind(&after.id)
+            .bind(revision)
+            .bind(newest)
+            .execute(&mut **tx)
+            .await?;
             sqlx::query("UPDATE prices SET active = 0 WHERE COALESCE(lookup_key, id) = $1")
                 .bind(&after.id)
                 .execute(&mut **tx)
@@ -601,6 +610,19 @@ async fn write_change(
             } else {
                 format!("{}_r{revision}", after.id)
             };
+            if row_id != after.id {
+                let clash: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM usage_prices WHERE id = $1")
+                        .bind(&row_id)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                if clash > 0 {
+                    return Err(PublishError::Refused(format!(
+                        "usage price \"{}\": its new version would be stored as \"{row_id}\", which another usage price's id takes; rename one of them",
+                        after.id
+                    )));
+                }
+            }
             sqlx::query(
                 "INSERT INTO usage_prices (id, plan_id, meter_id, nickname, currency, model, unit_label, active, \
                  lookup_key, since_revision) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9)",

@@ -301,12 +301,12 @@ pub async fn complete(db: &Db, c: &Completion<'_>) -> Result<CompletionOutcome, 
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO subscriptions (id, org_id, price_id, status, quantity, current_period_start, \
          current_period_end, created_at, checkout_id, billing_anchor, catalog_revision) \
-         VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $5, \
-         (SELECT COALESCE(MAX(revision), 0) FROM catalog_revisions))",
-    )
+         VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $5, ({}))",
+        super::subscriptions::TERMS_OF_PRICE_3
+    )))
     .bind(&subscription_id)
     .bind(&c.checkout.org_id)
     .bind(&c.checkout.price_id)
@@ -442,12 +442,12 @@ pub async fn complete_trial(
         .execute(&mut *tx)
         .await?;
     let subscription_id: SubscriptionId = super::ids::new();
-    sqlx::query(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO subscriptions (id, org_id, price_id, status, quantity, current_period_start, \
          current_period_end, created_at, checkout_id, billing_anchor, trial_end, catalog_revision) \
-         VALUES ($1, $2, $3, 'trialing', $4, $5, $6, $5, $7, $6, $6, \
-         (SELECT COALESCE(MAX(revision), 0) FROM catalog_revisions))",
-    )
+         VALUES ($1, $2, $3, 'trialing', $4, $5, $6, $5, $7, $6, $6, ({}))",
+        super::subscriptions::TERMS_OF_PRICE_3
+    )))
     .bind(&subscription_id)
     .bind(&checkout.org_id)
     .bind(&checkout.price_id)

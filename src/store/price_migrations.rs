@@ -366,7 +366,7 @@ pub async fn due_on_date(
 pub async fn migrate_now(
     db: &Db,
     sub: &crate::store::subscriptions::SubscriptionRow,
-    to_price_id: &str,
+    pending: &PendingMove,
     next_invoice: &[crate::domain::InvoiceLine],
     change: &super::subscriptions::ChangeRecord<'_>,
     now: i64,
@@ -380,15 +380,19 @@ pub async fn migrate_now(
     )))
     .bind(&sub.id)
     .bind(sub.version)
-    .bind(to_price_id)
+    .bind(&pending.to_price_id)
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    // The move read, not one a later approval put in its place.
     let marked = sqlx::query(
-        "UPDATE subscription_migrations SET applied_at = $1 WHERE subscription_id = $2 AND applied_at IS NULL",
+        "UPDATE subscription_migrations SET applied_at = $1 WHERE subscription_id = $2 AND applied_at IS NULL \
+         AND migration_id = $3 AND to_price_id = $4",
     )
     .bind(now)
     .bind(&sub.id)
+    .bind(&pending.migration_id)
+    .bind(&pending.to_price_id)
     .execute(&mut *tx)
     .await?
     .rows_affected();

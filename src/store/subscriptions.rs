@@ -57,11 +57,25 @@ pub struct SubscriptionRow {
     pub catalog_revision: i64,
 }
 
-/// What an update that sets `price_id = $3` also sets: the usage terms of the revision published
-/// now when the price changes, the ones it had otherwise.
-pub(crate) const PIN_TERMS: &str =
-    "catalog_revision = CASE WHEN price_id = $3 THEN catalog_revision \
-     ELSE (SELECT COALESCE(MAX(revision), 0) FROM catalog_revisions) END";
+/// The catalog revision whose usage terms go with price `$3`: the one before its next version
+/// replaced it, or the newest for a price still current (or unknown).
+macro_rules! terms_of_price_3 {
+    () => {
+        "SELECT COALESCE(MIN(p.until_revision) - 1, \
+         (SELECT COALESCE(MAX(revision), 0) FROM catalog_revisions)) FROM prices p WHERE p.id = $3"
+    };
+}
+
+/// The same, for a statement that writes a new subscription on price `$3`.
+pub(crate) const TERMS_OF_PRICE_3: &str = terms_of_price_3!();
+
+/// What an update that sets `price_id = $3` also sets: when the price changes, the usage terms
+/// that go with the new price version ([`TERMS_OF_PRICE_3`]); the ones it had otherwise.
+pub(crate) const PIN_TERMS: &str = concat!(
+    "catalog_revision = CASE WHEN price_id = $3 THEN catalog_revision ELSE (",
+    terms_of_price_3!(),
+    ") END"
+);
 
 const SUB_COLUMNS: &str =
     "id, org_id, price_id, quantity, status, current_period_start, current_period_end, \
@@ -474,4 +488,21 @@ pub async fn extend_trial(
     super::audit::append_in_tx(&mut tx, db.dialect, audit, now).await?;
     tx.commit().await?;
     Ok(Some(row.try_get("current_period_end")?))
+}
+
+/// When the newest change of price or seats already in effect in the subscription's period took
+/// effect (scheduled changes waiting for the period end do not count).
+pub async fn last_change_at(
+    db: &Db,
+    subscription_id: &SubscriptionId,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT MAX(effective_at) FROM subscription_changes WHERE subscription_id = $1 \
+         AND kind NOT LIKE 'scheduled_%' AND (to_price_id <> from_price_id OR to_quantity <> from_quantity) \
+         AND effective_at <= \
+         (SELECT current_period_end FROM subscriptions WHERE id = $1) - 1",
+    )
+    .bind(subscription_id)
+    .fetch_one(&db.pool)
+    .await
 }

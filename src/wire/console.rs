@@ -87,6 +87,9 @@ pub struct FormField {
 pub struct CustomerView {
     pub org_id: OrgId,
     pub org_name: String,
+    /// What waits for the live subscription, in the order the renewal applies it.
+    #[serde(default)]
+    pub pending: Vec<String>,
     pub created_at: i64,
     pub stripe_customer_id: Option<String>,
     pub test_clock: Option<String>,

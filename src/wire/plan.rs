@@ -35,6 +35,9 @@ pub struct CurrentPlan {
     /// The organisation's contract terms, while it holds the contract's price.
     #[serde(default)]
     pub contract: Option<String>,
+    /// What changes left for the next invoice, a line each ("Unused time on Pro: -$6.77 (…)").
+    #[serde(default)]
+    pub next_invoice: Vec<String>,
 }
 
 /// A plan and seats that take over at the period end.

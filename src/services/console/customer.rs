@@ -138,6 +138,17 @@ pub async fn change_plan_step(
                     "{} is charged now to the customer's default card, on an invoice for the rest of this period.",
                     p.amount_due_now
                 ));
+            } else if !p.next_invoice_lines.is_empty() {
+                let sum: i64 = p
+                    .next_invoice_lines
+                    .iter()
+                    .map(|l| l.amount.minor_units())
+                    .sum();
+                lines.push(format!(
+                    "Nothing is charged now: the difference for the rest of this period, {}, is on the next invoice, on {}.",
+                    Money::from_minor(sum, p.amount_due_now.currency()),
+                    crate::domain::period::format_date(sub.current_period_end)
+                ));
             } else {
                 lines.push("Nothing is charged now.".into());
             }
@@ -506,7 +517,16 @@ pub async fn page(
             })
         })
         .collect();
+    let pending = match &live {
+        Some(s) => {
+            let next = crate::services::contracts::next_period(db, &public, s).await?;
+            let waiting = crate::store::pending_lines::open_for(db, &s.id).await?;
+            crate::services::plans::pending_changes(&public, &next, s, &waiting)
+        }
+        None => Vec::new(),
+    };
     Ok(CustomerView {
+        pending,
         plan: live.map(|s| CurrentPlan {
             price_id: s.price_id,
             seats: s.quantity,

@@ -190,6 +190,14 @@ fn PlanChangeBody(
             {current.price_change.clone().map(|change| view! {
                 <p class="mt-3 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="price-change">{change}</p>
             })}
+            {(!current.next_invoice.is_empty()).then(|| view! {
+                <div class="mt-3 rounded-md border border-slate-200 bg-slate-50 px-3 py-2 text-sm text-slate-700" data-testid="next-invoice-lines">
+                    <p class="font-medium">"Added to your next invoice"</p>
+                    <ul class="mt-1 list-disc pl-5">
+                        {current.next_invoice.iter().map(|l| view! { <li>{l.clone()}</li> }).collect_view()}
+                    </ul>
+                </div>
+            })}
             {current.coupon.clone().map(|coupon| view! {
                 <p class="mt-3 inline-flex rounded-full bg-emerald-100 px-3 py-1 text-sm font-medium text-emerald-900" data-testid="coupon">{format!("Discount · {coupon}")}</p>
             })}

@@ -128,6 +128,11 @@ pub fn CustomerPage() -> impl IntoView {
                             <section class="rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
                                 <h2 class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Plan"</h2>
                                 <p class="mt-2 text-sm" data-testid="customer-plan">{c.subscription.clone().unwrap_or_else(|| "No plan".into())}</p>
+                                {(!c.pending.is_empty()).then(|| view! {
+                                    <ul class="mt-2 list-disc pl-5 text-sm text-amber-900" data-testid="pending-changes">
+                                        {c.pending.iter().map(|p| view! { <li>{p.clone()}</li> }).collect_view()}
+                                    </ul>
+                                })}
                                 <h2 class="mt-4 text-xs font-semibold uppercase tracking-wide text-slate-500">"Account credit"</h2>
                                 <p class="mt-2 text-sm">{c.credit_balance.clone()}</p>
                                 <a href=usage_path.clone() data-testid="usage-events-link" class="mt-4 block text-sm font-medium text-indigo-700 hover:underline">"Usage events this period →"</a>
