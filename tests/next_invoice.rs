@@ -73,7 +73,7 @@ async fn change_seats(app: &TestApp, browser: &Client, seats: &str) -> String {
 /// The lines waiting for the next invoice: (kind, amount), in order.
 async fn waiting(app: &TestApp) -> Vec<(String, i64)> {
     sqlx::query(
-        "SELECT line, amount FROM pending_invoice_lines WHERE settled_at IS NULL ORDER BY created_at, seq",
+        "SELECT line, amount FROM pending_invoice_lines WHERE settled_at IS NULL ORDER BY seq",
     )
     .fetch_all(&app.db().pool)
     .await
@@ -183,8 +183,14 @@ async fn a_seat_increase_on_the_next_invoice_is_billed_with_the_renewal(app: Tes
         .map(|l| l.as_str().unwrap().to_string())
         .collect();
     assert_eq!(listed.len(), 2, "{listed:?}");
-    assert!(listed[0].starts_with("Unused time on Pro monthly: -$"), "{listed:?}");
-    assert!(listed[1].starts_with("Remaining time on Pro monthly: $"), "{listed:?}");
+    assert!(
+        listed[0].starts_with("Unused time on Pro monthly: -$"),
+        "{listed:?}"
+    );
+    assert!(
+        listed[1].starts_with("Remaining time on Pro monthly: $"),
+        "{listed:?}"
+    );
     let staff = app.staff("admin@demo.test").await;
     let console = app
         .get_with(&staff, &format!("/support/customers/{org}"))
@@ -643,5 +649,8 @@ async fn a_late_run_moves_on_a_date_as_of_a_seat_change_made_after_it(app: TestA
             "proration_charge"
         ]
     );
-    assert_eq!(left[1].1, -left[2].1, "the seat change's charge is what the move credits");
+    assert_eq!(
+        left[1].1, -left[2].1,
+        "the seat change's charge is what the move credits"
+    );
 }

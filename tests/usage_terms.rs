@@ -85,6 +85,11 @@ async fn new_usage_terms_are_for_new_customers_until_a_migration_moves_the_other
     let acme_key = key_for(&app, &acme).await;
     assert_eq!(private_projects(&app, &acme_key, &acme_org).await, 50);
 
+    // Gamma opens a checkout for Pro monthly now and pays after the change below.
+    let gamma = TestApp::browser();
+    app.sign_up(&gamma, "gamma@example.com", "Gamma").await;
+    let (_, gamma_session) = app.start_checkout(&gamma, "pro_monthly", "1").await;
+
     // The catalog admin raises the overage to $0.015 and lowers the limit to 20.
     let (_, mut file) = billing_portal::store::catalog::published(app.db())
         .await
@@ -140,6 +145,18 @@ async fn new_usage_terms_are_for_new_customers_until_a_migration_moves_the_other
     let beta_org = app.org_named("Beta").await;
     let beta_key = key_for(&app, &beta).await;
     assert_eq!(private_projects(&app, &beta_key, &beta_org).await, 20);
+    // Gamma pays for the version it was shown, and gets the terms that went with it.
+    let paid = app
+        .emulator_control(
+            &format!("/_emulator/checkout/{}/complete", gamma_session.unwrap()),
+            json!({ "card": "4242424242424242" }),
+        )
+        .await;
+    assert_eq!(paid.status(), StatusCode::OK);
+    app.eventually_count("subscriptions", 3).await;
+    let gamma_org = app.org_named("Gamma").await;
+    let gamma_key = key_for(&app, &gamma).await;
+    assert_eq!(private_projects(&app, &gamma_key, &gamma_org).await, 50);
     let pricing = app.get("/pricing").await.text().await.unwrap();
     assert!(pricing.contains("20 private projects"), "{pricing}");
 

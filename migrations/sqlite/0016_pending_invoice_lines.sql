@@ -11,7 +11,7 @@ CREATE TABLE pending_invoice_lines (
     -- The whole line (kind, description, period, fraction, explanation) as JSON.
     line             TEXT NOT NULL,
     created_at       BIGINT NOT NULL,
-    -- The line's place among those of the same change.
+    -- The line's place among the subscription's lines, in the order changes left them.
     seq              BIGINT NOT NULL,
     invoice_id       TEXT REFERENCES invoices(id),
     settled_at       BIGINT

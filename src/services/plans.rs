@@ -261,7 +261,12 @@ pub fn pending_changes(
             name(&m.to_price_id)
         ));
     }
-    if next.price_id != next.migration.as_ref().map_or(next.own.as_str(), |m| m.to_price_id.as_str()) {
+    if next.price_id
+        != next
+            .migration
+            .as_ref()
+            .map_or(next.own.as_str(), |m| m.to_price_id.as_str())
+    {
         out.push(format!(
             "Their contract decides the renewal's price: {}.",
             name(&next.price_id)

@@ -22,7 +22,15 @@ pub async fn add_in_tx(
     lines: &[InvoiceLine],
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    for (seq, line) in lines.iter().enumerate() {
+    // Lines keep the order they were left in, across changes: each takes the next place.
+    let next: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(MAX(seq), -1) + 1 AS BIGINT) FROM pending_invoice_lines WHERE subscription_id = $1",
+    )
+    .bind(subscription_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    for (i, line) in lines.iter().enumerate() {
+        let seq = next + i as i64;
         let json = serde_json::to_string(line).map_err(|e| sqlx::Error::Encode(e.into()))?;
         sqlx::query(
             "INSERT INTO pending_invoice_lines (id, subscription_id, org_id, currency, amount, line, created_at, seq) \
@@ -35,7 +43,7 @@ pub async fn add_in_tx(
         .bind(line.amount.minor_units())
         .bind(json)
         .bind(now)
-        .bind(seq as i64)
+        .bind(seq)
         .execute(&mut **tx)
         .await?;
     }
@@ -49,7 +57,7 @@ pub async fn open_for(
 ) -> Result<Vec<PendingLine>, sqlx::Error> {
     sqlx::query(
         "SELECT id, line FROM pending_invoice_lines WHERE subscription_id = $1 AND settled_at IS NULL \
-         ORDER BY created_at, seq, id",
+         ORDER BY seq",
     )
     .bind(subscription_id)
     .fetch_all(&db.pool)
