@@ -907,7 +907,6 @@ async fn a_price_migration_is_previewed_approved_by_another_and_applied_at_renew
 }
 
 async fn a_customer_moving_to_another_plan_is_not_migrated(app: TestApp) {
-    use billing_portal::domain::access::StaffRole;
     use billing_portal::services::price_migration as migration;
     let browser = app.subscribed("pro_monthly", "1").await;
     let (_, clock) = app.first_org_on_test_clock().await;
@@ -943,29 +942,12 @@ async fn a_customer_moving_to_another_plan_is_not_migrated(app: TestApp) {
     catalog::publish(&app.state, &file, None, &staff())
         .await
         .unwrap();
-    let cat = session("catalog@demo.test", StaffRole::CatalogAdmin);
-    migration::request(
-        &app.state,
-        &cat,
+    app.approved_migration(
         "pro_monthly",
         "pro_monthly_v2",
         migration::Timing::Renewal { not_before: None },
-        &Default::default(),
     )
-    .await
-    .unwrap();
-    let id: String = sqlx::query_scalar("SELECT id FROM price_migrations")
-        .fetch_one(&app.db().pool)
-        .await
-        .unwrap();
-    migration::decide(
-        &app.state,
-        &session("approver@demo.test", StaffRole::Approver),
-        &id,
-        true,
-    )
-    .await
-    .unwrap();
+    .await;
     // The plan page announces the customer's own change, not the migration.
     let page: serde_json::Value = app
         .call(&browser, "/api/billing/plan", &[])

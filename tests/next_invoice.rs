@@ -191,13 +191,7 @@ async fn a_seat_increase_on_the_next_invoice_is_billed_with_the_renewal(app: Tes
         listed[1].starts_with("Remaining time on Pro monthly: $"),
         "{listed:?}"
     );
-    let staff = app.staff("admin@demo.test").await;
-    let console = app
-        .get_with(&staff, &format!("/support/customers/{org}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let console = console_page(&app, &org).await;
     assert!(
         console.contains("On the next invoice: Unused time on Pro monthly"),
         "{console}"
@@ -317,33 +311,14 @@ async fn pro_at_14(app: &TestApp) {
         .unwrap();
 }
 
-/// Asks for and approves (as a second person) a migration of every Pro monthly subscriber;
-/// returns the approval's sentence.
-async fn migrate(app: &TestApp, timing: Timing) -> String {
-    let cat = session("catalog@demo.test", StaffRole::CatalogAdmin);
-    migration::request(
-        &app.state,
-        &cat,
-        "pro_monthly",
-        "pro_monthly_v2",
-        timing,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
-    let id: String =
-        sqlx::query_scalar("SELECT id FROM price_migrations ORDER BY created_at DESC LIMIT 1")
-            .fetch_one(&app.db().pool)
-            .await
-            .unwrap();
-    migration::decide(
-        &app.state,
-        &session("approver@demo.test", StaffRole::Approver),
-        &id,
-        true,
-    )
-    .await
-    .unwrap()
+/// The console's customer page of `org`, as a billing admin reads it.
+async fn console_page(app: &TestApp, org: &str) -> String {
+    let staff = app.staff("admin@demo.test").await;
+    app.get_with(&staff, &format!("/support/customers/{org}"))
+        .await
+        .text()
+        .await
+        .unwrap()
 }
 
 async fn a_migration_on_a_date_moves_mid_period_and_the_renewal_bills_the_difference(app: TestApp) {
@@ -389,7 +364,9 @@ async fn a_migration_on_a_date_moves_mid_period_and_the_renewal_bills_the_differ
         .format("%Y-%m-%d")
         .to_string();
     let timing = Timing::parse("date", &date, start).unwrap();
-    let approved = migrate(&app, timing).await;
+    let approved = app
+        .approved_migration("pro_monthly", "pro_monthly_v2", timing)
+        .await;
     assert!(approved.contains("prorated"), "{approved}");
     let email: String = sqlx::query_scalar(
         "SELECT body FROM email_outbox WHERE subject LIKE 'Your Pro price changes on%'",
@@ -405,13 +382,7 @@ async fn a_migration_on_a_date_moves_mid_period_and_the_renewal_bills_the_differ
     let said = page["current"]["price_change"].as_str().unwrap_or_default();
     assert!(said.starts_with("Your plan's price changes on"), "{said}");
     assert!(said.contains("credited at the old price"), "{said}");
-    let staff = app.staff("admin@demo.test").await;
-    let console = app
-        .get_with(&staff, &format!("/support/customers/{org}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let console = console_page(&app, &org).await;
     assert!(
         console.contains(&format!(
             "pro_monthly → Pro (pro_monthly_v2) on {}, the rest of that period prorated on the next invoice.",
@@ -612,7 +583,12 @@ async fn a_late_run_moves_on_a_date_as_of_a_seat_change_made_after_it(app: TestA
         .unwrap()
         .format("%Y-%m-%d")
         .to_string();
-    migrate(&app, Timing::parse("date", &date, start).unwrap()).await;
+    app.approved_migration(
+        "pro_monthly",
+        "pro_monthly_v2",
+        Timing::parse("date", &date, start).unwrap(),
+    )
+    .await;
 
     // The clock reaches two days after the date before any run does, and the customer adds
     // seats then: that change is prorated at the old price from its own time.

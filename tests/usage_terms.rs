@@ -6,12 +6,10 @@
 
 mod common;
 
-use billing_portal::domain::access::StaffRole;
 use billing_portal::domain::catalog_file::LimitValue;
 use billing_portal::services::catalog;
-use billing_portal::services::price_migration::{self as migration, Timing};
+use billing_portal::services::price_migration::Timing;
 use billing_portal::store::audit::Actor;
-use common::staff_session;
 use common::TestApp;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -164,29 +162,12 @@ async fn new_usage_terms_are_for_new_customers_until_a_migration_moves_the_other
     let now = app.state.now();
     record_minutes(&app, &acme_key, &acme_org, "a-1", 1500, now).await;
     record_minutes(&app, &beta_key, &beta_org, "b-1", 1500, now).await;
-    migration::request(
-        &app.state,
-        &staff_session("catalog@demo.test", StaffRole::CatalogAdmin),
+    app.approved_migration(
         "pro_monthly",
         "pro_monthly_v2",
         Timing::Renewal { not_before: None },
-        &Default::default(),
     )
-    .await
-    .unwrap();
-    let id: String = sqlx::query_scalar("SELECT id FROM price_migrations")
-        .fetch_one(&app.db().pool)
-        .await
-        .unwrap();
-    migration::decide(
-        &app.state,
-        &staff_session("approver@demo.test", StaffRole::Approver),
-        &id,
-        true,
-    )
-    .await
-    .unwrap();
-
+    .await;
     // At renewal each period is rated on the terms it was used under: 500 minutes over at
     // $0.008 for Acme ($4.00), at $0.015 for Beta ($7.50).
     for org in [&acme_org, &beta_org] {

@@ -230,6 +230,20 @@ pub fn classify_change(
     }
 }
 
+impl ProrationPreview {
+    /// What the change leaves for the next invoice, the sum of those lines; `None` when it
+    /// leaves nothing.
+    pub fn next_invoice_total(&self) -> Option<Money> {
+        let minor: i64 = self
+            .next_invoice_lines
+            .iter()
+            .map(|l| l.amount.minor_units())
+            .sum();
+        (!self.next_invoice_lines.is_empty())
+            .then(|| Money::from_minor(minor, self.amount_due_now.currency()))
+    }
+}
+
 /// Previews `change` at instant `at` under `policies`. `coupon` is the coupon discounting the
 /// current period, if any (see the module docs for how it applies).
 ///

@@ -338,8 +338,7 @@ async fn renew(
             .await?
             .is_none();
     // Proration lines earlier changes left for this invoice.
-    let pending = crate::store::pending_lines::open_for(db, &sub.id).await?;
-    let pending_lines: Vec<_> = pending.iter().map(|p| p.line.clone()).collect();
+    let (pending_ids, pending_lines) = waiting_for(db, &sub).await?;
     let decision = if no_card {
         stop_paid_service(
             price,
@@ -362,8 +361,7 @@ async fn renew(
     // Usage is billed in arrears on the renewal invoice: the period that ended, and what late
     // events changed in earlier ones.
     let mut decision = decision;
-    let (mut lines, ratings) =
-        crate::services::usage::lines_for_period_end(db, catalog, &sub).await?;
+    let (lines, ratings) = crate::services::usage::lines_for_period_end(db, catalog, &sub).await?;
     let mut final_invoice = None;
     if let crate::domain::PeriodEndDecision::Renew {
         invoice, price_id, ..
@@ -380,16 +378,9 @@ async fn renew(
         {
             crate::domain::contract::apply_commitment(contract, invoice)?;
         }
-    } else if !lines.is_empty() || !pending_lines.is_empty() {
+    } else {
         // Paid service stops: what changes left for the next invoice is billed on the final one.
-        let mut all = pending_lines;
-        all.append(&mut lines);
-        lines = all;
-        final_invoice = Some(crate::domain::metering::usage_invoice(
-            price.currency,
-            (sub.current_period_start, sub.current_period_end),
-            lines,
-        )?);
+        final_invoice = final_invoice_of(&sub, price.currency, pending_lines, lines)?;
     }
     let reason = if no_card {
         "the trial ended without a card"
@@ -403,7 +394,7 @@ async fn renew(
         &renewals::UsageBilling {
             ratings: &ratings,
             final_invoice: final_invoice.as_ref(),
-            pending_lines: &pending.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
+            pending_lines: &pending_ids,
         },
         reason,
         org_now,
@@ -420,6 +411,39 @@ async fn renew(
         Err(ChangeError::Db(e)) if crate::store::is_unique_violation(&e) => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The lines earlier changes left for the subscription's next invoice: their ids (to settle)
+/// and the lines.
+async fn waiting_for(
+    db: &crate::store::Db,
+    sub: &subscriptions::SubscriptionRow,
+) -> Result<(Vec<String>, Vec<crate::domain::InvoiceLine>), sqlx::Error> {
+    Ok(crate::store::pending_lines::open_for(db, &sub.id)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.line))
+        .unzip())
+}
+
+/// The invoice that bills what is left when paid service stops: the lines changes left for the
+/// next invoice, then the last period's usage; none when there is nothing.
+fn final_invoice_of(
+    sub: &subscriptions::SubscriptionRow,
+    currency: Currency,
+    mut pending: Vec<crate::domain::InvoiceLine>,
+    mut usage: Vec<crate::domain::InvoiceLine>,
+) -> Result<Option<crate::domain::InvoiceDraft>, crate::domain::InvoiceError> {
+    if pending.is_empty() && usage.is_empty() {
+        return Ok(None);
+    }
+    pending.append(&mut usage);
+    crate::domain::metering::usage_invoice(
+        currency,
+        (sub.current_period_start, sub.current_period_end),
+        pending,
+    )
+    .map(Some)
 }
 
 enum Collected {
@@ -603,17 +627,8 @@ async fn stop_after_failed_payments(
         );
         // What earlier changes left for the next invoice is still owed (or owing): it goes on a
         // final invoice of its own.
-        let pending = crate::store::pending_lines::open_for(&state.db, &sub.id).await?;
-        let final_invoice = if pending.is_empty() {
-            None
-        } else {
-            Some(crate::domain::metering::usage_invoice(
-                price.currency,
-                (sub.current_period_start, sub.current_period_end),
-                pending.iter().map(|p| p.line.clone()).collect(),
-            )?)
-        };
-        let pending_ids: Vec<String> = pending.iter().map(|p| p.id.clone()).collect();
+        let (pending_ids, pending_lines) = waiting_for(&state.db, &sub).await?;
+        let final_invoice = final_invoice_of(&sub, price.currency, pending_lines, Vec::new())?;
         match renewals::apply_period_end(
             &state.db,
             &sub,

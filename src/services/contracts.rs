@@ -24,6 +24,15 @@ pub struct NextPeriod {
     pub contracts: Vec<Contract>,
 }
 
+impl NextPeriod {
+    /// The price the customer's own change and the migration leave, before the contract.
+    pub fn after_migration(&self) -> &str {
+        self.migration
+            .as_ref()
+            .map_or(self.own.as_str(), |m| m.to_price_id.as_str())
+    }
+}
+
 /// Works out the next period's price: the customer's own scheduled change first, then a price
 /// migration of the price that leaves them on (once its date has come), then their contract.
 /// `catalog` is the published one ([`crate::store::catalog::load`]).
@@ -74,11 +83,7 @@ pub fn plan_page_lines(
                 contract::describe(c, price)
             ))
         });
-    let after_migration = next
-        .migration
-        .as_ref()
-        .map_or(next.own.as_str(), |m| m.to_price_id.as_str());
-    if next.price_id == after_migration {
+    if next.price_id == next.after_migration() {
         return (terms, None);
     }
     let Some((plan, price)) = find_price(catalog, &next.price_id) else {

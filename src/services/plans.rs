@@ -261,12 +261,7 @@ pub fn pending_changes(
             name(&m.to_price_id)
         ));
     }
-    if next.price_id
-        != next
-            .migration
-            .as_ref()
-            .map_or(next.own.as_str(), |m| m.to_price_id.as_str())
-    {
+    if next.price_id != next.after_migration() {
         out.push(format!(
             "Their contract decides the renewal's price: {}.",
             name(&next.price_id)
@@ -601,7 +596,7 @@ pub async fn apply_change(
             preview.next_period.end.timestamp(),
         )
     });
-    let next_invoice = next_invoice_amount(preview)?;
+    let next_invoice = preview.next_invoice_total();
     let detail = match next_invoice {
         Some(amount) => format!(
             "{kind}: {} × {quantity}, {amount} on the next invoice",
@@ -663,19 +658,6 @@ pub async fn apply_change(
         }
         Err(e) => Err(from_change_error(e)),
     }
-}
-
-/// What a change leaves for the next invoice (its proration lines' sum), if it leaves anything.
-fn next_invoice_amount(preview: &ProrationPreview) -> Result<Option<Money>, AppError> {
-    if preview.next_invoice_lines.is_empty() {
-        return Ok(None);
-    }
-    Money::checked_sum(
-        preview.amount_due_now.currency(),
-        preview.next_invoice_lines.iter().map(|l| l.amount),
-    )
-    .map(Some)
-    .map_err(AppError::internal)
 }
 
 async fn charge_default_card(

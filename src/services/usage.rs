@@ -314,6 +314,7 @@ pub async fn lines_for_period_end(
     if sub.status != crate::domain::SubscriptionStatus::Trialing && !prices.is_empty() {
         periods.push((sub.current_period_start, sub.current_period_end, prices));
     }
+    let mut versions: BTreeMap<String, Option<UsagePrice>> = BTreeMap::new();
     for (start, end) in
         store::rated_periods(db, &sub.id, sub.current_period_end - 35 * 86_400).await?
     {
@@ -322,10 +323,17 @@ pub async fn lines_for_period_end(
         }
         let mut rated_with = Vec::new();
         for id in store::rated_price_ids(db, &sub.id, start).await? {
-            if let Some(usage) = store::usage_price_by_id(db, &id).await? {
-                if usage.price.currency == currency {
-                    rated_with.push(usage);
+            // The same version usually rated every earlier period: read it once.
+            let usage = match versions.get(&id) {
+                Some(known) => known.clone(),
+                None => {
+                    let found = store::usage_price_by_id(db, &id).await?;
+                    versions.insert(id, found.clone());
+                    found
                 }
+            };
+            if let Some(usage) = usage.filter(|u| u.price.currency == currency) {
+                rated_with.push(usage);
             }
         }
         periods.push((start, end, rated_with));

@@ -856,3 +856,42 @@ impl TestApp {
             .to_string()
     }
 }
+
+impl TestApp {
+    /// A migration of every subscriber of `from` to `to`, asked for by the demo catalog admin and
+    /// approved by the demo approver; returns the approval's sentence.
+    #[allow(dead_code)]
+    pub async fn approved_migration(
+        &self,
+        from: &str,
+        to: &str,
+        timing: billing_portal::services::price_migration::Timing,
+    ) -> String {
+        use billing_portal::domain::access::StaffRole;
+        use billing_portal::services::price_migration as migration;
+        migration::request(
+            &self.state,
+            &staff_session("catalog@demo.test", StaffRole::CatalogAdmin),
+            from,
+            to,
+            timing,
+            &Default::default(),
+        )
+        .await
+        .expect("the migration is asked for");
+        let id: String = sqlx::query_scalar(
+            "SELECT id FROM price_migrations ORDER BY created_at DESC, id DESC LIMIT 1",
+        )
+        .fetch_one(&self.db().pool)
+        .await
+        .expect("the migration asked for");
+        migration::decide(
+            &self.state,
+            &staff_session("approver@demo.test", StaffRole::Approver),
+            &id,
+            true,
+        )
+        .await
+        .expect("the migration is approved")
+    }
+}

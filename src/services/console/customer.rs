@@ -138,15 +138,9 @@ pub async fn change_plan_step(
                     "{} is charged now to the customer's default card, on an invoice for the rest of this period.",
                     p.amount_due_now
                 ));
-            } else if !p.next_invoice_lines.is_empty() {
-                let sum: i64 = p
-                    .next_invoice_lines
-                    .iter()
-                    .map(|l| l.amount.minor_units())
-                    .sum();
+            } else if let Some(later) = p.next_invoice_total() {
                 lines.push(format!(
-                    "Nothing is charged now: the difference for the rest of this period, {}, is on the next invoice, on {}.",
-                    Money::from_minor(sum, p.amount_due_now.currency()),
+                    "Nothing is charged now: the difference for the rest of this period, {later}, is on the next invoice, on {}.",
                     crate::domain::period::format_date(sub.current_period_end)
                 ));
             } else {

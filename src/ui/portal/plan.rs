@@ -397,14 +397,7 @@ fn PreviewSummary(
 ) -> impl IntoView {
     let credit = credit_of(&preview);
     // A plan whose policy bills the rest of the period on the next invoice: their sum.
-    let next_invoice: Option<i64> = (!preview.next_invoice_lines.is_empty()).then(|| {
-        preview
-            .next_invoice_lines
-            .iter()
-            .map(|l| l.amount.minor_units())
-            .sum()
-    });
-    let currency = preview.amount_due_now.currency();
+    let next_invoice = preview.next_invoice_total();
     view! {
         <dl class="mt-3 space-y-1 text-sm" data-testid="preview">
             {match &preview.scheduled {
@@ -415,7 +408,7 @@ fn PreviewSummary(
                 None => Either::Right(view! {
                     {credit.map(|c| view! { <div class="flex justify-between"><dt class="text-slate-600">"Credit for unused time"</dt><dd class="font-medium text-emerald-700" data-testid="credit">{format!("-{c}")}</dd></div> })}
                     <div class="flex justify-between"><dt class="text-slate-600">"Due now"</dt><dd class="font-semibold" data-testid="due-now">{preview.amount_due_now.to_string()}</dd></div>
-                    {next_invoice.map(|n| view! { <div class="flex justify-between"><dt class="text-slate-600">"On your next invoice"</dt><dd class="font-medium" data-testid="next-invoice">{Money::from_minor(n, currency).to_string()}</dd></div> })}
+                    {next_invoice.map(|n| view! { <div class="flex justify-between"><dt class="text-slate-600">"On your next invoice"</dt><dd class="font-medium" data-testid="next-invoice">{n.to_string()}</dd></div> })}
                 }),
             }}
             <div class="flex justify-between"><dt class="text-slate-600">"Then"</dt><dd class="font-medium" data-testid="new-recurring">{format!("{} per {per}", preview.new_recurring_amount)}</dd></div>
